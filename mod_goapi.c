@@ -1,0 +1,87 @@
+/*
+ * mod_goapi.c — the module's whole surface: directives and hooks.
+ * Each concern lives in src/mod_goapi_<concern>.c; pure logic in src/goapi_*.c.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+
+#include "mod_goapi.h"
+
+static const command_rec goapi_cmds[] = {
+    AP_INIT_TAKE1("GoapiRequestIDHeader", goapi_cmd_header_name,
+                  (void *)APR_OFFSETOF(goapi_server_conf, request_id_header),
+                  RSRC_CONF,
+                  "Header carrying the request ID (default X-Request-ID)"),
+    AP_INIT_TAKE1("GoapiCorrelationIDHeader", goapi_cmd_header_name,
+                  (void *)APR_OFFSETOF(goapi_server_conf, correlation_id_header),
+                  RSRC_CONF,
+                  "Header carrying the correlation ID (default X-Correlation-ID)"),
+    AP_INIT_TAKE1("GoapiIdempotencyKeyHeader", goapi_cmd_header_name,
+                  (void *)APR_OFFSETOF(goapi_server_conf, idempotency_key_header),
+                  RSRC_CONF,
+                  "Header carrying the idempotency key (default Idempotency-Key)"),
+    AP_INIT_TAKE1("GoapiMaxIDLength", goapi_cmd_max_id_length, NULL, RSRC_CONF,
+                  "Longest incoming request/correlation ID kept, in characters "
+                  "(36-1024, default 128)"),
+    AP_INIT_FLAG("GoapiTrustIncomingIDs", goapi_cmd_trust_incoming_ids, NULL,
+                 RSRC_CONF,
+                 "On: keep a valid client X-Request-ID; Off: always generate one "
+                 "(default On)"),
+    AP_INIT_FLAG("GoapiForwardIDs", ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(goapi_dir_conf, forward_ids),
+                 RSRC_CONF | ACCESS_CONF,
+                 "On: pass the ID headers on to backends and CGI; Off: remove "
+                 "them from the request before the handler (default On)"),
+    { NULL }
+};
+
+static void goapi_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+
+    /* Defaults are resolved and cross-directive checks made before the
+     * server starts, and also under "apachectl -t". */
+    ap_hook_check_config(goapi_config_check, NULL, NULL, APR_HOOK_MIDDLE);
+
+    /* The ID generator is seeded after fork, so no two children share it. */
+    ap_hook_child_init(goapi_ids_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+
+    /* Really first: a post_read_request hook that refuses the request stops
+     * the others, and that refusal must already carry the IDs. */
+    ap_hook_post_read_request(goapi_ids_post_read_request, NULL, NULL,
+                              APR_HOOK_REALLY_FIRST);
+
+    /* Per-directory ID policy needs the location walk; first, so that the
+     * headers are settled before any other fixup (mod_headers included)
+     * looks at them. */
+    ap_hook_fixups(goapi_ids_fixups, NULL, NULL, APR_HOOK_FIRST);
+
+    /* Before mod_unique_id and httpd's own generator: %L is the request ID. */
+    ap_hook_generate_log_id(goapi_ids_generate_log_id, NULL, NULL,
+                            APR_HOOK_FIRST);
+
+    /* Before mod_log_config (APR_HOOK_MIDDLE) writes the access log line. */
+    ap_hook_log_transaction(goapi_ids_log_transaction, NULL, NULL,
+                            APR_HOOK_REALLY_FIRST);
+
+    ap_hook_insert_filter(goapi_ids_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_insert_error_filter(goapi_ids_insert_error_filter, NULL, NULL,
+                                APR_HOOK_MIDDLE);
+    goapi_ids_register_filters();
+
+    ap_hook_handler(goapi_routes_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(goapi) = {
+    STANDARD20_MODULE_STUFF,
+    goapi_config_create_dir,
+    goapi_config_merge_dir,
+    goapi_config_create_server,
+    goapi_config_merge_server,
+    goapi_cmds,
+    goapi_register_hooks,
+    0                           /* flags */
+};

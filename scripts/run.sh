@@ -1,0 +1,26 @@
+#!/bin/sh
+# "make run": a self-contained server root under build/run, httpd in the
+# foreground with mod_goapi loaded.  Ctrl-C (SIGINT) stops it.
+# Environment: GOAPI_PORT (default 8080; "127.0.0.1:8080" also works),
+#              GOAPI_MODULE (the built mod_goapi.so).
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+root="$top/build/run"
+httpd=$(command -v apache2 || echo /usr/sbin/apache2)
+
+mkdir -p "$root/conf" "$root/logs" "$root/run" "$root/modules"
+cp "$top/conf/run.conf" "$root/conf/httpd.conf"
+cp "$top/conf/goapi.conf" "$root/conf/goapi.conf"
+cp "${GOAPI_MODULE:-$top/build/mod_goapi.so}" "$root/modules/mod_goapi.so"
+chmod -R a+rX "$root"
+
+export GOAPI_PORT="${GOAPI_PORT:-8080}"
+export GOAPI_RUN_ROOT="$root"
+export GOAPI_HTTPD_MODULES="${GOAPI_HTTPD_MODULES:-/usr/lib/apache2/modules}"
+# Children drop to this user when httpd starts as root.
+export GOAPI_RUN_USER="${GOAPI_RUN_USER:-www-data}"
+
+"$httpd" -f "$root/conf/httpd.conf" -t
+echo "mod_goapi: serving on port $GOAPI_PORT (Ctrl-C stops)"
+exec "$httpd" -f "$root/conf/httpd.conf" -DFOREGROUND

@@ -1,0 +1,44 @@
+/*
+ * goapi_defs.h — every name, default and limit of mod_goapi in one place.
+ *
+ * Pure header: no httpd includes, so the pure units and the glue share it.
+ */
+#ifndef GOAPI_DEFS_H
+#define GOAPI_DEFS_H
+
+/* The handler name used with "SetHandler goapi". */
+#define GOAPI_HANDLER                  "goapi"
+
+/* Header names (defaults of the Goapi*Header directives). */
+#define GOAPI_DEFAULT_REQUEST_ID_HEADER      "X-Request-ID"
+#define GOAPI_DEFAULT_CORRELATION_ID_HEADER  "X-Correlation-ID"
+#define GOAPI_DEFAULT_IDEMPOTENCY_KEY_HEADER "Idempotency-Key"
+
+/* Longest header name the Goapi*Header directives accept, in bytes. */
+#define GOAPI_HEADER_NAME_MAX          64
+
+/* GoapiMaxIDLength: default and accepted range, in characters.  The lower
+ * bound keeps our own generated IDs (36 characters) acceptable to a
+ * downstream mod_goapi configured the same way. */
+#define GOAPI_DEFAULT_MAX_ID_LENGTH    128
+#define GOAPI_MIN_MAX_ID_LENGTH        36
+#define GOAPI_MAX_MAX_ID_LENGTH        1024
+
+/* Idempotency-Key: 1 to 255 printable ASCII characters once decoded. */
+#define GOAPI_IDEMPOTENCY_KEY_MAX      255
+
+/* Generated request IDs: canonical UUID text, 8-4-4-4-12 hex digits. */
+#define GOAPI_UUID_LEN                 36
+
+/* {parcelID}: at most this many bytes once percent-decoded. */
+#define GOAPI_PATH_PARAM_MAX           128
+
+/* Environment variables (for %{VAR}e in LogFormat and for CGI). */
+#define GOAPI_ENV_REQUEST_ID           "GOAPI_REQUEST_ID"
+#define GOAPI_ENV_CORRELATION_ID       "GOAPI_CORRELATION_ID"
+#define GOAPI_ENV_IDEMPOTENCY_KEY      "GOAPI_IDEMPOTENCY_KEY"
+
+/* Media type of every text answer of the handler. */
+#define GOAPI_TEXT_TYPE                "text/plain; charset=utf-8"
+
+#endif /* GOAPI_DEFS_H */

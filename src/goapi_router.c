@@ -1,0 +1,187 @@
+/*
+ * goapi_router.c — route matching (see goapi_router.h).
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "goapi_defs.h"
+#include "goapi_path.h"
+#include "goapi_router.h"
+
+#define GOAPI_STR_(x) #x
+#define GOAPI_STR(x)  GOAPI_STR_(x)
+
+typedef struct {
+    const char *pattern;        /* "/" alone matches only "/" */
+    const char *wildcard;       /* name of the pattern's {wildcard}, or NULL */
+    unsigned methods;
+    goapi_route_id route;
+} goapi_route;
+
+/* More specific patterns first: the first pattern that matches both path
+ * and method wins. */
+static const goapi_route goapi_routes[] = {
+    { "/",                   NULL,       GOAPI_M_GET, GOAPI_ROUTE_ROOT },
+    { "/healthz",            NULL,       GOAPI_M_GET, GOAPI_ROUTE_HEALTHZ },
+    { "/readyz",             NULL,       GOAPI_M_GET, GOAPI_ROUTE_READYZ },
+    { "/startupz",           NULL,       GOAPI_M_GET, GOAPI_ROUTE_STARTUPZ },
+    { "/parcels/{parcelID}", "parcelID", GOAPI_M_GET, GOAPI_ROUTE_PARCEL },
+};
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} goapi_methods[] = {
+    { "GET", GOAPI_M_GET }, { "HEAD", GOAPI_M_HEAD }, { "POST", GOAPI_M_POST },
+    { "PUT", GOAPI_M_PUT }, { "PATCH", GOAPI_M_PATCH },
+    { "DELETE", GOAPI_M_DELETE },
+};
+
+unsigned goapi_method_bit(const char *method)
+{
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(goapi_methods) / sizeof(goapi_methods[0]); i++) {
+        if (strcmp(method, goapi_methods[i].name) == 0) {
+            return goapi_methods[i].bit;
+        }
+    }
+    return GOAPI_M_OTHER;
+}
+
+const char *goapi_allow_header(apr_pool_t *p, unsigned mask)
+{
+    char buf[64];
+    apr_size_t i, o = 0;
+
+    if (mask & GOAPI_M_GET) {
+        mask |= GOAPI_M_HEAD;
+    }
+    for (i = 0; i < sizeof(goapi_methods) / sizeof(goapi_methods[0]); i++) {
+        if (mask & goapi_methods[i].bit) {
+            apr_size_t n = strlen(goapi_methods[i].name);
+
+            if (o) {
+                memcpy(buf + o, ", ", 2);
+                o += 2;
+            }
+            memcpy(buf + o, goapi_methods[i].name, n);
+            o += n;
+        }
+    }
+    return apr_pstrmemdup(p, buf, o);
+}
+
+/* Match one pattern; on success *wild and *wild_len give the raw segment taken
+ * by the pattern's wildcard, if it has one. */
+static int goapi_pattern_match(const char *pat, const char *path,
+                               apr_size_t len, const char **wild,
+                               apr_size_t *wild_len)
+{
+    apr_size_t j = 0;
+
+    while (*pat) {
+        if (*pat == '{') {
+            const char *close = strchr(pat, '}');
+            apr_size_t start = j;
+
+            while (j < len && path[j] != '/') {
+                j++;
+            }
+            if (j == start) {
+                return 0;                       /* empty segment */
+            }
+            *wild = path + start;
+            *wild_len = j - start;
+            pat = close + 1;
+        }
+        else if (j < len && *pat == path[j]) {
+            pat++;
+            j++;
+        }
+        else {
+            return 0;
+        }
+    }
+    return j == len;
+}
+
+/* Decode and check a wildcard value.  Returns NULL when acceptable,
+ * otherwise the reason, which never contains the value. */
+static const char *goapi_param_check(apr_pool_t *p, const char *raw,
+                                     apr_size_t raw_len, goapi_match *m)
+{
+    char *out;
+    apr_ssize_t n;
+    apr_ssize_t i;
+
+    if (raw_len > 3 * GOAPI_PATH_PARAM_MAX) {
+        return "must be at most " GOAPI_STR(GOAPI_PATH_PARAM_MAX) " bytes";
+    }
+    out = apr_palloc(p, raw_len + 1);
+    n = goapi_pct_decode(raw, raw_len, out);
+    if (n < 0) {
+        return "malformed percent-encoding";
+    }
+    if (n > GOAPI_PATH_PARAM_MAX) {
+        return "must be at most " GOAPI_STR(GOAPI_PATH_PARAM_MAX) " bytes";
+    }
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)out[i];
+
+        if (c < 0x20 || c == 0x7f) {
+            return "must not contain control characters";
+        }
+        if (c == '/') {
+            return "must not contain '/'";
+        }
+    }
+    if ((n == 1 && out[0] == '.') || (n == 2 && out[0] == '.' && out[1] == '.')) {
+        return "must not be '.' or '..'";
+    }
+    m->param = out;
+    m->param_len = (apr_size_t)n;
+    return NULL;
+}
+
+goapi_match_result goapi_route_match(apr_pool_t *p, const char *method,
+                                     const char *path, apr_size_t len,
+                                     goapi_match *m)
+{
+    unsigned bit = goapi_method_bit(method);
+    apr_size_t i;
+
+    memset(m, 0, sizeof(*m));
+    if (!goapi_path_is_clean(path, len)) {
+        m->location = goapi_path_clean(p, path, len);
+        return GOAPI_MATCH_REDIRECT;
+    }
+    for (i = 0; i < sizeof(goapi_routes) / sizeof(goapi_routes[0]); i++) {
+        const goapi_route *rt = &goapi_routes[i];
+        const char *wild = NULL;
+        apr_size_t wild_len = 0;
+        unsigned allowed = rt->methods;
+
+        if (!goapi_pattern_match(rt->pattern, path, len, &wild, &wild_len)) {
+            continue;
+        }
+        if (allowed & GOAPI_M_GET) {
+            allowed |= GOAPI_M_HEAD;
+        }
+        if (!(allowed & bit)) {
+            m->allowed |= allowed;
+            continue;
+        }
+        m->route = rt->route;
+        if (wild) {
+            m->param_name = rt->wildcard;
+            m->reason = goapi_param_check(p, wild, wild_len, m);
+            if (m->reason) {
+                return GOAPI_MATCH_BAD_PARAM;
+            }
+        }
+        return GOAPI_MATCH_FOUND;
+    }
+    return m->allowed ? GOAPI_MATCH_NOT_ALLOWED : GOAPI_MATCH_NOT_FOUND;
+}

@@ -1,0 +1,60 @@
+/*
+ * goapi_router.h — the route table and its matcher, with the semantics of
+ * Go 1.22's ServeMux: patterns are matched against the escaped path, a
+ * {wildcard} takes one whole non-empty segment and is percent-decoded, a
+ * path that matches a pattern only under another method gives 405 with
+ * the methods that would match, an unclean path redirects to its clean form.
+ */
+#ifndef GOAPI_ROUTER_H
+#define GOAPI_ROUTER_H
+
+#include <apr_pools.h>
+
+typedef enum {
+    GOAPI_ROUTE_NONE = 0,
+    GOAPI_ROUTE_ROOT,           /* GET /            */
+    GOAPI_ROUTE_HEALTHZ,        /* GET /healthz     */
+    GOAPI_ROUTE_READYZ,         /* GET /readyz      */
+    GOAPI_ROUTE_STARTUPZ,       /* GET /startupz    */
+    GOAPI_ROUTE_PARCEL          /* GET /parcels/{parcelID} */
+} goapi_route_id;
+
+/* Method bits.  A pattern that allows GET also allows HEAD. */
+#define GOAPI_M_GET     0x01u
+#define GOAPI_M_HEAD    0x02u
+#define GOAPI_M_POST    0x04u
+#define GOAPI_M_PUT     0x08u
+#define GOAPI_M_PATCH   0x10u
+#define GOAPI_M_DELETE  0x20u
+#define GOAPI_M_OTHER   0x80u
+
+typedef enum {
+    GOAPI_MATCH_FOUND = 0,
+    GOAPI_MATCH_NOT_FOUND,      /* 404 */
+    GOAPI_MATCH_NOT_ALLOWED,    /* 405: m->allowed has the methods */
+    GOAPI_MATCH_REDIRECT,       /* 301: m->location is the clean path */
+    GOAPI_MATCH_BAD_PARAM       /* 400: m->param_name, m->reason */
+} goapi_match_result;
+
+typedef struct {
+    goapi_route_id route;
+    const char *param;          /* decoded wildcard value, NUL-terminated */
+    apr_size_t param_len;
+    const char *param_name;     /* the wildcard's name, e.g. "parcelID" */
+    unsigned allowed;           /* methods of the patterns the path matched */
+    const char *location;       /* clean path to redirect to */
+    const char *reason;         /* why the wildcard value was refused */
+} goapi_match;
+
+unsigned goapi_method_bit(const char *method);
+
+/* "GET, HEAD, POST" for a method mask, in a fixed order. */
+const char *goapi_allow_header(apr_pool_t *p, unsigned mask);
+
+/* Match method and the escaped path (len bytes, from goapi_path_of_target)
+ * against the route table. */
+goapi_match_result goapi_route_match(apr_pool_t *p, const char *method,
+                                     const char *path, apr_size_t len,
+                                     goapi_match *m);
+
+#endif /* GOAPI_ROUTER_H */

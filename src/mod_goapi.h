@@ -1,0 +1,68 @@
+/*
+ * mod_goapi.h — declarations shared by the httpd glue (src/mod_goapi_*.c)
+ * and the module file.  Pure units never include this.
+ */
+#ifndef MOD_GOAPI_H
+#define MOD_GOAPI_H
+
+#include "httpd.h"
+#include "http_config.h"
+
+#include "goapi_defs.h"
+
+extern module AP_MODULE_DECLARE_DATA goapi_module;
+
+/* Stable tags for our log lines ("GOAPI00001: ..."), never httpd's AH numbers. */
+#define GOAPI_LOGNO(n) "GOAPI" #n ": "
+
+/* Per server (server config and virtual host).  "Unset" is NULL or -1 until
+ * goapi_config_check() resolves the defaults once, at startup. */
+typedef struct {
+    const char *request_id_header;      /* field carrying the request ID */
+    const char *correlation_id_header;  /* field carrying the correlation ID */
+    const char *idempotency_key_header; /* field carrying the Idempotency-Key */
+    int max_id_length;                  /* longest accepted incoming ID, characters */
+    int trust_incoming_ids;             /* 1: keep a valid client request ID; 0: always generate */
+} goapi_server_conf;
+
+/* Per directory/location. */
+typedef struct {
+    int forward_ids;                    /* 1: ID headers stay in the request passed
+                                         * downstream (mod_proxy, CGI); -1 unset = 1 */
+} goapi_dir_conf;
+
+/* The IDs of one request, shared by its internal redirects and subrequests. */
+typedef struct {
+    const char *request_id;
+    const char *correlation_id;
+    const char *idempotency_key;        /* decoded key, or NULL */
+    int published;                      /* headers and env set on the main request */
+} goapi_ids;
+
+/* mod_goapi_config.c */
+void *goapi_config_create_server(apr_pool_t *p, server_rec *s);
+void *goapi_config_merge_server(apr_pool_t *p, void *basev, void *addv);
+void *goapi_config_create_dir(apr_pool_t *p, char *dir);
+void *goapi_config_merge_dir(apr_pool_t *p, void *basev, void *addv);
+const char *goapi_cmd_header_name(cmd_parms *cmd, void *dconf, const char *arg);
+const char *goapi_cmd_max_id_length(cmd_parms *cmd, void *dconf, const char *arg);
+const char *goapi_cmd_trust_incoming_ids(cmd_parms *cmd, void *dconf, int flag);
+int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                       server_rec *s);
+
+/* mod_goapi_ids.c */
+void goapi_ids_child_init(apr_pool_t *pchild, server_rec *s);
+int goapi_ids_post_read_request(request_rec *r);
+int goapi_ids_fixups(request_rec *r);
+int goapi_ids_generate_log_id(const conn_rec *c, const request_rec *r,
+                              const char **id);
+int goapi_ids_log_transaction(request_rec *r);
+void goapi_ids_insert_filter(request_rec *r);
+void goapi_ids_insert_error_filter(request_rec *r);
+void goapi_ids_register_filters(void);
+goapi_ids *goapi_ids_of(request_rec *r);
+
+/* mod_goapi_routes.c */
+int goapi_routes_handler(request_rec *r);
+
+#endif /* MOD_GOAPI_H */

@@ -1,0 +1,167 @@
+/*
+ * mod_goapi_config.c — configuration records, merging and directive
+ * callbacks.  Values are parsed by src/goapi_parse.c; defaults are applied
+ * once, in goapi_config_check(), never on the request path.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+
+#include <apr_strings.h>
+
+#include "goapi_parse.h"
+#include "mod_goapi.h"
+
+APLOG_USE_MODULE(goapi);
+
+/* Child value when set, else the parent's. */
+#define GOAPI_MERGE(field, unset) \
+    conf->field = (add->field != (unset)) ? add->field : base->field
+
+void *goapi_config_create_server(apr_pool_t *p, server_rec *s)
+{
+    goapi_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    (void)s;
+    conf->max_id_length = -1;
+    conf->trust_incoming_ids = -1;
+    return conf;
+}
+
+void *goapi_config_merge_server(apr_pool_t *p, void *basev, void *addv)
+{
+    goapi_server_conf *base = basev, *add = addv;
+    goapi_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    GOAPI_MERGE(request_id_header, NULL);
+    GOAPI_MERGE(correlation_id_header, NULL);
+    GOAPI_MERGE(idempotency_key_header, NULL);
+    GOAPI_MERGE(max_id_length, -1);
+    GOAPI_MERGE(trust_incoming_ids, -1);
+    return conf;
+}
+
+void *goapi_config_create_dir(apr_pool_t *p, char *dir)
+{
+    goapi_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    (void)dir;
+    conf->forward_ids = -1;
+    return conf;
+}
+
+void *goapi_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
+{
+    goapi_dir_conf *base = basev, *add = addv;
+    goapi_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    GOAPI_MERGE(forward_ids, -1);
+    return conf;
+}
+
+static goapi_server_conf *goapi_cmd_sconf(cmd_parms *cmd)
+{
+    return ap_get_module_config(cmd->server->module_config, &goapi_module);
+}
+
+/* "GoapiX: 'value' is not valid: <what was expected>" */
+static const char *goapi_cmd_error(cmd_parms *cmd, const char *arg,
+                                   const char *expected)
+{
+    return apr_psprintf(cmd->pool, "%s: '%s' is not valid: %s",
+                        cmd->cmd->name, arg, expected);
+}
+
+/* GoapiRequestIDHeader, GoapiCorrelationIDHeader, GoapiIdempotencyKeyHeader:
+ * cmd->info is the offset of the field in goapi_server_conf. */
+const char *goapi_cmd_header_name(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err = goapi_parse_header_name(arg);
+
+    (void)dconf;
+    if (err) {
+        return goapi_cmd_error(cmd, arg, err);
+    }
+    *(const char **)((char *)goapi_cmd_sconf(cmd) + (apr_size_t)cmd->info) = arg;
+    return NULL;
+}
+
+const char *goapi_cmd_max_id_length(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    apr_int64_t v;
+    const char *err = goapi_parse_int_range(arg, GOAPI_MIN_MAX_ID_LENGTH,
+                                            GOAPI_MAX_MAX_ID_LENGTH, &v);
+
+    (void)dconf;
+    if (err) {
+        return goapi_cmd_error(cmd, arg, apr_psprintf(cmd->pool,
+                               "%s; expected a number of characters from %d to %d",
+                               err, GOAPI_MIN_MAX_ID_LENGTH,
+                               GOAPI_MAX_MAX_ID_LENGTH));
+    }
+    goapi_cmd_sconf(cmd)->max_id_length = (int)v;
+    return NULL;
+}
+
+const char *goapi_cmd_trust_incoming_ids(cmd_parms *cmd, void *dconf, int flag)
+{
+    (void)dconf;
+    goapi_cmd_sconf(cmd)->trust_incoming_ids = flag;
+    return NULL;
+}
+
+/* Two of the three ID roles in one header would make one value overwrite
+ * the other; refuse it, naming both directives. */
+static int goapi_config_check_distinct(server_rec *s, const goapi_server_conf *c)
+{
+    const struct {
+        const char *directive;
+        const char *value;
+    } h[] = {
+        { "GoapiRequestIDHeader", c->request_id_header },
+        { "GoapiCorrelationIDHeader", c->correlation_id_header },
+        { "GoapiIdempotencyKeyHeader", c->idempotency_key_header },
+    };
+    int i, j;
+
+    for (i = 0; i < 3; i++) {
+        for (j = i + 1; j < 3; j++) {
+            if (ap_cstr_casecmp(h[i].value, h[j].value) == 0) {
+                ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
+                             GOAPI_LOGNO(00001) "%s and %s both name the header "
+                             "'%s' (server %s:%u); each needs its own header",
+                             h[i].directive, h[j].directive, h[i].value,
+                             s->server_hostname ? s->server_hostname : "(default)",
+                             (unsigned)s->port);
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                       server_rec *s)
+{
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    for (; s; s = s->next) {
+        goapi_server_conf *c = ap_get_module_config(s->module_config, &goapi_module);
+
+        if (!c->request_id_header)
+            c->request_id_header = GOAPI_DEFAULT_REQUEST_ID_HEADER;
+        if (!c->correlation_id_header)
+            c->correlation_id_header = GOAPI_DEFAULT_CORRELATION_ID_HEADER;
+        if (!c->idempotency_key_header)
+            c->idempotency_key_header = GOAPI_DEFAULT_IDEMPOTENCY_KEY_HEADER;
+        if (c->max_id_length < 0)
+            c->max_id_length = GOAPI_DEFAULT_MAX_ID_LENGTH;
+        if (c->trust_incoming_ids < 0)
+            c->trust_incoming_ids = 1;
+        if (!goapi_config_check_distinct(s, c)) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return OK;
+}
