@@ -27,12 +27,16 @@ static void goapi_set_text_type(request_rec *r)
 #endif
 }
 
-/* Write a complete text/plain answer with the given status. */
+/* Write a complete text/plain answer with the given status.  A 200 leaves
+ * r->status alone: as the target of an ErrorDocument, the answer goes out
+ * with the original error's status. */
 static int goapi_respond_text(request_rec *r, int status, const char *body)
 {
     apr_size_t len = strlen(body);
 
-    r->status = status;
+    if (status != HTTP_OK) {
+        r->status = status;
+    }
     goapi_set_text_type(r);
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
     ap_set_content_length(r, (apr_off_t)len);

@@ -1,0 +1,421 @@
+"""Real-httpd harness for mod_goapi integration tests.
+
+Each server gets a temp dir as its ServerRoot, a generated config, a free
+loopback port, and runs in the foreground in its own session (prefork sends
+its stop signal to the whole process group); it is stopped by its pid.
+After every test the error log lines it added are scanned for [error],
+[crit], [alert] and [emerg]; a test lists the ones it expects.
+"""
+
+import glob
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+HTTPD = shutil.which("apache2") or "/usr/sbin/apache2"
+MODULES_DIR = "/usr/lib/apache2/modules"
+MODULE = os.environ.get("GOAPI_MODULE") or os.path.join(TOP, "build", "mod_goapi.so")
+SANITIZE = os.environ.get("GOAPI_SANITIZE") == "1"
+IS_ROOT = os.geteuid() == 0
+
+UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+BAD_LEVEL = re.compile(r"\[(?:[\w.]+:)?(error|crit|alert|emerg)\]")
+
+ERROR_LOG_FORMAT = r'"[%{u}t] [%-m:%l] [pid %P:tid %T] [%-L] %7F: %E: [client\ %a] %M"'
+
+
+def free_port(host="127.0.0.1"):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(host, port, deadline, proc=None):
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def sanitizer_env():
+    """LD_PRELOAD of the ASan/UBSan runtimes for an uninstrumented httpd."""
+    libs = []
+    for name in ("libasan.so", "libubsan.so"):
+        path = subprocess.run(["gcc", "-print-file-name=" + name],
+                              capture_output=True, text=True).stdout.strip()
+        if path and os.path.exists(path):
+            libs.append(os.path.realpath(path))
+    return {"LD_PRELOAD": " ".join(libs)}
+
+
+class Response:
+    def __init__(self, status, reason, headers, body):
+        self.status = status
+        self.reason = reason
+        self.headers = headers          # list of (name, value), in order
+        self.body = body
+
+    def all(self, name):
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    def header(self, name):
+        vals = self.all(name)
+        return vals[0] if vals else None
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+    def __repr__(self):
+        return "<Response %d %r>" % (self.status, self.headers)
+
+
+class Httpd:
+    """One httpd with a generated config."""
+
+    def __init__(self, body="", modules=(), mpm="event", loglevel="info goapi:debug",
+                 include_goapi_conf=True, host="127.0.0.1", files=None):
+        self.dir = tempfile.mkdtemp(prefix="goapi-it-")
+        os.chmod(self.dir, 0o755)
+        for sub in ("conf", "logs", "run", "htdocs"):
+            os.makedirs(os.path.join(self.dir, sub))
+            os.chmod(os.path.join(self.dir, sub), 0o755)
+        self.host = host
+        self.port = free_port(host)
+        self.mpm = mpm
+        self.proc = None
+        self.conf = os.path.join(self.dir, "conf", "httpd.conf")
+        self.error_log = os.path.join(self.dir, "logs", "error.log")
+        self.access_log = os.path.join(self.dir, "logs", "access.log")
+        for rel, (content, mode) in (files or {}).items():
+            self.write_file(rel, content, mode)
+        self.write_conf(body, modules, loglevel, include_goapi_conf)
+
+    # -- files and config -------------------------------------------------
+    def path(self, rel):
+        return os.path.join(self.dir, rel)
+
+    def write_file(self, rel, content, mode=0o644):
+        p = self.path(rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        os.chmod(os.path.dirname(p), 0o755)
+        with open(p, "w" if isinstance(content, str) else "wb") as f:
+            f.write(content)
+        os.chmod(p, mode)
+        return p
+
+    def config_text(self, body, modules, loglevel, include_goapi_conf):
+        listen = "[%s]:%d" % (self.host, self.port) if ":" in self.host else \
+            "%s:%d" % (self.host, self.port)
+        lines = [
+            "ServerRoot %s" % self.dir,
+            "DefaultRuntimeDir %s/run" % self.dir,
+            "PidFile %s/run/httpd.pid" % self.dir,
+            "LoadModule mpm_%s_module %s/mod_mpm_%s.so" % (self.mpm, MODULES_DIR, self.mpm),
+            "LoadModule authz_core_module %s/mod_authz_core.so" % MODULES_DIR,
+        ]
+        for m in modules:
+            lines.append("LoadModule %s_module %s/mod_%s.so" % (m, MODULES_DIR, m))
+        lines += [
+            "LoadModule goapi_module %s" % MODULE,
+            "ServerName localhost",
+            "Listen %s" % listen,
+            "DocumentRoot %s/htdocs" % self.dir,
+            "ErrorLog %s" % self.error_log,
+            "LogLevel %s" % loglevel,
+            "ErrorLogFormat %s" % ERROR_LOG_FORMAT,
+            "Timeout 10",
+            "KeepAliveTimeout 5",
+        ]
+        if IS_ROOT:
+            lines += ["User www-data", "Group www-data"]
+        if self.mpm in ("event", "worker"):
+            lines += ["StartServers 2", "ServerLimit 4", "ThreadsPerChild 8",
+                      "MinSpareThreads 8", "MaxSpareThreads 32",
+                      "MaxRequestWorkers 32"]
+        else:
+            lines += ["StartServers 2", "MinSpareServers 2", "MaxSpareServers 4",
+                      "MaxRequestWorkers 8"]
+        if include_goapi_conf:
+            lines.append("Include %s/conf/goapi.conf" % TOP)
+            lines.append("CustomLog %s goapi" % self.access_log)
+        body = body.replace("@PORT@", str(self.port)).replace("@DIR@", self.dir)
+        return "\n".join(lines) + "\n" + body + "\n"
+
+    def write_conf(self, body, modules=(), loglevel="info goapi:debug", include_goapi_conf=True):
+        with open(self.conf, "w") as f:
+            f.write(self.config_text(body, modules, loglevel, include_goapi_conf))
+        os.chmod(self.conf, 0o644)
+
+    # -- process --------------------------------------------------------------
+    def env(self):
+        env = dict(os.environ)
+        if SANITIZE:
+            env.update(sanitizer_env())
+            env["ASAN_OPTIONS"] = "detect_leaks=0:log_path=%s/logs/asan" % self.dir
+            env["UBSAN_OPTIONS"] = "print_stacktrace=1:log_path=%s/logs/ubsan" % self.dir
+        return env
+
+    def configtest(self):
+        return subprocess.run([HTTPD, "-t", "-f", self.conf], capture_output=True,
+                              text=True, env=self.env(), timeout=30)
+
+    def start(self, timeout=15):
+        self.stdout = open(self.path("logs/stdout.log"), "wb")
+        self.proc = subprocess.Popen([HTTPD, "-f", self.conf, "-DFOREGROUND"],
+                                     stdout=self.stdout, stderr=subprocess.STDOUT,
+                                     start_new_session=True, env=self.env())
+        if not wait_for_port(self.host, self.port, time.monotonic() + timeout, self.proc):
+            self.stop()
+            raise RuntimeError("httpd did not start:\n" + self.read(self.error_log)
+                               + self.read(self.path("logs/stdout.log")))
+        return self
+
+    def send_signal(self, sig):
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        """Stop by pid; the whole process group is killed if it hangs."""
+        if self.proc is None:
+            return None
+        rc = self.proc.poll()
+        if rc is None:
+            os.kill(self.proc.pid, sig)
+            try:
+                rc = self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                rc = self.proc.wait(5)
+        self.stdout.close()
+        return rc
+
+    def cleanup(self):
+        self.stop()
+        if os.environ.get("GOAPI_KEEP_TEMP") != "1":
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- logs ---------------------------------------------------------------
+    @staticmethod
+    def read(path, offset=0):
+        try:
+            with open(path, "rb") as f:
+                f.seek(offset)
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_size(self):
+        try:
+            return os.path.getsize(self.error_log)
+        except FileNotFoundError:
+            return 0
+
+    def bad_lines(self, offset=0, allowed=()):
+        out = []
+        for line in self.read(self.error_log, offset).splitlines():
+            if BAD_LEVEL.search(line) and not any(re.search(a, line) for a in allowed):
+                out.append(line)
+        return out
+
+    def sanitizer_reports(self):
+        return sorted(glob.glob(self.path("logs/asan*")) + glob.glob(self.path("logs/ubsan*")))
+
+    def access_lines(self, settle=0.3):
+        time.sleep(settle)      # mod_log_config writes after the response
+        return self.read(self.access_log).splitlines()
+
+    # -- clients ------------------------------------------------------------
+    def request(self, method, path, headers=None, body=None, timeout=10, host=None):
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        try:
+            conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+            conn.putheader("Host", host or "localhost")
+            for k, v in (headers or {}).items():
+                conn.putheader(k, v)
+            if body is not None:
+                conn.putheader("Content-Length", str(len(body)))
+            conn.endheaders(body)
+            resp = conn.getresponse()
+            data = resp.read()
+            return Response(resp.status, resp.reason, resp.getheaders(), data)
+        finally:
+            conn.close()
+
+    def raw(self, data, timeout=10):
+        """Send bytes as they are; return everything until the server closes."""
+        with socket.create_connection((self.host, self.port), timeout=timeout) as s:
+            s.sendall(data)
+            chunks = []
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                try:
+                    b = s.recv(65536)
+                except socket.timeout:
+                    break
+                if not b:
+                    break
+                chunks.append(b)
+            return b"".join(chunks)
+
+
+def parse_raw(data):
+    """Split a raw HTTP/1.x response into (status, headers list, body)."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = []
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers.append((k.strip(), v.strip()))
+    return Response(status, "", headers, body)
+
+
+class EchoBackend:
+    """A loopback HTTP backend that answers with the request headers it got
+    as JSON; paths starting /echo-ids also send back an X-Request-ID of their
+    own, /status/NNN answers with that status."""
+
+    def __init__(self):
+        outer = self
+        self.requests = []
+        self.lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body_in = self.rfile.read(length) if length else b""
+                got = {"method": self.command, "path": self.path,
+                       "headers": [[k, v] for k, v in self.headers.items()],
+                       "body": body_in.decode("latin-1")}
+                with outer.lock:
+                    outer.requests.append(got)
+                status = 200
+                if self.path.startswith("/status/"):
+                    status = int(self.path.split("/")[2])
+                data = json.dumps(got).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                if self.path.startswith("/echo-ids"):
+                    self.send_header("X-Request-ID", "backend-own-id")
+                    self.send_header("X-Correlation-ID", "backend-own-corr")
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = answer
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class HttpdTestCase(unittest.TestCase):
+    """Base class: one server per class (CONF, MODULES, MPM), error log
+    checked after every test.  A test may append regexes to self.allowed_errors."""
+
+    CONF = ""
+    MODULES = ()
+    MPM = "event"
+    FILES = None
+
+    @classmethod
+    def conf_body(cls):
+        return cls.CONF
+
+    @classmethod
+    def setUpClass(cls):
+        cls.backend = None
+        cls.before_start()
+        cls.httpd = Httpd(cls.conf_body(), modules=cls.MODULES, mpm=cls.MPM,
+                          files=cls.FILES)
+        try:
+            cls.httpd.start()
+        except Exception:
+            cls.httpd.cleanup()
+            cls.after_stop()
+            raise
+
+    @classmethod
+    def before_start(cls):
+        pass
+
+    @classmethod
+    def after_stop(cls):
+        pass
+
+    @classmethod
+    def tearDownClass(cls):
+        httpd = cls.httpd
+        rc = httpd.stop()
+        reports = httpd.sanitizer_reports()
+        stop_errors = httpd.bad_lines(cls._log_offset if hasattr(cls, "_log_offset") else 0)
+        text = "".join(Httpd.read(r) for r in reports)
+        httpd.cleanup()
+        cls.after_stop()
+        if reports:
+            raise AssertionError("sanitizer reports:\n" + text)
+        if stop_errors:
+            raise AssertionError("error lines at stop:\n" + "\n".join(stop_errors))
+        if rc not in (0, None):
+            raise AssertionError("httpd exited with %r" % rc)
+
+    def setUp(self):
+        self.allowed_errors = []
+        self._offset = self.httpd.log_size()
+
+    def tearDown(self):
+        time.sleep(0.05)
+        bad = self.httpd.bad_lines(self._offset, self.allowed_errors)
+        type(self)._log_offset = self.httpd.log_size()
+        if bad:
+            self.fail("unexpected error log lines:\n" + "\n".join(bad))
+
+    # helpers
+    def get(self, path, headers=None, **kw):
+        return self.httpd.request("GET", path, headers=headers, **kw)
+
+    def assertUUID7(self, value):
+        self.assertIsNotNone(value)
+        self.assertRegex(value, UUID7)
+
+    def assertIDs(self, resp, request_id=None, correlation_id=None,
+                  rid_header="X-Request-ID", cid_header="X-Correlation-ID"):
+        """Exactly one request and one correlation ID on the response."""
+        rids, cids = resp.all(rid_header), resp.all(cid_header)
+        self.assertEqual(len(rids), 1, "request ID headers: %r" % (resp.headers,))
+        self.assertEqual(len(cids), 1, "correlation ID headers: %r" % (resp.headers,))
+        if request_id is None:
+            self.assertUUID7(rids[0])
+        else:
+            self.assertEqual(rids[0], request_id)
+        self.assertEqual(cids[0], correlation_id or rids[0])
+        return rids[0]
