@@ -2,6 +2,8 @@
  * mod_goapi.c — the module's whole surface: directives and hooks.
  * Each concern lives in src/mod_goapi_<concern>.c; pure logic in src/goapi_*.c.
  */
+#include <stddef.h>
+
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
@@ -12,15 +14,15 @@
 
 static const command_rec goapi_cmds[] = {
     AP_INIT_TAKE1("GoapiRequestIDHeader", goapi_cmd_header_name,
-                  (void *)APR_OFFSETOF(goapi_server_conf, request_id_header),
+                  (void *)offsetof(goapi_server_conf, request_id_header),
                   RSRC_CONF,
                   "Header carrying the request ID (default X-Request-ID)"),
     AP_INIT_TAKE1("GoapiCorrelationIDHeader", goapi_cmd_header_name,
-                  (void *)APR_OFFSETOF(goapi_server_conf, correlation_id_header),
+                  (void *)offsetof(goapi_server_conf, correlation_id_header),
                   RSRC_CONF,
                   "Header carrying the correlation ID (default X-Correlation-ID)"),
     AP_INIT_TAKE1("GoapiIdempotencyKeyHeader", goapi_cmd_header_name,
-                  (void *)APR_OFFSETOF(goapi_server_conf, idempotency_key_header),
+                  (void *)offsetof(goapi_server_conf, idempotency_key_header),
                   RSRC_CONF,
                   "Header carrying the idempotency key (default Idempotency-Key)"),
     AP_INIT_TAKE1("GoapiMaxIDLength", goapi_cmd_max_id_length, NULL, RSRC_CONF,
@@ -31,11 +33,11 @@ static const command_rec goapi_cmds[] = {
                  "On: keep a valid client X-Request-ID; Off: always generate one "
                  "(default On)"),
     AP_INIT_FLAG("GoapiForwardIDs", ap_set_flag_slot,
-                 (void *)APR_OFFSETOF(goapi_dir_conf, forward_ids),
+                 (void *)offsetof(goapi_dir_conf, forward_ids),
                  RSRC_CONF | ACCESS_CONF,
                  "On: pass the ID headers on to backends and CGI; Off: remove "
                  "them from the request before the handler (default On)"),
-    { NULL }
+    { NULL, { NULL }, NULL, 0, RAW_ARGS, NULL }
 };
 
 static void goapi_register_hooks(apr_pool_t *p)

@@ -6,7 +6,7 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-root="$top/build/run"
+root="${GOAPI_RUN_ROOT:-$top/build/run}"
 httpd=$(command -v apache2 || echo /usr/sbin/apache2)
 
 mkdir -p "$root/conf" "$root/logs" "$root/run" "$root/modules"

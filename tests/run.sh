@@ -35,7 +35,6 @@ done
 if [ "$unit_only" -eq 0 ]; then
     echo "== integration"
     "$PYTHON" "$(dirname "$0")/integration/run.py" | tee "$out"
-    rc=$?
     line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
     p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
     f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')

@@ -1,0 +1,168 @@
+"""Configuration: bad directive values refused by "apache2 -t" and at
+startup with a clear message; the shipped configs pass; a2enmod on Debian."""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+
+from harness import BAD_LEVEL, HTTPD, MODULE, TOP, UUID7, Httpd, free_port, wait_for_port
+
+
+class BadValuesTest(unittest.TestCase):
+    def configtest(self, body):
+        h = Httpd(body)
+        try:
+            res = h.configtest()
+            return res.returncode, res.stdout + res.stderr
+        finally:
+            h.cleanup()
+
+    def assertRefused(self, body, *patterns):
+        rc, out = self.configtest(body)
+        self.assertNotEqual(rc, 0, out)
+        for p in patterns:
+            self.assertRegex(out, p)
+        return out
+
+    def test_max_id_length(self):
+        for value, why in (("abc", "digits only"), ("35", "out of range"),
+                           ("1025", "out of range"), ("-5", "digits only"),
+                           ("99999999999999999999", "out of range")):
+            self.assertRefused('GoapiMaxIDLength "%s"' % value,
+                               r"Syntax error on line \d+ of .*httpd\.conf",
+                               re.escape("GoapiMaxIDLength: '%s' is not valid" % value),
+                               why, "from 36 to 1024")
+
+    def test_header_names(self):
+        for value in ("X Request", "X-Request-ID:", "Host", "content-length", "x" * 65):
+            self.assertRefused('GoapiRequestIDHeader "%s"' % value,
+                               re.escape("GoapiRequestIDHeader: '%s' is not valid" % value))
+        self.assertRefused("GoapiCorrelationIDHeader Cookie",
+                           "GoapiCorrelationIDHeader: 'Cookie' is not valid: "
+                           "expected a header name of your own")
+        self.assertRefused("GoapiIdempotencyKeyHeader a/b",
+                           "GoapiIdempotencyKeyHeader: 'a/b' is not valid: "
+                           "expected an HTTP header name")
+
+    def test_flags(self):
+        self.assertRefused("GoapiTrustIncomingIDs maybe",
+                           "GoapiTrustIncomingIDs must be On or Off")
+        self.assertRefused("GoapiForwardIDs yes", "GoapiForwardIDs must be On or Off")
+
+    def test_context(self):
+        self.assertRefused('<Location "/x">\n GoapiMaxIDLength 64\n</Location>',
+                           "GoapiMaxIDLength not allowed in <Location> context")
+
+    def test_arity(self):
+        self.assertRefused("GoapiRequestIDHeader", "GoapiRequestIDHeader takes one argument")
+
+    def test_same_header_twice(self):
+        out = self.assertRefused(
+            "GoapiRequestIDHeader X-Trace\nGoapiCorrelationIDHeader x-trace",
+            r"GOAPI00001: GoapiRequestIDHeader and GoapiCorrelationIDHeader both name "
+            r"the header 'X-Trace'")
+        self.assertNotIn("Syntax OK", out)
+
+    def test_same_header_in_one_vhost_only(self):
+        port = free_port()
+        self.assertRefused(
+            "GoapiCorrelationIDHeader X-Flow\n"
+            "<VirtualHost 127.0.0.1:%d>\n ServerName edge.example\n"
+            " GoapiIdempotencyKeyHeader X-Flow\n</VirtualHost>" % port,
+            r"GOAPI00001: GoapiCorrelationIDHeader and GoapiIdempotencyKeyHeader both "
+            r"name the header 'X-Flow' \(server edge\.example")
+
+    def test_startup_fails_too(self):
+        h = Httpd("GoapiMaxIDLength 2000")
+        try:
+            with self.assertRaises(RuntimeError) as cm:
+                h.start(timeout=5)
+            self.assertIn("GoapiMaxIDLength: '2000' is not valid", str(cm.exception))
+        finally:
+            h.cleanup()
+
+    def test_valid_values_pass_quietly(self):
+        rc, out = self.configtest(
+            "GoapiRequestIDHeader X-Trace-ID\nGoapiCorrelationIDHeader X-Flow-ID\n"
+            "GoapiIdempotencyKeyHeader X-Retry-Key\nGoapiMaxIDLength 36\n"
+            "GoapiTrustIncomingIDs Off\n<Location /a>\n GoapiForwardIDs Off\n</Location>")
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(out.strip(), "Syntax OK")
+
+    def test_shipped_goapi_conf_passes_quietly(self):
+        rc, out = self.configtest("")      # every Httpd includes conf/goapi.conf
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(out.strip(), "Syntax OK")
+
+
+class DebianA2enmodTest(unittest.TestCase):
+    """conf/goapi.load and conf/goapi.conf in a copy of Debian's /etc/apache2,
+    enabled with a2enmod, checked with apache2ctl and served."""
+
+    def setUp(self):
+        if not os.path.isdir("/etc/apache2/mods-available") or not shutil.which("a2enmod"):
+            self.skipTest("no Debian apache2 layout")
+        self.tmp = tempfile.mkdtemp(prefix="goapi-debian-")
+        os.chmod(self.tmp, 0o755)
+        self.conf = os.path.join(self.tmp, "apache2")
+        shutil.copytree("/etc/apache2", self.conf, symlinks=True)
+        self.port = free_port()
+        for d in ("run", "lock", "log"):
+            os.makedirs(os.path.join(self.tmp, d))
+        with open(os.path.join(self.conf, "envvars"), "a") as f:
+            f.write("\nexport APACHE_RUN_DIR=%s/run\nexport APACHE_PID_FILE=%s/run/apache2.pid\n"
+                    "export APACHE_LOCK_DIR=%s/lock\nexport APACHE_LOG_DIR=%s/log\n"
+                    % ((self.tmp,) * 4))
+        with open(os.path.join(self.conf, "ports.conf"), "w") as f:
+            f.write("Listen 127.0.0.1:%d\n" % self.port)
+        # The .load file as shipped, pointed at the freshly built module.
+        load = open(os.path.join(TOP, "conf", "goapi.load")).read()
+        self.assertIn("/usr/lib/apache2/modules/mod_goapi.so", load)
+        with open(os.path.join(self.conf, "mods-available", "goapi.load"), "w") as f:
+            f.write(load.replace("/usr/lib/apache2/modules/mod_goapi.so", MODULE))
+        shutil.copy(os.path.join(TOP, "conf", "goapi.conf"),
+                    os.path.join(self.conf, "mods-available", "goapi.conf"))
+        self.env = dict(os.environ, APACHE_CONFDIR=self.conf)
+        self.proc = None
+
+    def tearDown(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_a2enmod_goapi(self):
+        res = subprocess.run(["a2enmod", "-q", "goapi"], env=self.env, capture_output=True,
+                             text=True, timeout=30)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        for ext in ("load", "conf"):
+            self.assertTrue(os.path.islink(os.path.join(self.conf, "mods-enabled",
+                                                        "goapi." + ext)))
+        res = subprocess.run(["apache2ctl", "-t"], env=self.env, capture_output=True,
+                             text=True, timeout=30)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        self.assertIn("Syntax OK", res.stderr)
+        self.assertNotIn("GOAPI", res.stderr)
+
+        self.proc = subprocess.Popen(
+            ["sh", "-c", '. "$APACHE_CONFDIR/envvars" && exec %s -d "$APACHE_CONFDIR" '
+             "-DFOREGROUND" % HTTPD], env=self.env, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.assertTrue(wait_for_port("127.0.0.1", self.port, time.monotonic() + 15,
+                                      self.proc))
+        with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % self.port,
+                                    timeout=10) as resp:
+            self.assertEqual(resp.read(), b"ok\n")
+            self.assertRegex(resp.headers["X-Request-ID"], UUID7)
+            self.assertEqual(resp.headers["X-Correlation-ID"], resp.headers["X-Request-ID"])
+        os.kill(self.proc.pid, signal.SIGTERM)
+        self.assertEqual(self.proc.wait(15), 0)
+        with open(os.path.join(self.tmp, "log", "error.log")) as f:
+            bad = [l for l in f if BAD_LEVEL.search(l)]
+        self.assertEqual(bad, [])

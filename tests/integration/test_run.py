@@ -1,0 +1,112 @@
+"""The "make run" server (scripts/run.sh with conf/run.conf and
+conf/goapi.conf): the README's curl examples, and Ctrl-C."""
+
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import BAD_LEVEL, MODULE, TOP, UUID7, free_port, wait_for_port
+
+
+def readme_examples():
+    """(command, expected) pairs: a ```sh block holding one curl command,
+    followed directly by a ```http block with the expected answer."""
+    text = open(os.path.join(TOP, "README.md")).read()
+    pairs = re.findall(r"```sh\n(curl [^\n]*)\n```\n```http\n(.*?)```", text, re.S)
+    return pairs
+
+
+def parse_curl_i(out):
+    head, _, body = out.partition("\r\n\r\n")
+    lines = head.split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers.setdefault(k.strip().lower(), []).append(v.strip())
+    return lines[0], headers, body
+
+
+class MakeRunTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.root = tempfile.mkdtemp(prefix="goapi-run-")
+        cls.port = free_port()
+        cls.out_path = os.path.join(cls.root, "console.log")
+        cls.out = open(cls.out_path, "wb")
+        env = dict(os.environ, GOAPI_PORT="127.0.0.1:%d" % cls.port,
+                   GOAPI_RUN_ROOT=os.path.join(cls.root, "srv"), GOAPI_MODULE=MODULE)
+        # Its own session, like a terminal's foreground job: Ctrl-C reaches
+        # the whole process group.
+        cls.proc = subprocess.Popen([os.path.join(TOP, "scripts", "run.sh")], env=env,
+                                    stdout=cls.out, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        if not wait_for_port("127.0.0.1", cls.port, time.monotonic() + 20, cls.proc):
+            cls.tearDownClass()
+            raise RuntimeError("make run's server did not start")
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.proc.poll() is None:
+            os.killpg(cls.proc.pid, signal.SIGKILL)
+            cls.proc.wait(5)
+        cls.out.close()
+        shutil.rmtree(cls.root, ignore_errors=True)
+
+    def console(self):
+        with open(self.out_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def test_1_readme_curl_examples(self):
+        pairs = readme_examples()
+        self.assertGreaterEqual(len(pairs), 8, "README examples not found")
+        for cmd, expected in pairs:
+            with self.subTest(cmd=cmd):
+                argv = shlex.split(cmd.replace("http://localhost:8080",
+                                               "http://127.0.0.1:%d" % self.port))
+                self.assertEqual(argv[0], "curl")
+                res = subprocess.run(argv[:1] + ["-sS"] + argv[1:], capture_output=True,
+                                     timeout=20)
+                self.assertEqual(res.returncode, 0, res.stderr)
+                stdout = res.stdout.decode("utf-8")
+                status, headers, body = parse_curl_i(stdout)
+                exp_head, _, exp_body = expected.partition("\n\n")
+                exp_lines = exp_head.split("\n")
+                self.assertEqual(status, exp_lines[0])
+                for line in exp_lines[1:]:
+                    name, _, value = line.partition(":")
+                    got = headers.get(name.strip().lower())
+                    self.assertIsNotNone(got, "%s missing" % name)
+                    self.assertEqual(len(got), 1, name)
+                    value = value.strip()
+                    if value == "<uuidv7>":
+                        self.assertRegex(got[0], UUID7)
+                    elif value == "<same as X-Request-ID>":
+                        self.assertEqual(got[0], headers["x-request-id"][0])
+                    else:
+                        self.assertEqual(got[0], value)
+                if exp_body:
+                    self.assertEqual(body, exp_body)
+                self.assertNotIn("<script>", stdout)
+
+    def test_2_access_log_on_console(self):
+        time.sleep(0.3)
+        self.assertRegex(self.console(),
+                         r"request_id=req-local-001 correlation_id=checkout-flow-001 "
+                         r"path=/healthz method=GET status=200 bytes=3 duration_ms=\d+ "
+                         r"client=127\.0\.0\.1")
+
+    def test_3_ctrl_c_stops_cleanly(self):
+        os.killpg(self.proc.pid, signal.SIGINT)
+        rc = self.proc.wait(15)
+        self.assertEqual(rc, 0)
+        out = self.console()
+        self.assertIn("caught SIGTERM, shutting down", out)
+        bad = [l for l in out.splitlines() if BAD_LEVEL.search(l)]
+        self.assertEqual(bad, [])
+        self.assertNotIn("script>", out)
