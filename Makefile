@@ -43,7 +43,6 @@ $(BUILD)/mod_goapi.so: mod_goapi.c $(PURE_SRC) $(GLUE_SRC) $(HEADERS)
 	@mkdir -p $(BUILD)
 	$(APXS) -S CC="$(CC)" -c -o mod_goapi.la \
 	    $(addprefix -Wc$(comma),$(WARN) $(CSTD) $(EXTRA_CFLAGS)) \
-	    $(addprefix -Wl$(comma),$(EXTRA_LDFLAGS)) \
 	    -I src mod_goapi.c $(GLUE_SRC) $(PURE_SRC)
 	cp .libs/mod_goapi.so $@
 

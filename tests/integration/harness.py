@@ -65,6 +65,19 @@ def sanitizer_env():
     return {"LD_PRELOAD": " ".join(libs)}
 
 
+def httpd_env(extra=None, logdir=None):
+    """The environment for an httpd process: under "make sanitize", the
+    sanitizer runtimes preloaded and their reports sent to logdir."""
+    env = dict(os.environ)
+    if SANITIZE:
+        env.update(sanitizer_env())
+        logdir = logdir or tempfile.gettempdir()
+        env["ASAN_OPTIONS"] = "detect_leaks=0:log_path=%s/asan" % logdir
+        env["UBSAN_OPTIONS"] = "print_stacktrace=1:log_path=%s/ubsan" % logdir
+    env.update(extra or {})
+    return env
+
+
 class Response:
     def __init__(self, status, reason, headers, body):
         self.status = status
@@ -166,12 +179,7 @@ class Httpd:
 
     # -- process --------------------------------------------------------------
     def env(self):
-        env = dict(os.environ)
-        if SANITIZE:
-            env.update(sanitizer_env())
-            env["ASAN_OPTIONS"] = "detect_leaks=0:log_path=%s/logs/asan" % self.dir
-            env["UBSAN_OPTIONS"] = "print_stacktrace=1:log_path=%s/logs/ubsan" % self.dir
-        return env
+        return httpd_env(logdir=self.path("logs"))
 
     def configtest(self):
         return subprocess.run([HTTPD, "-t", "-f", self.conf], capture_output=True,

@@ -11,7 +11,8 @@ import time
 import unittest
 import urllib.request
 
-from harness import BAD_LEVEL, HTTPD, MODULE, TOP, UUID7, Httpd, free_port, wait_for_port
+from harness import (BAD_LEVEL, HTTPD, MODULE, TOP, UUID7, Httpd, free_port, httpd_env,
+                     wait_for_port)
 
 
 class BadValuesTest(unittest.TestCase):
@@ -128,7 +129,7 @@ class DebianA2enmodTest(unittest.TestCase):
             f.write(load.replace("/usr/lib/apache2/modules/mod_goapi.so", MODULE))
         shutil.copy(os.path.join(TOP, "conf", "goapi.conf"),
                     os.path.join(self.conf, "mods-available", "goapi.conf"))
-        self.env = dict(os.environ, APACHE_CONFDIR=self.conf)
+        self.env = httpd_env({"APACHE_CONFDIR": self.conf}, logdir=self.tmp)
         self.proc = None
 
     def tearDown(self):
@@ -166,3 +167,4 @@ class DebianA2enmodTest(unittest.TestCase):
         with open(os.path.join(self.tmp, "log", "error.log")) as f:
             bad = [l for l in f if BAD_LEVEL.search(l)]
         self.assertEqual(bad, [])
+        self.assertEqual([f for f in os.listdir(self.tmp) if "san." in f], [])

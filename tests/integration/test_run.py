@@ -1,6 +1,7 @@
 """The "make run" server (scripts/run.sh with conf/run.conf and
 conf/goapi.conf): the README's curl examples, and Ctrl-C."""
 
+import glob
 import os
 import re
 import shlex
@@ -11,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BAD_LEVEL, MODULE, TOP, UUID7, free_port, wait_for_port
+from harness import BAD_LEVEL, MODULE, TOP, UUID7, free_port, httpd_env, wait_for_port
 
 
 def readme_examples():
@@ -39,8 +40,9 @@ class MakeRunTest(unittest.TestCase):
         cls.port = free_port()
         cls.out_path = os.path.join(cls.root, "console.log")
         cls.out = open(cls.out_path, "wb")
-        env = dict(os.environ, GOAPI_PORT="127.0.0.1:%d" % cls.port,
-                   GOAPI_RUN_ROOT=os.path.join(cls.root, "srv"), GOAPI_MODULE=MODULE)
+        env = httpd_env({"GOAPI_PORT": "127.0.0.1:%d" % cls.port,
+                         "GOAPI_RUN_ROOT": os.path.join(cls.root, "srv"),
+                         "GOAPI_MODULE": MODULE}, logdir=cls.root)
         # Its own session, like a terminal's foreground job: Ctrl-C reaches
         # the whole process group.
         cls.proc = subprocess.Popen([os.path.join(TOP, "scripts", "run.sh")], env=env,
@@ -110,3 +112,4 @@ class MakeRunTest(unittest.TestCase):
         bad = [l for l in out.splitlines() if BAD_LEVEL.search(l)]
         self.assertEqual(bad, [])
         self.assertNotIn("script>", out)
+        self.assertEqual(glob.glob(os.path.join(self.root, "*san.*")), [])
