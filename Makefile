@@ -30,7 +30,7 @@ APR_CONFIG = $(shell $(APXS) -q APR_CONFIG 2>/dev/null || echo apr-1-config)
 APR_CFLAGS = $(shell $(APR_CONFIG) --cflags --cppflags --includes)
 APR_LIBS   = $(shell $(APR_CONFIG) --link-ld --libs)
 
-.PHONY: all deps run test unit integration install sanitize clang-check clean
+.PHONY: all deps run test unit integration install sanitize clang-check clean clean-build
 
 all: deps $(BUILD)/mod_goapi.so
 
@@ -95,10 +95,14 @@ run: all
 	@GOAPI_PORT=$(GOAPI_PORT) GOAPI_MODULE=$(CURDIR)/$(BUILD)/mod_goapi.so \
 	    scripts/run.sh
 
+# DESTDIR installs into a staging root (packaging, tests).
+DESTDIR ?=
 install: all
-	$(APXS) -i -n goapi $(BUILD)/mod_goapi.so
+	mkdir -p $(DESTDIR)$$($(APXS) -q LIBEXECDIR)
+	$(APXS) -S LIBEXECDIR=$(DESTDIR)$$($(APXS) -q LIBEXECDIR) -i -n goapi $(BUILD)/mod_goapi.so
 	@if [ -d /etc/apache2/mods-available ]; then \
-	    install -m 644 conf/goapi.load conf/goapi.conf /etc/apache2/mods-available/ && \
+	    mkdir -p $(DESTDIR)/etc/apache2/mods-available && \
+	    install -m 644 conf/goapi.load conf/goapi.conf $(DESTDIR)/etc/apache2/mods-available/ && \
 	    echo "installed; enable with: a2enmod goapi"; \
 	fi
 

@@ -6,6 +6,10 @@
 #ifndef GOAPI_DEFS_H
 #define GOAPI_DEFS_H
 
+/* A numeric limit as a string literal, for messages built at compile time. */
+#define GOAPI_STR_(x) #x
+#define GOAPI_STR(x)  GOAPI_STR_(x)
+
 /* The handler name used with "SetHandler goapi". */
 #define GOAPI_HANDLER                  "goapi"
 

@@ -8,9 +8,6 @@
 #include "goapi_defs.h"
 #include "goapi_parse.h"
 
-#define GOAPI_STR_(x) #x
-#define GOAPI_STR(x)  GOAPI_STR_(x)
-
 /* RFC 9110 tchar */
 static int goapi_is_tchar(unsigned char c)
 {

@@ -9,9 +9,6 @@
 #include "goapi_path.h"
 #include "goapi_router.h"
 
-#define GOAPI_STR_(x) #x
-#define GOAPI_STR(x)  GOAPI_STR_(x)
-
 typedef struct {
     const char *pattern;        /* "/" alone matches only "/" */
     const char *wildcard;       /* name of the pattern's {wildcard}, or NULL */

@@ -112,7 +112,8 @@ const char *goapi_cmd_trust_incoming_ids(cmd_parms *cmd, void *dconf, int flag)
 
 /* Two of the three ID roles in one header would make one value overwrite
  * the other; refuse it, naming both directives. */
-static int goapi_config_check_distinct(server_rec *s, const goapi_server_conf *c)
+static int goapi_config_check_distinct(apr_pool_t *ptemp, server_rec *s,
+                                       const goapi_server_conf *c)
 {
     const struct {
         const char *directive;
@@ -129,10 +130,14 @@ static int goapi_config_check_distinct(server_rec *s, const goapi_server_conf *c
             if (ap_cstr_casecmp(h[i].value, h[j].value) == 0) {
                 ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
                              GOAPI_LOGNO(00001) "%s and %s both name the header "
-                             "'%s' (server %s:%u); each needs its own header",
+                             "'%s' in %s; each needs its own header",
                              h[i].directive, h[j].directive, h[i].value,
-                             s->server_hostname ? s->server_hostname : "(default)",
-                             (unsigned)s->port);
+                             s->is_virtual && s->defn_name
+                             ? apr_psprintf(ptemp,
+                                            "the virtual host %s defined at %s:%u",
+                                            s->server_hostname ? s->server_hostname : "",
+                                            s->defn_name, s->defn_line_number)
+                             : "the main server");
                 return 0;
             }
         }
@@ -145,7 +150,6 @@ int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 {
     (void)pconf;
     (void)plog;
-    (void)ptemp;
     for (; s; s = s->next) {
         goapi_server_conf *c = ap_get_module_config(s->module_config, &goapi_module);
 
@@ -159,7 +163,7 @@ int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             c->max_id_length = GOAPI_DEFAULT_MAX_ID_LENGTH;
         if (c->trust_incoming_ids < 0)
             c->trust_incoming_ids = 1;
-        if (!goapi_config_check_distinct(s, c)) {
+        if (!goapi_config_check_distinct(ptemp, s, c)) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }

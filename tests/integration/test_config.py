@@ -67,7 +67,7 @@ class BadValuesTest(unittest.TestCase):
         out = self.assertRefused(
             "GoapiRequestIDHeader X-Trace\nGoapiCorrelationIDHeader x-trace",
             r"GOAPI00001: GoapiRequestIDHeader and GoapiCorrelationIDHeader both name "
-            r"the header 'X-Trace'")
+            r"the header 'X-Trace' in the main server; each needs its own header")
         self.assertNotIn("Syntax OK", out)
 
     def test_same_header_in_one_vhost_only(self):
@@ -77,7 +77,8 @@ class BadValuesTest(unittest.TestCase):
             "<VirtualHost 127.0.0.1:%d>\n ServerName edge.example\n"
             " GoapiIdempotencyKeyHeader X-Flow\n</VirtualHost>" % port,
             r"GOAPI00001: GoapiCorrelationIDHeader and GoapiIdempotencyKeyHeader both "
-            r"name the header 'X-Flow' \(server edge\.example")
+            r"name the header 'X-Flow' in the virtual host edge\.example defined at "
+            r"\S+/httpd\.conf:\d+; each needs")
 
     def test_startup_fails_too(self):
         h = Httpd("GoapiMaxIDLength 2000")
@@ -103,8 +104,9 @@ class BadValuesTest(unittest.TestCase):
 
 
 class DebianA2enmodTest(unittest.TestCase):
-    """conf/goapi.load and conf/goapi.conf in a copy of Debian's /etc/apache2,
-    enabled with a2enmod, checked with apache2ctl and served."""
+    """"make install" into a staging root; its goapi.load and goapi.conf in a
+    copy of Debian's /etc/apache2, enabled with a2enmod, checked with
+    apache2ctl and served."""
 
     def setUp(self):
         if not os.path.isdir("/etc/apache2/mods-available") or not shutil.which("a2enmod"):
@@ -122,12 +124,21 @@ class DebianA2enmodTest(unittest.TestCase):
                     % ((self.tmp,) * 4))
         with open(os.path.join(self.conf, "ports.conf"), "w") as f:
             f.write("Listen 127.0.0.1:%d\n" % self.port)
-        # The .load file as shipped, pointed at the freshly built module.
-        load = open(os.path.join(TOP, "conf", "goapi.load")).read()
+        # "make install" into a staging root, then its files into the copy.
+        stage = os.path.join(self.tmp, "stage")
+        res = subprocess.run(["make", "-s", "-C", TOP, "install", "DESTDIR=" + stage,
+                              "BUILD=" + os.path.dirname(MODULE)],
+                             capture_output=True, text=True, timeout=300)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        so = os.path.join(stage, "usr/lib/apache2/modules/mod_goapi.so")
+        with open(so, "rb") as a, open(MODULE, "rb") as b:
+            self.assertEqual(a.read(), b.read())
+        avail = os.path.join(stage, "etc/apache2/mods-available")
+        load = open(os.path.join(avail, "goapi.load")).read()
         self.assertIn("/usr/lib/apache2/modules/mod_goapi.so", load)
         with open(os.path.join(self.conf, "mods-available", "goapi.load"), "w") as f:
-            f.write(load.replace("/usr/lib/apache2/modules/mod_goapi.so", MODULE))
-        shutil.copy(os.path.join(TOP, "conf", "goapi.conf"),
+            f.write(load.replace("/usr/lib/apache2/modules/mod_goapi.so", so))
+        shutil.copy(os.path.join(avail, "goapi.conf"),
                     os.path.join(self.conf, "mods-available", "goapi.conf"))
         self.env = httpd_env({"APACHE_CONFDIR": self.conf}, logdir=self.tmp)
         self.proc = None
