@@ -14,13 +14,27 @@ void goapi_uuid_seed(goapi_uuid_gen *g, const unsigned char seed[8])
                | ((apr_uint32_t)seed[6] << 8) | seed[7]) & 0x3fffffffu;
 }
 
-apr_status_t goapi_uuid_seed_random(goapi_uuid_gen *g)
+void goapi_uuid_seed_weak(goapi_uuid_gen *g, apr_time_t now, apr_uint32_t pid)
+{
+    apr_uint64_t t = (apr_uint64_t)now;
+
+    /* Linux pids fit 22 bits: they fill the low node bits, so two live
+     * processes never share a node; the start time fills the rest. */
+    g->counter = (apr_uint32_t)t;
+    g->node = ((pid & 0x3fffffu) | ((apr_uint32_t)(t >> 32) << 22)) & 0x3fffffffu;
+}
+
+apr_status_t goapi_uuid_seed_random(goapi_uuid_gen *g, apr_time_t now,
+                                    apr_uint32_t pid)
 {
     unsigned char seed[8];
     apr_status_t rv = apr_generate_random_bytes(seed, sizeof(seed));
 
     if (rv == APR_SUCCESS) {
         goapi_uuid_seed(g, seed);
+    }
+    else {
+        goapi_uuid_seed_weak(g, now, pid);
     }
     return rv;
 }

@@ -30,8 +30,15 @@ typedef struct {
 /* Seed a generator from 8 random bytes (4 for the counter, 4 for the node). */
 void goapi_uuid_seed(goapi_uuid_gen *g, const unsigned char seed[8]);
 
-/* Seed from apr_generate_random_bytes(); once per process. */
-apr_status_t goapi_uuid_seed_random(goapi_uuid_gen *g);
+/* Seed from apr_generate_random_bytes(); once per process.  Should the
+ * system have no random bytes to give, the generator is seeded from now and
+ * pid instead (distinct processes of one host still differ) and the error
+ * is returned for the caller to report. */
+apr_status_t goapi_uuid_seed_random(goapi_uuid_gen *g, apr_time_t now,
+                                    apr_uint32_t pid);
+
+/* The fallback seed: node from pid (and time), counter from time. */
+void goapi_uuid_seed_weak(goapi_uuid_gen *g, apr_time_t now, apr_uint32_t pid);
 
 /* Write a lowercase canonical UUIDv7 for time now into out, NUL-terminated.
  * Thread-safe; costs one atomic increment. */

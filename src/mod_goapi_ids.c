@@ -38,21 +38,11 @@ static ap_filter_rec_t *goapi_ids_out_filter_handle;
 
 void goapi_ids_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    apr_status_t rv = goapi_uuid_seed_random(&goapi_gen);
+    apr_status_t rv = goapi_uuid_seed_random(&goapi_gen, apr_time_now(),
+                                             (apr_uint32_t)getpid());
 
     (void)pchild;
     if (rv != APR_SUCCESS) {
-        /* Still unique within this process (the counter); across processes
-         * the pid and start time stand in for the random node bits. */
-        apr_uint64_t t = (apr_uint64_t)apr_time_now();
-        unsigned char seed[8];
-        int i;
-
-        for (i = 0; i < 4; i++) {
-            seed[i] = (unsigned char)(t >> (8 * i));
-            seed[4 + i] = (unsigned char)((apr_uint32_t)getpid() >> (8 * i));
-        }
-        goapi_uuid_seed(&goapi_gen, seed);
         ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, GOAPI_LOGNO(00002)
                      "no random bytes for the request ID generator; "
                      "seeding it from the process ID and start time");

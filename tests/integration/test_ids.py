@@ -43,12 +43,13 @@ HOSTILE = [
 
 
 class IDsTest(HttpdTestCase):
-    MODULES = ("alias", "cgid", "include", "auth_basic", "authn_core", "authn_file",
-               "authz_user")
+    MODULES = ("alias", "cgid", "dir", "include", "auth_basic", "authn_core",
+               "authn_file", "authz_user")
     FILES = {
         "cgi-bin/env.cgi": (CGI_ENV, 0o755),
         "htdocs/ssi/page.shtml": (SSI_PAGE, 0o644),
         "htdocs/static/file.txt": ("static\n", 0o644),
+        "htdocs/static/index.html": ("index\n", 0o644),
         "conf/users": ("", 0o644),
     }
     CONF = """
@@ -270,6 +271,15 @@ ScriptAlias /cgi-private/ @DIR@/cgi-bin/
         fields = self.log_line_for(rid)
         self.assertEqual(fields[0], rid)
         self.assertEqual(fields[5], "/static/missing")
+
+    def test_directory_index_keeps_ids(self):
+        # mod_dir serves index.html through a subrequest and a fast redirect
+        r = self.get("/static/", {"X-Request-ID": "dirindex-1"})
+        self.assertEqual((r.status, r.text), (200, "index\n"))
+        self.assertIDs(r, "dirindex-1")
+        r = self.get("/static/")
+        rid = self.assertIDs(r)
+        self.assertEqual(self.log_line_for(rid)[0], rid)
 
     def test_subrequest_and_cgi_keep_ids(self):
         r = self.get("/ssi/page.shtml", {"X-Correlation-ID": "ssi-flow"})

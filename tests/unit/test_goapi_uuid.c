@@ -83,7 +83,7 @@ static void test_lowercase_canonical(void **state)
     int i, k;
 
     (void)state;
-    assert_int_equal(goapi_uuid_seed_random(&g), APR_SUCCESS);
+    assert_int_equal(goapi_uuid_seed_random(&g, apr_time_now(), 1), APR_SUCCESS);
     for (k = 0; k < 1000; k++) {
         goapi_uuid_v7(&g, apr_time_now(), id);
         for (i = 0; i < GOAPI_UUID_LEN; i++) {
@@ -159,7 +159,7 @@ static void test_negative_time_clamped(void **state)
     char id[GOAPI_UUID_LEN + 1];
 
     (void)state;
-    assert_int_equal(goapi_uuid_seed_random(&g), APR_SUCCESS);
+    assert_int_equal(goapi_uuid_seed_random(&g, apr_time_now(), 1), APR_SUCCESS);
     goapi_uuid_v7(&g, -5, id);
     assert_true(goapi_uuid_is_v7(id));
     assert_memory_equal(id, "00000000-0000-7", 15);
@@ -201,7 +201,7 @@ static void test_unique_across_threads(void **state)
 
     (void)state;
     assert_non_null(all);
-    assert_int_equal(goapi_uuid_seed_random(&g), APR_SUCCESS);
+    assert_int_equal(goapi_uuid_seed_random(&g, apr_time_now(), 1), APR_SUCCESS);
     for (i = 0; i < THREADS; i++) {
         w[i].g = &g;
         w[i].out = all + i * PER_THREAD * (GOAPI_UUID_LEN + 1);
@@ -230,14 +230,33 @@ static void test_unique_across_generators(void **state)
     int i;
 
     (void)state;
-    assert_int_equal(goapi_uuid_seed_random(&a), APR_SUCCESS);
-    assert_int_equal(goapi_uuid_seed_random(&b), APR_SUCCESS);
+    assert_int_equal(goapi_uuid_seed_random(&a, apr_time_now(), 1), APR_SUCCESS);
+    assert_int_equal(goapi_uuid_seed_random(&b, apr_time_now(), 1), APR_SUCCESS);
     assert_true(a.node != b.node || a.counter != b.counter);
     for (i = 0; i < 1000; i++) {
         goapi_uuid_v7(&a, t, ia);
         goapi_uuid_v7(&b, t, ib);
         assert_string_not_equal(ia, ib);
     }
+}
+
+static void test_weak_seed_separates_processes(void **state)
+{
+    /* Same instant, different pids: different nodes, so different IDs. */
+    goapi_uuid_gen a, b;
+    char ia[GOAPI_UUID_LEN + 1], ib[GOAPI_UUID_LEN + 1];
+    apr_time_t t = APR_INT64_C(1717245296789123);
+
+    (void)state;
+    goapi_uuid_seed_weak(&a, t, 4242);
+    goapi_uuid_seed_weak(&b, t, 4243);
+    assert_int_equal(a.node & 0x3fffff, 4242);
+    assert_int_equal(b.node & 0x3fffff, 4243);
+    assert_true(a.node < (1u << 30) && b.node < (1u << 30));
+    goapi_uuid_v7(&a, t, ia);
+    goapi_uuid_v7(&b, t, ib);
+    assert_string_not_equal(ia, ib);
+    assert_true(goapi_uuid_is_v7(ia));
 }
 
 int main(void)
@@ -251,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_negative_time_clamped),
         cmocka_unit_test(test_unique_across_threads),
         cmocka_unit_test(test_unique_across_generators),
+        cmocka_unit_test(test_weak_seed_separates_processes),
     };
 
     return cmocka_run_group_tests_name("goapi_uuid", tests, unit_setup, unit_teardown);
