@@ -7,6 +7,7 @@
 #define GOAPI_PARSE_H
 
 #include <apr.h>
+#include <apr_time.h>
 
 /* An HTTP field name (RFC 9110 token), 1 to GOAPI_HEADER_NAME_MAX bytes,
  * and not one of the fields HTTP itself gives a meaning (Host, Cookie, ...). */
@@ -16,5 +17,23 @@ const char *goapi_parse_header_name(const char *arg);
  * (a leading '+' or '-' is refused too). */
 const char *goapi_parse_int_range(const char *arg, apr_int64_t min,
                                   apr_int64_t max, apr_int64_t *out);
+
+/* A duration, Go style: "250ms", "5s", "1m30s", "1.5h", units ns us µs ms
+ * s m h; a plain number is seconds ("5"); "0" disables.  A non-zero value
+ * must lie between 1ms and 24h.  *out is in microseconds. */
+const char *goapi_parse_duration(const char *arg, apr_interval_time_t *out);
+
+/* The form goapi_parse_duration() accepts, for messages. */
+#define GOAPI_DURATION_FORM \
+    "a duration such as 5 (seconds), 250ms, 5s, 1m30s or 1h, from 1ms to 24h, or 0 to disable"
+
+/* A size in bytes: digits, optionally followed by K/KiB, M/MiB or G/GiB
+ * (powers of 1024), within [min, max]. */
+const char *goapi_parse_size(const char *arg, apr_int64_t min, apr_int64_t max,
+                             apr_int64_t *out);
+
+/* "250ms", "5s", "1m30s": a duration written back in the shortest exact
+ * form (for messages); buf needs 32 bytes. */
+const char *goapi_format_duration(apr_interval_time_t d, char buf[32]);
 
 #endif /* GOAPI_PARSE_H */

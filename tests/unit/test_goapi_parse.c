@@ -89,12 +89,108 @@ static void test_int_range_full_width(void **state)
     assert_non_null(goapi_parse_int_range("9223372036854775808", 0, APR_INT64_MAX, &v));
 }
 
+#define MS  APR_INT64_C(1000)
+#define SEC APR_INT64_C(1000000)
+
+static void test_durations(void **state)
+{
+    static const struct {
+        const char *arg;
+        int ok;
+        apr_interval_time_t want;
+    } cases[] = {
+        { "5", 1, 5 * SEC }, { "0", 1, 0 }, { "00", 1, 0 }, { "0s", 1, 0 },
+        { "250ms", 1, 250 * MS }, { "5s", 1, 5 * SEC }, { "1m", 1, 60 * SEC },
+        { "1h", 1, 3600 * SEC }, { "1m30s", 1, 90 * SEC }, { "1h30m", 1, 5400 * SEC },
+        { "1.5s", 1, 1500 * MS }, { "0.25s", 1, 250 * MS }, { "1.5h", 1, 5400 * SEC },
+        { "1ms", 1, 1 * MS }, { "1000us", 1, 1 * MS }, { "1000\xc2\xb5s", 1, 1 * MS },
+        { "2000000ns", 1, 2 * MS }, { "24h", 1, 86400 * SEC }, { "86400", 1, 86400 * SEC },
+        { "1h1m1s1ms", 1, 3661 * SEC + 1 * MS }, { "10s500ms", 1, 10500 * MS },
+        /* refused */
+        { "", 0, 0 }, { "s", 0, 0 }, { "-1s", 0, 0 }, { "+1s", 0, 0 }, { "5x", 0, 0 },
+        { "5 s", 0, 0 }, { " 5s", 0, 0 }, { "5s ", 0, 0 }, { "1.5", 0, 0 },
+        { "1e3s", 0, 0 }, { "5S", 0, 0 }, { "ms", 0, 0 }, { ".s", 0, 0 },
+        { "25h", 0, 0 }, { "24h1s", 0, 0 }, { "86401", 0, 0 },
+        { "500us", 0, 0 }, { "0.5ms", 0, 0 }, { "999999ns", 0, 0 },
+        { "99999999999999999999h", 0, 0 }, { "99999999999999999999", 0, 0 },
+        { "9223372036854775807ns", 0, 0 }, { "5s5", 0, 0 },
+    };
+    apr_size_t i;
+
+    (void)state;
+    for (i = 0; i < UNIT_ELEMS(cases); i++) {
+        apr_interval_time_t v = -7;
+        const char *err = goapi_parse_duration(cases[i].arg, &v);
+
+        if (cases[i].ok && err) {
+            fail_msg("'%s' refused: %s", cases[i].arg, err);
+        }
+        if (!cases[i].ok && !err) {
+            fail_msg("'%s' accepted as %" APR_INT64_T_FMT, cases[i].arg, (apr_int64_t)v);
+        }
+        if (cases[i].ok && v != cases[i].want) {
+            fail_msg("'%s': %" APR_INT64_T_FMT " us, want %" APR_INT64_T_FMT,
+                     cases[i].arg, (apr_int64_t)v, (apr_int64_t)cases[i].want);
+        }
+        if (!cases[i].ok) {
+            assert_true(v == -7);
+            assert_non_null(strstr(err, "1m30s"));     /* names the form */
+        }
+    }
+}
+
+static void test_format_duration(void **state)
+{
+    char buf[32];
+
+    (void)state;
+    assert_string_equal(goapi_format_duration(0, buf), "0s");
+    assert_string_equal(goapi_format_duration(250 * MS, buf), "250ms");
+    assert_string_equal(goapi_format_duration(5 * SEC, buf), "5s");
+    assert_string_equal(goapi_format_duration(90 * SEC, buf), "1m30s");
+    assert_string_equal(goapi_format_duration(3600 * SEC, buf), "1h");
+    assert_string_equal(goapi_format_duration(3601 * SEC + 500 * MS, buf), "1h1500ms");
+}
+
+static void test_sizes(void **state)
+{
+    static const struct {
+        const char *arg;
+        int ok;
+        apr_int64_t want;
+    } cases[] = {
+        { "1048576", 1, 1048576 }, { "1M", 1, 1048576 }, { "1MiB", 1, 1048576 },
+        { "1m", 1, 1048576 }, { "64K", 1, 65536 }, { "64k", 1, 65536 },
+        { "64KiB", 1, 65536 }, { "4096B", 1, 4096 }, { "64M", 1, 64 << 20 },
+        { "1024", 1, 1024 },
+        { "1023", 0, 0 }, { "65M", 0, 0 }, { "1G", 0, 0 }, { "", 0, 0 }, { "K", 0, 0 },
+        { "1.5M", 0, 0 }, { "-1", 0, 0 }, { "1KB", 0, 0 }, { "1 K", 0, 0 },
+        { "1kib", 0, 0 }, { "99999999999999999999999", 0, 0 },
+        { "9223372036854775807K", 0, 0 },
+    };
+    apr_size_t i;
+
+    (void)state;
+    for (i = 0; i < UNIT_ELEMS(cases); i++) {
+        apr_int64_t v = -7;
+        const char *err = goapi_parse_size(cases[i].arg, 1024, 64 << 20, &v);
+
+        if (cases[i].ok != (err == NULL)) {
+            fail_msg("'%s': %s", cases[i].arg, err ? err : "accepted");
+        }
+        assert_true(v == (cases[i].ok ? cases[i].want : -7));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_header_names),
         cmocka_unit_test(test_int_range),
         cmocka_unit_test(test_int_range_full_width),
+        cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_format_duration),
+        cmocka_unit_test(test_sizes),
     };
 
     return cmocka_run_group_tests_name("goapi_parse", tests, unit_setup, unit_teardown);
