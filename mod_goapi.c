@@ -6,6 +6,7 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include "http_connection.h"
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
@@ -37,6 +38,28 @@ static const command_rec goapi_cmds[] = {
                  RSRC_CONF | ACCESS_CONF,
                  "On: pass the ID headers on to backends and CGI; Off: remove "
                  "them from the request before the handler (default On)"),
+    AP_INIT_TAKE1("GoapiReadTimeout", goapi_cmd_duration,
+                  (void *)offsetof(goapi_server_conf, limits.read), RSRC_CONF,
+                  "Time to read a whole request, headers and body (e.g. 5s; "
+                  "0 disables; default none)"),
+    AP_INIT_TAKE1("GoapiReadHeaderTimeout", goapi_cmd_duration,
+                  (void *)offsetof(goapi_server_conf, limits.read_header), RSRC_CONF,
+                  "Time to read the request line and headers (default "
+                  "GoapiReadTimeout)"),
+    AP_INIT_TAKE1("GoapiWriteTimeout", goapi_cmd_duration,
+                  (void *)offsetof(goapi_server_conf, limits.write), RSRC_CONF,
+                  "Time from the end of the request headers until the response is "
+                  "completely written (e.g. 10s; 0 disables; default none)"),
+    AP_INIT_TAKE1("GoapiIdleTimeout", goapi_cmd_duration,
+                  (void *)offsetof(goapi_server_conf, limits.idle), RSRC_CONF,
+                  "Keep-alive idle time; sets KeepAliveTimeout (e.g. 60s; default "
+                  "none: KeepAliveTimeout applies)"),
+    AP_INIT_TAKE1("GoapiShutdownTimeout", goapi_cmd_duration,
+                  (void *)offsetof(goapi_server_conf, limits.shutdown), RSRC_CONF,
+                  "Graceful stop window (default 3s)"),
+    AP_INIT_TAKE1("GoapiMaxHeaderBytes", goapi_cmd_max_header_bytes, NULL, RSRC_CONF,
+                  "Largest request line plus headers, in bytes (1K-64M, default 1M); "
+                  "larger gets 431"),
     { NULL, { NULL }, NULL, 0, RAW_ARGS, NULL }
 };
 
@@ -73,6 +96,20 @@ static void goapi_register_hooks(apr_pool_t *p)
     ap_hook_insert_error_filter(goapi_ids_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
     goapi_ids_register_filters();
+
+    /* Deadlines.  The production checklist prints once under "apachectl -t"
+     * (test_config) and once per start or restart (post_config). */
+    ap_hook_test_config(goapi_timeouts_test_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(goapi_timeouts_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* The write-deadline reaper thread starts after fork. */
+    ap_hook_child_init(goapi_timeouts_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_pre_connection(goapi_timeouts_pre_connection, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_pre_read_request(goapi_timeouts_pre_read_request, NULL, NULL,
+                             APR_HOOK_MIDDLE);
+    /* First, but after the IDs (really first): a 431 carries them. */
+    ap_hook_post_read_request(goapi_timeouts_post_read_request, NULL, NULL,
+                              APR_HOOK_FIRST);
+    goapi_timeouts_register_filters();
 
     ap_hook_handler(goapi_routes_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

@@ -9,6 +9,7 @@
 #include "http_config.h"
 
 #include "goapi_defs.h"
+#include "goapi_limits.h"
 
 extern module AP_MODULE_DECLARE_DATA goapi_module;
 
@@ -23,6 +24,13 @@ typedef struct {
     const char *idempotency_key_header; /* field carrying the Idempotency-Key */
     int max_id_length;                  /* longest accepted incoming ID, characters */
     int trust_incoming_ids;             /* 1: keep a valid client request ID; 0: always generate */
+    goapi_limits limits;                /* deadlines and header limit (goapi_limits.h) */
+    unsigned limits_set;                /* GOAPI_LIMIT_* set explicitly, after resolve */
+    int idle_own;                       /* GoapiIdleTimeout set in this very server
+                                         * (not inherited); not merged */
+    int resolved;                       /* defaults applied (a virtual host with no
+                                         * Goapi directive shares the main server's
+                                         * record: resolve it once) */
 } goapi_server_conf;
 
 /* Per directory/location. */
@@ -47,6 +55,8 @@ void *goapi_config_merge_dir(apr_pool_t *p, void *basev, void *addv);
 const char *goapi_cmd_header_name(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_max_id_length(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_trust_incoming_ids(cmd_parms *cmd, void *dconf, int flag);
+const char *goapi_cmd_duration(cmd_parms *cmd, void *dconf, const char *arg);
+const char *goapi_cmd_max_header_bytes(cmd_parms *cmd, void *dconf, const char *arg);
 int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *s);
 
@@ -61,6 +71,17 @@ void goapi_ids_insert_filter(request_rec *r);
 void goapi_ids_insert_error_filter(request_rec *r);
 void goapi_ids_register_filters(void);
 goapi_ids *goapi_ids_of(request_rec *r);
+
+/* mod_goapi_timeouts.c */
+void goapi_timeouts_configure(apr_pool_t *pconf, server_rec *s);
+void goapi_timeouts_test_config(apr_pool_t *pconf, server_rec *s);
+int goapi_timeouts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                               apr_pool_t *ptemp, server_rec *s);
+void goapi_timeouts_child_init(apr_pool_t *pchild, server_rec *s);
+int goapi_timeouts_pre_connection(conn_rec *c, void *csd);
+void goapi_timeouts_pre_read_request(request_rec *r, conn_rec *c);
+int goapi_timeouts_post_read_request(request_rec *r);
+void goapi_timeouts_register_filters(void);
 
 /* mod_goapi_routes.c */
 int goapi_routes_handler(request_rec *r);

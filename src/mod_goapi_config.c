@@ -3,6 +3,8 @@
  * callbacks.  Values are parsed by src/goapi_parse.c; defaults are applied
  * once, in goapi_config_check(), never on the request path.
  */
+#include <stddef.h>
+
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
@@ -25,6 +27,7 @@ void *goapi_config_create_server(apr_pool_t *p, server_rec *s)
     (void)s;
     conf->max_id_length = -1;
     conf->trust_incoming_ids = -1;
+    goapi_limits_init(&conf->limits);
     return conf;
 }
 
@@ -38,6 +41,8 @@ void *goapi_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     GOAPI_MERGE(idempotency_key_header, NULL);
     GOAPI_MERGE(max_id_length, -1);
     GOAPI_MERGE(trust_incoming_ids, -1);
+    goapi_limits_merge(&conf->limits, &base->limits, &add->limits);
+    conf->idle_own = add->idle_own;
     return conf;
 }
 
@@ -110,6 +115,40 @@ const char *goapi_cmd_trust_incoming_ids(cmd_parms *cmd, void *dconf, int flag)
     return NULL;
 }
 
+/* Goapi*Timeout: cmd->info is the offset of the apr_interval_time_t field
+ * in goapi_server_conf. */
+const char *goapi_cmd_duration(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    apr_interval_time_t d;
+    const char *err = goapi_parse_duration(arg, &d);
+
+    (void)dconf;
+    if (err) {
+        return goapi_cmd_error(cmd, arg, err);
+    }
+    *(apr_interval_time_t *)((char *)goapi_cmd_sconf(cmd) + (apr_size_t)cmd->info) = d;
+    if ((apr_size_t)cmd->info == offsetof(goapi_server_conf, limits.idle)) {
+        goapi_cmd_sconf(cmd)->idle_own = 1;
+    }
+    return NULL;
+}
+
+const char *goapi_cmd_max_header_bytes(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    apr_int64_t v;
+    const char *err = goapi_parse_size(arg, GOAPI_MIN_MAX_HEADER_BYTES,
+                                       GOAPI_MAX_MAX_HEADER_BYTES, &v);
+
+    (void)dconf;
+    if (err) {
+        return goapi_cmd_error(cmd, arg, apr_psprintf(cmd->pool,
+                               "%s; expected a size from 1K to 64M, such as 8K or 1M",
+                               err));
+    }
+    goapi_cmd_sconf(cmd)->limits.max_header_bytes = v;
+    return NULL;
+}
+
 /* Two of the three ID roles in one header would make one value overwrite
  * the other; refuse it, naming both directives. */
 static int goapi_config_check_distinct(apr_pool_t *ptemp, server_rec *s,
@@ -148,24 +187,28 @@ static int goapi_config_check_distinct(apr_pool_t *ptemp, server_rec *s,
 int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *s)
 {
-    (void)pconf;
     (void)plog;
     for (; s; s = s->next) {
         goapi_server_conf *c = ap_get_module_config(s->module_config, &goapi_module);
 
-        if (!c->request_id_header)
-            c->request_id_header = GOAPI_DEFAULT_REQUEST_ID_HEADER;
-        if (!c->correlation_id_header)
-            c->correlation_id_header = GOAPI_DEFAULT_CORRELATION_ID_HEADER;
-        if (!c->idempotency_key_header)
-            c->idempotency_key_header = GOAPI_DEFAULT_IDEMPOTENCY_KEY_HEADER;
-        if (c->max_id_length < 0)
-            c->max_id_length = GOAPI_DEFAULT_MAX_ID_LENGTH;
-        if (c->trust_incoming_ids < 0)
-            c->trust_incoming_ids = 1;
-        if (!goapi_config_check_distinct(ptemp, s, c)) {
-            return HTTP_INTERNAL_SERVER_ERROR;
+        if (!c->resolved) {
+            if (!c->request_id_header)
+                c->request_id_header = GOAPI_DEFAULT_REQUEST_ID_HEADER;
+            if (!c->correlation_id_header)
+                c->correlation_id_header = GOAPI_DEFAULT_CORRELATION_ID_HEADER;
+            if (!c->idempotency_key_header)
+                c->idempotency_key_header = GOAPI_DEFAULT_IDEMPOTENCY_KEY_HEADER;
+            if (c->max_id_length < 0)
+                c->max_id_length = GOAPI_DEFAULT_MAX_ID_LENGTH;
+            if (c->trust_incoming_ids < 0)
+                c->trust_incoming_ids = 1;
+            c->limits_set = goapi_limits_resolve(&c->limits);
+            c->resolved = 1;
+            if (!goapi_config_check_distinct(ptemp, s, c)) {
+                return HTTP_INTERNAL_SERVER_ERROR;
+            }
         }
+        goapi_timeouts_configure(pconf, s);
     }
     return OK;
 }

@@ -155,7 +155,6 @@ class Httpd:
             "LogLevel %s" % loglevel,
             "ErrorLogFormat %s" % ERROR_LOG_FORMAT,
             "Timeout 10",
-            "KeepAliveTimeout 5",
         ]
         if IS_ROOT:
             lines += ["User www-data", "Group www-data"]

@@ -1,0 +1,622 @@
+/*
+ * mod_goapi_timeouts.c — Go's server deadlines on httpd connections.
+ *
+ * Read deadlines (GoapiReadTimeout, GoapiReadHeaderTimeout) and the header
+ * size limit are enforced by a connection input filter that, before each
+ * blocking read, shortens the socket timeout to the time left (the way
+ * mod_reqtimeout works) and counts the bytes of the request head.
+ *
+ * The write deadline (GoapiWriteTimeout) runs from the end of the request
+ * headers until the response is completely written.  Each connection holds
+ * a slot of a per-process reaper (src/goapi_reaper.c); a request arms it in
+ * post_read_request and disarms it in a cleanup of the request pool, which
+ * httpd destroys only once the whole response has left, also when the event
+ * MPM finishes the write outside the request (write completion).  A reaper
+ * thread shuts the socket down (never closes it: the MPM owns it) when a
+ * deadline passes.  Per request this costs two atomic operations.
+ *
+ * GoapiIdleTimeout sets the virtual host's keep-alive timeout at startup.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_connection.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_filter.h"
+
+#include <apr_atomic.h>
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include "goapi_parse.h"
+#include "goapi_reaper.h"
+#include "mod_goapi.h"
+
+APLOG_USE_MODULE(goapi);
+
+#define GOAPI_READ_FILTER  "GOAPI_READ_DEADLINE"
+
+/* Connections one process tracks for write deadlines at most. */
+#define GOAPI_REAPER_MAX_SLOTS  65536
+
+/* Reaper tick bounds: a deadline fires at most one tick late. */
+#define GOAPI_REAPER_TICK_MIN   apr_time_from_msec(10)
+#define GOAPI_REAPER_TICK_MAX   apr_time_from_msec(100)
+
+typedef enum {
+    GOAPI_PHASE_START = 0,      /* a request may begin with the next read */
+    GOAPI_PHASE_HEAD,           /* reading the request line and headers */
+    GOAPI_PHASE_BODY,           /* headers read; the whole-request deadline runs */
+    GOAPI_PHASE_OFF             /* not HTTP/1 any more (h2): hands off */
+} goapi_phase;
+
+/* Per connection (HTTP/1 primary connections only). */
+typedef struct {
+    conn_rec *c;
+    apr_socket_t *sock;
+    goapi_phase phase;
+    apr_time_t start;           /* when the current request began */
+    apr_time_t head_deadline;   /* 0: none */
+    apr_time_t request_deadline;/* 0: none */
+    apr_off_t head_bytes;       /* request line + headers, as read */
+    goapi_wslot *slot;          /* write deadline slot, or NULL */
+} goapi_conn;
+
+/* What the reaper needs to fire one request's write deadline; lives in the
+ * request pool, which outlives the armed slot. */
+typedef struct {
+    apr_socket_t *sock;
+    server_rec *s;
+    conn_rec *c;
+    const char *request_id;
+    apr_interval_time_t timeout;
+} goapi_write_target;
+
+/* Set at configuration time (in the parent, inherited by children). */
+static int goapi_read_filter_needed;
+static apr_interval_time_t goapi_min_write_timeout;   /* 0: no write deadlines */
+
+/* Per child. */
+static goapi_reaper *goapi_write_reaper;
+static apr_thread_t *goapi_reaper_thread;
+static volatile apr_uint32_t goapi_reaper_stop;
+
+static ap_filter_rec_t *goapi_read_filter_handle;
+
+static const goapi_server_conf *goapi_conf_of(const server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &goapi_module);
+}
+
+/* ---- configuration --------------------------------------------------- */
+
+/* Called by goapi_config_check() for each server once its limits are
+ * resolved: applies GoapiIdleTimeout and records what the children need. */
+/* A KeepAliveTimeout outside every <VirtualHost>?  (httpd flags an
+ * explicit KeepAliveTimeout only for virtual hosts.) */
+static int goapi_main_sets_keepalive(const ap_directive_t *d)
+{
+    for (; d; d = d->next) {
+        if (ap_cstr_casecmp(d->directive, "<VirtualHost") == 0) {
+            continue;
+        }
+        if (ap_cstr_casecmp(d->directive, "KeepAliveTimeout") == 0
+            || (d->first_child && goapi_main_sets_keepalive(d->first_child))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* KeepAliveTimeout/GoapiIdleTimeout disagreements found at configuration,
+ * reported by the checklist; in pconf, made anew for each configuration. */
+typedef struct {
+    server_rec *s;
+    apr_interval_time_t keepalive;      /* the KeepAliveTimeout given */
+    int keepalive_wins;
+} goapi_ka_conflict;
+
+static apr_array_header_t *goapi_ka_conflicts;
+
+void goapi_timeouts_configure(apr_pool_t *pconf, server_rec *s)
+{
+    static int main_keepalive_explicit;
+    static const goapi_server_conf *main_sc;
+    const goapi_server_conf *sc = goapi_conf_of(s);
+    int explicit_ka, idle_own;
+
+    if (!s->is_virtual) {
+        goapi_read_filter_needed = 0;
+        goapi_min_write_timeout = 0;
+        main_keepalive_explicit = goapi_main_sets_keepalive(ap_conftree);
+        main_sc = sc;
+        goapi_ka_conflicts = apr_array_make(pconf, 2, sizeof(goapi_ka_conflict));
+    }
+    /* GoapiIdleTimeout is KeepAliveTimeout.  Where both are given, the one
+     * of the more specific scope wins: a virtual host's own KeepAliveTimeout
+     * beats a GoapiIdleTimeout it inherits, otherwise GoapiIdleTimeout wins.
+     * (A virtual host with no Goapi directive shares the main record.) */
+    explicit_ka = s->is_virtual ? s->keep_alive_timeout_set : main_keepalive_explicit;
+    idle_own = sc->idle_own && (!s->is_virtual || sc != main_sc);
+    if (sc->limits.idle > 0) {
+        int keepalive_wins = s->is_virtual && explicit_ka && !idle_own;
+
+        if (explicit_ka && s->keep_alive_timeout != sc->limits.idle
+            && (idle_own || s->keep_alive_timeout_set || !s->is_virtual)) {
+            goapi_ka_conflict *k = apr_array_push(goapi_ka_conflicts);
+
+            k->s = s;
+            k->keepalive = s->keep_alive_timeout;
+            k->keepalive_wins = keepalive_wins;
+        }
+        if (!keepalive_wins) {
+            s->keep_alive_timeout = sc->limits.idle;
+            /* without the flag a name-based virtual host would use the
+             * keep-alive timeout of the first host on its address */
+            s->keep_alive_timeout_set = s->is_virtual;
+        }
+    }
+    if (sc->limits.read > 0 || sc->limits.read_header > 0
+        || (sc->limits_set & GOAPI_LIMIT_HEADER_BYTES)) {
+        goapi_read_filter_needed = 1;
+    }
+    if (sc->limits.write > 0
+        && (!goapi_min_write_timeout || sc->limits.write < goapi_min_write_timeout)) {
+        goapi_min_write_timeout = sc->limits.write;
+    }
+}
+
+/* Does a directive subtree contain "SetHandler goapi"? */
+static int goapi_tree_sets_handler(const ap_directive_t *d)
+{
+    for (; d; d = d->next) {
+        if (ap_cstr_casecmp(d->directive, "SetHandler") == 0 && d->args) {
+            const char *a = d->args;
+            apr_size_t n = strlen(a);
+
+            if (n >= 2 && (a[0] == '"' || a[0] == '\'') && a[n - 1] == a[0]) {
+                a++;
+                n -= 2;
+            }
+            if (n == strlen(GOAPI_HANDLER) && ap_cstr_casecmpn(a, GOAPI_HANDLER, n) == 0) {
+                return 1;
+            }
+        }
+        if (d->first_child && goapi_tree_sets_handler(d->first_child)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static server_rec *goapi_vhost_defined_at(server_rec *s, const ap_directive_t *d)
+{
+    for (; s; s = s->next) {
+        if (s->is_virtual && s->defn_name && d->filename
+            && s->defn_line_number == (unsigned)d->line_num
+            && strcmp(s->defn_name, d->filename) == 0) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+/* Marks in serves[] (indexed like the server list) each server that answers
+ * with SetHandler goapi; outside any <VirtualHost> it is every server. */
+static void goapi_find_goapi_servers(const ap_directive_t *d, server_rec *main_s,
+                                     int *serves, int nservers)
+{
+    for (; d; d = d->next) {
+        if (ap_cstr_casecmp(d->directive, "<VirtualHost") == 0) {
+            server_rec *v = goapi_vhost_defined_at(main_s, d), *s;
+            int i;
+
+            if (v && goapi_tree_sets_handler(d->first_child)) {
+                for (s = main_s, i = 0; s && i < nservers; s = s->next, i++) {
+                    if (s == v) {
+                        serves[i] = 1;
+                    }
+                }
+            }
+            continue;
+        }
+        if ((ap_cstr_casecmp(d->directive, "SetHandler") == 0 && goapi_tree_sets_handler(d))
+            || (d->first_child && goapi_tree_sets_handler(d->first_child))) {
+            /* a main-server section: every virtual host inherits it, unless
+             * the node is a container holding virtual hosts */
+            if (d->first_child && !goapi_tree_sets_handler(d)) {
+                goapi_find_goapi_servers(d->first_child, main_s, serves, nservers);
+            }
+            else {
+                int i;
+
+                for (i = 0; i < nservers; i++) {
+                    serves[i] = 1;
+                }
+            }
+        }
+    }
+}
+
+static const char *goapi_server_name(apr_pool_t *p, const server_rec *s)
+{
+    if (!s->is_virtual) {
+        return "main server";
+    }
+    return apr_psprintf(p, "virtual host %s (%s:%u)",
+                        s->server_hostname ? s->server_hostname : "*",
+                        s->defn_name ? s->defn_name : "?", s->defn_line_number);
+}
+
+static int goapi_has(const apr_array_header_t *a, const char *sentence)
+{
+    int i;
+
+    for (i = 0; i < a->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(a, i, const char *), sentence) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The production checklist: each finding once, tagged, for the main server
+ * and for each virtual host that differs from it.  level_flags is
+ * APLOG_STARTUP under "apachectl -t" (straight to stderr). */
+static void goapi_checklist(apr_pool_t *p, server_rec *main_s, int level_flags)
+{
+    server_rec *s;
+    int n = 0, i;
+    int *serves;
+    apr_array_header_t *main_findings = NULL;
+    char a[32], b[32];
+
+    for (s = main_s; s; s = s->next) {
+        n++;
+    }
+    serves = apr_pcalloc(p, n * sizeof(int));
+    goapi_find_goapi_servers(ap_conftree, main_s, serves, n);
+
+    for (s = main_s, i = 0; s; s = s->next, i++) {
+        const goapi_server_conf *sc = goapi_conf_of(s);
+        apr_array_header_t *f = apr_array_make(p, 4, sizeof(const char *));
+        int k;
+
+        goapi_limits_review(p, &sc->limits, sc->limits_set, serves[i], f);
+        if (!main_findings) {
+            main_findings = f;
+        }
+        for (k = 0; k < f->nelts; k++) {
+            const char *sentence = APR_ARRAY_IDX(f, k, const char *);
+
+            if (s != main_s && goapi_has(main_findings, sentence)) {
+                continue;
+            }
+            ap_log_error(APLOG_MARK, level_flags | APLOG_WARNING, 0, s,
+                         GOAPI_LOGNO(00010) "checklist: %s %s",
+                         goapi_server_name(p, s), sentence);
+        }
+    }
+    for (i = 0; goapi_ka_conflicts && i < goapi_ka_conflicts->nelts; i++) {
+        const goapi_ka_conflict *k = &APR_ARRAY_IDX(goapi_ka_conflicts, i,
+                                                    goapi_ka_conflict);
+
+        ap_log_error(APLOG_MARK, level_flags | APLOG_WARNING, 0, k->s,
+                     GOAPI_LOGNO(00011) "checklist: %s sets KeepAliveTimeout %s "
+                     "and GoapiIdleTimeout %s; %s wins", goapi_server_name(p, k->s),
+                     goapi_format_duration(k->keepalive, a),
+                     goapi_format_duration(goapi_conf_of(k->s)->limits.idle, b),
+                     k->keepalive_wins ? "its own KeepAliveTimeout" : "GoapiIdleTimeout");
+    }
+}
+
+void goapi_timeouts_test_config(apr_pool_t *pconf, server_rec *s)
+{
+    goapi_checklist(pconf, s, APLOG_STARTUP);
+}
+
+int goapi_timeouts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                               apr_pool_t *ptemp, server_rec *s)
+{
+    (void)pconf;
+    (void)plog;
+    /* Startup reads the configuration twice; report on the second (real)
+     * pass only, and again after each restart. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_CONFIG) {
+        goapi_checklist(ptemp, s, 0);
+    }
+    return OK;
+}
+
+/* ---- read deadlines and the header limit ------------------------------ */
+
+static apr_time_t goapi_min_deadline(apr_time_t a, apr_time_t b)
+{
+    return !a ? b : !b ? a : (a < b ? a : b);
+}
+
+/* Start the clocks of a request whose first byte is here (or, on a new
+ * connection, which httpd starts waiting for). */
+static void goapi_read_begin(goapi_conn *cc, const goapi_limits *l)
+{
+    cc->start = apr_time_now();
+    cc->head_deadline = l->read_header ? cc->start + l->read_header : 0;
+    cc->request_deadline = l->read ? cc->start + l->read : 0;
+    cc->head_bytes = 0;
+    cc->phase = GOAPI_PHASE_HEAD;
+}
+
+static apr_status_t goapi_read_filter(ap_filter_t *f, apr_bucket_brigade *bb,
+                                      ap_input_mode_t mode, apr_read_type_e block,
+                                      apr_off_t readbytes)
+{
+    goapi_conn *cc = f->ctx;
+    conn_rec *c = f->c;
+    apr_time_t deadline, now;
+    apr_interval_time_t saved = 0;
+    apr_status_t rv;
+
+    if (cc->phase == GOAPI_PHASE_OFF || mode == AP_MODE_INIT) {
+        return ap_get_brigade(f->next, bb, mode, block, readbytes);
+    }
+    /* HTTP/2 (an upgrade, or a connection preface read as bytes where a
+     * request line was expected) has deadlines of its own: step aside. */
+    if (strcmp(ap_get_protocol(c), AP_PROTOCOL_HTTP1) != 0
+        || (cc->phase != GOAPI_PHASE_BODY && mode == AP_MODE_READBYTES)) {
+        cc->phase = GOAPI_PHASE_OFF;
+        ap_remove_input_filter(f);
+        return ap_get_brigade(f->next, bb, mode, block, readbytes);
+    }
+    if (cc->phase == GOAPI_PHASE_START) {
+        if (c->keepalives > 0 && block == APR_BLOCK_READ) {
+            /* A kept-alive connection waits for its next request under the
+             * keep-alive timeout; the clocks start with its first byte. */
+            rv = ap_get_brigade(f->next, bb, AP_MODE_SPECULATIVE, APR_BLOCK_READ, 1);
+            if (rv != APR_SUCCESS) {
+                return rv;
+            }
+            apr_brigade_cleanup(bb);
+        }
+        goapi_read_begin(cc, &goapi_conf_of(c->base_server)->limits);
+    }
+
+    deadline = cc->phase == GOAPI_PHASE_HEAD
+               ? goapi_min_deadline(cc->head_deadline, cc->request_deadline)
+               : cc->request_deadline;
+    if (deadline && block == APR_BLOCK_READ) {
+        apr_interval_time_t left;
+
+        now = apr_time_now();
+        left = deadline - now;
+        if (left <= 0) {
+            rv = APR_TIMEUP;
+            goto timed_out;
+        }
+        apr_socket_timeout_get(cc->sock, &saved);
+        apr_socket_timeout_set(cc->sock, (saved >= 0 && saved < left) ? saved : left);
+    }
+    rv = ap_get_brigade(f->next, bb, mode, block, readbytes);
+    if (deadline && block == APR_BLOCK_READ) {
+        apr_socket_timeout_set(cc->sock, saved);
+    }
+    if (rv == APR_SUCCESS && cc->phase == GOAPI_PHASE_HEAD && mode == AP_MODE_GETLINE) {
+        apr_off_t len = 0;
+
+        apr_brigade_length(bb, 1, &len);
+        cc->head_bytes += len;
+    }
+    if (!(APR_STATUS_IS_TIMEUP(rv) && deadline && apr_time_now() >= deadline)) {
+        return rv;
+    }
+
+timed_out:
+    /* Our deadline, not httpd's Timeout: this connection is done. */
+    c->keepalive = AP_CONN_CLOSE;
+    ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c, GOAPI_LOGNO(00012)
+                  "read deadline passed while reading the request %s",
+                  cc->phase == GOAPI_PHASE_HEAD ? "headers" : "body");
+    return rv;
+}
+
+int goapi_timeouts_pre_connection(conn_rec *c, void *csd)
+{
+    goapi_conn *cc;
+
+    if (c->master || (!goapi_read_filter_needed && !goapi_min_write_timeout)) {
+        return DECLINED;
+    }
+    cc = apr_pcalloc(c->pool, sizeof(*cc));
+    cc->c = c;
+    cc->sock = csd;
+    cc->phase = GOAPI_PHASE_START;
+    ap_set_module_config(c->conn_config, &goapi_module, cc);
+    if (goapi_read_filter_needed) {
+        ap_add_input_filter_handle(goapi_read_filter_handle, cc, NULL, c);
+    }
+    return DECLINED;
+}
+
+void goapi_timeouts_pre_read_request(request_rec *r, conn_rec *c)
+{
+    goapi_conn *cc = ap_get_module_config(c->conn_config, &goapi_module);
+
+    (void)r;
+    if (cc && cc->phase != GOAPI_PHASE_OFF) {
+        cc->phase = GOAPI_PHASE_START;
+    }
+}
+
+/* ---- write deadline -------------------------------------------------- */
+
+static void goapi_write_fire(void *baton, void *target, const void *tag,
+                             apr_time_t deadline)
+{
+    goapi_write_target *t = target;
+    char d[32];
+
+    (void)baton;
+    (void)tag;
+    (void)deadline;
+    apr_socket_shutdown(t->sock, APR_SHUTDOWN_READWRITE);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, t->s, GOAPI_LOGNO(00013)
+                 "write deadline of %s passed for request %s from %s; "
+                 "connection shut down", goapi_format_duration(t->timeout, d),
+                 t->request_id, t->c->client_ip);
+}
+
+static apr_status_t goapi_write_disarm(void *data)
+{
+    goapi_write_target *t = data;
+    goapi_conn *cc = ap_get_module_config(t->c->conn_config, &goapi_module);
+
+    if (goapi_reaper_disarm(cc->slot)) {
+        t->c->keepalive = AP_CONN_CLOSE;
+        t->c->aborted = 1;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t goapi_write_release(void *data)
+{
+    goapi_conn *cc = data;
+
+    goapi_reaper_release(goapi_write_reaper, cc->slot);
+    cc->slot = NULL;
+    return APR_SUCCESS;
+}
+
+static void goapi_write_arm(request_rec *r, goapi_conn *cc, apr_interval_time_t timeout)
+{
+    goapi_write_target *t;
+
+    if (!cc->slot) {
+        cc->slot = goapi_reaper_acquire(goapi_write_reaper);
+        if (!cc->slot) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, GOAPI_LOGNO(00014)
+                          "no write-deadline slot left (%d connections in this "
+                          "process); this response has no write deadline",
+                          GOAPI_REAPER_MAX_SLOTS);
+            return;
+        }
+        apr_pool_cleanup_register(cc->c->pool, cc, goapi_write_release,
+                                  apr_pool_cleanup_null);
+    }
+    t = apr_palloc(r->pool, sizeof(*t));
+    t->sock = cc->sock;
+    t->s = r->server;
+    t->c = cc->c;
+    t->request_id = goapi_ids_of(r)->request_id;
+    t->timeout = timeout;
+    /* The request pool goes when its response has been written in full. */
+    apr_pool_cleanup_register(r->pool, t, goapi_write_disarm, apr_pool_cleanup_null);
+    goapi_reaper_arm(cc->slot, apr_time_now() + timeout, t, NULL);
+}
+
+int goapi_timeouts_post_read_request(request_rec *r)
+{
+    goapi_conn *cc;
+    const goapi_server_conf *sc;
+
+    if (r->main || r->prev) {
+        return DECLINED;                /* the initial request owns the clocks */
+    }
+    cc = ap_get_module_config(r->connection->conn_config, &goapi_module);
+    if (!cc) {
+        return DECLINED;
+    }
+    sc = goapi_conf_of(r->server);
+    if (cc->phase == GOAPI_PHASE_HEAD) {
+        /* The name-based virtual host is known now: its read deadline
+         * governs the body, counted from the same start. */
+        cc->phase = GOAPI_PHASE_BODY;
+        cc->request_deadline = sc->limits.read ? cc->start + sc->limits.read : 0;
+        if (cc->head_bytes > sc->limits.max_header_bytes) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, GOAPI_LOGNO(00015)
+                          "request line and headers of %" APR_OFF_T_FMT " bytes "
+                          "exceed GoapiMaxHeaderBytes %" APR_INT64_T_FMT,
+                          cc->head_bytes, sc->limits.max_header_bytes);
+            r->connection->keepalive = AP_CONN_CLOSE;
+            return HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE;
+        }
+    }
+    if (sc->limits.write > 0 && goapi_write_reaper) {
+        goapi_write_arm(r, cc, sc->limits.write);
+    }
+    return DECLINED;
+}
+
+static void *APR_THREAD_FUNC goapi_reaper_main(apr_thread_t *thd, void *data)
+{
+    apr_interval_time_t tick = *(apr_interval_time_t *)data;
+
+    while (!apr_atomic_read32(&goapi_reaper_stop)) {
+        goapi_reaper_scan(goapi_write_reaper, apr_time_now(), goapi_write_fire,
+                          NULL, NULL);
+        apr_sleep(tick);
+    }
+    apr_thread_exit(thd, APR_SUCCESS);
+    return NULL;
+}
+
+static apr_status_t goapi_reaper_shutdown(void *data)
+{
+    apr_status_t rv;
+
+    (void)data;
+    apr_atomic_set32(&goapi_reaper_stop, 1);
+    apr_thread_join(&rv, goapi_reaper_thread);
+    goapi_reaper_thread = NULL;
+    return APR_SUCCESS;
+}
+
+void goapi_timeouts_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    apr_interval_time_t *tick;
+    sigset_t all, old;
+    apr_status_t rv;
+
+    if (!goapi_min_write_timeout) {
+        return;
+    }
+    rv = goapi_reaper_create(&goapi_write_reaper, pchild, GOAPI_REAPER_MAX_SLOTS);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, GOAPI_LOGNO(00016)
+                     "cannot create the write-deadline registry; write deadlines "
+                     "are not enforced in this process");
+        goapi_write_reaper = NULL;
+        return;
+    }
+    /* A deadline fires at most a twentieth of the shortest one late. */
+    tick = apr_palloc(pchild, sizeof(*tick));
+    *tick = goapi_min_write_timeout / 20;
+    if (*tick < GOAPI_REAPER_TICK_MIN) *tick = GOAPI_REAPER_TICK_MIN;
+    if (*tick > GOAPI_REAPER_TICK_MAX) *tick = GOAPI_REAPER_TICK_MAX;
+
+    /* The thread takes no signals: they are the MPM's (a prefork child must
+     * see SIGTERM/SIGUSR1 in its own thread). */
+    goapi_reaper_stop = 0;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    rv = apr_thread_create(&goapi_reaper_thread, NULL, goapi_reaper_main, tick, pchild);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, GOAPI_LOGNO(00017)
+                     "cannot start the write-deadline thread; write deadlines are "
+                     "not enforced in this process");
+        goapi_write_reaper = NULL;
+        return;
+    }
+    apr_pool_cleanup_register(pchild, NULL, goapi_reaper_shutdown, apr_pool_cleanup_null);
+}
+
+void goapi_timeouts_register_filters(void)
+{
+    /* Above TLS (AP_FTYPE_CONNECTION + 5), where mod_reqtimeout sits too. */
+    goapi_read_filter_handle =
+        ap_register_input_filter(GOAPI_READ_FILTER, goapi_read_filter, NULL,
+                                 AP_FTYPE_CONNECTION + 8);
+}
