@@ -27,6 +27,7 @@
 #include "util_filter.h"
 
 #include <apr_atomic.h>
+#include <apr_poll.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 #include <pthread.h>
@@ -350,6 +351,105 @@ static void goapi_read_begin(goapi_conn *cc, const goapi_limits *l)
     cc->phase = GOAPI_PHASE_HEAD;
 }
 
+/* Does the brigade end a line (or the stream)? */
+static int goapi_ends_line(apr_bucket_brigade *bb)
+{
+    apr_bucket *e;
+
+    for (e = APR_BRIGADE_LAST(bb); e != APR_BRIGADE_SENTINEL(bb); e = APR_BUCKET_PREV(e)) {
+        const char *data;
+        apr_size_t len;
+
+        if (APR_BUCKET_IS_EOS(e)) {
+            return 1;
+        }
+        if (APR_BUCKET_IS_METADATA(e)) {
+            continue;
+        }
+        if (apr_bucket_read(e, &data, &len, APR_NONBLOCK_READ) != APR_SUCCESS) {
+            return 0;
+        }
+        if (len) {
+            return data[len - 1] == APR_ASCII_LF;
+        }
+    }
+    return 0;
+}
+
+/* Wait until the socket is readable, for at most timeout. */
+static apr_status_t goapi_wait_readable(goapi_conn *cc, apr_interval_time_t timeout)
+{
+    apr_pollfd_t pfd;
+    apr_int32_t n;
+
+    memset(&pfd, 0, sizeof(pfd));
+    pfd.p = cc->c->pool;
+    pfd.desc_type = APR_POLL_SOCKET;
+    pfd.reqevents = APR_POLLIN | APR_POLLHUP;
+    pfd.desc.s = cc->sock;
+    return apr_poll(&pfd, 1, &n, timeout);
+}
+
+/* A blocking GETLINE read below us would assemble the whole line itself,
+ * every socket wait starting afresh, so a client sending one byte a second
+ * would never time out.  Read what is there without blocking and do the
+ * waiting here, against the deadline. */
+static apr_status_t goapi_getline(ap_filter_t *f, goapi_conn *cc, apr_bucket_brigade *bb,
+                                  apr_time_t deadline, apr_interval_time_t io_timeout)
+{
+    apr_off_t room = HUGE_STRING_LEN;
+    apr_bucket_brigade *held = NULL;
+    apr_status_t rv;
+
+    for (;;) {
+        apr_interval_time_t left;
+
+        rv = ap_get_brigade(f->next, bb, AP_MODE_GETLINE, APR_NONBLOCK_READ, room);
+        if (rv != APR_SUCCESS && !APR_STATUS_IS_EAGAIN(rv)) {
+            break;
+        }
+        if (!APR_BRIGADE_EMPTY(bb)) {
+            apr_off_t len = 0;
+            apr_bucket *e;
+
+            if (goapi_ends_line(bb)) {
+                rv = APR_SUCCESS;
+                break;
+            }
+            apr_brigade_length(bb, 1, &len);
+            room -= len;
+            /* keep the partial line until the rest arrives */
+            if (!held) {
+                held = apr_brigade_create(f->c->pool, f->c->bucket_alloc);
+            }
+            while (!APR_BRIGADE_EMPTY(bb)) {
+                e = APR_BRIGADE_FIRST(bb);
+                apr_bucket_setaside(e, f->c->pool);
+                APR_BUCKET_REMOVE(e);
+                APR_BRIGADE_INSERT_TAIL(held, e);
+            }
+            if (room <= 0) {
+                rv = APR_SUCCESS;       /* a line this long: the caller decides */
+                break;
+            }
+        }
+        left = deadline - apr_time_now();
+        if (left <= 0) {
+            rv = APR_TIMEUP;
+            break;
+        }
+        rv = goapi_wait_readable(cc, (io_timeout >= 0 && io_timeout < left) ? io_timeout
+                                                                          : left);
+        if (rv != APR_SUCCESS) {
+            break;
+        }
+    }
+    if (held) {
+        APR_BRIGADE_PREPEND(bb, held);
+    }
+    return rv;
+}
+
 static apr_status_t goapi_read_filter(ap_filter_t *f, apr_bucket_brigade *bb,
                                       ap_input_mode_t mode, apr_read_type_e block,
                                       apr_off_t readbytes)
@@ -387,6 +487,20 @@ static apr_status_t goapi_read_filter(ap_filter_t *f, apr_bucket_brigade *bb,
     deadline = cc->phase == GOAPI_PHASE_HEAD
                ? goapi_min_deadline(cc->head_deadline, cc->request_deadline)
                : cc->request_deadline;
+    if (deadline && block == APR_BLOCK_READ && mode == AP_MODE_GETLINE) {
+        apr_socket_timeout_get(cc->sock, &saved);
+        rv = goapi_getline(f, cc, bb, deadline, saved);
+        if (rv == APR_SUCCESS && cc->phase == GOAPI_PHASE_HEAD) {
+            apr_off_t len = 0;
+
+            apr_brigade_length(bb, 1, &len);
+            cc->head_bytes += len;
+        }
+        if (APR_STATUS_IS_TIMEUP(rv) && apr_time_now() >= deadline) {
+            goto timed_out;
+        }
+        return rv;
+    }
     if (deadline && block == APR_BLOCK_READ) {
         apr_interval_time_t left;
 
@@ -610,7 +724,9 @@ void goapi_timeouts_child_init(apr_pool_t *pchild, server_rec *s)
         goapi_write_reaper = NULL;
         return;
     }
-    apr_pool_cleanup_register(pchild, NULL, goapi_reaper_shutdown, apr_pool_cleanup_null);
+    /* A pre-cleanup: it must join the thread before pchild's sub-pools, the
+     * thread's own among them, are destroyed. */
+    apr_pool_pre_cleanup_register(pchild, NULL, goapi_reaper_shutdown);
 }
 
 void goapi_timeouts_register_filters(void)

@@ -30,7 +30,8 @@ SANITIZE = os.environ.get("GOAPI_SANITIZE") == "1"
 IS_ROOT = os.geteuid() == 0
 
 UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-BAD_LEVEL = re.compile(r"\[(?:[\w.]+:)?(error|crit|alert|emerg)\]")
+# Error levels, and a child process that died of a signal (logged at notice).
+BAD_LEVEL = re.compile(r"\[(?:[\w.]+:)?(error|crit|alert|emerg)\]|exit signal")
 
 ERROR_LOG_FORMAT = r'"[%{u}t] [%-m:%l] [pid %P:tid %T] [%-L] %7F: %E: [client\ %a] %M"'
 

@@ -6,6 +6,7 @@ Usage: run.py [pattern]   e.g. run.py test_ids  (module name filter)
 """
 
 import os
+import signal
 import sys
 import time
 import unittest
@@ -14,12 +15,29 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 
+# No test may take longer than this; a hung one fails instead of stalling.
+TEST_LIMIT_SECONDS = 120
+
+
+class TestTimeout(Exception):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise TestTimeout("test exceeded %d s" % TEST_LIMIT_SECONDS)
+
+
 class Result(unittest.TextTestResult):
     passed = 0
 
     def startTest(self, test):
         self._t0 = time.monotonic()
+        signal.alarm(TEST_LIMIT_SECONDS)
         super().startTest(test)
+
+    def stopTest(self, test):
+        signal.alarm(0)
+        super().stopTest(test)
 
     def _line(self, test, word):
         t0 = getattr(self, "_t0", time.monotonic())
@@ -45,6 +63,7 @@ class Result(unittest.TextTestResult):
 
 
 def main():
+    signal.signal(signal.SIGALRM, _on_alarm)
     pattern = sys.argv[1] if len(sys.argv) > 1 else None
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()

@@ -1,0 +1,275 @@
+"""Deadlines and limits against a real httpd, under the event and the
+prefork MPM: slowloris, slow body, slow reader, idle keep-alive, 431, and
+fast clients untouched.  Deadlines are 2 s here; each must fire within 10 %.
+"""
+
+import http.client
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from datetime import datetime
+
+from harness import HttpdTestCase, parse_raw
+
+DEADLINE = 2.0
+TOLERANCE = 0.10 * DEADLINE
+BIG_FILE = 64 * 1024 * 1024
+
+
+def log_time(line):
+    """The time of an error log line written with %{u}t."""
+    m = re.match(r"\[(\w{3} \w{3} +\d+ [\d:]+\.\d+ \d{4})\]", line)
+    return datetime.strptime(m.group(1), "%a %b %d %H:%M:%S.%f %Y").timestamp()
+
+
+class SlowSender(threading.Thread):
+    """Sends data one byte at a time until done or the peer is gone."""
+
+    def __init__(self, sock, data, interval):
+        super().__init__(daemon=True)
+        self.sock, self.data, self.interval = sock, data, interval
+
+    def run(self):
+        for i in range(len(self.data)):
+            try:
+                self.sock.send(self.data[i:i + 1])
+            except OSError:
+                return
+            time.sleep(self.interval)
+
+
+class DeadlinesEvent(HttpdTestCase):
+    MPM = "event"
+    CONF = """
+GoapiReadTimeout 2s
+GoapiWriteTimeout 2s
+GoapiIdleTimeout 2s
+GoapiMaxHeaderBytes 2K
+<LocationMatch "^/(healthz|readyz|parcels/)">
+    SetHandler goapi
+</LocationMatch>
+"""
+
+    @classmethod
+    def before_start(cls):
+        cls.FILES = {"htdocs/big.bin": (b"\0" * BIG_FILE, 0o644)}
+
+    def connect(self):
+        s = socket.create_connection((self.httpd.host, self.httpd.port), timeout=10)
+        return s
+
+    def read_until_close(self, s, limit=15):
+        """Everything the server sends, and when it closed (monotonic)."""
+        chunks = []
+        s.settimeout(limit)
+        while True:
+            try:
+                b = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not b:
+                break
+            chunks.append(b)
+        return b"".join(chunks), time.monotonic()
+
+    # -- read deadlines --------------------------------------------------------
+    def test_slowloris_headers_get_408_at_read_timeout(self):
+        s = self.connect()
+        t0 = time.monotonic()
+        s.sendall(b"GET /x HTTP/1.1\r\nHost: localhost\r\n")
+        SlowSender(s, b"X-Slow: " + b"a" * 100, 1.0).start()
+        data, t1 = self.read_until_close(s)
+        s.close()
+        self.assertAlmostEqual(t1 - t0, DEADLINE, delta=TOLERANCE)
+        r = parse_raw(data)
+        self.assertEqual(r.status, 408)
+        self.assertIDs(r)
+
+    def test_stalled_request_line_closes_quietly(self):
+        s = self.connect()
+        t0 = time.monotonic()
+        SlowSender(s, b"GET /healthz-and-more HTTP/1.1", 1.0).start()
+        data, t1 = self.read_until_close(s)
+        s.close()
+        self.assertAlmostEqual(t1 - t0, DEADLINE, delta=TOLERANCE)
+        self.assertEqual(data, b"")
+
+    def test_slow_body_gets_408(self):
+        s = self.connect()
+        t0 = time.monotonic()
+        s.sendall(b"POST /healthz HTTP/1.1\r\nHost: localhost\r\n"
+                  b"X-Request-ID: slow-body-1\r\nContent-Length: 100\r\n\r\n")
+        SlowSender(s, b"b" * 100, 0.5).start()
+        data, t1 = self.read_until_close(s)
+        s.close()
+        self.assertAlmostEqual(t1 - t0, DEADLINE, delta=TOLERANCE)
+        r = parse_raw(data)
+        self.assertEqual(r.status, 408)
+        self.assertIDs(r, "slow-body-1")
+
+    def test_kept_alive_request_counts_from_its_first_byte(self):
+        # idle 1.5 s (under GoapiIdleTimeout), then a request: the read
+        # deadline must not have been running while the connection waited
+        conn = http.client.HTTPConnection(self.httpd.host, self.httpd.port, timeout=10)
+        try:
+            conn.request("GET", "/healthz")
+            self.assertEqual(conn.getresponse().read(), b"ok\n")
+            time.sleep(1.5)
+            conn.request("GET", "/readyz")
+            resp = conn.getresponse()
+            self.assertEqual((resp.status, resp.read()), (200, b"ready\n"))
+        finally:
+            conn.close()
+
+    # -- write deadline -----------------------------------------------------
+    def test_slow_reader_cut_at_write_timeout(self):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect((self.httpd.host, self.httpd.port))
+        t_sent = time.time()
+        s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\n"
+                  b"X-Request-ID: slow-reader-1\r\n\r\n")
+        # read one byte a second for a while: far too slow for 64 MiB
+        deadline = time.monotonic() + DEADLINE + 3
+        got = 0
+        while time.monotonic() < deadline:
+            try:
+                s.settimeout(1)
+                b = s.recv(1)
+            except socket.timeout:
+                continue
+            except ConnectionResetError:
+                break
+            if not b:
+                break
+            got += 1
+            time.sleep(1.0)
+        lines = [l for l in self.httpd.read(self.httpd.error_log, self._offset).splitlines()
+                 if "GOAPI00013" in l]
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("write deadline of 2s passed for request slow-reader-1", lines[0])
+        self.assertAlmostEqual(log_time(lines[0]) - t_sent, DEADLINE, delta=TOLERANCE)
+        # the connection is shut down: the client reaches its end quickly
+        s.settimeout(10)
+        t0 = time.monotonic()
+        try:
+            while s.recv(1 << 20):
+                pass
+        except ConnectionResetError:
+            pass
+        self.assertLess(time.monotonic() - t0, 5)
+        s.close()
+
+    def test_fast_download_unaffected(self):
+        # 64 MiB read at full speed on loopback: well inside 2 s
+        r = self.get("/big.bin", timeout=20)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(len(r.body), BIG_FILE)
+        self.assertNotIn("GOAPI00013", self.httpd.read(self.httpd.error_log, self._offset))
+
+    # -- idle -----------------------------------------------------------------
+    def test_idle_keepalive_closed_at_idle_timeout(self):
+        s = self.connect()
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        s.settimeout(5)
+        data = b""
+        while not data.endswith(b"\r\n\r\nok\n"):
+            b = s.recv(4096)
+            self.assertTrue(b, "closed before the answer: %r" % data)
+            data += b
+        t0 = time.monotonic()
+        rest, t1 = self.read_until_close(s)
+        s.close()
+        self.assertEqual(rest, b"")
+        self.assertAlmostEqual(t1 - t0, DEADLINE, delta=TOLERANCE)
+
+    # -- header size --------------------------------------------------------------
+    def test_header_bytes_431(self):
+        r = self.get("/healthz", {"X-Pad": "p" * 1500})
+        self.assertEqual(r.status, 200)
+        r = self.get("/healthz", {"X-Request-ID": "big-head-1", "X-Pad": "p" * 2100})
+        self.assertEqual(r.status, 431)
+        self.assertIDs(r, "big-head-1")
+        # many small fields add up too
+        r = self.get("/healthz", {"X-F%d" % i: "v" * 40 for i in range(60)})
+        self.assertEqual(r.status, 431)
+
+    # -- fast clients ---------------------------------------------------------------
+    def test_fast_clients_unaffected(self):
+        errors, statuses = [], []
+
+        def client():
+            conn = http.client.HTTPConnection(self.httpd.host, self.httpd.port, timeout=10)
+            try:
+                for i in range(50):
+                    if i % 2:
+                        conn.request("POST", "/healthz", body=b"x" * 1000)
+                    else:
+                        conn.request("GET", "/parcels/p%d" % i)
+                    resp = conn.getresponse()
+                    resp.read()
+                    statuses.append(resp.status)
+            except Exception as e:      # reported below
+                errors.append(e)
+            finally:
+                conn.close()
+
+        threads = [threading.Thread(target=client) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(errors, [])
+        self.assertEqual(len(statuses), 300)
+        self.assertEqual(set(statuses), {200, 405})
+        log = self.httpd.read(self.httpd.error_log, self._offset)
+        self.assertNotIn("GOAPI00012", log)
+        self.assertNotIn("GOAPI00013", log)
+
+
+class DeadlinesPrefork(DeadlinesEvent):
+    MPM = "prefork"
+
+
+class Http2Test(HttpdTestCase):
+    """h2c (prior knowledge) through the deadline filters."""
+
+    MODULES = ("http2",)
+    CONF = """
+Protocols h2c http/1.1
+GoapiReadTimeout 2s
+GoapiWriteTimeout 2s
+GoapiIdleTimeout 2s
+<Location "/">
+    SetHandler goapi
+</Location>
+"""
+
+    def test_h2c_requests(self):
+        if not shutil.which("curl"):
+            self.skipTest("curl missing")
+        base = "http://%s:%d" % (self.httpd.host, self.httpd.port)
+        res = subprocess.run(["curl", "-sS", "-i", "--http2-prior-knowledge",
+                              "-H", "X-Request-ID: h2-req-1",
+                              base + "/healthz", base + "/parcels/h2"],
+                             capture_output=True, timeout=30)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        out = res.stdout.decode()
+        self.assertEqual(out.count("HTTP/2 200"), 2, out)
+        self.assertEqual(out.lower().count("x-request-id: h2-req-1"), 2, out)
+        self.assertIn("parcel lookup accepted for h2\n", out)
+
+    def test_h2c_connection_outlives_read_deadline(self):
+        # one h2 connection used for longer than GoapiReadTimeout: the
+        # HTTP/1 read deadline must not cut it
+        base = "http://%s:%d" % (self.httpd.host, self.httpd.port)
+        res = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}\n",
+                              "--http2-prior-knowledge", "--rate", "1/s",
+                              base + "/healthz", base + "/healthz", base + "/healthz",
+                              base + "/healthz"],
+                             capture_output=True, timeout=30)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(res.stdout.decode().split(), ["200"] * 4)
