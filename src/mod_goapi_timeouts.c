@@ -17,6 +17,8 @@
  *
  * GoapiIdleTimeout sets the virtual host's keep-alive timeout at startup.
  */
+#include <stddef.h>     /* first: APR's ring macros then use offsetof */
+
 #include "httpd.h"
 #include "http_config.h"
 #include "http_connection.h"
@@ -657,7 +659,11 @@ int goapi_timeouts_post_read_request(request_rec *r)
             return HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE;
         }
     }
-    if (sc->limits.write > 0 && goapi_write_reaper) {
+    /* A protocol upgrade (WebSocket, h2c) turns the connection into a
+     * tunnel that lives as long as its peers want: no write deadline, as Go
+     * drops deadlines on a hijacked connection. */
+    if (sc->limits.write > 0 && goapi_write_reaper
+        && !apr_table_get(r->headers_in, "Upgrade")) {
         goapi_write_arm(r, cc, sc->limits.write);
     }
     return DECLINED;

@@ -103,6 +103,119 @@ class BadValuesTest(unittest.TestCase):
         self.assertEqual(out.strip(), "Syntax OK")
 
 
+class DeadlineValuesTest(BadValuesTest):
+    """Goapi*Timeout and GoapiMaxHeaderBytes values."""
+
+    def test_durations(self):
+        for directive in ("GoapiReadTimeout", "GoapiReadHeaderTimeout", "GoapiWriteTimeout",
+                          "GoapiIdleTimeout", "GoapiShutdownTimeout"):
+            for value in ("5x", "-1s", "25h", "1.5", "500us", "5 s", "ten"):
+                self.assertRefused(
+                    '%s "%s"' % (directive, value),
+                    r"Syntax error on line \d+ of .*httpd\.conf",
+                    re.escape("%s: '%s' is not valid" % (directive, value)),
+                    re.escape("expected a duration such as 5 (seconds), 250ms, 5s, "
+                              "1m30s or 1h, from 1ms to 24h, or 0 to disable"))
+
+    def test_sizes(self):
+        for value in ("1KB", "100", "65M", "1.5K", "big"):
+            self.assertRefused('GoapiMaxHeaderBytes "%s"' % value,
+                               re.escape("GoapiMaxHeaderBytes: '%s' is not valid" % value),
+                               "expected a size from 1K to 64M")
+
+    def test_good_values(self):
+        rc, out = self.configtest("GoapiReadTimeout 1m30s\nGoapiReadHeaderTimeout 250ms\n"
+                                  "GoapiWriteTimeout 2m\nGoapiIdleTimeout 1h\n"
+                                  "GoapiShutdownTimeout 10\nGoapiMaxHeaderBytes 64K")
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(out.strip(), "Syntax OK")
+
+    test_max_id_length = test_header_names = test_flags = test_context = None
+    test_arity = test_same_header_twice = test_same_header_in_one_vhost_only = None
+    test_startup_fails_too = test_valid_values_pass_quietly = None
+    test_shipped_goapi_conf_passes_quietly = None
+
+
+class ChecklistTest(unittest.TestCase):
+    """The production checklist: tagged warnings under -t and at startup."""
+
+    def configtest(self, body):
+        h = Httpd(body)
+        try:
+            res = h.configtest()
+            self.assertEqual(res.returncode, 0, res.stderr)
+            return [l for l in (res.stdout + res.stderr).splitlines() if l != "Syntax OK"]
+        finally:
+            h.cleanup()
+
+    def test_vhost_without_deadlines(self):
+        port = free_port()
+        lines = self.configtest(
+            "<VirtualHost 127.0.0.1:%d>\n ServerName bare.example\n"
+            " GoapiReadTimeout 0\n GoapiWriteTimeout 0\n"
+            " <Location /api/>\n  SetHandler goapi\n </Location>\n</VirtualHost>" % port)
+        self.assertEqual(len(lines), 1, lines)
+        self.assertRegex(lines[0], r"^GOAPI00010: checklist: virtual host bare\.example "
+                                   r"\(\S+httpd\.conf:\d+\) serves SetHandler goapi "
+                                   r"without GoapiReadTimeout, GoapiWriteTimeout: every "
+                                   r"connection needs read, write and idle deadlines$")
+
+    def test_vhost_inheriting_the_probes_is_checked(self):
+        port = free_port()
+        lines = self.configtest("<VirtualHost 127.0.0.1:%d>\n ServerName static.example\n"
+                                " GoapiWriteTimeout 0\n</VirtualHost>" % port)
+        # it still serves the probes of goapi.conf (main server, inherited)
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("static.example", lines[0])
+        self.assertIn("without GoapiWriteTimeout", lines[0])
+
+    def test_contradictions(self):
+        lines = self.configtest("GoapiReadHeaderTimeout 10s\nGoapiWriteTimeout 2s")
+        self.assertEqual(lines, [
+            "GOAPI00010: checklist: main server GoapiReadHeaderTimeout 10s is longer than "
+            "GoapiReadTimeout 5s: the whole-request deadline always fires first",
+            "GOAPI00010: checklist: main server GoapiWriteTimeout 2s is shorter than "
+            "GoapiReadTimeout 5s: a request body that arrives in time can leave no time "
+            "to answer"])
+        lines = self.configtest("GoapiShutdownTimeout 0")
+        self.assertEqual(len(lines), 1)
+        self.assertIn("GoapiShutdownTimeout 0: a graceful stop waits", lines[0])
+
+    def test_keepalive_conflicts(self):
+        # main: KeepAliveTimeout and GoapiIdleTimeout (60s from goapi.conf)
+        lines = self.configtest("KeepAliveTimeout 7")
+        self.assertEqual(lines, ["GOAPI00011: checklist: main server sets KeepAliveTimeout "
+                                 "7s and GoapiIdleTimeout 1m; GoapiIdleTimeout wins"])
+        # a virtual host's own KeepAliveTimeout beats the inherited GoapiIdleTimeout
+        port = free_port()
+        lines = self.configtest("<VirtualHost 127.0.0.1:%d>\n ServerName ka.example\n"
+                                " KeepAliveTimeout 3\n</VirtualHost>" % port)
+        self.assertEqual(len(lines), 1, lines)
+        self.assertRegex(lines[0], r"GOAPI00011: checklist: virtual host ka\.example .* "
+                                   r"sets KeepAliveTimeout 3s and GoapiIdleTimeout 1m; "
+                                   r"its own KeepAliveTimeout wins")
+        # the same value twice is no conflict
+        self.assertEqual(self.configtest("KeepAliveTimeout 60"), [])
+
+    def test_once_at_startup_and_once_per_restart(self):
+        h = Httpd("GoapiReadHeaderTimeout 10s\nStartServers 3")
+        try:
+            h.start()
+            time.sleep(0.5)
+            self.assertEqual(h.read(h.error_log).count("GOAPI00010"), 1)
+            self.assertEqual(h.read(h.path("logs/stdout.log")).count("GOAPI00010"), 0)
+            h.send_signal(signal.SIGUSR1)           # graceful restart
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and h.read(h.error_log).count("AH00493") < 1:
+                time.sleep(0.1)
+            time.sleep(0.5)
+            self.assertEqual(h.read(h.error_log).count("GOAPI00010"), 2)
+            self.assertEqual(h.stop(), 0)
+            self.assertEqual(h.bad_lines(), [])
+        finally:
+            h.cleanup()
+
+
 class DebianA2enmodTest(unittest.TestCase):
     """"make install" into a staging root; its goapi.load and goapi.conf in a
     copy of Debian's /etc/apache2, enabled with a2enmod, checked with
