@@ -660,10 +660,15 @@ int goapi_timeouts_post_read_request(request_rec *r)
         }
     }
     /* A protocol upgrade (WebSocket, h2c) turns the connection into a
-     * tunnel that lives as long as its peers want: no write deadline, as Go
-     * drops deadlines on a hijacked connection. */
-    if (sc->limits.write > 0 && goapi_write_reaper
-        && !apr_table_get(r->headers_in, "Upgrade")) {
+     * tunnel that lives as long as its peers want: no deadlines, as Go
+     * drops them on a hijacked connection. */
+    if (apr_table_get(r->headers_in, "Upgrade")) {
+        if (cc->phase == GOAPI_PHASE_BODY) {
+            cc->request_deadline = 0;
+        }
+        return DECLINED;
+    }
+    if (sc->limits.write > 0 && goapi_write_reaper) {
         goapi_write_arm(r, cc, sc->limits.write);
     }
     return DECLINED;
@@ -737,8 +742,11 @@ void goapi_timeouts_child_init(apr_pool_t *pchild, server_rec *s)
 
 void goapi_timeouts_register_filters(void)
 {
-    /* Above TLS (AP_FTYPE_CONNECTION + 5), where mod_reqtimeout sits too. */
+    /* Above mod_ssl (AP_FTYPE_CONNECTION + 5): the filter must see the
+     * plain request lines, to count them and to tell HTTP/1 from HTTP/2.
+     * That is also above mod_reqtimeout (+ 8), whose own deadline keeps
+     * working below: each of the two shortens the socket timeout. */
     goapi_read_filter_handle =
         ap_register_input_filter(GOAPI_READ_FILTER, goapi_read_filter, NULL,
-                                 AP_FTYPE_CONNECTION + 8);
+                                 AP_FTYPE_CONNECTION + 3);
 }

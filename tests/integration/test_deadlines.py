@@ -4,10 +4,14 @@ fast clients untouched.  Deadlines are 2 s here; each must fire within 10 %.
 """
 
 import http.client
+import os
 import re
+import select
 import shutil
 import socket
+import ssl
 import subprocess
+import tempfile
 import threading
 import time
 from datetime import datetime
@@ -299,3 +303,108 @@ GoapiIdleTimeout 2s
         log = self.httpd.read(self.httpd.access_log)
         for i in range(3):
             self.assertIn("request_id=h2-stream-%d " % i, log)
+
+
+class DeadlinesTLS(HttpdTestCase):
+    """HTTPS through mod_ssl, with mod_reqtimeout loaded as on Debian: the
+    deadlines and the header limit see the decrypted request."""
+
+    MODULES = ("ssl", "reqtimeout")
+    CONF = """
+SSLEngine on
+SSLCertificateFile @DIR@/conf/cert.pem
+SSLCertificateKeyFile @DIR@/conf/key.pem
+RequestReadTimeout header=20-40,MinRate=500 body=20,MinRate=500
+GoapiReadTimeout 2s
+GoapiWriteTimeout 2s
+GoapiIdleTimeout 2s
+GoapiMaxHeaderBytes 2K
+"""
+
+    @classmethod
+    def before_start(cls):
+        tmp = tempfile.mkdtemp(prefix="goapi-cert-")
+        try:
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                            "-subj", "/CN=localhost", "-days", "2",
+                            "-keyout", os.path.join(tmp, "key.pem"),
+                            "-out", os.path.join(tmp, "cert.pem")],
+                           check=True, capture_output=True, timeout=60)
+            cls.FILES = {"conf/%s.pem" % n: (open(os.path.join(tmp, "%s.pem" % n)).read(), 0o644)
+                         for n in ("cert", "key")}
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def tls(self):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        raw = socket.create_connection((self.httpd.host, self.httpd.port), timeout=10)
+        return ctx.wrap_socket(raw, server_hostname="localhost")
+
+    def trickle(self, s, head, data, interval, limit=15):
+        """Send head, then data a byte at a time, reading in between (one
+        thread: a TLS socket is not shared across threads).  Returns what
+        the server sent and how long after head it closed."""
+        t0 = time.monotonic()
+        s.sendall(head)
+        got, i = b"", 0
+        s.setblocking(False)
+        while time.monotonic() - t0 < limit:
+            if i < len(data):
+                try:
+                    s.send(data[i:i + 1])
+                    i += 1
+                except (ssl.SSLWantWriteError, OSError):
+                    pass
+            select.select([s], [], [], interval)
+            try:
+                b = s.recv(65536)
+            except ssl.SSLWantReadError:
+                continue
+            except OSError:
+                break
+            if not b:
+                break
+            got += b
+        return got, time.monotonic() - t0
+
+    def test_https_request(self):
+        s = self.tls()
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                  b"X-Request-ID: tls-1\r\n\r\n")
+        data = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            data += b
+        s.close()
+        r = parse_raw(data)
+        self.assertEqual((r.status, r.body), (200, b"ok\n"))
+        self.assertIDs(r, "tls-1")
+
+    def test_slowloris_over_tls(self):
+        s = self.tls()
+        data, took = self.trickle(s, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n",
+                                  b"X-Slow: " + b"a" * 100, 1.0)
+        s.close()
+        self.assertAlmostEqual(took, DEADLINE, delta=TOLERANCE + 0.1)
+        r = parse_raw(data)
+        self.assertEqual(r.status, 408)
+        self.assertIDs(r)
+
+    def test_header_bytes_over_tls(self):
+        s = self.tls()
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                  b"X-Pad: " + b"p" * 2100 + b"\r\n\r\n")
+        data = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            data += b
+        s.close()
+        r = parse_raw(data)
+        self.assertEqual(r.status, 431)
+        self.assertIDs(r)
