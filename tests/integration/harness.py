@@ -267,6 +267,34 @@ class Httpd:
         finally:
             conn.close()
 
+    def keepalive_clients(self, clients, requests, make_request):
+        """clients threads, each sending requests requests on one kept-alive
+        connection; make_request(i) gives (method, path, body).  Returns
+        the responses as (status, headers) and the errors raised."""
+        out, errors, lock = [], [], threading.Lock()
+
+        def client():
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
+            try:
+                for i in range(requests):
+                    method, path, body = make_request(i)
+                    conn.request(method, path, body=body)
+                    resp = conn.getresponse()
+                    resp.read()
+                    with lock:
+                        out.append((resp.status, resp.getheaders()))
+            except Exception as e:      # returned to the test
+                errors.append(e)
+            finally:
+                conn.close()
+
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        return out, errors
+
     def raw(self, data, timeout=10):
         """Send bytes as they are; return everything until the server closes."""
         with socket.create_connection((self.host, self.port), timeout=timeout) as s:
@@ -282,6 +310,16 @@ class Httpd:
                     break
                 chunks.append(b)
             return b"".join(chunks)
+
+
+def read_to_close(sock):
+    """Everything a (blocking) socket delivers until the peer closes."""
+    data = b""
+    while True:
+        b = sock.recv(65536)
+        if not b:
+            return data
+        data += b
 
 
 def parse_raw(data):

@@ -16,7 +16,7 @@ import threading
 import time
 from datetime import datetime
 
-from harness import H2Client, HttpdTestCase, parse_raw
+from harness import H2Client, HttpdTestCase, parse_raw, read_to_close
 
 DEADLINE = 2.0
 TOLERANCE = 0.10 * DEADLINE
@@ -221,32 +221,15 @@ GoapiMaxHeaderBytes 2K
 
     # -- fast clients ---------------------------------------------------------------
     def test_fast_clients_unaffected(self):
-        errors, statuses = [], []
+        def request(i):
+            if i % 2:
+                return "POST", "/healthz", b"x" * 1000
+            return "GET", "/parcels/p%d" % i, None
 
-        def client():
-            conn = http.client.HTTPConnection(self.httpd.host, self.httpd.port, timeout=10)
-            try:
-                for i in range(50):
-                    if i % 2:
-                        conn.request("POST", "/healthz", body=b"x" * 1000)
-                    else:
-                        conn.request("GET", "/parcels/p%d" % i)
-                    resp = conn.getresponse()
-                    resp.read()
-                    statuses.append(resp.status)
-            except Exception as e:      # reported below
-                errors.append(e)
-            finally:
-                conn.close()
-
-        threads = [threading.Thread(target=client) for _ in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        responses, errors = self.httpd.keepalive_clients(6, 50, request)
         self.assertEqual(errors, [])
-        self.assertEqual(len(statuses), 300)
-        self.assertEqual(set(statuses), {200, 405})
+        self.assertEqual(len(responses), 300)
+        self.assertEqual({status for status, _ in responses}, {200, 405})
         log = self.httpd.read(self.httpd.error_log, self._offset)
         self.assertNotIn("GOAPI00012", log)
         self.assertNotIn("GOAPI00013", log)
@@ -373,12 +356,7 @@ GoapiMaxHeaderBytes 2K
         s = self.tls()
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
                   b"X-Request-ID: tls-1\r\n\r\n")
-        data = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            data += b
+        data = read_to_close(s)
         s.close()
         r = parse_raw(data)
         self.assertEqual((r.status, r.body), (200, b"ok\n"))
@@ -398,12 +376,7 @@ GoapiMaxHeaderBytes 2K
         s = self.tls()
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
                   b"X-Pad: " + b"p" * 2100 + b"\r\n\r\n")
-        data = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            data += b
+        data = read_to_close(s)
         s.close()
         r = parse_raw(data)
         self.assertEqual(r.status, 431)

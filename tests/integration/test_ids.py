@@ -4,7 +4,6 @@ redirects; Idempotency-Key carried; hostile values never echoed."""
 
 import http.client
 import re
-import threading
 
 from harness import UUID7, HttpdTestCase, parse_raw
 
@@ -337,28 +336,10 @@ ScriptAlias /cgi-private/ @DIR@/cgi-bin/
 
     # -- uniqueness across threads ---------------------------------------------
     def test_unique_across_threads(self):
-        ids, lock, errors = [], threading.Lock(), []
-
-        def worker():
-            conn = http.client.HTTPConnection(self.httpd.host, self.httpd.port, timeout=10)
-            try:
-                for _ in range(100):
-                    conn.request("GET", "/healthz")
-                    resp = conn.getresponse()
-                    resp.read()
-                    with lock:
-                        ids.append(resp.getheader("X-Request-ID"))
-            except Exception as e:      # reported below
-                errors.append(e)
-            finally:
-                conn.close()
-
-        threads = [threading.Thread(target=worker) for _ in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        responses, errors = self.httpd.keepalive_clients(
+            8, 100, lambda i: ("GET", "/healthz", None))
         self.assertEqual(errors, [])
+        ids = [dict((k.lower(), v) for k, v in h)["x-request-id"] for _, h in responses]
         self.assertEqual(len(ids), 800)
         self.assertEqual(len(set(ids)), 800)
         self.assertTrue(all(UUID7.match(i) for i in ids))
