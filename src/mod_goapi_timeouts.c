@@ -97,8 +97,6 @@ static const goapi_server_conf *goapi_conf_of(const server_rec *s)
 
 /* ---- configuration --------------------------------------------------- */
 
-/* Called by goapi_config_check() for each server once its limits are
- * resolved: applies GoapiIdleTimeout and records what the children need. */
 /* A KeepAliveTimeout outside every <VirtualHost>?  (httpd flags an
  * explicit KeepAliveTimeout only for virtual hosts.) */
 static int goapi_main_sets_keepalive(const ap_directive_t *d)
@@ -125,6 +123,8 @@ typedef struct {
 
 static apr_array_header_t *goapi_ka_conflicts;
 
+/* Called by goapi_config_check() for each server once its limits are
+ * resolved: applies GoapiIdleTimeout and records what the children need. */
 void goapi_timeouts_configure(apr_pool_t *pconf, server_rec *s)
 {
     static int main_keepalive_explicit;
@@ -148,8 +148,7 @@ void goapi_timeouts_configure(apr_pool_t *pconf, server_rec *s)
     if (sc->limits.idle > 0) {
         int keepalive_wins = s->is_virtual && explicit_ka && !idle_own;
 
-        if (explicit_ka && s->keep_alive_timeout != sc->limits.idle
-            && (idle_own || s->keep_alive_timeout_set || !s->is_virtual)) {
+        if (explicit_ka && s->keep_alive_timeout != sc->limits.idle) {
             goapi_ka_conflict *k = apr_array_push(goapi_ka_conflicts);
 
             k->s = s;
@@ -173,27 +172,37 @@ void goapi_timeouts_configure(apr_pool_t *pconf, server_rec *s)
     }
 }
 
-/* Does a directive subtree contain "SetHandler goapi"? */
-static int goapi_tree_sets_handler(const ap_directive_t *d)
+/* Is this one directive "SetHandler goapi"? */
+static int goapi_is_goapi_handler(const ap_directive_t *d)
+{
+    const char *a = d->args;
+    apr_size_t n;
+
+    if (ap_cstr_casecmp(d->directive, "SetHandler") != 0 || !a) {
+        return 0;
+    }
+    n = strlen(a);
+    if (n >= 2 && (a[0] == '"' || a[0] == '\'') && a[n - 1] == a[0]) {
+        a++;
+        n -= 2;
+    }
+    return n == strlen(GOAPI_HANDLER) && ap_cstr_casecmpn(a, GOAPI_HANDLER, n) == 0;
+}
+
+/* Does any directive of the list starting at d, or below them, match? */
+static int goapi_any(const ap_directive_t *d, int (*match)(const ap_directive_t *))
 {
     for (; d; d = d->next) {
-        if (ap_cstr_casecmp(d->directive, "SetHandler") == 0 && d->args) {
-            const char *a = d->args;
-            apr_size_t n = strlen(a);
-
-            if (n >= 2 && (a[0] == '"' || a[0] == '\'') && a[n - 1] == a[0]) {
-                a++;
-                n -= 2;
-            }
-            if (n == strlen(GOAPI_HANDLER) && ap_cstr_casecmpn(a, GOAPI_HANDLER, n) == 0) {
-                return 1;
-            }
-        }
-        if (d->first_child && goapi_tree_sets_handler(d->first_child)) {
+        if (match(d) || (d->first_child && goapi_any(d->first_child, match))) {
             return 1;
         }
     }
     return 0;
+}
+
+static int goapi_is_vhost(const ap_directive_t *d)
+{
+    return ap_cstr_casecmp(d->directive, "<VirtualHost") == 0;
 }
 
 static server_rec *goapi_vhost_defined_at(server_rec *s, const ap_directive_t *d)
@@ -209,37 +218,32 @@ static server_rec *goapi_vhost_defined_at(server_rec *s, const ap_directive_t *d
 }
 
 /* Marks in serves[] (indexed like the server list) each server that answers
- * with SetHandler goapi; outside any <VirtualHost> it is every server. */
+ * with SetHandler goapi: a <VirtualHost> for itself; any other section of
+ * the main server for every server, since virtual hosts inherit it. */
 static void goapi_find_goapi_servers(const ap_directive_t *d, server_rec *main_s,
                                      int *serves, int nservers)
 {
     for (; d; d = d->next) {
-        if (ap_cstr_casecmp(d->directive, "<VirtualHost") == 0) {
-            server_rec *v = goapi_vhost_defined_at(main_s, d), *s;
-            int i;
+        server_rec *s;
+        int i;
 
-            if (v && goapi_tree_sets_handler(d->first_child)) {
+        if (goapi_is_vhost(d)) {
+            server_rec *v = goapi_vhost_defined_at(main_s, d);
+
+            if (v && goapi_any(d->first_child, goapi_is_goapi_handler)) {
                 for (s = main_s, i = 0; s && i < nservers; s = s->next, i++) {
-                    if (s == v) {
-                        serves[i] = 1;
-                    }
+                    serves[i] |= (s == v);
                 }
             }
-            continue;
         }
-        if ((ap_cstr_casecmp(d->directive, "SetHandler") == 0 && goapi_tree_sets_handler(d))
-            || (d->first_child && goapi_tree_sets_handler(d->first_child))) {
-            /* a main-server section: every virtual host inherits it, unless
-             * the node is a container holding virtual hosts */
-            if (d->first_child && !goapi_tree_sets_handler(d)) {
-                goapi_find_goapi_servers(d->first_child, main_s, serves, nservers);
-            }
-            else {
-                int i;
-
-                for (i = 0; i < nservers; i++) {
-                    serves[i] = 1;
-                }
+        else if (d->first_child && goapi_any(d->first_child, goapi_is_vhost)) {
+            /* a container holding virtual hosts (<IfDefine>, <IfModule>) */
+            goapi_find_goapi_servers(d->first_child, main_s, serves, nservers);
+        }
+        else if (goapi_is_goapi_handler(d)
+                 || (d->first_child && goapi_any(d->first_child, goapi_is_goapi_handler))) {
+            for (i = 0; i < nservers; i++) {
+                serves[i] = 1;
             }
         }
     }

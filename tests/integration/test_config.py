@@ -169,6 +169,28 @@ class ChecklistTest(unittest.TestCase):
         self.assertIn("static.example", lines[0])
         self.assertIn("without GoapiWriteTimeout", lines[0])
 
+    def test_only_the_vhost_that_serves_goapi(self):
+        # no conf/goapi.conf: the main server serves nothing of goapi; one
+        # virtual host, inside a container, does, without deadlines
+        p1, p2 = free_port(), free_port()
+        h = Httpd("Listen 127.0.0.1:%d\nListen 127.0.0.1:%d\n"
+                  "<VirtualHost 127.0.0.1:%d>\n ServerName plain.example\n</VirtualHost>\n"
+                  "<IfDefine !GOAPI_NOT_DEFINED>\n"
+                  "<VirtualHost 127.0.0.1:%d>\n ServerName api.example\n"
+                  " <LocationMatch \"^/healthz$\">\n  SetHandler \"goapi\"\n"
+                  " </LocationMatch>\n</VirtualHost>\n</IfDefine>" % (p1, p2, p1, p2),
+                  include_goapi_conf=False)
+        try:
+            res = h.configtest()
+            self.assertEqual(res.returncode, 0, res.stderr)
+            lines = [l for l in res.stderr.splitlines() if "GOAPI" in l]
+            self.assertEqual(len(lines), 1, lines)
+            self.assertRegex(lines[0], r"^GOAPI00010: checklist: virtual host api\.example "
+                                       r"\(\S+:\d+\) serves SetHandler goapi without "
+                                       r"GoapiReadTimeout, GoapiWriteTimeout, GoapiIdleTimeout")
+        finally:
+            h.cleanup()
+
     def test_contradictions(self):
         lines = self.configtest("GoapiReadHeaderTimeout 10s\nGoapiWriteTimeout 2s")
         self.assertEqual(lines, [
