@@ -1,0 +1,14 @@
+/*
+ * goapi_check.h — run one dependency check: a TCP connect, or an HTTP GET
+ * whose status must be 2xx, within a time limit.  APR only.
+ */
+#ifndef GOAPI_CHECK_H
+#define GOAPI_CHECK_H
+
+#include "goapi_health.h"
+
+/* 1 when the check passes; otherwise 0 and *reason says why (from p). */
+int goapi_check_run(apr_pool_t *p, const goapi_check_url *u,
+                    apr_interval_time_t timeout, const char **reason);
+
+#endif /* GOAPI_CHECK_H */
