@@ -8,6 +8,8 @@
 #include "http_config.h"
 #include "http_connection.h"
 #include "http_log.h"
+#include "ap_mpm.h"
+#include "mpm_common.h"
 #include "http_protocol.h"
 #include "http_request.h"
 
@@ -60,6 +62,17 @@ static const command_rec goapi_cmds[] = {
     AP_INIT_TAKE1("GoapiMaxHeaderBytes", goapi_cmd_max_header_bytes, NULL, RSRC_CONF,
                   "Largest request line plus headers, in bytes (1K-64M, default 1M); "
                   "larger gets 431"),
+    AP_INIT_TAKE2("GoapiReadyCheck", goapi_cmd_ready_check, NULL, RSRC_CONF,
+                  "A dependency of /readyz: a name and tcp://host:port or "
+                  "http://host:port/path (2xx passes); main server only"),
+    AP_INIT_TAKE1("GoapiReadyCheckInterval", goapi_cmd_check_duration,
+                  (void *)offsetof(goapi_server_conf, check_interval), RSRC_CONF,
+                  "Time between rounds of readiness checks (default 5s)"),
+    AP_INIT_TAKE1("GoapiReadyCheckTimeout", goapi_cmd_check_duration,
+                  (void *)offsetof(goapi_server_conf, check_timeout), RSRC_CONF,
+                  "Time allowed to each readiness check (default 1s)"),
+    AP_INIT_TAKE1("GoapiDrainFile", goapi_cmd_drain_file, NULL, RSRC_CONF,
+                  "While this file exists, /readyz answers 503 draining"),
     { NULL, { NULL }, NULL, 0, RAW_ARGS, NULL }
 };
 
@@ -110,6 +123,17 @@ static void goapi_register_hooks(apr_pool_t *p)
     ap_hook_post_read_request(goapi_timeouts_post_read_request, NULL, NULL,
                               APR_HOOK_FIRST);
     goapi_timeouts_register_filters();
+
+    /* Readiness: the check runner is a callback of a mod_watchdog child
+     * singleton, registered before mod_watchdog's own post_config starts
+     * the watchdogs. */
+    {
+        static const char *const before_watchdog[] = { "mod_watchdog.c", NULL };
+
+        ap_hook_post_config(goapi_lifecycle_post_config, NULL, before_watchdog,
+                            APR_HOOK_MIDDLE);
+    }
+    ap_hook_child_stopping(goapi_lifecycle_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
 
     ap_hook_handler(goapi_routes_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

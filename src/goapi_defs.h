@@ -42,7 +42,12 @@
 #define GOAPI_ENV_CORRELATION_ID       "GOAPI_CORRELATION_ID"
 #define GOAPI_ENV_IDEMPOTENCY_KEY      "GOAPI_IDEMPOTENCY_KEY"
 
+/* Readiness checks: time between rounds and per check (microseconds). */
+#define GOAPI_DEFAULT_CHECK_INTERVAL   (5 * 1000000)
+#define GOAPI_DEFAULT_CHECK_TIMEOUT    (1 * 1000000)
+
 /* Media type of every text answer of the handler. */
 #define GOAPI_TEXT_TYPE                "text/plain; charset=utf-8"
+#define GOAPI_HEALTH_JSON_TYPE         "application/health+json"
 
 #endif /* GOAPI_DEFS_H */

@@ -3,6 +3,9 @@
  */
 #include <string.h>
 
+#include <apr_cstr.h>
+#include <apr_lib.h>
+
 #include "goapi_path.h"
 
 void goapi_path_of_target(const char *target, const char **path,
@@ -141,4 +144,80 @@ apr_ssize_t goapi_pct_decode(const char *s, apr_size_t len, char *out)
     }
     out[o] = '\0';
     return (apr_ssize_t)o;
+}
+
+int goapi_query_has(const char *args, const char *key)
+{
+    apr_size_t klen = strlen(key);
+    const char *s = args;
+
+    while (s && *s) {
+        apr_size_t n = strcspn(s, "&;");
+
+        if (n >= klen && strncmp(s, key, klen) == 0 && (n == klen || s[klen] == '=')) {
+            return 1;
+        }
+        s += n;
+        if (*s) {
+            s++;
+        }
+    }
+    return 0;
+}
+
+int goapi_accepts(const char *accept, const char *type)
+{
+    apr_size_t tlen = strlen(type);
+    const char *s = accept;
+
+    while (s && *s) {
+        const char *item_end = s + strcspn(s, ",");
+        const char *t = s, *params;
+
+        while (t < item_end && (*t == ' ' || *t == '\t')) {
+            t++;
+        }
+        params = t + strcspn(t, ";,");
+        if (params > item_end) {
+            params = item_end;
+        }
+        {
+            const char *te = params;
+
+            while (te > t && (te[-1] == ' ' || te[-1] == '\t')) {
+                te--;
+            }
+            if ((apr_size_t)(te - t) == tlen && apr_cstr_casecmpn(t, type, tlen) == 0) {
+                /* a q=0 says "not this one" */
+                const char *q = params;
+                int zero = 0;
+
+                while (q < item_end) {
+                    q++;
+                    while (q < item_end && (*q == ' ' || *q == '\t')) {
+                        q++;
+                    }
+                    if (item_end - q >= 2 && (q[0] == 'q' || q[0] == 'Q') && q[1] == '=') {
+                        const char *v = q + 2;
+
+                        zero = 1;
+                        for (; v < item_end && *v != ';'; v++) {
+                            if (apr_isdigit(*v) && *v != '0') {
+                                zero = 0;
+                            }
+                        }
+                    }
+                    q += strcspn(q, ";");
+                    if (q > item_end) {
+                        q = item_end;
+                    }
+                }
+                if (!zero) {
+                    return 1;
+                }
+            }
+        }
+        s = *item_end ? item_end + 1 : item_end;
+    }
+    return 0;
 }

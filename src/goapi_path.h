@@ -26,4 +26,13 @@ char *goapi_path_clean(apr_pool_t *p, const char *path, apr_size_t len);
  * length, or -1 when a '%' is not followed by two hex digits. */
 apr_ssize_t goapi_pct_decode(const char *s, apr_size_t len, char *out);
 
+/* 1 when the query string (without '?', may be NULL) has the key, with or
+ * without a value: "verbose", "verbose=1", "a=b&verbose". */
+int goapi_query_has(const char *args, const char *key);
+
+/* 1 when an Accept header value (may be NULL) names the media type with a
+ * non-zero quality: "application/health+json", "text/plain, application/
+ * health+json;q=0.9".  Wildcards do not count: the type must be asked for. */
+int goapi_accepts(const char *accept, const char *type);
+
 #endif /* GOAPI_PATH_H */

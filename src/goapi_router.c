@@ -22,6 +22,7 @@ static const goapi_route goapi_routes[] = {
     { "/",                   NULL,       GOAPI_M_GET, GOAPI_ROUTE_ROOT },
     { "/healthz",            NULL,       GOAPI_M_GET, GOAPI_ROUTE_HEALTHZ },
     { "/readyz",             NULL,       GOAPI_M_GET, GOAPI_ROUTE_READYZ },
+    { "/readyz/{check}",     "check",    GOAPI_M_GET, GOAPI_ROUTE_READYZ_CHECK },
     { "/startupz",           NULL,       GOAPI_M_GET, GOAPI_ROUTE_STARTUPZ },
     { "/parcels/{parcelID}", "parcelID", GOAPI_M_GET, GOAPI_ROUTE_PARCEL },
 };

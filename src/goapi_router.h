@@ -15,6 +15,7 @@ typedef enum {
     GOAPI_ROUTE_ROOT,           /* GET /            */
     GOAPI_ROUTE_HEALTHZ,        /* GET /healthz     */
     GOAPI_ROUTE_READYZ,         /* GET /readyz      */
+    GOAPI_ROUTE_READYZ_CHECK,   /* GET /readyz/{check} */
     GOAPI_ROUTE_STARTUPZ,       /* GET /startupz    */
     GOAPI_ROUTE_PARCEL          /* GET /parcels/{parcelID} */
 } goapi_route_id;

@@ -9,12 +9,20 @@
 #include "http_config.h"
 
 #include "goapi_defs.h"
+#include "goapi_health.h"
 #include "goapi_limits.h"
 
 extern module AP_MODULE_DECLARE_DATA goapi_module;
 
 /* Stable tags for our log lines ("GOAPI00001: ..."), never httpd's AH numbers. */
 #define GOAPI_LOGNO(n) "GOAPI" #n ": "
+
+/* A dependency check of /readyz (GoapiReadyCheck). */
+typedef struct {
+    const char *name;
+    const char *url_text;
+    goapi_check_url url;
+} goapi_ready_check;
 
 /* Per server (server config and virtual host).  "Unset" is NULL or -1 until
  * goapi_config_check() resolves the defaults once, at startup. */
@@ -31,6 +39,10 @@ typedef struct {
     int resolved;                       /* defaults applied (a virtual host with no
                                          * Goapi directive shares the main server's
                                          * record: resolve it once) */
+    apr_array_header_t *checks;         /* goapi_ready_check; main server only */
+    apr_interval_time_t check_interval; /* between rounds of checks; -1 unset */
+    apr_interval_time_t check_timeout;  /* per check; -1 unset */
+    const char *drain_file;             /* /readyz says draining while it exists */
 } goapi_server_conf;
 
 /* Per directory/location. */
@@ -57,6 +69,10 @@ const char *goapi_cmd_max_id_length(cmd_parms *cmd, void *dconf, const char *arg
 const char *goapi_cmd_trust_incoming_ids(cmd_parms *cmd, void *dconf, int flag);
 const char *goapi_cmd_duration(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_max_header_bytes(cmd_parms *cmd, void *dconf, const char *arg);
+const char *goapi_cmd_ready_check(cmd_parms *cmd, void *dconf, const char *name,
+                                  const char *url);
+const char *goapi_cmd_check_duration(cmd_parms *cmd, void *dconf, const char *arg);
+const char *goapi_cmd_drain_file(cmd_parms *cmd, void *dconf, const char *arg);
 int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *s);
 
@@ -82,6 +98,12 @@ int goapi_timeouts_pre_connection(conn_rec *c, void *csd);
 void goapi_timeouts_pre_read_request(request_rec *r, conn_rec *c);
 int goapi_timeouts_post_read_request(request_rec *r);
 void goapi_timeouts_register_filters(void);
+
+/* mod_goapi_lifecycle.c */
+int goapi_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                apr_pool_t *ptemp, server_rec *s);
+void goapi_lifecycle_child_stopping(apr_pool_t *pchild, int graceful);
+void goapi_lifecycle_readiness(request_rec *r, goapi_readiness *out);
 
 /* mod_goapi_routes.c */
 int goapi_routes_handler(request_rec *r);

@@ -11,6 +11,7 @@
 
 #include <apr_strings.h>
 
+#include "goapi_health.h"
 #include "goapi_parse.h"
 #include "mod_goapi.h"
 
@@ -28,6 +29,9 @@ void *goapi_config_create_server(apr_pool_t *p, server_rec *s)
     conf->max_id_length = -1;
     conf->trust_incoming_ids = -1;
     goapi_limits_init(&conf->limits);
+    conf->checks = apr_array_make(p, 2, sizeof(goapi_ready_check));
+    conf->check_interval = -1;
+    conf->check_timeout = -1;
     return conf;
 }
 
@@ -43,6 +47,10 @@ void *goapi_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     GOAPI_MERGE(trust_incoming_ids, -1);
     goapi_limits_merge(&conf->limits, &base->limits, &add->limits);
     conf->idle_own = add->idle_own;
+    conf->checks = base->checks;            /* main server only */
+    conf->check_interval = base->check_interval;
+    conf->check_timeout = base->check_timeout;
+    GOAPI_MERGE(drain_file, NULL);
     return conf;
 }
 
@@ -149,6 +157,74 @@ const char *goapi_cmd_max_header_bytes(cmd_parms *cmd, void *dconf, const char *
     return NULL;
 }
 
+/* GoapiReadyCheck name url: one runner serves the whole server, so checks
+ * belong to the main server. */
+const char *goapi_cmd_ready_check(cmd_parms *cmd, void *dconf, const char *name,
+                                  const char *url)
+{
+    goapi_server_conf *sc = goapi_cmd_sconf(cmd);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    goapi_ready_check *c;
+    int i;
+
+    (void)dconf;
+    if (err) {
+        return err;
+    }
+    if ((err = goapi_check_name_parse(name))) {
+        return goapi_cmd_error(cmd, name, err);
+    }
+    for (i = 0; i < sc->checks->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(sc->checks, i, goapi_ready_check).name, name) == 0) {
+            return apr_psprintf(cmd->pool, "%s: a check named '%s' is already defined",
+                                cmd->cmd->name, name);
+        }
+    }
+    if (sc->checks->nelts >= GOAPI_MAX_CHECKS) {
+        return apr_psprintf(cmd->pool, "%s: at most %d checks", cmd->cmd->name,
+                            GOAPI_MAX_CHECKS);
+    }
+    c = apr_array_push(sc->checks);
+    c->name = name;
+    c->url_text = url;
+    if ((err = goapi_check_url_parse(cmd->pool, url, &c->url))) {
+        return goapi_cmd_error(cmd, url, err);
+    }
+    return NULL;
+}
+
+/* GoapiReadyCheckInterval, GoapiReadyCheckTimeout: main server, never 0. */
+const char *goapi_cmd_check_duration(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_interval_time_t d;
+
+    (void)dconf;
+    if (err) {
+        return err;
+    }
+    if ((err = goapi_parse_duration(arg, &d))) {
+        return goapi_cmd_error(cmd, arg, err);
+    }
+    if (d == 0) {
+        return goapi_cmd_error(cmd, arg, "expected a duration above 0, such as 5s");
+    }
+    *(apr_interval_time_t *)((char *)goapi_cmd_sconf(cmd) + (apr_size_t)cmd->info) = d;
+    return NULL;
+}
+
+const char *goapi_cmd_drain_file(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+
+    (void)dconf;
+    if (!path || !*arg) {
+        return goapi_cmd_error(cmd, arg, "expected a file path");
+    }
+    goapi_cmd_sconf(cmd)->drain_file = path;
+    return NULL;
+}
+
 /* Two of the three ID roles in one header would make one value overwrite
  * the other; refuse it, naming both directives. */
 static int goapi_config_check_distinct(apr_pool_t *ptemp, server_rec *s,
@@ -203,6 +279,10 @@ int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             if (c->trust_incoming_ids < 0)
                 c->trust_incoming_ids = 1;
             c->limits_set = goapi_limits_resolve(&c->limits);
+            if (c->check_interval < 0)
+                c->check_interval = GOAPI_DEFAULT_CHECK_INTERVAL;
+            if (c->check_timeout < 0)
+                c->check_timeout = GOAPI_DEFAULT_CHECK_TIMEOUT;
             c->resolved = 1;
             if (!goapi_config_check_distinct(ptemp, s, c)) {
                 return HTTP_INTERNAL_SERVER_ERROR;

@@ -12,38 +12,44 @@
 
 #include <apr_strings.h>
 
+#include "goapi_health.h"
 #include "goapi_path.h"
 #include "goapi_router.h"
 #include "mod_goapi.h"
 
 APLOG_USE_MODULE(goapi);
 
-static void goapi_set_text_type(request_rec *r)
+static void goapi_set_type(request_rec *r, const char *type)
 {
 #if AP_MODULE_MAGIC_AT_LEAST(20120211, 132)
-    ap_set_content_type_ex(r, GOAPI_TEXT_TYPE, 1);
+    ap_set_content_type_ex(r, type, 1);
 #else
-    ap_set_content_type(r, GOAPI_TEXT_TYPE);
+    ap_set_content_type(r, type);
 #endif
 }
 
-/* Write a complete text/plain answer with the given status.  A 200 leaves
+/* Write a complete answer of the given media type and status.  A 200 leaves
  * r->status alone: as the target of an ErrorDocument, the answer goes out
  * with the original error's status. */
-static int goapi_respond_text(request_rec *r, int status, const char *body)
+static int goapi_respond(request_rec *r, int status, const char *type, const char *body)
 {
     apr_size_t len = strlen(body);
 
     if (status != HTTP_OK) {
         r->status = status;
     }
-    goapi_set_text_type(r);
+    goapi_set_type(r, type);
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
     ap_set_content_length(r, (apr_off_t)len);
     if (!r->header_only) {
         ap_rwrite(body, (int)len, r);
     }
     return OK;
+}
+
+static int goapi_respond_text(request_rec *r, int status, const char *body)
+{
+    return goapi_respond(r, status, GOAPI_TEXT_TYPE, body);
 }
 
 /* An error answer: the operator's ErrorDocument for that status when there
@@ -54,6 +60,55 @@ static int goapi_respond_error(request_rec *r, int status, const char *body)
         return status;
     }
     return goapi_respond_text(r, status, body);
+}
+
+/* Probe answers must never come from a cache. */
+static int goapi_respond_probe(request_rec *r, int ok, const char *type, const char *body)
+{
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    return goapi_respond(r, ok ? HTTP_OK : HTTP_SERVICE_UNAVAILABLE, type, body);
+}
+
+/* /readyz: plain text, ?verbose, or application/health+json. */
+static int goapi_respond_readyz(request_rec *r)
+{
+    goapi_readiness rd;
+    int ok;
+
+    goapi_lifecycle_readiness(r, &rd);
+    ok = goapi_readiness_ok(&rd);
+    if (goapi_accepts(apr_table_get(r->headers_in, "Accept"), GOAPI_HEALTH_JSON_TYPE)) {
+        return goapi_respond_probe(r, ok, GOAPI_HEALTH_JSON_TYPE,
+                                   goapi_readiness_json(r->pool, &rd));
+    }
+    return goapi_respond_probe(r, ok, GOAPI_TEXT_TYPE,
+                               goapi_query_has(r->args, "verbose")
+                               ? goapi_readiness_verbose(r->pool, &rd)
+                               : goapi_readiness_text(r->pool, &rd));
+}
+
+/* /readyz/{check}: one check; 404 for a name that is not configured. */
+static int goapi_respond_readyz_check(request_rec *r, const char *name)
+{
+    goapi_readiness rd;
+    const char *body;
+    int ok;
+
+    goapi_lifecycle_readiness(r, &rd);
+    body = goapi_readiness_one(r->pool, &rd, name, &ok);
+    if (!body) {
+        return goapi_respond_error(r, HTTP_NOT_FOUND, "404 page not found\n");
+    }
+    return goapi_respond_probe(r, ok, GOAPI_TEXT_TYPE, body);
+}
+
+static int goapi_respond_startupz(request_rec *r)
+{
+    goapi_readiness rd;
+
+    goapi_lifecycle_readiness(r, &rd);
+    return goapi_respond_probe(r, rd.started, GOAPI_TEXT_TYPE,
+                               rd.started ? "started\n" : "starting\n");
 }
 
 /* httpd's method bits for a goapi mask, so that an ErrorDocument-handled
@@ -76,11 +131,13 @@ static int goapi_respond_route(request_rec *r, const goapi_match *m)
     case GOAPI_ROUTE_ROOT:
         return goapi_respond_text(r, HTTP_OK, "parcel service is reachable\n");
     case GOAPI_ROUTE_HEALTHZ:
-        return goapi_respond_text(r, HTTP_OK, "ok\n");
+        return goapi_respond_probe(r, 1, GOAPI_TEXT_TYPE, "ok\n");
     case GOAPI_ROUTE_READYZ:
-        return goapi_respond_text(r, HTTP_OK, "ready\n");
+        return goapi_respond_readyz(r);
+    case GOAPI_ROUTE_READYZ_CHECK:
+        return goapi_respond_readyz_check(r, m->param);
     case GOAPI_ROUTE_STARTUPZ:
-        return goapi_respond_text(r, HTTP_OK, "started\n");
+        return goapi_respond_startupz(r);
     case GOAPI_ROUTE_PARCEL:
         return goapi_respond_text(r, HTTP_OK,
                                   apr_pstrcat(r->pool, "parcel lookup accepted for ",

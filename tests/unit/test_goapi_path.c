@@ -146,6 +146,38 @@ static void test_pct_decode_nul_and_bounds(void **state)
     assert_int_equal(goapi_pct_decode(s, 5, out), -1);
 }
 
+static void test_query_has(void **state)
+{
+    (void)state;
+    assert_true(goapi_query_has("verbose", "verbose"));
+    assert_true(goapi_query_has("verbose=1", "verbose"));
+    assert_true(goapi_query_has("a=b&verbose", "verbose"));
+    assert_true(goapi_query_has("a=b;verbose=", "verbose"));
+    assert_false(goapi_query_has("verbosely", "verbose"));
+    assert_false(goapi_query_has("x=verbose", "verbose"));
+    assert_false(goapi_query_has("", "verbose"));
+    assert_false(goapi_query_has(NULL, "verbose"));
+}
+
+static void test_accepts(void **state)
+{
+    static const char *const t = "application/health+json";
+
+    (void)state;
+    assert_true(goapi_accepts("application/health+json", t));
+    assert_true(goapi_accepts("Application/Health+JSON", t));
+    assert_true(goapi_accepts("text/plain, application/health+json;q=0.9", t));
+    assert_true(goapi_accepts(" application/health+json ; q=1 , text/plain", t));
+    assert_true(goapi_accepts("application/health+json;q=0.5", t));
+    assert_false(goapi_accepts("application/health+json;q=0", t));
+    assert_false(goapi_accepts("application/health+json; q=0.000", t));
+    assert_false(goapi_accepts("application/json", t));
+    assert_false(goapi_accepts("*/*", t));
+    assert_false(goapi_accepts("application/health+jsonx", t));
+    assert_false(goapi_accepts("", t));
+    assert_false(goapi_accepts(NULL, t));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -153,6 +185,8 @@ int main(void)
         cmocka_unit_test(test_clean),
         cmocka_unit_test(test_pct_decode),
         cmocka_unit_test(test_pct_decode_nul_and_bounds),
+        cmocka_unit_test(test_query_has),
+        cmocka_unit_test(test_accepts),
     };
 
     return cmocka_run_group_tests_name("goapi_path", tests, unit_setup, unit_teardown);

@@ -21,6 +21,10 @@ static const route_case cases[] = {
     { "GET", "/healthz", GOAPI_MATCH_FOUND, GOAPI_ROUTE_HEALTHZ, NULL },
     { "GET", "/readyz", GOAPI_MATCH_FOUND, GOAPI_ROUTE_READYZ, NULL },
     { "GET", "/startupz", GOAPI_MATCH_FOUND, GOAPI_ROUTE_STARTUPZ, NULL },
+    { "GET", "/readyz/db", GOAPI_MATCH_FOUND, GOAPI_ROUTE_READYZ_CHECK, "db" },
+    { "GET", "/readyz/", GOAPI_MATCH_NOT_FOUND, GOAPI_ROUTE_NONE, NULL },
+    { "GET", "/readyz/db/x", GOAPI_MATCH_NOT_FOUND, GOAPI_ROUTE_NONE, NULL },
+    { "POST", "/readyz/db", GOAPI_MATCH_NOT_ALLOWED, GOAPI_ROUTE_NONE, "GET, HEAD" },
     { "GET", "/parcels/abc", GOAPI_MATCH_FOUND, GOAPI_ROUTE_PARCEL, "abc" },
     { "HEAD", "/parcels/abc", GOAPI_MATCH_FOUND, GOAPI_ROUTE_PARCEL, "abc" },
     { "GET", "/parcels/a%20b", GOAPI_MATCH_FOUND, GOAPI_ROUTE_PARCEL, "a b" },
@@ -89,7 +93,8 @@ static void test_route_table(void **state)
             if (c->extra) {
                 assert_int_equal(m.param_len, strlen(c->extra));
                 assert_string_equal(m.param, c->extra);
-                assert_string_equal(m.param_name, "parcelID");
+                assert_string_equal(m.param_name, c->route == GOAPI_ROUTE_READYZ_CHECK
+                                                  ? "check" : "parcelID");
             }
             else {
                 assert_null(m.param);
