@@ -308,6 +308,18 @@ static void goapi_checklist(apr_pool_t *p, server_rec *main_s, int level_flags)
                          goapi_server_name(p, s), sentence);
         }
     }
+    {
+        const goapi_server_conf *msc = goapi_conf_of(main_s);
+
+        if (msc->checks->nelts && msc->check_timeout >= msc->check_interval) {
+            ap_log_error(APLOG_MARK, level_flags | APLOG_WARNING, 0, main_s,
+                         GOAPI_LOGNO(00010) "checklist: main server "
+                         "GoapiReadyCheckTimeout %s is not shorter than "
+                         "GoapiReadyCheckInterval %s: a slow round delays the next",
+                         goapi_format_duration(msc->check_timeout, a),
+                         goapi_format_duration(msc->check_interval, b));
+        }
+    }
     for (i = 0; goapi_ka_conflicts && i < goapi_ka_conflicts->nelts; i++) {
         const goapi_ka_conflict *k = &APR_ARRAY_IDX(goapi_ka_conflicts, i,
                                                     goapi_ka_conflict);

@@ -136,6 +136,47 @@ class DeadlineValuesTest(BadValuesTest):
     test_shipped_goapi_conf_passes_quietly = None
 
 
+class ReadinessValuesTest(BadValuesTest):
+    """GoapiReadyCheck*, GoapiDrainFile."""
+
+    def test_checks(self):
+        self.assertRefused("GoapiReadyCheck db udp://x:1",
+                           re.escape("GoapiReadyCheck: 'udp://x:1' is not valid: expected "
+                                     "tcp://host:port or http://host[:port]/path"))
+        self.assertRefused("GoapiReadyCheck db tcp://x",
+                           "the port is required")
+        self.assertRefused("GoapiReadyCheck 'a b' tcp://x:1",
+                           re.escape("GoapiReadyCheck: 'a b' is not valid"))
+        self.assertRefused("GoapiReadyCheck db tcp://x:1\nGoapiReadyCheck db tcp://y:2",
+                           "a check named 'db' is already defined")
+        self.assertRefused("GoapiReadyCheck db", "GoapiReadyCheck takes two arguments")
+        port = free_port()
+        self.assertRefused("<VirtualHost 127.0.0.1:%d>\n GoapiReadyCheck db tcp://x:1\n"
+                           "</VirtualHost>" % port,
+                           "GoapiReadyCheck cannot occur within <VirtualHost> section")
+        self.assertRefused("\n".join("GoapiReadyCheck c%d tcp://x:1" % i for i in range(33)),
+                           "at most 32 checks")
+
+    def test_intervals(self):
+        self.assertRefused("GoapiReadyCheckInterval 0",
+                           "GoapiReadyCheckInterval: '0' is not valid: expected a duration "
+                           "above 0")
+        self.assertRefused("GoapiReadyCheckTimeout 5x", "GoapiReadyCheckTimeout: '5x'")
+
+    def test_good_readiness_config(self):
+        rc, out = self.configtest("GoapiReadyCheck db tcp://127.0.0.1:5432\n"
+                                  "GoapiReadyCheck api http://[::1]:8080/healthz\n"
+                                  "GoapiReadyCheckInterval 10s\nGoapiReadyCheckTimeout 2s\n"
+                                  "GoapiDrainFile run/drain")
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(out.strip(), "Syntax OK")
+
+    test_max_id_length = test_header_names = test_flags = test_context = None
+    test_arity = test_same_header_twice = test_same_header_in_one_vhost_only = None
+    test_startup_fails_too = test_valid_values_pass_quietly = None
+    test_shipped_goapi_conf_passes_quietly = None
+
+
 class ChecklistTest(unittest.TestCase):
     """The production checklist: tagged warnings under -t and at startup."""
 
@@ -202,6 +243,13 @@ class ChecklistTest(unittest.TestCase):
         lines = self.configtest("GoapiShutdownTimeout 0")
         self.assertEqual(len(lines), 1)
         self.assertIn("GoapiShutdownTimeout 0: a graceful stop waits", lines[0])
+
+    def test_check_timeout_not_below_interval(self):
+        lines = self.configtest("GoapiReadyCheck db tcp://127.0.0.1:1\n"
+                                "GoapiReadyCheckInterval 1s\nGoapiReadyCheckTimeout 1s")
+        self.assertEqual(lines, ["GOAPI00010: checklist: main server GoapiReadyCheckTimeout "
+                                 "1s is not shorter than GoapiReadyCheckInterval 1s: a slow "
+                                 "round delays the next"])
 
     def test_keepalive_conflicts(self):
         # main: KeepAliveTimeout and GoapiIdleTimeout (60s from goapi.conf)
