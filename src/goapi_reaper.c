@@ -21,6 +21,7 @@ struct goapi_wslot {
     apr_time_t deadline;            /* written only while IDLE */
     void *target;
     const void *tag;
+    volatile apr_uint32_t fd;       /* connection's descriptor + 1; 0 when free */
     goapi_wslot *next_free;         /* under the reaper's mutex */
 };
 
@@ -53,7 +54,7 @@ apr_status_t goapi_reaper_create(goapi_reaper **rpp, apr_pool_t *p,
     return rv;
 }
 
-goapi_wslot *goapi_reaper_acquire(goapi_reaper *rp)
+goapi_wslot *goapi_reaper_acquire(goapi_reaper *rp, int fd)
 {
     goapi_wslot *slot = NULL;
 
@@ -74,6 +75,7 @@ goapi_wslot *goapi_reaper_acquire(goapi_reaper *rp)
         slot = rp->free;
         rp->free = slot->next_free;
         slot->next_free = NULL;
+        apr_atomic_set32(&slot->fd, (apr_uint32_t)fd + 1u);
         rp->in_use++;
     }
     apr_thread_mutex_unlock(rp->mutex);
@@ -83,6 +85,7 @@ goapi_wslot *goapi_reaper_acquire(goapi_reaper *rp)
 void goapi_reaper_release(goapi_reaper *rp, goapi_wslot *slot)
 {
     goapi_reaper_disarm(slot);
+    apr_atomic_set32(&slot->fd, 0);
     apr_thread_mutex_lock(rp->mutex);
     slot->next_free = rp->free;
     rp->free = slot;
@@ -185,4 +188,25 @@ apr_size_t goapi_reaper_in_use(goapi_reaper *rp)
     n = rp->in_use;
     apr_thread_mutex_unlock(rp->mutex);
     return n;
+}
+
+apr_size_t goapi_reaper_foreach_fd(goapi_reaper *rp, void (*fn)(int fd, void *baton),
+                                   void *baton)
+{
+    apr_uint32_t n = apr_atomic_read32(&rp->nchunks), c;
+    apr_size_t count = 0;
+
+    for (c = 0; c < n; c++) {
+        int i;
+
+        for (i = 0; i < GOAPI_CHUNK_SLOTS; i++) {
+            apr_uint32_t fd = apr_atomic_read32(&rp->chunks[c][i].fd);
+
+            if (fd) {
+                fn((int)(fd - 1u), baton);
+                count++;
+            }
+        }
+    }
+    return count;
 }

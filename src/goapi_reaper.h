@@ -34,8 +34,9 @@ typedef void goapi_reaper_fire_fn(void *baton, void *target, const void *tag,
 apr_status_t goapi_reaper_create(goapi_reaper **rp, apr_pool_t *p,
                                  apr_size_t max_slots);
 
-/* A free slot, or NULL when max_slots are in use.  Takes the mutex. */
-goapi_wslot *goapi_reaper_acquire(goapi_reaper *rp);
+/* A free slot for a connection whose socket descriptor is fd, or NULL when
+ * max_slots are in use.  Takes the mutex. */
+goapi_wslot *goapi_reaper_acquire(goapi_reaper *rp, int fd);
 
 /* Give back a disarmed slot.  Takes the mutex. */
 void goapi_reaper_release(goapi_reaper *rp, goapi_wslot *slot);
@@ -57,5 +58,12 @@ apr_size_t goapi_reaper_scan(goapi_reaper *rp, apr_time_t now,
 
 /* Slots in use (acquired and not released). */
 apr_size_t goapi_reaper_in_use(goapi_reaper *rp);
+
+/* Call fn with the descriptor of every slot in use; returns how many.  No
+ * lock: a slot released meanwhile may still be reported (its descriptor
+ * possibly reused), which suits the one use, cutting every connection of a
+ * process at the end of its shutdown window. */
+apr_size_t goapi_reaper_foreach_fd(goapi_reaper *rp, void (*fn)(int fd, void *baton),
+                                   void *baton);
 
 #endif /* GOAPI_REAPER_H */

@@ -28,6 +28,10 @@ for t in "$@"; do
         f=1                     # crashed or never reached its summary
         echo "!! $(basename "$t") exited with status $rc"
     fi
+    if grep -q '^\[  FAILED  \] GROUP \(SETUP\|TEARDOWN\)' "$out"; then
+        f=$((f + 1))            # cmocka still exits 0 for these
+        echo "!! $(basename "$t"): group setup or teardown failed"
+    fi
     passed=$((passed + p))
     failed=$((failed + f))
 done

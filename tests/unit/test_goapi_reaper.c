@@ -36,17 +36,46 @@ static void test_acquire_bounds(void **state)
     (void)state;
     assert_int_equal(goapi_reaper_create(&rp, unit_pool, 64), APR_SUCCESS);
     for (i = 0; i < 64; i++) {
-        slots[i] = goapi_reaper_acquire(rp);
+        slots[i] = goapi_reaper_acquire(rp, 7);
         assert_non_null(slots[i]);
     }
-    assert_null(goapi_reaper_acquire(rp));
+    assert_null(goapi_reaper_acquire(rp, 7));
     assert_int_equal(goapi_reaper_in_use(rp), 64);
     goapi_reaper_release(rp, slots[10]);
-    assert_ptr_equal(goapi_reaper_acquire(rp), slots[10]);
+    assert_ptr_equal(goapi_reaper_acquire(rp, 7), slots[10]);
     for (i = 0; i < 64; i++) {
         goapi_reaper_release(rp, slots[i]);
     }
     assert_int_equal(goapi_reaper_in_use(rp), 0);
+}
+
+static void collect_fd(int fd, void *baton)
+{
+    int *sum = baton;
+
+    *sum += fd;
+}
+
+static void test_foreach_fd(void **state)
+{
+    goapi_reaper *rp;
+    goapi_wslot *a, *b, *c;
+    int sum = 0;
+
+    (void)state;
+    assert_int_equal(goapi_reaper_create(&rp, unit_pool, 200), APR_SUCCESS);
+    a = goapi_reaper_acquire(rp, 0);            /* descriptor 0 is a descriptor */
+    b = goapi_reaper_acquire(rp, 10);
+    c = goapi_reaper_acquire(rp, 100);
+    assert_int_equal(goapi_reaper_foreach_fd(rp, collect_fd, &sum), 3);
+    assert_int_equal(sum, 110);
+    goapi_reaper_release(rp, b);
+    sum = 0;
+    assert_int_equal(goapi_reaper_foreach_fd(rp, collect_fd, &sum), 2);
+    assert_int_equal(sum, 100);
+    goapi_reaper_release(rp, a);
+    goapi_reaper_release(rp, c);
+    assert_int_equal(goapi_reaper_foreach_fd(rp, collect_fd, &sum), 0);
 }
 
 static void test_fire_when_due(void **state)
@@ -59,7 +88,7 @@ static void test_fire_when_due(void **state)
 
     (void)state;
     assert_int_equal(goapi_reaper_create(&rp, unit_pool, 100), APR_SUCCESS);
-    s = goapi_reaper_acquire(rp);
+    s = goapi_reaper_acquire(rp, 7);
     goapi_reaper_arm(s, 1000, &target, &tag);
 
     assert_int_equal(goapi_reaper_scan(rp, 999, record_fire, &log, &next), 0);
@@ -91,8 +120,8 @@ static void test_disarmed_never_fires(void **state)
 
     (void)state;
     assert_int_equal(goapi_reaper_create(&rp, unit_pool, 100), APR_SUCCESS);
-    a = goapi_reaper_acquire(rp);
-    b = goapi_reaper_acquire(rp);
+    a = goapi_reaper_acquire(rp, 7);
+    b = goapi_reaper_acquire(rp, 7);
     goapi_reaper_arm(a, 100, &ta, NULL);
     goapi_reaper_arm(b, 200, &tb, NULL);
     assert_int_equal(goapi_reaper_disarm(a), 0);
@@ -146,7 +175,7 @@ static void check_fire(void *baton, void *target, const void *tag, apr_time_t de
 static void *APR_THREAD_FUNC worker(apr_thread_t *th, void *data)
 {
     worker_ctx *w = data;
-    goapi_wslot *s = goapi_reaper_acquire(w->rp);
+    goapi_wslot *s = goapi_reaper_acquire(w->rp, 9);
     int i;
 
     for (i = 0; i < ROUNDS; i++) {
@@ -230,6 +259,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_acquire_bounds),
+        cmocka_unit_test(test_foreach_fd),
         cmocka_unit_test(test_fire_when_due),
         cmocka_unit_test(test_disarmed_never_fires),
         cmocka_unit_test(test_concurrent_arm_disarm_scan),
