@@ -71,14 +71,22 @@ clang-check:
 	done
 	@echo "clang-check: $(words mod_goapi.c $(GLUE_SRC) $(PURE_SRC)) files clean"
 
-test: deps $(BUILD)/mod_goapi.so $(UNIT_BIN) clang-check
+# A module that uses mod_goapi's shutdown hook API, for the integration tests.
+$(BUILD)/tests/mod_goapi_hooktest.so: tests/modules/mod_goapi_hooktest.c src/goapi_shutdown.h
+	@mkdir -p $(dir $@)
+	cd tests/modules && $(APXS) -S CC="$(CC)" -c -o mod_goapi_hooktest.la \
+	    $(addprefix -Wc$(comma),$(WARN) $(CSTD) $(EXTRA_CFLAGS)) -I ../../src \
+	    mod_goapi_hooktest.c >/dev/null
+	cp tests/modules/.libs/mod_goapi_hooktest.so $@
+
+test: deps $(BUILD)/mod_goapi.so $(BUILD)/tests/mod_goapi_hooktest.so $(UNIT_BIN) clang-check
 	@PYTHON=$(PYTHON) GOAPI_MODULE=$(CURDIR)/$(BUILD)/mod_goapi.so \
 	    tests/run.sh $(UNIT_BIN)
 
 unit: deps $(UNIT_BIN)
 	@tests/run.sh --unit-only $(UNIT_BIN)
 
-integration: deps $(BUILD)/mod_goapi.so
+integration: deps $(BUILD)/mod_goapi.so $(BUILD)/tests/mod_goapi_hooktest.so
 	@GOAPI_MODULE=$(CURDIR)/$(BUILD)/mod_goapi.so $(PYTHON) tests/integration/run.py
 
 # The suite with AddressSanitizer and UndefinedBehaviorSanitizer in the module
@@ -98,8 +106,9 @@ run: all
 # DESTDIR installs into a staging root (packaging, tests).
 DESTDIR ?=
 install: all
-	mkdir -p $(DESTDIR)$$($(APXS) -q LIBEXECDIR)
+	mkdir -p $(DESTDIR)$$($(APXS) -q LIBEXECDIR) $(DESTDIR)$$($(APXS) -q INCLUDEDIR)
 	$(APXS) -S LIBEXECDIR=$(DESTDIR)$$($(APXS) -q LIBEXECDIR) -i -n goapi $(BUILD)/mod_goapi.so
+	install -m 644 src/goapi_shutdown.h $(DESTDIR)$$($(APXS) -q INCLUDEDIR)/
 	@if [ -d /etc/apache2/mods-available ]; then \
 	    mkdir -p $(DESTDIR)/etc/apache2/mods-available && \
 	    install -m 644 conf/goapi.load conf/goapi.conf $(DESTDIR)/etc/apache2/mods-available/ && \
@@ -107,7 +116,9 @@ install: all
 	fi
 
 clean-build:
-	rm -rf .libs src/.libs *.la *.lo *.slo *.o src/*.la src/*.lo src/*.slo src/*.o
+	rm -rf .libs src/.libs *.la *.lo *.slo *.o src/*.la src/*.lo src/*.slo src/*.o \
+	    tests/modules/.libs tests/modules/*.la tests/modules/*.lo tests/modules/*.slo \
+	    tests/modules/*.o
 
 clean: clean-build
 	rm -rf $(BUILD)

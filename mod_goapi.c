@@ -117,6 +117,9 @@ static void goapi_register_hooks(apr_pool_t *p)
     /* The write-deadline reaper thread starts after fork. */
     ap_hook_child_init(goapi_timeouts_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_pre_connection(goapi_timeouts_pre_connection, NULL, NULL, APR_HOOK_MIDDLE);
+    /* First: before any protocol module takes the connection over. */
+    ap_hook_process_connection(goapi_timeouts_process_connection, NULL, NULL,
+                               APR_HOOK_FIRST);
     ap_hook_pre_read_request(goapi_timeouts_pre_read_request, NULL, NULL,
                              APR_HOOK_MIDDLE);
     /* First, but after the IDs (really first): a 431 carries them. */
@@ -134,6 +137,10 @@ static void goapi_register_hooks(apr_pool_t *p)
                             APR_HOOK_MIDDLE);
     }
     ap_hook_child_stopping(goapi_lifecycle_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
+    /* After goapi_timeouts_child_init: the supervisor cuts the connections
+     * of its registry. */
+    ap_hook_child_init(goapi_lifecycle_child_init, NULL, NULL, APR_HOOK_LAST);
+    APR_REGISTER_OPTIONAL_FN(goapi_register_shutdown_hook);
 
     ap_hook_handler(goapi_routes_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

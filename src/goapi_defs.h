@@ -10,6 +10,11 @@
 #define GOAPI_STR_(x) #x
 #define GOAPI_STR(x)  GOAPI_STR_(x)
 
+/* Threads end by returning from their function, never with
+ * apr_thread_exit(): that destroys the thread's pool, which at process exit
+ * its parent pool may already have destroyed, and it leaves the stack of
+ * the unfinished frames poisoned for AddressSanitizer. */
+
 /* The handler name used with "SetHandler goapi". */
 #define GOAPI_HANDLER                  "goapi"
 

@@ -11,6 +11,7 @@
 #include "goapi_defs.h"
 #include "goapi_health.h"
 #include "goapi_limits.h"
+#include "goapi_shutdown.h"
 
 extern module AP_MODULE_DECLARE_DATA goapi_module;
 
@@ -95,15 +96,20 @@ int goapi_timeouts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                apr_pool_t *ptemp, server_rec *s);
 void goapi_timeouts_child_init(apr_pool_t *pchild, server_rec *s);
 int goapi_timeouts_pre_connection(conn_rec *c, void *csd);
+int goapi_timeouts_process_connection(conn_rec *c);
 void goapi_timeouts_pre_read_request(request_rec *r, conn_rec *c);
 int goapi_timeouts_post_read_request(request_rec *r);
 void goapi_timeouts_register_filters(void);
+apr_size_t goapi_timeouts_cut_all(void);
 
 /* mod_goapi_lifecycle.c */
 int goapi_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                 apr_pool_t *ptemp, server_rec *s);
 void goapi_lifecycle_child_stopping(apr_pool_t *pchild, int graceful);
+void goapi_lifecycle_child_init(apr_pool_t *pchild, server_rec *s);
 void goapi_lifecycle_readiness(request_rec *r, goapi_readiness *out);
+apr_status_t goapi_register_shutdown_hook(apr_pool_t *p, const char *name,
+                                          goapi_shutdown_fn *fn, void *baton);
 
 /* mod_goapi_routes.c */
 int goapi_routes_handler(request_rec *r);

@@ -7,6 +7,17 @@
  * the checks: a callback of a mod_watchdog child singleton, every
  * GoapiReadyCheckInterval.  Children read the table without a lock
  * (src/goapi_health.c).
+ *
+ * Bounded stop.  httpd lets a child that drains after a graceful stop or a
+ * graceful restart run as long as its requests do, and its parent waits
+ * for it with one-second naps.  Here each child keeps its own clock: when
+ * its stop begins (the MPM's child_stopping hook), a supervisor thread runs
+ * the shutdown hooks that other modules registered, and once
+ * GoapiShutdownTimeout has passed it shuts down every connection the child
+ * still has; a child whose workers are still stuck after that (blocked on
+ * a backend, say) ends with _exit(0), which the parent takes as a normal
+ * exit.  The parent's GracefulShutdownTimeout is set just above the window,
+ * as a backstop.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -14,14 +25,20 @@
 #include "http_log.h"
 #include "ap_mpm.h"
 #include "mod_watchdog.h"
+#include "mpm_common.h"
 
 #include <apr_atomic.h>
 #include <apr_shm.h>
 #include <apr_strings.h>
+#include <apr_thread_proc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include "goapi_check.h"
 #include "goapi_health.h"
 #include "goapi_parse.h"
+#include "goapi_shutdown.h"
 #include "mod_goapi.h"
 
 APLOG_USE_MODULE(goapi);
@@ -34,6 +51,25 @@ static goapi_health *goapi_health_table;
 
 /* Set in a child once it begins to stop (graceful or not). */
 static volatile int goapi_child_stopping_flag;
+static volatile apr_time_t goapi_stop_began;
+static volatile int goapi_stop_graceful;
+
+/* The shutdown window (main server), set at configuration. */
+static apr_interval_time_t goapi_shutdown_window;
+
+/* Hooks registered by other modules (goapi_shutdown.h). */
+static goapi_shutdown_hook *goapi_shutdown_hooks;
+
+/* The supervisor thread of this child. */
+static apr_thread_t *goapi_supervisor;
+static volatile apr_uint32_t goapi_supervisor_stop;
+
+/* After the cut, how long workers get to let go before the process ends:
+ * short after a graceful stop's window; on an immediate stop, where the MPM
+ * has closed the connections itself, time for a normal exit. */
+#define GOAPI_CUT_GRACE         apr_time_from_msec(250)
+#define GOAPI_CUT_GRACE_NOW     apr_time_from_sec(1)
+#define GOAPI_SUPERVISOR_TICK   apr_time_from_msec(20)
 
 static int goapi_mpm_stopping(void)
 {
@@ -114,6 +150,13 @@ int goapi_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;                      /* the first, trial reading */
     }
+    /* The window is the server's: GoapiShutdownTimeout of the main server.
+     * The parent waits a little longer than the children's own clocks. */
+    goapi_shutdown_window = sc->limits.shutdown;
+    if (goapi_shutdown_window > 0) {
+        ap_graceful_shutdown_timeout =
+            (int)((goapi_shutdown_window + APR_USEC_PER_SEC - 1) / APR_USEC_PER_SEC) + 2;
+    }
     goapi_health_table = goapi_health_shared(s);
     if (!goapi_health_table) {
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -151,8 +194,141 @@ int goapi_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 void goapi_lifecycle_child_stopping(apr_pool_t *pchild, int graceful)
 {
     (void)pchild;
-    (void)graceful;
+    if (!goapi_stop_began) {
+        goapi_stop_graceful = graceful;
+        goapi_stop_began = apr_time_now();
+    }
     goapi_child_stopping_flag = 1;
+}
+
+apr_status_t goapi_register_shutdown_hook(apr_pool_t *p, const char *name,
+                                          goapi_shutdown_fn *fn, void *baton)
+{
+    return goapi_shutdown_add(&goapi_shutdown_hooks, p, name, fn, baton);
+}
+
+static void goapi_report_hook(void *baton, const char *name, int started,
+                              apr_status_t rv, apr_interval_time_t took)
+{
+    server_rec *s = baton;
+
+    if (started) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00030)
+                     "shutdown hook %s started", name);
+    }
+    else {
+        ap_log_error(APLOG_MARK, rv == APR_SUCCESS ? APLOG_INFO : APLOG_WARNING, rv, s,
+                     GOAPI_LOGNO(00031) "shutdown hook %s finished in %" APR_TIME_T_FMT
+                     "ms", name, apr_time_as_msec(took));
+    }
+}
+
+/* The child's clock once its stop has begun: hooks first, the cut when the
+ * window is over, the end of the process if workers stay stuck. */
+static void *APR_THREAD_FUNC goapi_supervise(apr_thread_t *thd, void *data)
+{
+    server_rec *s = data;
+    int hooks_done = 0;
+    apr_time_t cut_at = 0;
+    char d[32];
+
+    for (;;) {
+        apr_time_t began = goapi_stop_began, now = apr_time_now(), end;
+
+        if (!began && goapi_mpm_stopping()) {
+            /* prefork has no child_stopping before the end: ask the MPM */
+            goapi_stop_graceful = 1;
+            goapi_stop_began = began = now;
+        }
+        /* The hooks run before anything else, even when the child is
+         * already leaving (an idle child exits at once). */
+        if (began && !hooks_done) {
+            int skipped = goapi_shutdown_run(goapi_shutdown_hooks,
+                                             began + goapi_shutdown_window,
+                                             goapi_report_hook, s);
+
+            if (skipped) {
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, GOAPI_LOGNO(00032)
+                             "%d shutdown hook(s) not run: the shutdown window of %s "
+                             "was over", skipped,
+                             goapi_format_duration(goapi_shutdown_window, d));
+            }
+            hooks_done = 1;
+            continue;
+        }
+        if (apr_atomic_read32(&goapi_supervisor_stop)) {
+            break;
+        }
+        if (!began) {
+            apr_sleep(GOAPI_SUPERVISOR_TICK);
+            continue;
+        }
+        end = began + (goapi_stop_graceful ? goapi_shutdown_window : 0);
+        if (!cut_at && now >= end) {
+            apr_size_t n = goapi_timeouts_cut_all();
+
+            cut_at = now;
+            if (n) {
+                ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00033)
+                             "shutdown window of %s over: %" APR_SIZE_T_FMT
+                             " connection(s) cut",
+                             goapi_format_duration(goapi_shutdown_window, d), n);
+            }
+        }
+        if (cut_at && now >= cut_at + (goapi_stop_graceful ? GOAPI_CUT_GRACE
+                                                            : GOAPI_CUT_GRACE_NOW)) {
+            /* Workers that did not let go with their connections are stuck
+             * elsewhere (a backend): end the process, as a normal exit. */
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00034)
+                         "workers still busy after the shutdown window; "
+                         "ending the process");
+            _exit(0);
+        }
+        apr_sleep(GOAPI_SUPERVISOR_TICK);
+    }
+    (void)thd;         /* return, not apr_thread_exit(): see goapi_defs.h */
+    return NULL;
+}
+
+static apr_status_t goapi_supervisor_join(void *data)
+{
+    server_rec *s = data;
+    apr_status_t rv;
+
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00035)
+                 "cleanup hook started: shutdown supervisor");
+    apr_atomic_set32(&goapi_supervisor_stop, 1);
+    apr_thread_join(&rv, goapi_supervisor);
+    goapi_supervisor = NULL;
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00036)
+                 "cleanup hook finished: shutdown supervisor");
+    return APR_SUCCESS;
+}
+
+void goapi_lifecycle_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    sigset_t all, old;
+    apr_status_t rv;
+
+    goapi_stop_began = 0;
+    goapi_child_stopping_flag = 0;
+    if (!goapi_shutdown_window) {
+        return;                         /* GoapiShutdownTimeout 0: unbounded */
+    }
+    goapi_supervisor_stop = 0;
+    /* no signals in this thread: they are the MPM's */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    rv = apr_thread_create(&goapi_supervisor, NULL, goapi_supervise, s, pchild);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, GOAPI_LOGNO(00037)
+                     "cannot start the shutdown supervisor; the shutdown window is "
+                     "not enforced in this process");
+        return;
+    }
+    /* before pchild's sub-pools (the thread's own) go */
+    apr_pool_pre_cleanup_register(pchild, s, goapi_supervisor_join);
 }
 
 void goapi_lifecycle_readiness(request_rec *r, goapi_readiness *out)

@@ -34,6 +34,7 @@
 #include <apr_thread_proc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include "goapi_parse.h"
 #include "goapi_reaper.h"
@@ -66,7 +67,8 @@ typedef struct {
     apr_time_t head_deadline;   /* 0: none */
     apr_time_t request_deadline;/* 0: none */
     apr_off_t head_bytes;       /* request line + headers, as read */
-    goapi_wslot *slot;          /* write deadline slot, or NULL */
+    goapi_wslot *slot;          /* registry slot (write deadline), or NULL */
+    int client;                 /* accepted by httpd (not a proxy backend) */
 } goapi_conn;
 
 /* What the reaper needs to fire one request's write deadline; lives in the
@@ -97,20 +99,25 @@ static const goapi_server_conf *goapi_conf_of(const server_rec *s)
 
 /* ---- configuration --------------------------------------------------- */
 
-/* A KeepAliveTimeout outside every <VirtualHost>?  (httpd flags an
- * explicit KeepAliveTimeout only for virtual hosts.) */
-static int goapi_main_sets_keepalive(const ap_directive_t *d)
+/* The directive `name` of the main server (outside every <VirtualHost>),
+ * or NULL: httpd does not record whether some settings were explicit. */
+static const ap_directive_t *goapi_main_directive(const ap_directive_t *d,
+                                                  const char *name)
 {
     for (; d; d = d->next) {
+        const ap_directive_t *found;
+
         if (ap_cstr_casecmp(d->directive, "<VirtualHost") == 0) {
             continue;
         }
-        if (ap_cstr_casecmp(d->directive, "KeepAliveTimeout") == 0
-            || (d->first_child && goapi_main_sets_keepalive(d->first_child))) {
-            return 1;
+        if (ap_cstr_casecmp(d->directive, name) == 0) {
+            return d;
+        }
+        if (d->first_child && (found = goapi_main_directive(d->first_child, name))) {
+            return found;
         }
     }
-    return 0;
+    return NULL;
 }
 
 /* KeepAliveTimeout/GoapiIdleTimeout disagreements found at configuration,
@@ -135,7 +142,7 @@ void goapi_timeouts_configure(apr_pool_t *pconf, server_rec *s)
     if (!s->is_virtual) {
         goapi_read_filter_needed = 0;
         goapi_min_write_timeout = 0;
-        main_keepalive_explicit = goapi_main_sets_keepalive(ap_conftree);
+        main_keepalive_explicit = goapi_main_directive(ap_conftree, "KeepAliveTimeout") != NULL;
         main_sc = sc;
         goapi_ka_conflicts = apr_array_make(pconf, 2, sizeof(goapi_ka_conflict));
     }
@@ -310,7 +317,16 @@ static void goapi_checklist(apr_pool_t *p, server_rec *main_s, int level_flags)
     }
     {
         const goapi_server_conf *msc = goapi_conf_of(main_s);
+        const ap_directive_t *gst = goapi_main_directive(ap_conftree,
+                                                         "GracefulShutdownTimeout");
 
+        if (gst && msc->limits.shutdown > 0) {
+            ap_log_error(APLOG_MARK, level_flags | APLOG_WARNING, 0, main_s,
+                         GOAPI_LOGNO(00010) "checklist: main server sets "
+                         "GracefulShutdownTimeout %ss; GoapiShutdownTimeout %s bounds "
+                         "the stop instead", gst->args ? gst->args : "?",
+                         goapi_format_duration(msc->limits.shutdown, a));
+        }
         if (msc->checks->nelts && msc->check_timeout >= msc->check_interval) {
             ap_log_error(APLOG_MARK, level_flags | APLOG_WARNING, 0, main_s,
                          GOAPI_LOGNO(00010) "checklist: main server "
@@ -554,22 +570,78 @@ timed_out:
     return rv;
 }
 
+static apr_status_t goapi_conn_release(void *data)
+{
+    goapi_conn *cc = data;
+
+    goapi_reaper_release(goapi_write_reaper, cc->slot);
+    cc->slot = NULL;
+    return APR_SUCCESS;
+}
+
+/* Every connection gets its record; client connections (see below) are
+ * also registered with the reaper. */
 int goapi_timeouts_pre_connection(conn_rec *c, void *csd)
 {
     goapi_conn *cc;
 
-    if (c->master || (!goapi_read_filter_needed && !goapi_min_write_timeout)) {
-        return DECLINED;
+    if (c->master) {
+        return DECLINED;                /* an HTTP/2 stream: not a socket */
     }
     cc = apr_pcalloc(c->pool, sizeof(*cc));
     cc->c = c;
     cc->sock = csd;
     cc->phase = GOAPI_PHASE_START;
     ap_set_module_config(c->conn_config, &goapi_module, cc);
+    return DECLINED;
+}
+
+/* Client connections only: httpd runs this hook for connections it
+ * accepted, not for mod_proxy's connections to backends (cutting one of
+ * those would have mod_proxy log an error, and a backend is not a slow
+ * client).  Here a connection takes its registry slot, for its write
+ * deadlines and for the end of a shutdown window (one mutex per
+ * connection, none per request), and gets the read deadline filter.  The
+ * event MPM runs the hook again each time a kept-alive connection comes
+ * back. */
+int goapi_timeouts_process_connection(conn_rec *c)
+{
+    goapi_conn *cc = ap_get_module_config(c->conn_config, &goapi_module);
+    apr_os_sock_t fd = -1;
+
+    if (!cc || cc->client) {
+        return DECLINED;
+    }
+    cc->client = 1;
+    if (goapi_write_reaper && apr_os_sock_get(&fd, cc->sock) == APR_SUCCESS) {
+        cc->slot = goapi_reaper_acquire(goapi_write_reaper, (int)fd);
+        if (cc->slot) {
+            apr_pool_cleanup_register(c->pool, cc, goapi_conn_release,
+                                      apr_pool_cleanup_null);
+        }
+        else {
+            ap_log_cerror(APLOG_MARK, APLOG_WARNING, 0, c, GOAPI_LOGNO(00014)
+                          "no connection slot left (%d in this process): this "
+                          "connection has no write deadline and is not cut at the "
+                          "end of a shutdown window", GOAPI_REAPER_MAX_SLOTS);
+        }
+    }
     if (goapi_read_filter_needed) {
         ap_add_input_filter_handle(goapi_read_filter_handle, cc, NULL, c);
     }
     return DECLINED;
+}
+
+static void goapi_shutdown_fd(int fd, void *baton)
+{
+    (void)baton;
+    shutdown(fd, SHUT_RDWR);
+}
+
+apr_size_t goapi_timeouts_cut_all(void)
+{
+    return goapi_write_reaper
+           ? goapi_reaper_foreach_fd(goapi_write_reaper, goapi_shutdown_fd, NULL) : 0;
 }
 
 void goapi_timeouts_pre_read_request(request_rec *r, conn_rec *c)
@@ -577,7 +649,7 @@ void goapi_timeouts_pre_read_request(request_rec *r, conn_rec *c)
     goapi_conn *cc = ap_get_module_config(c->conn_config, &goapi_module);
 
     (void)r;
-    if (cc && cc->phase != GOAPI_PHASE_OFF) {
+    if (cc && cc->client && cc->phase != GOAPI_PHASE_OFF) {
         cc->phase = GOAPI_PHASE_START;
     }
 }
@@ -612,30 +684,12 @@ static apr_status_t goapi_write_disarm(void *data)
     return APR_SUCCESS;
 }
 
-static apr_status_t goapi_write_release(void *data)
-{
-    goapi_conn *cc = data;
-
-    goapi_reaper_release(goapi_write_reaper, cc->slot);
-    cc->slot = NULL;
-    return APR_SUCCESS;
-}
-
 static void goapi_write_arm(request_rec *r, goapi_conn *cc, apr_interval_time_t timeout)
 {
     goapi_write_target *t;
 
     if (!cc->slot) {
-        cc->slot = goapi_reaper_acquire(goapi_write_reaper);
-        if (!cc->slot) {
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, GOAPI_LOGNO(00014)
-                          "no write-deadline slot left (%d connections in this "
-                          "process); this response has no write deadline",
-                          GOAPI_REAPER_MAX_SLOTS);
-            return;
-        }
-        apr_pool_cleanup_register(cc->c->pool, cc, goapi_write_release,
-                                  apr_pool_cleanup_null);
+        return;                         /* no slot: logged when it connected */
     }
     t = apr_palloc(r->pool, sizeof(*t));
     t->sock = cc->sock;
@@ -657,7 +711,7 @@ int goapi_timeouts_post_read_request(request_rec *r)
         return DECLINED;                /* the initial request owns the clocks */
     }
     cc = ap_get_module_config(r->connection->conn_config, &goapi_module);
-    if (!cc) {
+    if (!cc || !cc->client) {
         return DECLINED;
     }
     sc = goapi_conf_of(r->server);
@@ -684,7 +738,7 @@ int goapi_timeouts_post_read_request(request_rec *r)
         }
         return DECLINED;
     }
-    if (sc->limits.write > 0 && goapi_write_reaper) {
+    if (sc->limits.write > 0 && goapi_reaper_thread) {
         goapi_write_arm(r, cc, sc->limits.write);
     }
     return DECLINED;
@@ -699,18 +753,22 @@ static void *APR_THREAD_FUNC goapi_reaper_main(apr_thread_t *thd, void *data)
                           NULL, NULL);
         apr_sleep(tick);
     }
-    apr_thread_exit(thd, APR_SUCCESS);
+    (void)thd;         /* return, not apr_thread_exit(): see goapi_defs.h */
     return NULL;
 }
 
 static apr_status_t goapi_reaper_shutdown(void *data)
 {
+    server_rec *s = data;
     apr_status_t rv;
 
-    (void)data;
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00018)
+                 "cleanup hook started: write-deadline thread");
     apr_atomic_set32(&goapi_reaper_stop, 1);
     apr_thread_join(&rv, goapi_reaper_thread);
     goapi_reaper_thread = NULL;
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00019)
+                 "cleanup hook finished: write-deadline thread");
     return APR_SUCCESS;
 }
 
@@ -720,15 +778,28 @@ void goapi_timeouts_child_init(apr_pool_t *pchild, server_rec *s)
     sigset_t all, old;
     apr_status_t rv;
 
-    if (!goapi_min_write_timeout) {
-        return;
+    /* The registry of connections: write deadlines, and the end of a
+     * shutdown window (mod_goapi_lifecycle.c).  Connection pools release
+     * their slots in cleanups, and under the event MPM they hang off pconf,
+     * not pchild: the registry lives in a pool of pconf too, which a child
+     * never destroys before it exits. */
+    {
+        apr_pool_t *rp;
+
+        rv = apr_pool_create(&rp, s->process->pconf);
+        if (rv == APR_SUCCESS) {
+            apr_pool_tag(rp, "goapi_registry");
+            rv = goapi_reaper_create(&goapi_write_reaper, rp, GOAPI_REAPER_MAX_SLOTS);
+        }
     }
-    rv = goapi_reaper_create(&goapi_write_reaper, pchild, GOAPI_REAPER_MAX_SLOTS);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, GOAPI_LOGNO(00016)
-                     "cannot create the write-deadline registry; write deadlines "
-                     "are not enforced in this process");
+                     "cannot create the connection registry; write deadlines and "
+                     "the shutdown window are not enforced in this process");
         goapi_write_reaper = NULL;
+        return;
+    }
+    if (!goapi_min_write_timeout) {
         return;
     }
     /* A deadline fires at most a twentieth of the shortest one late. */
@@ -748,12 +819,12 @@ void goapi_timeouts_child_init(apr_pool_t *pchild, server_rec *s)
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, GOAPI_LOGNO(00017)
                      "cannot start the write-deadline thread; write deadlines are "
                      "not enforced in this process");
-        goapi_write_reaper = NULL;
+        goapi_reaper_thread = NULL;
         return;
     }
     /* A pre-cleanup: it must join the thread before pchild's sub-pools, the
      * thread's own among them, are destroyed. */
-    apr_pool_pre_cleanup_register(pchild, NULL, goapi_reaper_shutdown);
+    apr_pool_pre_cleanup_register(pchild, s, goapi_reaper_shutdown);
 }
 
 void goapi_timeouts_register_filters(void)

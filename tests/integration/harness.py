@@ -26,6 +26,8 @@ TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HTTPD = shutil.which("apache2") or "/usr/sbin/apache2"
 MODULES_DIR = "/usr/lib/apache2/modules"
 MODULE = os.environ.get("GOAPI_MODULE") or os.path.join(TOP, "build", "mod_goapi.so")
+# modules built for the tests only (tests/modules/), next to MODULE
+TEST_MODULES = os.path.join(os.path.dirname(MODULE), "tests")
 SANITIZE = os.environ.get("GOAPI_SANITIZE") == "1"
 IS_ROOT = os.geteuid() == 0
 
@@ -159,6 +161,10 @@ class Httpd:
         ]
         if IS_ROOT:
             lines += ["User www-data", "Group www-data"]
+        if os.environ.get("GOAPI_CORES") == "1":      # debugging crashes
+            os.makedirs(self.path("cores"), exist_ok=True)
+            os.chmod(self.path("cores"), 0o1777)
+            lines.append("CoreDumpDirectory %s/cores" % self.dir)
         if self.mpm in ("event", "worker"):
             lines += ["StartServers 2", "ServerLimit 4", "ThreadsPerChild 8",
                       "MinSpareThreads 8", "MaxSpareThreads 32",
@@ -187,9 +193,16 @@ class Httpd:
 
     def start(self, timeout=15):
         self.stdout = open(self.path("logs/stdout.log"), "wb")
+        def allow_cores():
+            if os.environ.get("GOAPI_CORES") == "1":
+                import resource
+                resource.setrlimit(resource.RLIMIT_CORE,
+                                   (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
         self.proc = subprocess.Popen([HTTPD, "-f", self.conf, "-DFOREGROUND"],
                                      stdout=self.stdout, stderr=subprocess.STDOUT,
-                                     start_new_session=True, env=self.env())
+                                     start_new_session=True, env=self.env(),
+                                     preexec_fn=allow_cores)
         if not wait_for_port(self.host, self.port, time.monotonic() + timeout, self.proc):
             self.stop()
             raise RuntimeError("httpd did not start:\n" + self.read(self.error_log)
@@ -322,6 +335,19 @@ def read_to_close(sock):
         data += b
 
 
+def dechunk(body):
+    """The payload of a chunked message body."""
+    out = b""
+    while body:
+        size_line, _, rest = body.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out += rest[:size]
+        body = rest[size + 2:]
+    return out
+
+
 def parse_raw(data):
     """Split a raw HTTP/1.x response into (status, headers list, body)."""
     head, _, body = data.partition(b"\r\n\r\n")
@@ -331,13 +357,16 @@ def parse_raw(data):
     for line in lines[1:]:
         k, _, v = line.partition(":")
         headers.append((k.strip(), v.strip()))
+    if any(k.lower() == "transfer-encoding" and "chunked" in v.lower() for k, v in headers):
+        body = dechunk(body)
     return Response(status, "", headers, body)
 
 
 class EchoBackend:
     """A loopback HTTP backend that answers with the request headers it got
     as JSON; paths starting /echo-ids also send back an X-Request-ID of their
-    own, /status/NNN answers with that status."""
+    own, /status/NNN answers with that status, /sleep/S answers after S
+    seconds."""
 
     def __init__(self):
         outer = self
@@ -361,6 +390,8 @@ class EchoBackend:
                 status = 200
                 if self.path.startswith("/status/"):
                     status = int(self.path.split("/")[2])
+                if self.path.startswith("/sleep/"):
+                    time.sleep(float(self.path.split("/")[2]))
                 data = json.dumps(got).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -373,8 +404,13 @@ class EchoBackend:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = answer
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address):
+                pass        # a peer cut mid-answer is what some tests do
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

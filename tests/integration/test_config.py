@@ -316,6 +316,8 @@ class DebianA2enmodTest(unittest.TestCase):
         so = os.path.join(stage, "usr/lib/apache2/modules/mod_goapi.so")
         with open(so, "rb") as a, open(MODULE, "rb") as b:
             self.assertEqual(a.read(), b.read())
+        self.assertTrue(os.path.isfile(os.path.join(stage, "usr/include/apache2",
+                                                    "goapi_shutdown.h")))
         avail = os.path.join(stage, "etc/apache2/mods-available")
         load = open(os.path.join(avail, "goapi.load")).read()
         self.assertIn("/usr/lib/apache2/modules/mod_goapi.so", load)

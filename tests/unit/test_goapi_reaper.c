@@ -198,7 +198,7 @@ static void *APR_THREAD_FUNC worker(apr_thread_t *th, void *data)
     }
     goapi_reaper_release(w->rp, s);
     apr_atomic_inc32(&workers_done);
-    apr_thread_exit(th, APR_SUCCESS);
+    (void)th;         /* return, not apr_thread_exit(): see goapi_defs.h */
     return NULL;
 }
 
@@ -209,7 +209,7 @@ static void *APR_THREAD_FUNC scanner(apr_thread_t *th, void *data)
     while (apr_atomic_read32(&workers_done) < WORKERS) {
         goapi_reaper_scan(rp, APR_INT64_MAX, check_fire, NULL, NULL);
     }
-    apr_thread_exit(th, APR_SUCCESS);
+    (void)th;         /* return, not apr_thread_exit(): see goapi_defs.h */
     return NULL;
 }
 
