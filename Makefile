@@ -17,6 +17,8 @@ WARN      := -Wall -Wextra -Werror
 CSTD      := -std=gnu99
 EXTRA_CFLAGS ?=
 EXTRA_LDFLAGS ?=
+# The idempotency ledger (src/goapi_store_lmdb.c).
+STORE_LIBS := -llmdb
 
 PURE_SRC  := $(sort $(wildcard src/goapi_*.c))
 GLUE_SRC  := $(sort $(wildcard src/mod_goapi_*.c))
@@ -43,7 +45,7 @@ $(BUILD)/mod_goapi.so: mod_goapi.c $(PURE_SRC) $(GLUE_SRC) $(HEADERS)
 	@mkdir -p $(BUILD)
 	$(APXS) -S CC="$(CC)" -c -o mod_goapi.la \
 	    $(addprefix -Wc$(comma),$(WARN) $(CSTD) $(EXTRA_CFLAGS)) \
-	    -I src mod_goapi.c $(GLUE_SRC) $(PURE_SRC)
+	    -I src mod_goapi.c $(GLUE_SRC) $(PURE_SRC) $(STORE_LIBS)
 	cp .libs/mod_goapi.so $@
 
 comma := ,
@@ -60,7 +62,7 @@ $(BUILD)/libgoapi.a: $(PURE_OBJ)
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgoapi.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CSTD) -g -O1 $(EXTRA_CFLAGS) $(APR_CFLAGS) -Isrc $< \
-	    $(BUILD)/libgoapi.a -lcmocka $(APR_LIBS) -lpthread $(EXTRA_LDFLAGS) -o $@
+	    $(BUILD)/libgoapi.a -lcmocka $(STORE_LIBS) $(APR_LIBS) -lpthread $(EXTRA_LDFLAGS) -o $@
 
 # Every source must also be warning-free under clang (a syntax-only pass).
 clang-check:

@@ -73,6 +73,35 @@ static const command_rec goapi_cmds[] = {
                   "Time allowed to each readiness check (default 1s)"),
     AP_INIT_TAKE1("GoapiDrainFile", goapi_cmd_drain_file, NULL, RSRC_CONF,
                   "While this file exists, /readyz answers 503 draining"),
+    AP_INIT_FLAG("GoapiIdempotency", goapi_cmd_idempotency, NULL,
+                 RSRC_CONF | ACCESS_CONF,
+                 "On: enforce Idempotency-Key for the methods of "
+                 "GoapiIdempotencyMethods here (default Off)"),
+    AP_INIT_ITERATE("GoapiIdempotencyMethods", goapi_cmd_idem_methods, NULL,
+                    RSRC_CONF | ACCESS_CONF,
+                    "Methods whose requests carry an Idempotency-Key (default POST PATCH)"),
+    AP_INIT_FLAG("GoapiIdempotencyRequired", ap_set_flag_slot,
+                 (void *)offsetof(goapi_dir_conf, idem_required),
+                 RSRC_CONF | ACCESS_CONF,
+                 "On: such a request without an Idempotency-Key gets 400 (default Off)"),
+    AP_INIT_TAKE1("GoapiIdempotencyTTL", goapi_cmd_idem_duration,
+                  (void *)offsetof(goapi_dir_conf, idem_ttl), RSRC_CONF | ACCESS_CONF,
+                  "How long a completed response is replayed (default 24h)"),
+    AP_INIT_TAKE1("GoapiIdempotencyLease", goapi_cmd_idem_duration,
+                  (void *)offsetof(goapi_dir_conf, idem_lease), RSRC_CONF | ACCESS_CONF,
+                  "How long a request holds its key before a retry may run again "
+                  "(default 60s)"),
+    AP_INIT_TAKE1("GoapiIdempotencyMaxBody", goapi_cmd_idem_size,
+                  (void *)offsetof(goapi_dir_conf, idem_max_body), RSRC_CONF | ACCESS_CONF,
+                  "Largest request body with an Idempotency-Key (default 1M; larger "
+                  "gets 413)"),
+    AP_INIT_TAKE1("GoapiIdempotencyMaxResponse", goapi_cmd_idem_size,
+                  (void *)offsetof(goapi_dir_conf, idem_max_response),
+                  RSRC_CONF | ACCESS_CONF,
+                  "Largest response kept for replays (default 1M)"),
+    AP_INIT_TAKE12("GoapiIdempotencyStore", goapi_cmd_idem_store, NULL, RSRC_CONF,
+                   "The idempotency ledger: lmdb:<path> [size] (default "
+                   "lmdb:" GOAPI_DEFAULT_IDEM_STORE_FILE " under DefaultRuntimeDir, 64M)"),
     { NULL, { NULL }, NULL, 0, RAW_ARGS, NULL }
 };
 
@@ -141,6 +170,25 @@ static void goapi_register_hooks(apr_pool_t *p)
      * of its registry. */
     ap_hook_child_init(goapi_lifecycle_child_init, NULL, NULL, APR_HOOK_LAST);
     APR_REGISTER_OPTIONAL_FN(goapi_register_shutdown_hook);
+
+    /* Idempotency.  The ledger is created in the parent and opened in each
+     * child; its sweeper is a mod_watchdog child singleton. */
+    {
+        static const char *const before_watchdog[] = { "mod_watchdog.c", NULL };
+
+        ap_hook_post_config(goapi_idem_post_config, NULL, before_watchdog,
+                            APR_HOOK_MIDDLE);
+    }
+    ap_hook_child_init(goapi_idem_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Last: after access control and every other fixup (the user is known,
+     * the handler chosen). */
+    ap_hook_fixups(goapi_idem_fixups, NULL, NULL, APR_HOOK_LAST);
+    ap_hook_insert_error_filter(goapi_idem_insert_error_filter, NULL, NULL,
+                                APR_HOOK_MIDDLE);
+    goapi_idem_register_filters();
+    /* Really first: a replay or a refusal decided at fixups wins over the
+     * handler the request was meant for. */
+    ap_hook_handler(goapi_idem_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
 
     ap_hook_handler(goapi_routes_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

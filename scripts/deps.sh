@@ -4,7 +4,7 @@
 # Usage: scripts/deps.sh [extra-package ...]
 set -eu
 
-PACKAGES="apache2 apache2-dev libapr1-dev libaprutil1-dev libcmocka-dev
+PACKAGES="apache2 apache2-dev libapr1-dev libaprutil1-dev libcmocka-dev liblmdb-dev
           gcc libc6-dev make perl python3 curl clang openssl"
 
 missing=""

@@ -51,6 +51,30 @@
 #define GOAPI_DEFAULT_CHECK_INTERVAL   (5 * 1000000)
 #define GOAPI_DEFAULT_CHECK_TIMEOUT    (1 * 1000000)
 
+/* Idempotency (GoapiIdempotency*): defaults, in microseconds and bytes. */
+#define GOAPI_DEFAULT_IDEM_TTL         ((apr_int64_t)24 * 3600 * 1000000)
+#define GOAPI_DEFAULT_IDEM_LEASE       ((apr_int64_t)60 * 1000000)
+#define GOAPI_DEFAULT_IDEM_MAX_BODY    (1024 * 1024)
+#define GOAPI_DEFAULT_IDEM_MAX_RESPONSE (1024 * 1024)
+#define GOAPI_MAX_IDEM_BYTES           ((apr_int64_t)64 * 1024 * 1024)
+/* The ledger: file under DefaultRuntimeDir unless GoapiIdempotencyStore
+ * says otherwise, and its largest size. */
+#define GOAPI_DEFAULT_IDEM_STORE_FILE  "goapi-idempotency.mdb"
+#define GOAPI_DEFAULT_IDEM_STORE_SIZE  ((apr_int64_t)64 * 1024 * 1024)
+#define GOAPI_MIN_IDEM_STORE_SIZE      ((apr_int64_t)1024 * 1024)
+#define GOAPI_MAX_IDEM_STORE_SIZE      ((apr_int64_t)64 * 1024 * 1024 * 1024)
+/* Between sweeps of expired records. */
+#define GOAPI_IDEM_SWEEP_INTERVAL      (60 * 1000000)
+/* Retry-After of a 409 while the first request is in flight, seconds. */
+#define GOAPI_IDEM_RETRY_AFTER         1
+#define GOAPI_IDEM_REPLAYED_HEADER     "Idempotent-Replayed"
+#define GOAPI_PROBLEM_TYPE             "application/problem+json"
+/* A handler that sets this request note (any value) says the operation
+ * was not reached: the idempotency claim is released, a retry may run. */
+#define GOAPI_NOTE_NOT_APPLIED         "goapi-not-applied"
+/* The counter of POST /parcels/{parcelID}/dispatch in the ledger. */
+#define GOAPI_DISPATCH_COUNTER         "dispatch"
+
 /* Media type of every text answer of the handler. */
 #define GOAPI_TEXT_TYPE                "text/plain; charset=utf-8"
 #define GOAPI_HEALTH_JSON_TYPE         "application/health+json"

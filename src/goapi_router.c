@@ -25,6 +25,7 @@ static const goapi_route goapi_routes[] = {
     { "/readyz/{check}",     "check",    GOAPI_M_GET, GOAPI_ROUTE_READYZ_CHECK },
     { "/startupz",           NULL,       GOAPI_M_GET, GOAPI_ROUTE_STARTUPZ },
     { "/parcels/{parcelID}", "parcelID", GOAPI_M_GET, GOAPI_ROUTE_PARCEL },
+    { "/parcels/{parcelID}/dispatch", "parcelID", GOAPI_M_POST, GOAPI_ROUTE_DISPATCH },
 };
 
 static const struct {

@@ -17,7 +17,8 @@ typedef enum {
     GOAPI_ROUTE_READYZ,         /* GET /readyz      */
     GOAPI_ROUTE_READYZ_CHECK,   /* GET /readyz/{check} */
     GOAPI_ROUTE_STARTUPZ,       /* GET /startupz    */
-    GOAPI_ROUTE_PARCEL          /* GET /parcels/{parcelID} */
+    GOAPI_ROUTE_PARCEL,         /* GET /parcels/{parcelID} */
+    GOAPI_ROUTE_DISPATCH        /* POST /parcels/{parcelID}/dispatch */
 } goapi_route_id;
 
 /* Method bits.  A pattern that allows GET also allows HEAD. */

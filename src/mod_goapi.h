@@ -44,12 +44,22 @@ typedef struct {
     apr_interval_time_t check_interval; /* between rounds of checks; -1 unset */
     apr_interval_time_t check_timeout;  /* per check; -1 unset */
     const char *drain_file;             /* /readyz says draining while it exists */
+    const char *idem_store;             /* ledger file (main server); NULL unset */
+    apr_int64_t idem_store_size;        /* its largest size, bytes; -1 unset */
 } goapi_server_conf;
 
 /* Per directory/location. */
 typedef struct {
     int forward_ids;                    /* 1: ID headers stay in the request passed
                                          * downstream (mod_proxy, CGI); -1 unset = 1 */
+    int idem;                           /* GoapiIdempotency: 1 on; -1 unset = off */
+    int idem_required;                  /* 1: a request without a key gets 400;
+                                         * -1 unset = 0 */
+    apr_int64_t idem_methods;           /* httpd method bits; 0 unset = POST PATCH */
+    apr_interval_time_t idem_ttl;       /* completed records kept, us; -1 unset */
+    apr_interval_time_t idem_lease;     /* in-flight claim held, us; -1 unset */
+    apr_int64_t idem_max_body;          /* request body fingerprinted, bytes; -1 unset */
+    apr_int64_t idem_max_response;      /* response kept for replays, bytes; -1 unset */
 } goapi_dir_conf;
 
 /* The IDs of one request, shared by its internal redirects and subrequests. */
@@ -57,6 +67,9 @@ typedef struct {
     const char *request_id;
     const char *correlation_id;
     const char *idempotency_key;        /* decoded key, or NULL */
+    int idempotency_key_refused;        /* a key was sent but is not valid */
+    void *idem;                         /* the idempotency state of the request
+                                         * (mod_goapi_idempotency.c), or NULL */
     int published;                      /* headers and env set on the main request */
 } goapi_ids;
 
@@ -74,6 +87,13 @@ const char *goapi_cmd_ready_check(cmd_parms *cmd, void *dconf, const char *name,
                                   const char *url);
 const char *goapi_cmd_check_duration(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_drain_file(cmd_parms *cmd, void *dconf, const char *arg);
+const char *goapi_cmd_idempotency(cmd_parms *cmd, void *dconf, int flag);
+const char *goapi_cmd_idem_methods(cmd_parms *cmd, void *dconf, const char *arg);
+const char *goapi_cmd_idem_duration(cmd_parms *cmd, void *dconf, const char *arg);
+const char *goapi_cmd_idem_size(cmd_parms *cmd, void *dconf, const char *arg);
+const char *goapi_cmd_idem_store(cmd_parms *cmd, void *dconf, const char *where,
+                                 const char *size);
+int goapi_config_idempotency_used(void);
 int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *s);
 
@@ -110,6 +130,18 @@ void goapi_lifecycle_child_init(apr_pool_t *pchild, server_rec *s);
 void goapi_lifecycle_readiness(request_rec *r, goapi_readiness *out);
 apr_status_t goapi_register_shutdown_hook(apr_pool_t *p, const char *name,
                                           goapi_shutdown_fn *fn, void *baton);
+
+/* mod_goapi_idempotency.c */
+int goapi_idem_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                           server_rec *s);
+void goapi_idem_child_init(apr_pool_t *pchild, server_rec *s);
+int goapi_idem_fixups(request_rec *r);
+int goapi_idem_handler(request_rec *r);
+void goapi_idem_insert_error_filter(request_rec *r);
+void goapi_idem_register_filters(void);
+/* The next value of a counter kept in the ledger; APR_ENOTIMPL without one. */
+apr_status_t goapi_idem_counter_next(request_rec *r, const char *name,
+                                     apr_uint64_t *value);
 
 /* mod_goapi_routes.c */
 int goapi_routes_handler(request_rec *r);

@@ -8,6 +8,7 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "http_protocol.h"
 
 #include <apr_strings.h>
 
@@ -21,6 +22,14 @@ APLOG_USE_MODULE(goapi);
 #define GOAPI_MERGE(field, unset) \
     conf->field = (add->field != (unset)) ? add->field : base->field
 
+/* Some directory says GoapiIdempotency On: the ledger is needed. */
+static int goapi_idem_used;
+
+int goapi_config_idempotency_used(void)
+{
+    return goapi_idem_used;
+}
+
 void *goapi_config_create_server(apr_pool_t *p, server_rec *s)
 {
     goapi_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
@@ -32,6 +41,12 @@ void *goapi_config_create_server(apr_pool_t *p, server_rec *s)
     conf->checks = apr_array_make(p, 2, sizeof(goapi_ready_check));
     conf->check_interval = -1;
     conf->check_timeout = -1;
+    conf->idem_store_size = -1;
+    if (!s->is_virtual) {
+        /* the main server's record is made first in each reading of the
+         * configuration */
+        goapi_idem_used = 0;
+    }
     return conf;
 }
 
@@ -51,6 +66,8 @@ void *goapi_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     conf->check_interval = base->check_interval;
     conf->check_timeout = base->check_timeout;
     GOAPI_MERGE(drain_file, NULL);
+    conf->idem_store = base->idem_store;    /* main server only */
+    conf->idem_store_size = base->idem_store_size;
     return conf;
 }
 
@@ -60,6 +77,12 @@ void *goapi_config_create_dir(apr_pool_t *p, char *dir)
 
     (void)dir;
     conf->forward_ids = -1;
+    conf->idem = -1;
+    conf->idem_required = -1;
+    conf->idem_ttl = -1;
+    conf->idem_lease = -1;
+    conf->idem_max_body = -1;
+    conf->idem_max_response = -1;
     return conf;
 }
 
@@ -69,6 +92,13 @@ void *goapi_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     goapi_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
 
     GOAPI_MERGE(forward_ids, -1);
+    GOAPI_MERGE(idem, -1);
+    GOAPI_MERGE(idem_required, -1);
+    GOAPI_MERGE(idem_methods, 0);
+    GOAPI_MERGE(idem_ttl, -1);
+    GOAPI_MERGE(idem_lease, -1);
+    GOAPI_MERGE(idem_max_body, -1);
+    GOAPI_MERGE(idem_max_response, -1);
     return conf;
 }
 
@@ -222,6 +252,101 @@ const char *goapi_cmd_drain_file(cmd_parms *cmd, void *dconf, const char *arg)
         return goapi_cmd_error(cmd, arg, "expected a file path");
     }
     goapi_cmd_sconf(cmd)->drain_file = path;
+    return NULL;
+}
+
+/* ---- idempotency ------------------------------------------------- */
+
+const char *goapi_cmd_idempotency(cmd_parms *cmd, void *dconf, int flag)
+{
+    (void)cmd;
+    ((goapi_dir_conf *)dconf)->idem = flag;
+    if (flag) {
+        goapi_idem_used = 1;
+    }
+    return NULL;
+}
+
+/* GoapiIdempotencyMethods POST PATCH ...: each a method httpd knows. */
+const char *goapi_cmd_idem_methods(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    goapi_dir_conf *dc = dconf;
+    int m = ap_method_number_of(arg);
+
+    if (m == M_INVALID || m == M_GET || m == M_OPTIONS || m == M_TRACE) {
+        return goapi_cmd_error(cmd, arg, "expected HTTP methods that change state, "
+                               "such as POST PUT PATCH DELETE (GET, HEAD, OPTIONS "
+                               "and TRACE are safe and never replayed)");
+    }
+    if (cmd->info == NULL) {
+        /* the first method of this directive line replaces the default */
+        dc->idem_methods = 0;
+        cmd->info = (void *)1;
+    }
+    dc->idem_methods |= AP_METHOD_BIT << m;
+    return NULL;
+}
+
+/* GoapiIdempotencyTTL / GoapiIdempotencyLease: cmd->info is the offset in
+ * goapi_dir_conf; zero is refused (a ledger that forgets at once is none). */
+const char *goapi_cmd_idem_duration(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    apr_interval_time_t d;
+    const char *err = goapi_parse_duration(arg, &d);
+
+    if (!err && d == 0) {
+        err = "0 is not allowed here";
+    }
+    if (err) {
+        return goapi_cmd_error(cmd, arg, apr_psprintf(cmd->pool, "%s; expected %s",
+                               err, "a duration such as 30s, 60s, 1h or 24h, from 1ms to 24h"));
+    }
+    *(apr_interval_time_t *)((char *)dconf + (apr_size_t)cmd->info) = d;
+    return NULL;
+}
+
+/* GoapiIdempotencyMaxBody / GoapiIdempotencyMaxResponse. */
+const char *goapi_cmd_idem_size(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    apr_int64_t v;
+    const char *err = goapi_parse_size(arg, 0, GOAPI_MAX_IDEM_BYTES, &v);
+
+    if (err) {
+        return goapi_cmd_error(cmd, arg, apr_psprintf(cmd->pool, "%s; expected a size "
+                               "such as 64K or 1M, from 0 to 64M", err));
+    }
+    *(apr_int64_t *)((char *)dconf + (apr_size_t)cmd->info) = v;
+    return NULL;
+}
+
+/* GoapiIdempotencyStore lmdb:<path> [size]; a relative path is under
+ * DefaultRuntimeDir. */
+const char *goapi_cmd_idem_store(cmd_parms *cmd, void *dconf, const char *where,
+                                 const char *size)
+{
+    goapi_server_conf *sc = goapi_cmd_sconf(cmd);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_int64_t bytes = GOAPI_DEFAULT_IDEM_STORE_SIZE;
+
+    (void)dconf;
+    if (err) {
+        return err;
+    }
+    if (strncmp(where, "lmdb:", 5) != 0 || !where[5]) {
+        return goapi_cmd_error(cmd, where, "expected lmdb:<path>, e.g. "
+                               "lmdb:/var/lib/apache2/goapi-idempotency.mdb");
+    }
+    if (size && (err = goapi_parse_size(size, GOAPI_MIN_IDEM_STORE_SIZE,
+                                        GOAPI_MAX_IDEM_STORE_SIZE, &bytes))) {
+        return goapi_cmd_error(cmd, size, apr_psprintf(cmd->pool, "%s; expected the "
+                               "store's largest size, such as 64M or 1G, from 1M to 64G",
+                               err));
+    }
+    sc->idem_store = ap_runtime_dir_relative(cmd->pool, where + 5);
+    if (!sc->idem_store) {
+        return goapi_cmd_error(cmd, where, "the path cannot be resolved");
+    }
+    sc->idem_store_size = bytes;
     return NULL;
 }
 

@@ -105,6 +105,7 @@ static goapi_ids *goapi_ids_compute(request_rec *r)
         key_st = goapi_ikey_parse(r->pool, key, &ids->idempotency_key);
         if (key_st != GOAPI_IKEY_OK) {
             apr_table_unset(r->headers_in, sc->idempotency_key_header);
+            ids->idempotency_key_refused = 1;
         }
     }
     ap_set_module_config(r->request_config, &goapi_module, ids);

@@ -111,6 +111,33 @@ static int goapi_respond_startupz(request_rec *r)
                                rd.started ? "started\n" : "starting\n");
 }
 
+/* POST /parcels/{parcelID}/dispatch: a new dispatch, numbered by a counter
+ * in the idempotency ledger (shared by every child, kept across restarts). */
+static int goapi_respond_dispatch(request_rec *r, const char *parcel)
+{
+    apr_uint64_t n;
+    apr_status_t rv = goapi_idem_counter_next(r, GOAPI_DISPATCH_COUNTER, &n);
+
+    if (rv != APR_SUCCESS) {
+        if (rv == APR_ENOTIMPL) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, GOAPI_LOGNO(00054)
+                          "dispatches are numbered in the idempotency store: set "
+                          "GoapiIdempotency On or GoapiIdempotencyStore");
+        }
+        /* nothing was dispatched: an idempotency claim may be released */
+        apr_table_setn(r->notes, GOAPI_NOTE_NOT_APPLIED, "1");
+        apr_table_setn(r->headers_out, "Retry-After", "5");
+        return goapi_respond_error(r, HTTP_SERVICE_UNAVAILABLE,
+                                   "dispatch store unavailable\n");
+    }
+    apr_table_setn(r->headers_out, "Location",
+                   apr_psprintf(r->pool, "/parcels/%s/dispatches/%" APR_UINT64_T_FMT,
+                                ap_escape_path_segment(r->pool, parcel), n));
+    return goapi_respond_text(r, HTTP_CREATED,
+                              apr_psprintf(r->pool, "dispatch %" APR_UINT64_T_FMT
+                                           " created for %s\n", n, parcel));
+}
+
 /* httpd's method bits for a goapi mask, so that an ErrorDocument-handled
  * 405 lists the same methods in Allow as our own answer. */
 static apr_int64_t goapi_httpd_methods(unsigned mask)
@@ -142,6 +169,8 @@ static int goapi_respond_route(request_rec *r, const goapi_match *m)
         return goapi_respond_text(r, HTTP_OK,
                                   apr_pstrcat(r->pool, "parcel lookup accepted for ",
                                               m->param, "\n", NULL));
+    case GOAPI_ROUTE_DISPATCH:
+        return goapi_respond_dispatch(r, m->param);
     case GOAPI_ROUTE_NONE:
         break;
     }

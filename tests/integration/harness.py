@@ -219,6 +219,12 @@ class Httpd:
             return None
         rc = self.proc.poll()
         if rc is None:
+            if sig == signal.SIGTERM:
+                # An immediate stop closes the sockets of busy workers (the
+                # event MPM's close_worker_sockets()); a worker that has just
+                # written the response a test read is then refused keep-alive
+                # and httpd logs AH03093.  Let such a worker finish first.
+                time.sleep(0.05)
             os.kill(self.proc.pid, sig)
             try:
                 rc = self.proc.wait(timeout)
@@ -366,11 +372,13 @@ class EchoBackend:
     """A loopback HTTP backend that answers with the request headers it got
     as JSON; paths starting /echo-ids also send back an X-Request-ID of their
     own, /status/NNN answers with that status, /sleep/S answers after S
-    seconds."""
+    seconds, /create... answers 201 with Location and ETag numbered by a
+    counter, /big/N sends N bytes."""
 
     def __init__(self):
         outer = self
         self.requests = []
+        self.created = 0
         self.lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
@@ -387,13 +395,24 @@ class EchoBackend:
                        "body": body_in.decode("latin-1")}
                 with outer.lock:
                     outer.requests.append(got)
-                status = 200
+                status, extra = 200, []
                 if self.path.startswith("/status/"):
                     status = int(self.path.split("/")[2])
                 if self.path.startswith("/sleep/"):
                     time.sleep(float(self.path.split("/")[2]))
                 data = json.dumps(got).encode()
+                if self.path.startswith("/create"):
+                    with outer.lock:
+                        outer.created += 1
+                        n = outer.created
+                    status = 201
+                    extra = [("Location", "/things/%d" % n), ("ETag", '"thing-%d"' % n),
+                             ("Cache-Control", "private")]
+                if self.path.startswith("/big/"):
+                    data = b"b" * int(self.path.split("/")[2])
                 self.send_response(status)
+                for k, v in extra:
+                    self.send_header(k, v)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 if self.path.startswith("/echo-ids"):

@@ -37,6 +37,7 @@ class MakeRunTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.root = tempfile.mkdtemp(prefix="goapi-run-")
+        os.chmod(cls.root, 0o755)   # a checkout the server's user can reach
         cls.port = free_port()
         cls.out_path = os.path.join(cls.root, "console.log")
         cls.out = open(cls.out_path, "wb")
@@ -78,7 +79,7 @@ class MakeRunTest(unittest.TestCase):
                 stdout = res.stdout.decode("utf-8")
                 status, headers, body = parse_curl_i(stdout)
                 exp_head, _, exp_body = expected.partition("\n\n")
-                exp_lines = exp_head.split("\n")
+                exp_lines = exp_head.rstrip("\n").split("\n")
                 self.assertEqual(status, exp_lines[0])
                 for line in exp_lines[1:]:
                     name, _, value = line.partition(":")

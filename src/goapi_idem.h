@@ -1,0 +1,87 @@
+/*
+ * goapi_idem.h — idempotency records: what the ledger keeps per key, its
+ * byte encoding, the fingerprint of a request and which response headers a
+ * replay carries.  Pure: APR and libc only.
+ *
+ * A record is either IN FLIGHT (a request holds the key, until its lease
+ * ends) or COMPLETED (the response to replay, until the TTL ends).  Records
+ * come back from a store that may have been corrupted or written by another
+ * version: the decoder checks every length and field and rejects what does
+ * not add up, it never trusts them.
+ */
+#ifndef GOAPI_IDEM_H
+#define GOAPI_IDEM_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+
+#include "goapi_sha256.h"
+
+typedef enum {
+    GOAPI_IDEM_IN_FLIGHT = 1,
+    GOAPI_IDEM_COMPLETED = 2
+} goapi_idem_state;
+
+/* Record flags. */
+#define GOAPI_IDEM_F_REPLAYABLE  0x01u  /* completed, response kept in full */
+
+typedef struct {
+    const char *name;
+    const char *value;
+} goapi_idem_header;
+
+typedef struct {
+    goapi_idem_state state;
+    unsigned flags;                     /* GOAPI_IDEM_F_* */
+    apr_uint64_t claim_id;              /* the claim that wrote the record */
+    apr_time_t created;                 /* when the key was claimed */
+    apr_time_t expires;                 /* in flight: end of the lease;
+                                         * completed: end of the TTL */
+    unsigned char fingerprint[GOAPI_SHA256_LEN];
+    int status;                         /* completed: HTTP status, 100-599 */
+    apr_array_header_t *headers;        /* goapi_idem_header; may be NULL */
+    const char *body;                   /* completed and replayable */
+    apr_size_t body_len;
+} goapi_idem_record;
+
+/* Limits the codec enforces, on both sides. */
+#define GOAPI_IDEM_MAX_HEADERS       100
+#define GOAPI_IDEM_MAX_HEADER_BYTES  8192    /* one name or value */
+
+/* Size of the encoding of rec; 0 if rec cannot be encoded (a field out of
+ * range: state, status, too many or too long headers, a header name that is
+ * not a token, a value with CR, LF or NUL). */
+apr_size_t goapi_idem_encoded_size(const goapi_idem_record *rec);
+
+/* Write the encoding (exactly goapi_idem_encoded_size() bytes) into buf. */
+void goapi_idem_encode(const goapi_idem_record *rec, unsigned char *buf);
+
+/* Decode len bytes into rec, copying headers and body into p.  APR_SUCCESS,
+ * or APR_EINVAL for anything malformed (rec is then unspecified). */
+apr_status_t goapi_idem_decode(goapi_idem_record *rec, const void *buf,
+                               apr_size_t len, apr_pool_t *p);
+
+/* The ledger key of an Idempotency-Key: SHA-256 over the scope and the key,
+ * so keys of different scopes never meet and any key fits the store. */
+void goapi_idem_ledger_key(unsigned char out[GOAPI_SHA256_LEN], const char *scope,
+                           const char *key);
+
+/* The fingerprint of a request: SHA-256 over method, path, query (NULL for
+ * none, which differs from an empty query), the SHA-256 of the body and the
+ * scope, each length-prefixed so that no two inputs collide by shifting
+ * bytes from one field to the next. */
+void goapi_idem_fingerprint(unsigned char out[GOAPI_SHA256_LEN], const char *method,
+                            const char *path, const char *query,
+                            const unsigned char body_sha[GOAPI_SHA256_LEN],
+                            const char *scope);
+
+/* 1 when a response header of this name is stored for replays: not
+ * hop-by-hop (Connection, Keep-Alive, Proxy-*, TE, Trailer,
+ * Transfer-Encoding, Upgrade), not recomputed on replay (Content-Length,
+ * Date, Server), not one of the per-request names given (NULL-terminated,
+ * e.g. the request and correlation ID headers), and not
+ * Idempotent-Replayed.  Case-insensitive. */
+int goapi_idem_header_kept(const char *name, const char *const *per_request);
+
+#endif /* GOAPI_IDEM_H */

@@ -1,0 +1,70 @@
+/*
+ * goapi_store.h — the idempotency ledger behind a small interface, so that
+ * the request path never knows which store it talks to.  Pure: APR and
+ * libc (and the backend's own library) only.
+ *
+ * Every operation is atomic across the processes and threads of one server:
+ *   claim     take a key for a request (a new record IN FLIGHT), unless a
+ *             live record holds it; an expired one is replaced
+ *   complete  turn our in-flight record into the completed one
+ *   release   drop our in-flight record (the operation never ran)
+ *   lookup    read a record without taking any lock
+ *   sweep     delete expired records
+ *   next      a named counter that survives restarts (1, 2, 3 ...)
+ * "Our" record means the one with our claim_id: after a lease has ended
+ * and another request took the key over, the first may no longer touch it.
+ *
+ * Status codes: APR_SUCCESS; APR_NOTFOUND (no such record, or not ours);
+ * APR_ENOSPC (the store is full: nothing was changed); APR_EINVAL (a record
+ * in the store does not decode: it is kept and never trusted); anything
+ * else is a failure of the store itself.
+ */
+#ifndef GOAPI_STORE_H
+#define GOAPI_STORE_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+
+#include "goapi_idem.h"
+
+typedef struct goapi_store goapi_store;
+
+typedef enum {
+    GOAPI_CLAIM_TAKEN = 0,      /* the key is ours now: run the operation */
+    GOAPI_CLAIM_HELD            /* a live record has it: see *existing */
+} goapi_claim_result;
+
+typedef struct {
+    const char *name;           /* "lmdb", ... */
+    apr_status_t (*claim)(goapi_store *st, const unsigned char key[GOAPI_SHA256_LEN],
+                          const goapi_idem_record *mine, apr_time_t now,
+                          goapi_claim_result *res, goapi_idem_record *existing,
+                          apr_pool_t *p);
+    apr_status_t (*complete)(goapi_store *st, const unsigned char key[GOAPI_SHA256_LEN],
+                             const goapi_idem_record *done);
+    apr_status_t (*release)(goapi_store *st, const unsigned char key[GOAPI_SHA256_LEN],
+                            apr_uint64_t claim_id);
+    apr_status_t (*lookup)(goapi_store *st, const unsigned char key[GOAPI_SHA256_LEN],
+                           goapi_idem_record *rec, apr_pool_t *p);
+    apr_status_t (*sweep)(goapi_store *st, apr_time_t now, apr_size_t *removed);
+    apr_status_t (*next)(goapi_store *st, const char *counter, apr_uint64_t *value);
+    /* A short description of the last failure in this thread, or NULL. */
+    const char *(*error)(goapi_store *st, apr_status_t rv);
+} goapi_store_ops;
+
+struct goapi_store {
+    const goapi_store_ops *ops;
+};
+
+/* LMDB: one file (and its "-lock" file) shared by every process; map_size
+ * bytes at most.  Open it in each process after fork, never before.  The
+ * store is closed when p is destroyed. */
+apr_status_t goapi_store_lmdb_open(goapi_store **st, const char *path,
+                                   apr_size_t map_size, apr_pool_t *p);
+
+/* The file names of an LMDB store at path (data and lock), to create and
+ * hand over to the server's user before the children open it. */
+void goapi_store_lmdb_files(const char *path, apr_pool_t *p, const char **data,
+                            const char **lock);
+
+#endif /* GOAPI_STORE_H */

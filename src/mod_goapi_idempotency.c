@@ -1,0 +1,866 @@
+/*
+ * mod_goapi_idempotency.c — Idempotency-Key enforcement for any handler
+ * behind mod_goapi (its own routes, mod_proxy, CGI).
+ *
+ * At fixups (after access control, so the user is known) a request that
+ * GoapiIdempotency covers has its body read and fingerprinted, then its key
+ * is claimed in the ledger (src/goapi_store.h) in one write transaction:
+ *   - taken: the handler runs; an output filter keeps a copy of the final
+ *     status, headers and body and stores them as the completed record at
+ *     the end of the response, before the last bytes reach the client.  If
+ *     the client goes away mid-response the filter keeps taking the rest,
+ *     so that the record is complete for the retry that will follow;
+ *   - held by a completed record: the stored response is replayed by this
+ *     module's handler and the handler behind it never runs;
+ *   - held while in flight: 409; another request's key: 422.
+ * The body is handed to the handler unchanged by an input filter.  A
+ * completed replay is found with a read transaction, without a lock.
+ *
+ * The claim is released, so that a retry may run, only when the handler
+ * provably never reached the operation: httpd itself answered 503 (mod_proxy
+ * could not connect or had no worker), or the handler said so with the
+ * request note GOAPI_NOTE_NOT_APPLIED.  Whatever else happens the outcome is
+ * recorded, and a record whose response could not be kept makes a retry get
+ * 409, never a second run.
+ */
+#include <stddef.h>          /* before APR: its ring macros then use offsetof */
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "mod_watchdog.h"
+#include "unixd.h"
+#include "util_filter.h"
+
+#include <apr_strings.h>
+#include <errno.h>
+#include <unistd.h>
+
+#include "goapi_idem.h"
+#include "goapi_parse.h"
+#include "goapi_store.h"
+#include "mod_goapi.h"
+
+APLOG_USE_MODULE(goapi);
+
+#define GOAPI_KEPT_BODY_FILTER  "GOAPI_KEPT_BODY"
+#define GOAPI_CAPTURE_FILTER    "GOAPI_CAPTURE"
+#define GOAPI_IDEM_HANDLER      "goapi-idempotency"
+#define GOAPI_SWEEP_WATCHDOG    "_goapi_sweep_"
+
+/* The ledger of this process (opened after fork), and where it lives. */
+static goapi_store *goapi_ledger;
+static const char *goapi_ledger_path;
+static apr_size_t goapi_ledger_size;
+
+static ap_filter_rec_t *goapi_kept_body_handle;
+static ap_filter_rec_t *goapi_capture_handle;
+
+typedef enum {
+    GOAPI_IDEM_RUN = 1,         /* the key is ours: the handler runs */
+    GOAPI_IDEM_REPLAY,          /* answer with the stored response */
+    GOAPI_IDEM_PROBLEM          /* answer with a problem document */
+} goapi_idem_mode;
+
+/* The idempotency state of one request (and its internal redirects). */
+typedef struct {
+    goapi_idem_mode mode;
+    request_rec *r;                     /* the request answering now */
+    const goapi_dir_conf *dc;
+    unsigned char key[GOAPI_SHA256_LEN];
+    goapi_idem_record claim;            /* our in-flight record */
+    apr_bucket_brigade *body;           /* request body, for the handler */
+    /* the response, as it passes */
+    apr_bucket_brigade *copy;
+    apr_off_t copied;
+    int too_large;                      /* above GoapiIdempotencyMaxResponse */
+    int client_gone;
+    int not_applied;                    /* httpd answered 503 itself */
+    int finished;
+    /* the answer of REPLAY and PROBLEM */
+    goapi_idem_record replay;
+    int status;
+    const char *title;
+    const char *detail;
+    int retry_after;                    /* seconds, 0 for none */
+} goapi_idem_req;
+
+static const goapi_server_conf *goapi_idem_sconf(const request_rec *r)
+{
+    return ap_get_module_config(r->server->module_config, &goapi_module);
+}
+
+static apr_int64_t goapi_dir_or(apr_int64_t v, apr_int64_t unset, apr_int64_t def)
+{
+    return v == unset ? def : v;
+}
+
+/* ---- answers ---------------------------------------------------------- */
+
+/* A JSON string body for our own sentences and validated IDs; anything
+ * outside printable ASCII is escaped all the same. */
+static const char *goapi_json_str(apr_pool_t *p, const char *s)
+{
+    apr_size_t n = 0;
+    const char *q;
+    char *out, *o;
+
+    for (q = s; *q; q++) {
+        n += (*q == '"' || *q == '\\') ? 2 : ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e) ? 6 : 1;
+    }
+    o = out = apr_palloc(p, n + 3);
+    *o++ = '"';
+    for (q = s; *q; q++) {
+        unsigned char ch = (unsigned char)*q;
+
+        if (ch == '"' || ch == '\\') {
+            *o++ = '\\';
+            *o++ = (char)ch;
+        }
+        else if (ch < 0x20 || ch > 0x7e) {
+            apr_snprintf(o, 7, "\\u%04x", ch);
+            o += 6;
+        }
+        else {
+            *o++ = (char)ch;
+        }
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}
+
+static void goapi_idem_problem(goapi_idem_req *ctx, int status, int retry_after,
+                               const char *title, const char *detail)
+{
+    ctx->mode = GOAPI_IDEM_PROBLEM;
+    ctx->status = status;
+    ctx->retry_after = retry_after;
+    ctx->title = title;
+    ctx->detail = detail;
+}
+
+static int goapi_idem_send(request_rec *r, const char *body, apr_size_t len)
+{
+    ap_set_content_length(r, (apr_off_t)len);
+    if (!r->header_only && len) {
+        ap_rwrite(body, (int)len, r);
+    }
+    return OK;
+}
+
+/* RFC 9457 problem details, with the request's IDs. */
+static int goapi_idem_send_problem(request_rec *r, goapi_idem_req *ctx)
+{
+    goapi_ids *ids = goapi_ids_of(r);
+    const char *body = apr_psprintf(r->pool,
+        "{\"type\":\"about:blank\",\"title\":%s,\"status\":%d,\"detail\":%s,"
+        "\"request_id\":%s,\"correlation_id\":%s}\n",
+        goapi_json_str(r->pool, ctx->title), ctx->status,
+        goapi_json_str(r->pool, ctx->detail),
+        goapi_json_str(r->pool, ids->request_id),
+        goapi_json_str(r->pool, ids->correlation_id));
+
+    r->status = ctx->status;
+    ap_set_content_type(r, GOAPI_PROBLEM_TYPE);
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    if (ctx->retry_after) {
+        apr_table_setn(r->headers_out, "Retry-After",
+                       apr_itoa(r->pool, ctx->retry_after));
+    }
+    if (ctx->status == HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        r->connection->keepalive = AP_CONN_CLOSE;   /* the rest is unread */
+    }
+    return goapi_idem_send(r, body, strlen(body));
+}
+
+static int goapi_idem_send_replay(request_rec *r, goapi_idem_req *ctx)
+{
+    const goapi_idem_record *rec = &ctx->replay;
+    int i;
+
+    r->status = rec->status;
+    for (i = 0; i < rec->headers->nelts; i++) {
+        const goapi_idem_header *h = &APR_ARRAY_IDX(rec->headers, i, goapi_idem_header);
+
+        if (!strcasecmp(h->name, "Content-Type")) {
+            ap_set_content_type(r, h->value);
+        }
+        else {
+            apr_table_addn(r->headers_out, h->name, h->value);
+        }
+    }
+    apr_table_setn(r->headers_out, GOAPI_IDEM_REPLAYED_HEADER, "true");
+    return goapi_idem_send(r, rec->body, rec->body_len);
+}
+
+/* Really first among handlers: an answer decided at fixups wins over
+ * whatever handler the request was meant for. */
+int goapi_idem_handler(request_rec *r)
+{
+    goapi_ids *ids;
+    goapi_idem_req *ctx;
+    int rv;
+
+    if (r->main) {
+        return DECLINED;
+    }
+    ids = goapi_ids_of(r);
+    ctx = ids->idem;
+    if (!ctx || ctx->r != r || ctx->mode == GOAPI_IDEM_RUN) {
+        return DECLINED;
+    }
+    if ((rv = ap_discard_request_body(r)) != OK) {
+        return rv;
+    }
+    return ctx->mode == GOAPI_IDEM_REPLAY ? goapi_idem_send_replay(r, ctx)
+                                          : goapi_idem_send_problem(r, ctx);
+}
+
+/* ---- the request body ------------------------------------------------- */
+
+/* Read the whole body (up to max bytes) into ctx->body and hash it.
+ * OK, HTTP_REQUEST_ENTITY_TOO_LARGE, or the status of a failed read. */
+static int goapi_idem_read_body(request_rec *r, goapi_idem_req *ctx, apr_int64_t max,
+                                unsigned char sha[GOAPI_SHA256_LEN])
+{
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    goapi_sha256_ctx h;
+    apr_int64_t total = 0;
+    int seen_eos = 0;
+
+    ctx->body = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    goapi_sha256_init(&h);
+    while (!seen_eos) {
+        apr_status_t rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
+                                         APR_BLOCK_READ, HUGE_STRING_LEN);
+        apr_bucket *b;
+
+        if (rv != APR_SUCCESS) {
+            return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+        }
+        for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+             b = APR_BUCKET_NEXT(b)) {
+            const char *data;
+            apr_size_t len;
+
+            if (APR_BUCKET_IS_EOS(b)) {
+                seen_eos = 1;
+                break;
+            }
+            if (APR_BUCKET_IS_METADATA(b)) {
+                continue;
+            }
+            rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
+            if (rv != APR_SUCCESS) {
+                return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+            }
+            total += (apr_int64_t)len;
+            if (total > max) {
+                return HTTP_REQUEST_ENTITY_TOO_LARGE;
+            }
+            goapi_sha256_update(&h, data, len);
+            apr_brigade_write(ctx->body, NULL, NULL, data, len);
+        }
+        apr_brigade_cleanup(bb);
+    }
+    goapi_sha256_final(&h, sha);
+    return OK;
+}
+
+/* Hands the kept body to the handler, in the sizes it asks for. */
+static apr_status_t goapi_kept_body_filter(ap_filter_t *f, apr_bucket_brigade *bb,
+                                           ap_input_mode_t mode, apr_read_type_e block,
+                                           apr_off_t readbytes)
+{
+    goapi_idem_req *ctx = f->ctx;
+    apr_bucket *upto;
+    apr_status_t rv;
+
+    if (mode != AP_MODE_READBYTES) {
+        return ap_get_brigade(f->next, bb, mode, block, readbytes);
+    }
+    if (!APR_BRIGADE_EMPTY(ctx->body)) {
+        rv = apr_brigade_partition(ctx->body, readbytes, &upto);
+        if (rv != APR_SUCCESS && rv != APR_INCOMPLETE) {
+            return rv;
+        }
+        while (APR_BRIGADE_FIRST(ctx->body) != upto) {
+            apr_bucket *b = APR_BRIGADE_FIRST(ctx->body);
+
+            APR_BUCKET_REMOVE(b);
+            APR_BRIGADE_INSERT_TAIL(bb, b);
+        }
+    }
+    if (APR_BRIGADE_EMPTY(ctx->body)) {
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(f->c->bucket_alloc));
+    }
+    return APR_SUCCESS;
+}
+
+/* ---- the response ------------------------------------------------------ */
+
+typedef struct {
+    apr_array_header_t *out;
+    const char *const *per_request;
+} goapi_header_walk;
+
+static int goapi_idem_keep_header(void *baton, const char *name, const char *value)
+{
+    goapi_header_walk *w = baton;
+
+    if (goapi_idem_header_kept(name, w->per_request) && strcasecmp(name, "Content-Type")) {
+        goapi_idem_header *h = apr_array_push(w->out);
+
+        h->name = name;
+        h->value = value;
+    }
+    return 1;
+}
+
+/* The headers a replay carries, as the client got them. */
+static apr_array_header_t *goapi_idem_response_headers(request_rec *r)
+{
+    const goapi_server_conf *sc = goapi_idem_sconf(r);
+    const char *per_request[] = { sc->request_id_header, sc->correlation_id_header, NULL };
+    goapi_header_walk w;
+
+    w.out = apr_array_make(r->pool, 8, sizeof(goapi_idem_header));
+    w.per_request = per_request;
+    if (r->content_type) {
+        goapi_idem_header *h = apr_array_push(w.out);
+
+        h->name = "Content-Type";
+        h->value = r->content_type;
+    }
+    apr_table_do(goapi_idem_keep_header, &w, r->err_headers_out, NULL);
+    apr_table_do(goapi_idem_keep_header, &w, r->headers_out, NULL);
+    return w.out;
+}
+
+static const char *goapi_idem_key_text(request_rec *r)
+{
+    return goapi_ids_of(r)->idempotency_key;
+}
+
+/* Record the outcome of the request that held the key.  complete: the
+ * response passed in full (status and headers are final). */
+static void goapi_idem_finish(goapi_idem_req *ctx, request_rec *r, int complete)
+{
+    goapi_idem_record done = ctx->claim;
+    apr_status_t rv;
+    char d[32];
+
+    if (ctx->finished) {
+        return;
+    }
+    ctx->finished = 1;
+    if (ctx->not_applied || apr_table_get(r->notes, GOAPI_NOTE_NOT_APPLIED)) {
+        rv = goapi_ledger->ops->release(goapi_ledger, ctx->key, ctx->claim.claim_id);
+        ap_log_rerror(APLOG_MARK, rv == APR_SUCCESS ? APLOG_INFO : APLOG_WARNING, rv, r,
+                      GOAPI_LOGNO(00038) "Idempotency-Key %s released: status %d, the "
+                      "operation was not reached", goapi_idem_key_text(r), r->status);
+        return;
+    }
+    done.state = GOAPI_IDEM_COMPLETED;
+    done.status = r->status;
+    done.expires = apr_time_now()
+                   + goapi_dir_or(ctx->dc->idem_ttl, -1, GOAPI_DEFAULT_IDEM_TTL);
+    done.headers = NULL;
+    done.body = NULL;
+    done.body_len = 0;
+    done.flags = 0;
+    if (complete && !ctx->too_large) {
+        char *body = NULL;
+        apr_size_t len = 0;
+
+        if (apr_brigade_pflatten(ctx->copy, &body, &len, r->pool) == APR_SUCCESS) {
+            done.flags = GOAPI_IDEM_F_REPLAYABLE;
+            done.headers = goapi_idem_response_headers(r);
+            done.body = body;
+            done.body_len = len;
+        }
+        if (!goapi_idem_encoded_size(&done)) {
+            /* a header the record cannot hold: keep the outcome only */
+            done.flags = 0;
+            done.headers = NULL;
+            done.body = NULL;
+            done.body_len = 0;
+        }
+    }
+    rv = goapi_ledger->ops->complete(goapi_ledger, ctx->key, &done);
+    if (rv == APR_ENOSPC && done.flags) {
+        /* full: the outcome without the response still fits where the
+         * claim was */
+        done.flags = 0;
+        done.headers = NULL;
+        done.body = NULL;
+        done.body_len = 0;
+        rv = goapi_ledger->ops->complete(goapi_ledger, ctx->key, &done);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_ENOSPC, r, GOAPI_LOGNO(00039)
+                      "idempotency store full: the response to Idempotency-Key %s "
+                      "is not kept, retries get 409", goapi_idem_key_text(r));
+    }
+    if (rv == APR_NOTFOUND) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, GOAPI_LOGNO(00040)
+                      "Idempotency-Key %s: the claim ended before the response "
+                      "(GoapiIdempotencyLease %s); its outcome is not recorded",
+                      goapi_idem_key_text(r), goapi_format_duration(
+                          goapi_dir_or(ctx->dc->idem_lease, -1, GOAPI_DEFAULT_IDEM_LEASE), d));
+    }
+    else if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, GOAPI_LOGNO(00041)
+                      "cannot record the outcome of Idempotency-Key %s%s%s; retries "
+                      "get 409 until GoapiIdempotencyLease ends", goapi_idem_key_text(r),
+                      goapi_ledger->ops->error(goapi_ledger, rv) ? ": " : "",
+                      goapi_ledger->ops->error(goapi_ledger, rv)
+                      ? goapi_ledger->ops->error(goapi_ledger, rv) : "");
+    }
+    else {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, GOAPI_LOGNO(00042)
+                      "Idempotency-Key %s completed: status %d, %s", goapi_idem_key_text(r),
+                      done.status, done.flags ? "replayable" : "not replayable");
+    }
+}
+
+/* Copies the response as it passes.  Once the client is gone the rest is
+ * still taken (and dropped), and the handler is told all is well, so that
+ * it finishes the operation and the record is complete. */
+static apr_status_t goapi_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    goapi_idem_req *ctx = f->ctx;
+    request_rec *r = f->r;
+    apr_int64_t max = goapi_dir_or(ctx->dc->idem_max_response, -1,
+                                   GOAPI_DEFAULT_IDEM_MAX_RESPONSE);
+    apr_bucket *b;
+    apr_status_t rv;
+    int eos = 0;
+
+    if (ctx->finished) {
+        return ap_pass_brigade(f->next, bb);
+    }
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = APR_BUCKET_NEXT(b)) {
+        const char *data;
+        apr_size_t len;
+
+        if (APR_BUCKET_IS_EOS(b)) {
+            eos = 1;
+            break;
+        }
+        if (APR_BUCKET_IS_METADATA(b) || ctx->too_large) {
+            continue;
+        }
+        rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        if (ctx->copied + (apr_off_t)len > max) {
+            ctx->too_large = 1;
+            apr_brigade_cleanup(ctx->copy);
+            continue;
+        }
+        apr_brigade_write(ctx->copy, NULL, NULL, data, len);
+        ctx->copied += (apr_off_t)len;
+    }
+    if (eos) {
+        goapi_idem_finish(ctx, r, 1);
+    }
+    if (ctx->client_gone) {
+        apr_brigade_cleanup(bb);
+        if (eos) {
+            r->connection->aborted = 1;
+        }
+        return APR_SUCCESS;
+    }
+    rv = ap_pass_brigade(f->next, bb);
+    if ((rv != APR_SUCCESS || r->connection->aborted) && !eos) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, GOAPI_LOGNO(00043)
+                      "client gone during the response to Idempotency-Key %s; taking "
+                      "the rest for the record", goapi_idem_key_text(r));
+        ctx->client_gone = 1;
+        r->connection->keepalive = AP_CONN_CLOSE;
+        r->connection->aborted = 0;
+        apr_brigade_cleanup(bb);
+        return APR_SUCCESS;
+    }
+    return rv;
+}
+
+/* httpd answers an error itself (the handler returned a status): the copy
+ * starts again with that answer.  A 503 of httpd's own means the operation
+ * was not reached (mod_proxy: no connection, no worker). */
+void goapi_idem_insert_error_filter(request_rec *r)
+{
+    goapi_idem_req *ctx;
+
+    if (r->main) {
+        return;
+    }
+    ctx = goapi_ids_of(r)->idem;
+    if (!ctx || ctx->mode != GOAPI_IDEM_RUN || ctx->finished) {
+        return;
+    }
+    apr_brigade_cleanup(ctx->copy);
+    ctx->copied = 0;
+    ctx->too_large = 0;
+    ctx->not_applied = r->status == HTTP_SERVICE_UNAVAILABLE;
+    ap_add_output_filter_handle(goapi_capture_handle, ctx, r, r->connection);
+}
+
+/* The request ended without its response passing in full (the connection
+ * broke before the end, or a module bypassed the filters): what the
+ * operation did is unknown, so the key is completed without a response and
+ * a retry gets 409 rather than a second run. */
+static apr_status_t goapi_idem_request_done(void *data)
+{
+    goapi_idem_req *ctx = data;
+
+    if (!ctx->finished && goapi_ledger) {
+        goapi_idem_finish(ctx, ctx->r, 0);
+    }
+    return APR_SUCCESS;
+}
+
+static void goapi_idem_attach(goapi_idem_req *ctx, request_rec *r)
+{
+    ctx->r = r;
+    ap_add_input_filter_handle(goapi_kept_body_handle, ctx, r, r->connection);
+    ap_add_output_filter_handle(goapi_capture_handle, ctx, r, r->connection);
+}
+
+/* ---- fixups -------------------------------------------------------------- */
+
+static void goapi_idem_decide(goapi_idem_req *ctx, const goapi_idem_record *held,
+                              const unsigned char fp[GOAPI_SHA256_LEN])
+{
+    if (memcmp(held->fingerprint, fp, GOAPI_SHA256_LEN) != 0) {
+        goapi_idem_problem(ctx, HTTP_UNPROCESSABLE_ENTITY, 0,
+                           "Idempotency-Key reused",
+                           "this key was already used for a different request (method, "
+                           "path, query, body or user); use a new key for a new request");
+    }
+    else if (held->state == GOAPI_IDEM_IN_FLIGHT) {
+        goapi_idem_problem(ctx, HTTP_CONFLICT, GOAPI_IDEM_RETRY_AFTER,
+                           "Request in progress",
+                           "a request with this key is still being processed; retry "
+                           "after the time given in Retry-After");
+    }
+    else if (!(held->flags & GOAPI_IDEM_F_REPLAYABLE)) {
+        goapi_idem_problem(ctx, HTTP_CONFLICT, 0, "Response not replayable",
+                           "the request with this key was already processed, but its "
+                           "response was not kept (larger than "
+                           "GoapiIdempotencyMaxResponse, or the connection broke before "
+                           "it ended); it will not be processed again");
+    }
+    else {
+        ctx->mode = GOAPI_IDEM_REPLAY;
+        ctx->replay = *held;
+    }
+}
+
+/* Who may share keys: the virtual host and the authenticated user. */
+static const char *goapi_idem_scope(request_rec *r)
+{
+    return apr_psprintf(r->pool, "%s:%u\n%s", r->server->server_hostname,
+                        (unsigned)r->server->port, r->user ? r->user : "");
+}
+
+static void goapi_idem_claim(goapi_idem_req *ctx, request_rec *r,
+                             const unsigned char fp[GOAPI_SHA256_LEN])
+{
+    goapi_store *st = goapi_ledger;
+    goapi_idem_record held;
+    goapi_claim_result res = GOAPI_CLAIM_HELD;
+    apr_time_t now = apr_time_now();
+    apr_status_t rv;
+
+    /* A replay needs no lock: look before claiming. */
+    rv = st->ops->lookup(st, ctx->key, &held, r->pool);
+    if (rv == APR_SUCCESS && held.expires > now && held.state == GOAPI_IDEM_COMPLETED) {
+        goapi_idem_decide(ctx, &held, fp);
+        return;
+    }
+    memset(&ctx->claim, 0, sizeof(ctx->claim));
+    ctx->claim.state = GOAPI_IDEM_IN_FLIGHT;
+    if (apr_generate_random_bytes((unsigned char *)&ctx->claim.claim_id,
+                                  sizeof(ctx->claim.claim_id)) != APR_SUCCESS) {
+        ctx->claim.claim_id = (apr_uint64_t)now ^ ((apr_uint64_t)getpid() << 40);
+    }
+    ctx->claim.created = now;
+    ctx->claim.expires = now + goapi_dir_or(ctx->dc->idem_lease, -1,
+                                            GOAPI_DEFAULT_IDEM_LEASE);
+    memcpy(ctx->claim.fingerprint, fp, GOAPI_SHA256_LEN);
+    rv = st->ops->claim(st, ctx->key, &ctx->claim, now, &res, &held, r->pool);
+    if (rv == APR_SUCCESS && res == GOAPI_CLAIM_HELD) {
+        goapi_idem_decide(ctx, &held, fp);
+        return;
+    }
+    if (rv == APR_SUCCESS) {
+        ctx->mode = GOAPI_IDEM_RUN;
+        ctx->copy = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+        goapi_idem_attach(ctx, r);
+        apr_pool_cleanup_register(r->pool, ctx, goapi_idem_request_done,
+                                  apr_pool_cleanup_null);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, GOAPI_LOGNO(00044)
+                      "Idempotency-Key %s claimed", goapi_idem_key_text(r));
+        return;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, GOAPI_LOGNO(00045)
+                  "idempotency store at %s: cannot claim Idempotency-Key %s%s%s",
+                  goapi_ledger_path, goapi_idem_key_text(r),
+                  st->ops->error(st, rv) ? ": " : "",
+                  st->ops->error(st, rv) ? st->ops->error(st, rv) : "");
+    goapi_idem_problem(ctx, HTTP_SERVICE_UNAVAILABLE, 60,
+                       rv == APR_ENOSPC ? "Idempotency store full"
+                                        : "Idempotency store unavailable",
+                       "the request was not processed; retry later with the same key");
+}
+
+int goapi_idem_fixups(request_rec *r)
+{
+    const goapi_dir_conf *dc;
+    goapi_ids *ids;
+    goapi_idem_req *ctx;
+    unsigned char body_sha[GOAPI_SHA256_LEN], fp[GOAPI_SHA256_LEN];
+    apr_int64_t methods;
+    int rv;
+
+    if (r->main) {
+        return DECLINED;
+    }
+    ids = goapi_ids_of(r);
+    if (ids->idem) {
+        /* an internal redirect of a request already handled here */
+        ctx = ids->idem;
+        if (ctx->mode == GOAPI_IDEM_RUN && !ctx->finished) {
+            goapi_idem_attach(ctx, r);
+        }
+        else {
+            ctx->r = r;
+        }
+        return DECLINED;
+    }
+    dc = ap_get_module_config(r->per_dir_config, &goapi_module);
+    if (dc->idem != 1) {
+        return DECLINED;
+    }
+    methods = dc->idem_methods ? dc->idem_methods
+                               : (AP_METHOD_BIT << M_POST) | (AP_METHOD_BIT << M_PATCH);
+    if (!(methods & (AP_METHOD_BIT << r->method_number))) {
+        return DECLINED;
+    }
+    ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+    ctx->r = r;
+    ctx->dc = dc;
+    if (ids->idempotency_key_refused) {
+        goapi_idem_problem(ctx, HTTP_BAD_REQUEST, 0, "Invalid Idempotency-Key",
+                           "Idempotency-Key must be one string of 1 to "
+                           GOAPI_STR(GOAPI_IDEMPOTENCY_KEY_MAX) " printable ASCII "
+                           "characters, e.g. \"8e03978e-40d5-43e8-bc93-6894a57f9324\"");
+    }
+    else if (!ids->idempotency_key) {
+        if (goapi_dir_or(dc->idem_required, -1, 0) != 1) {
+            return DECLINED;
+        }
+        goapi_idem_problem(ctx, HTTP_BAD_REQUEST, 0, "Idempotency-Key required",
+                           apr_psprintf(r->pool, "%s requests to this resource need an "
+                                        "Idempotency-Key header", r->method));
+    }
+    else if (!goapi_ledger) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, GOAPI_LOGNO(00046)
+                      "no idempotency store in this process (see the error at its "
+                      "start): refusing %s with Idempotency-Key", r->method);
+        goapi_idem_problem(ctx, HTTP_SERVICE_UNAVAILABLE, 60,
+                           "Idempotency store unavailable",
+                           "the request was not processed; retry later with the same key");
+    }
+    else {
+        rv = goapi_idem_read_body(r, ctx, goapi_dir_or(dc->idem_max_body, -1,
+                                                       GOAPI_DEFAULT_IDEM_MAX_BODY),
+                                  body_sha);
+        if (rv == HTTP_REQUEST_ENTITY_TOO_LARGE) {
+            goapi_idem_problem(ctx, rv, 0, "Request body too large",
+                               apr_psprintf(r->pool, "requests with an Idempotency-Key "
+                                            "may have a body of at most %" APR_INT64_T_FMT
+                                            " bytes here (GoapiIdempotencyMaxBody)",
+                                            goapi_dir_or(dc->idem_max_body, -1,
+                                                         GOAPI_DEFAULT_IDEM_MAX_BODY)));
+        }
+        else if (rv != OK) {
+            return rv;                  /* the client's read failed: nothing claimed */
+        }
+        else {
+            const char *scope = goapi_idem_scope(r);
+
+            goapi_idem_ledger_key(ctx->key, scope, ids->idempotency_key);
+            goapi_idem_fingerprint(fp, r->method, r->parsed_uri.path, r->args, body_sha,
+                                   scope);
+            goapi_idem_claim(ctx, r, fp);
+        }
+    }
+    ids->idem = ctx;
+    if (ctx->mode != GOAPI_IDEM_RUN) {
+        r->handler = GOAPI_IDEM_HANDLER;
+    }
+    return DECLINED;
+}
+
+apr_status_t goapi_idem_counter_next(request_rec *r, const char *name,
+                                     apr_uint64_t *value)
+{
+    apr_status_t rv;
+
+    if (!goapi_ledger) {
+        return APR_ENOTIMPL;
+    }
+    rv = goapi_ledger->ops->next(goapi_ledger, name, value);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, GOAPI_LOGNO(00047)
+                      "idempotency store at %s: cannot advance counter %s%s%s",
+                      goapi_ledger_path, name,
+                      goapi_ledger->ops->error(goapi_ledger, rv) ? ": " : "",
+                      goapi_ledger->ops->error(goapi_ledger, rv)
+                      ? goapi_ledger->ops->error(goapi_ledger, rv) : "");
+    }
+    return rv;
+}
+
+/* ---- the store's life ------------------------------------------------------ */
+
+/* Expired records go in the background, in one child at a time. */
+static apr_status_t goapi_idem_sweep(int state, void *data, apr_pool_t *pool)
+{
+    server_rec *s = data;
+    apr_size_t removed = 0;
+    apr_status_t rv;
+
+    (void)pool;
+    if (state == AP_WATCHDOG_STATE_STOPPING || !goapi_ledger) {
+        return APR_SUCCESS;
+    }
+    rv = goapi_ledger->ops->sweep(goapi_ledger, apr_time_now(), &removed);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, GOAPI_LOGNO(00048)
+                     "idempotency store at %s: sweep failed", goapi_ledger_path);
+    }
+    else if (removed) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00049)
+                     "idempotency store: %" APR_SIZE_T_FMT " expired record(s) removed",
+                     removed);
+    }
+    return APR_SUCCESS;
+}
+
+/* The parent creates the store's files and hands them to the children's
+ * user; each child opens the store for itself after fork. */
+static int goapi_idem_prepare(apr_pool_t *ptemp, server_rec *s)
+{
+    const char *data, *lock;
+    goapi_store *st;
+    apr_pool_t *p;
+    apr_status_t rv;
+
+    apr_pool_create(&p, ptemp);
+    rv = goapi_store_lmdb_open(&st, goapi_ledger_path, goapi_ledger_size, p);
+    apr_pool_destroy(p);                /* closed again: never used across fork */
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, GOAPI_LOGNO(00050)
+                     "cannot open the idempotency store at %s (GoapiIdempotencyStore)",
+                     goapi_ledger_path);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (geteuid() == 0) {
+        goapi_store_lmdb_files(goapi_ledger_path, ptemp, &data, &lock);
+        if (chown(data, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0
+            || chown(lock, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0) {
+            rv = APR_FROM_OS_ERROR(errno);
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, GOAPI_LOGNO(00051)
+                         "cannot hand the idempotency store at %s to the server's user",
+                         goapi_ledger_path);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return OK;
+}
+
+int goapi_idem_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                           server_rec *s)
+{
+    const goapi_server_conf *sc = ap_get_module_config(s->module_config, &goapi_module);
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get;
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
+    ap_watchdog_t *wd;
+    apr_status_t rv;
+    int st;
+
+    (void)plog;
+    goapi_ledger_path = NULL;
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG
+        || (!sc->idem_store && !goapi_config_idempotency_used())) {
+        return OK;
+    }
+    goapi_ledger_path = sc->idem_store ? sc->idem_store
+                        : ap_runtime_dir_relative(pconf, GOAPI_DEFAULT_IDEM_STORE_FILE);
+    goapi_ledger_size = (apr_size_t)(sc->idem_store_size > 0 ? sc->idem_store_size
+                                                             : GOAPI_DEFAULT_IDEM_STORE_SIZE);
+    if ((st = goapi_idem_prepare(ptemp, s)) != OK) {
+        return st;
+    }
+    wd_get = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
+    wd_register = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
+    rv = APR_ENOTIMPL;
+    if (wd_get && wd_register) {
+        rv = wd_get(&wd, GOAPI_SWEEP_WATCHDOG, 0, 1, pconf);
+        if (rv == APR_SUCCESS) {
+            rv = wd_register(wd, GOAPI_IDEM_SWEEP_INTERVAL, s, goapi_idem_sweep);
+        }
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, GOAPI_LOGNO(00052)
+                     "cannot set up the sweeper of the idempotency store "
+                     "(mod_watchdog)");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+void goapi_idem_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    apr_pool_t *p;
+    apr_status_t rv;
+
+    (void)pchild;
+    goapi_ledger = NULL;
+    if (!goapi_ledger_path) {
+        return;
+    }
+    /* Not pchild: the sweeping watchdog thread and the pools of the last
+     * connections (children of pconf under the event MPM) may still use the
+     * store while pchild goes; a pool of pconf lives until the exit. */
+    rv = apr_pool_create(&p, s->process->pconf);
+    if (rv == APR_SUCCESS) {
+        apr_pool_tag(p, "goapi_ledger");
+        rv = goapi_store_lmdb_open(&goapi_ledger, goapi_ledger_path, goapi_ledger_size, p);
+    }
+    if (rv != APR_SUCCESS) {
+        goapi_ledger = NULL;
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, GOAPI_LOGNO(00053)
+                     "cannot open the idempotency store at %s in this process: "
+                     "requests with an Idempotency-Key get 503", goapi_ledger_path);
+    }
+}
+
+void goapi_idem_register_filters(void)
+{
+    goapi_kept_body_handle =
+        ap_register_input_filter(GOAPI_KEPT_BODY_FILTER, goapi_kept_body_filter, NULL,
+                                 AP_FTYPE_RESOURCE);
+    /* After the content filters (mod_deflate included), before the protocol
+     * filters: the body as sent, with headers that are final by its end. */
+    goapi_capture_handle =
+        ap_register_output_filter(GOAPI_CAPTURE_FILTER, goapi_capture_filter, NULL,
+                                  AP_FTYPE_PROTOCOL - 1);
+}

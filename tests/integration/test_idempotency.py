@@ -1,0 +1,349 @@
+"""Idempotency-Key enforcement against a real httpd: one execution among
+many concurrent retries (mod_goapi's own dispatch route and a mod_proxy
+backend that counts), replays with the original headers, 409 while in
+flight, 422 on a changed request, 400/413, the claim released when the
+backend was never reached, records across graceful and full restarts, and
+the lease after a child is killed mid-request."""
+
+import json
+import os
+import re
+import signal
+import threading
+import time
+
+from harness import EchoBackend, HttpdTestCase, free_port, parse_raw
+
+PROBLEM = "application/problem+json"
+
+
+def post(httpd, path, key=None, body=b"{}", headers=None, timeout=10):
+    h = dict(headers or {})
+    if key is not None:
+        h["Idempotency-Key"] = key
+    return httpd.request("POST", path, headers=h, body=body, timeout=timeout)
+
+
+def until_done(httpd, path, key, body=b"{}", tries=400):
+    """What a client that retries on 409 "in progress" finally gets."""
+    for _ in range(tries):
+        r = post(httpd, path, key, body)
+        if r.status != 409 or b"in progress" not in r.body:
+            return r
+        time.sleep(0.02)
+    raise AssertionError("still in progress after %d tries" % tries)
+
+
+def hammer(httpd, path, key, clients=50, per_client=20, body=b"{}"):
+    """clients threads, per_client requests each, one key: the final
+    answers (status, Location, body, replayed) and the errors."""
+    out, errors, lock = [], [], threading.Lock()
+
+    def client():
+        for _ in range(per_client):
+            try:
+                r = until_done(httpd, path, key, body)
+                with lock:
+                    out.append((r.status, r.header("Location"), r.body,
+                                r.header("Idempotent-Replayed")))
+            except Exception as e:      # noqa: BLE001 - reported below
+                with lock:
+                    errors.append(repr(e))
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return out, errors
+
+
+class IdempotencyTest(HttpdTestCase):
+    MODULES = ("proxy", "proxy_http")
+
+    @classmethod
+    def before_start(cls):
+        cls.backend = EchoBackend()
+        cls.dead_port = free_port()
+
+    @classmethod
+    def after_stop(cls):
+        cls.backend.stop()
+
+    @classmethod
+    def conf_body(cls):
+        return """
+<Location "/parcels/">
+    SetHandler goapi
+    GoapiIdempotency On
+</Location>
+<Location "/api/">
+    ProxyPass "http://127.0.0.1:%(port)d/"
+    GoapiIdempotency On
+    GoapiIdempotencyMaxBody 1K
+    GoapiIdempotencyMaxResponse 4K
+</Location>
+<Location "/strict/">
+    ProxyPass "http://127.0.0.1:%(port)d/"
+    GoapiIdempotency On
+    GoapiIdempotencyRequired On
+    GoapiIdempotencyMethods POST PUT DELETE
+</Location>
+<Location "/down/">
+    ProxyPass "http://127.0.0.1:%(dead)d/" retry=0
+    GoapiIdempotency On
+</Location>
+""" % {"port": cls.backend.port, "dead": cls.dead_port}
+
+    def executions(self, prefix):
+        with self.backend.lock:
+            return sum(1 for q in self.backend.requests if q["path"].startswith(prefix))
+
+    def assertProblem(self, r, status, title_part):
+        self.assertEqual(r.status, status, r.body)
+        self.assertEqual(r.header("Content-Type"), PROBLEM)
+        doc = json.loads(r.body)
+        self.assertEqual(doc["status"], status)
+        self.assertIn(title_part, doc["title"])
+        self.assertTrue(doc["detail"])
+        rid = self.assertIDs(r)
+        self.assertEqual(doc["request_id"], rid)
+        self.assertEqual(doc["correlation_id"], rid)
+        return doc
+
+    # -- exactly once ------------------------------------------------------
+    def test_dispatch_route_runs_once_among_1000_requests(self):
+        out, errors = hammer(self.httpd, "/parcels/p-1000/dispatch", "dispatch-p-1000")
+        self.assertEqual(errors, [])
+        self.assertEqual(len(out), 1000)
+        self.assertEqual(len({o[:3] for o in out}), 1, set(o[:3] for o in out))
+        status, location, body, _ = out[0]
+        self.assertEqual(status, 201)
+        n = int(re.fullmatch(r"/parcels/p-1000/dispatches/(\d+)", location).group(1))
+        self.assertEqual(body, b"dispatch %d created for p-1000\n" % n)
+        self.assertEqual(sum(1 for o in out if o[3] is None), 1)    # one original
+        # the counter moved once: the next key gets the next number
+        r = post(self.httpd, "/parcels/p-1000/dispatch", "dispatch-p-1000-next")
+        self.assertEqual(r.header("Location"), "/parcels/p-1000/dispatches/%d" % (n + 1))
+
+    def test_proxied_backend_executes_once_among_1000_requests(self):
+        before = self.executions("/create/once")
+        out, errors = hammer(self.httpd, "/api/create/once", "create-once-1")
+        self.assertEqual(errors, [])
+        self.assertEqual(len(out), 1000)
+        self.assertEqual(self.executions("/create/once") - before, 1)
+        self.assertEqual(len({o[:3] for o in out}), 1)
+        self.assertEqual(out[0][0], 201)
+
+    # -- replay --------------------------------------------------------------
+    def test_replay_carries_the_original_response(self):
+        first = post(self.httpd, "/api/create/replay", '"replay-key-1"', b'{"a":1}')
+        self.assertEqual(first.status, 201)
+        self.assertIsNone(first.header("Idempotent-Replayed"))
+        again = post(self.httpd, "/api/create/replay", '"replay-key-1"', b'{"a":1}')
+        self.assertEqual(again.status, 201)
+        self.assertEqual(again.header("Idempotent-Replayed"), "true")
+        for name in ("Location", "ETag", "Cache-Control", "Content-Type"):
+            self.assertEqual(again.header(name), first.header(name), name)
+        self.assertEqual(again.body, first.body)
+        self.assertEqual(self.executions("/create/replay"), 1)
+        # its own request ID, not the stored one
+        self.assertNotEqual(self.assertIDs(again), self.assertIDs(first))
+        self.assertEqual(len(again.all("X-Request-ID")), 1)
+        self.assertEqual(again.header("Content-Length"), str(len(first.body)))
+
+    def test_keys_are_separate_and_other_methods_pass(self):
+        a = post(self.httpd, "/api/create/sep", "sep-a")
+        b = post(self.httpd, "/api/create/sep", "sep-b")
+        self.assertNotEqual(a.header("Location"), b.header("Location"))
+        # GET is not covered: never replayed
+        g1 = self.get("/api/echo", {"Idempotency-Key": "sep-a"})
+        g2 = self.get("/api/echo", {"Idempotency-Key": "sep-a"})
+        self.assertIsNone(g2.header("Idempotent-Replayed"))
+        self.assertEqual((g1.status, g2.status), (200, 200))
+        # no key, not required: passes through each time
+        before = self.executions("/create/nokey")
+        post(self.httpd, "/api/create/nokey")
+        post(self.httpd, "/api/create/nokey")
+        self.assertEqual(self.executions("/create/nokey") - before, 2)
+
+    # -- refusals ------------------------------------------------------------
+    def test_conflict_while_in_flight(self):
+        res = {}
+        t = threading.Thread(target=lambda: res.update(
+            first=post(self.httpd, "/api/sleep/1.5", "slow-key-1")))
+        t.start()
+        time.sleep(0.5)
+        r = post(self.httpd, "/api/sleep/1.5", "slow-key-1")
+        self.assertProblem(r, 409, "in progress")
+        self.assertEqual(r.header("Retry-After"), "1")
+        t.join(10)
+        self.assertEqual(res["first"].status, 200)
+        r = post(self.httpd, "/api/sleep/1.5", "slow-key-1")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("Idempotent-Replayed"), "true")
+        self.assertEqual(self.executions("/sleep/1.5"), 1)
+
+    def test_changed_request_gets_422(self):
+        self.assertEqual(post(self.httpd, "/api/create/fp", "fp-key", b'{"n":1}').status, 201)
+        self.assertProblem(post(self.httpd, "/api/create/fp", "fp-key", b'{"n":2}'),
+                           422, "reused")
+        self.assertProblem(post(self.httpd, "/api/create/fp?x=1", "fp-key", b'{"n":1}'),
+                           422, "reused")
+        self.assertProblem(self.httpd.request("PATCH", "/api/create/fp", body=b'{"n":1}',
+                                              headers={"Idempotency-Key": "fp-key"}),
+                           422, "reused")
+        self.assertEqual(self.executions("/create/fp"), 1)
+
+    def test_missing_and_invalid_keys(self):
+        before = self.executions("/strict/")
+        self.assertProblem(post(self.httpd, "/strict/create/x"), 400, "required")
+        r = self.httpd.request("DELETE", "/strict/thing", headers={})
+        self.assertProblem(r, 400, "required")
+        for bad in ('"unterminated', "a b", '"' + "k" * 300 + '"', "k\u00e9y", '"a" ;p=1'):
+            r = post(self.httpd, "/strict/create/x", bad)
+            doc = self.assertProblem(r, 400, "Invalid")
+            self.assertNotIn("unterminated", r.body.decode())
+            self.assertNotIn("kkkk", doc["detail"])
+        # two keys in one request are refused, not merged
+        r = parse_raw(self.httpd.raw(b"POST /strict/create/x HTTP/1.1\r\nHost: localhost\r\n"
+                           b"Idempotency-Key: one\r\nIdempotency-Key: two\r\n"
+                           b"Content-Length: 0\r\nConnection: close\r\n\r\n"))
+        self.assertEqual(r.status, 400)
+        self.assertEqual(self.executions("/strict/") , before)
+
+    def test_large_body_gets_413_and_nothing_runs(self):
+        before = self.executions("/create/big")
+        r = post(self.httpd, "/api/create/big", "big-body-key", b"x" * 2048)
+        self.assertProblem(r, 413, "too large")
+        self.assertEqual(self.executions("/create/big"), before)
+        # the key was never claimed: a request within the limit runs
+        self.assertEqual(post(self.httpd, "/api/create/big", "big-body-key", b"x" * 1024).status,
+                         201)
+
+    def test_large_response_is_not_replayed_and_not_run_again(self):
+        first = post(self.httpd, "/api/big/10000", "big-resp-key")
+        self.assertEqual((first.status, len(first.body)), (200, 10000))
+        r = post(self.httpd, "/api/big/10000", "big-resp-key")
+        doc = self.assertProblem(r, 409, "not replayable")
+        self.assertIn("GoapiIdempotencyMaxResponse", doc["detail"])
+        self.assertEqual(self.executions("/big/10000"), 1)
+
+    def test_unreached_backend_releases_the_key(self):
+        self.allowed_errors += [r"AH00957", r"AH00959", r"AH01114", r"AH02807"]
+        for _ in range(2):
+            r = post(self.httpd, "/down/create", "down-key")
+            self.assertEqual(r.status, 503)
+            self.assertIsNone(r.header("Idempotent-Replayed"))
+        log = self.httpd.read(self.httpd.error_log)
+        self.assertEqual(log.count("Idempotency-Key down-key released"), 2)
+
+    def test_client_gone_mid_response_still_records(self):
+        import socket
+        s = socket.create_connection((self.httpd.host, self.httpd.port))
+        s.sendall(b"POST /api/sleep/0.5 HTTP/1.1\r\nHost: localhost\r\n"
+                  b"Idempotency-Key: gone-key\r\nContent-Length: 2\r\n\r\n{}")
+        time.sleep(0.1)
+        s.close()                       # before the backend answers
+        time.sleep(1.0)
+        r = post(self.httpd, "/api/sleep/0.5", "gone-key")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("Idempotent-Replayed"), "true")
+        self.assertEqual(self.executions("/sleep/0.5"), 1)
+
+
+class IdempotencyRestartTest(HttpdTestCase):
+    """Records and the dispatch counter outlive graceful and full restarts."""
+
+    CONF = """
+<Location "/parcels/">
+    SetHandler goapi
+    GoapiIdempotency On
+</Location>
+"""
+
+    def test_records_survive_graceful_and_full_restart(self):
+        first = post(self.httpd, "/parcels/r1/dispatch", "restart-key")
+        self.assertEqual(first.status, 201)
+        self.httpd.send_signal(signal.SIGUSR1)
+        time.sleep(1.5)
+        r = post(self.httpd, "/parcels/r1/dispatch", "restart-key")
+        self.assertEqual((r.status, r.header("Location"), r.body),
+                         (201, first.header("Location"), first.body))
+        self.assertEqual(r.header("Idempotent-Replayed"), "true")
+
+        self.assertEqual(self.httpd.stop(), 0)
+        self.httpd.start()
+        r = post(self.httpd, "/parcels/r1/dispatch", "restart-key")
+        self.assertEqual((r.status, r.header("Location"), r.body),
+                         (201, first.header("Location"), first.body))
+        self.assertEqual(r.header("Idempotent-Replayed"), "true")
+        n = int(first.header("Location").rsplit("/", 1)[1])
+        r = post(self.httpd, "/parcels/r1/dispatch", "restart-key-2")
+        self.assertEqual(r.header("Location"), "/parcels/r1/dispatches/%d" % (n + 1))
+
+
+class IdempotencyLeaseTest(HttpdTestCase):
+    """A child killed mid-request leaves its claim until the lease ends."""
+
+    MODULES = ("proxy", "proxy_http")
+    LEASE = 2.0
+
+    @classmethod
+    def before_start(cls):
+        cls.backend = EchoBackend()
+
+    @classmethod
+    def after_stop(cls):
+        cls.backend.stop()
+
+    @classmethod
+    def conf_body(cls):
+        return """
+<Location "/api/">
+    ProxyPass "http://127.0.0.1:%d/"
+    GoapiIdempotency On
+    GoapiIdempotencyLease %gs
+</Location>
+""" % (cls.backend.port, cls.LEASE)
+
+    def test_killed_child_lease(self):
+        offset = self.httpd.log_size()
+        t = threading.Thread(target=lambda: self._quiet_post("/api/sleep/3", "lease-key"))
+        t.start()
+        pid = None
+        for _ in range(100):
+            m = re.search(r"\[pid (\d+):tid \d+\].*Idempotency-Key lease-key claimed",
+                          self.httpd.read(self.httpd.error_log, offset))
+            if m:
+                pid = int(m.group(1))
+                break
+            time.sleep(0.05)
+        self.assertIsNotNone(pid, "no claim logged")
+        t_kill = time.monotonic()
+        os.kill(pid, signal.SIGKILL)
+        t.join(10)
+        # before the lease ends: still held
+        r = post(self.httpd, "/api/sleep/3", "lease-key")
+        self.assertLess(time.monotonic() - t_kill, self.LEASE)
+        self.assertEqual(r.status, 409)
+        self.assertIn(b"in progress", r.body)
+        # after it: the retry runs
+        time.sleep(max(0.0, self.LEASE + 0.3 - (time.monotonic() - t_kill)))
+        r = post(self.httpd, "/api/sleep/3", "lease-key", timeout=15)
+        self.assertEqual(r.status, 200)
+        self.assertIsNone(r.header("Idempotent-Replayed"))
+        with self.backend.lock:
+            self.assertEqual(sum(1 for q in self.backend.requests
+                                 if q["path"] == "/sleep/3"), 2)
+
+    def _quiet_post(self, path, key):
+        try:
+            post(self.httpd, path, key)
+        except Exception:       # noqa: BLE001 - its child is killed
+            pass
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()

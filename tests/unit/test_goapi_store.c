@@ -1,0 +1,368 @@
+/*
+ * The LMDB idempotency ledger: claim, complete, release, lookup, leases and
+ * TTLs, sweeping, counters that survive a reopen, a full store, and one
+ * claim winning among processes racing for a key.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <apr_strings.h>
+
+#include "unit.h"
+#include "goapi_idem.h"
+#include "goapi_store.h"
+
+#define SEC(n) ((apr_time_t)(n) * APR_USEC_PER_SEC)
+
+static char store_dir[64];
+static int store_seq;
+
+/* A fresh store file for each test, in a directory removed at the end. */
+static const char *store_path(void)
+{
+    return apr_psprintf(unit_pool, "%s/ledger-%d", store_dir, ++store_seq);
+}
+
+static goapi_store *open_store(const char *path, apr_size_t size)
+{
+    goapi_store *st = NULL;
+
+    assert_int_equal(goapi_store_lmdb_open(&st, path, size, unit_pool), APR_SUCCESS);
+    return st;
+}
+
+static void key_of(unsigned char k[GOAPI_SHA256_LEN], const char *key)
+{
+    goapi_idem_ledger_key(k, "localhost:80", key);
+}
+
+static goapi_idem_record in_flight(apr_uint64_t claim_id, apr_time_t now, apr_time_t lease,
+                                   unsigned char fp_byte)
+{
+    goapi_idem_record r;
+
+    memset(&r, 0, sizeof(r));
+    r.state = GOAPI_IDEM_IN_FLIGHT;
+    r.claim_id = claim_id;
+    r.created = now;
+    r.expires = now + lease;
+    memset(r.fingerprint, fp_byte, sizeof(r.fingerprint));
+    return r;
+}
+
+static goapi_idem_record completed(const goapi_idem_record *claim, apr_time_t ttl,
+                                   const char *body)
+{
+    goapi_idem_record r = *claim;
+    goapi_idem_header *h;
+
+    r.state = GOAPI_IDEM_COMPLETED;
+    r.flags = GOAPI_IDEM_F_REPLAYABLE;
+    r.expires = claim->created + ttl;
+    r.status = 201;
+    r.headers = apr_array_make(unit_pool, 2, sizeof(goapi_idem_header));
+    h = apr_array_push(r.headers);
+    h->name = "Location";
+    h->value = "/parcels/p1/dispatches/7";
+    h = apr_array_push(r.headers);
+    h->name = "Content-Type";
+    h->value = "text/plain; charset=utf-8";
+    r.body = body;
+    r.body_len = strlen(body);
+    return r;
+}
+
+static void test_claim_complete_replay(void **state)
+{
+    goapi_store *st = open_store(store_path(), 1 << 20);
+    unsigned char k[GOAPI_SHA256_LEN];
+    goapi_idem_record mine = in_flight(1, SEC(1000), SEC(60), 0xaa), got, done;
+    goapi_claim_result res = GOAPI_CLAIM_HELD;
+
+    (void)state;
+    key_of(k, "key-1");
+    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_NOTFOUND);
+    assert_int_equal(st->ops->claim(st, k, &mine, SEC(1000), &res, &got, unit_pool),
+                     APR_SUCCESS);
+    assert_int_equal(res, GOAPI_CLAIM_TAKEN);
+
+    /* a second claim while in flight: held, and the record says by whom */
+    {
+        goapi_idem_record other = in_flight(2, SEC(1001), SEC(60), 0xaa);
+
+        assert_int_equal(st->ops->claim(st, k, &other, SEC(1001), &res, &got, unit_pool),
+                         APR_SUCCESS);
+        assert_int_equal(res, GOAPI_CLAIM_HELD);
+        assert_int_equal(got.state, GOAPI_IDEM_IN_FLIGHT);
+        assert_true(got.claim_id == 1);
+        assert_true(got.expires == SEC(1060));
+    }
+
+    done = completed(&mine, SEC(86400), "dispatch 7 created for p1\n");
+    assert_int_equal(st->ops->complete(st, k, &done), APR_SUCCESS);
+    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
+    assert_int_equal(got.state, GOAPI_IDEM_COMPLETED);
+    assert_int_equal(got.status, 201);
+    assert_int_equal(got.headers->nelts, 2);
+    assert_string_equal(APR_ARRAY_IDX(got.headers, 0, goapi_idem_header).value,
+                        "/parcels/p1/dispatches/7");
+    assert_int_equal(got.body_len, strlen("dispatch 7 created for p1\n"));
+    assert_memory_equal(got.body, "dispatch 7 created for p1\n", got.body_len);
+    assert_memory_equal(got.fingerprint, mine.fingerprint, GOAPI_SHA256_LEN);
+
+    /* completing or releasing twice: no longer ours */
+    assert_int_equal(st->ops->complete(st, k, &done), APR_NOTFOUND);
+    assert_int_equal(st->ops->release(st, k, 1), APR_NOTFOUND);
+    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
+}
+
+static void test_release_lets_the_key_run_again(void **state)
+{
+    goapi_store *st = open_store(store_path(), 1 << 20);
+    unsigned char k[GOAPI_SHA256_LEN];
+    goapi_idem_record mine = in_flight(10, SEC(5), SEC(60), 1), got;
+    goapi_claim_result res;
+
+    (void)state;
+    key_of(k, "key-release");
+    assert_int_equal(st->ops->claim(st, k, &mine, SEC(5), &res, &got, unit_pool), APR_SUCCESS);
+    assert_int_equal(res, GOAPI_CLAIM_TAKEN);
+    assert_int_equal(st->ops->release(st, k, 11), APR_NOTFOUND);     /* not ours */
+    assert_int_equal(st->ops->release(st, k, 10), APR_SUCCESS);
+    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_NOTFOUND);
+    mine.claim_id = 12;
+    assert_int_equal(st->ops->claim(st, k, &mine, SEC(6), &res, &got, unit_pool), APR_SUCCESS);
+    assert_int_equal(res, GOAPI_CLAIM_TAKEN);
+}
+
+static void test_lease_end_hands_the_key_over(void **state)
+{
+    goapi_store *st = open_store(store_path(), 1 << 20);
+    unsigned char k[GOAPI_SHA256_LEN];
+    goapi_idem_record first = in_flight(20, SEC(100), SEC(60), 1), second, got, done;
+    goapi_claim_result res;
+
+    (void)state;
+    key_of(k, "key-lease");
+    assert_int_equal(st->ops->claim(st, k, &first, SEC(100), &res, &got, unit_pool), APR_SUCCESS);
+    second = in_flight(21, SEC(159), SEC(60), 1);
+    assert_int_equal(st->ops->claim(st, k, &second, SEC(159), &res, &got, unit_pool), APR_SUCCESS);
+    assert_int_equal(res, GOAPI_CLAIM_HELD);
+    second = in_flight(21, SEC(160), SEC(60), 1);
+    assert_int_equal(st->ops->claim(st, k, &second, SEC(160), &res, &got, unit_pool), APR_SUCCESS);
+    assert_int_equal(res, GOAPI_CLAIM_TAKEN);
+    /* the first request comes back late: its completion is refused */
+    done = completed(&first, SEC(3600), "late\n");
+    assert_int_equal(st->ops->complete(st, k, &done), APR_NOTFOUND);
+    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
+    assert_true(got.claim_id == 21);
+    assert_int_equal(got.state, GOAPI_IDEM_IN_FLIGHT);
+}
+
+static void test_ttl_and_sweep(void **state)
+{
+    goapi_store *st = open_store(store_path(), 4 << 20);
+    unsigned char k[GOAPI_SHA256_LEN];
+    goapi_idem_record rec, got;
+    goapi_claim_result res;
+    apr_size_t removed = 0;
+    int i;
+
+    (void)state;
+    /* 1200 keys (more than one sweep batch): even ones expire at 2000 s,
+     * odd ones live until 9000 s */
+    for (i = 0; i < 1200; i++) {
+        char name[32];
+
+        snprintf(name, sizeof(name), "sweep-%d", i);
+        key_of(k, name);
+        rec = in_flight((apr_uint64_t)i + 100, SEC(1000), SEC(60), 2);
+        assert_int_equal(st->ops->claim(st, k, &rec, SEC(1000), &res, &got, unit_pool),
+                         APR_SUCCESS);
+        rec = completed(&rec, i % 2 ? SEC(8000) : SEC(1000), "x");
+        assert_int_equal(st->ops->complete(st, k, &rec), APR_SUCCESS);
+    }
+    assert_int_equal(st->ops->sweep(st, SEC(1999), &removed), APR_SUCCESS);
+    assert_int_equal(removed, 0);
+    assert_int_equal(st->ops->sweep(st, SEC(2000), &removed), APR_SUCCESS);
+    assert_int_equal(removed, 600);
+    key_of(k, "sweep-2");
+    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_NOTFOUND);
+    key_of(k, "sweep-3");
+    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
+
+    /* an expired record not yet swept is replaced by a new claim */
+    key_of(k, "sweep-5");
+    rec = in_flight(5000, SEC(9000), SEC(60), 3);
+    assert_int_equal(st->ops->claim(st, k, &rec, SEC(9000), &res, &got, unit_pool), APR_SUCCESS);
+    assert_int_equal(res, GOAPI_CLAIM_TAKEN);
+}
+
+static void test_counter_survives_reopen(void **state)
+{
+    const char *path = store_path();
+    apr_pool_t *p;
+    goapi_store *st;
+    apr_uint64_t n = 0;
+
+    (void)state;
+    assert_int_equal(apr_pool_create(&p, unit_pool), APR_SUCCESS);
+    assert_int_equal(goapi_store_lmdb_open(&st, path, 1 << 20, p), APR_SUCCESS);
+    assert_int_equal(st->ops->next(st, "dispatch", &n), APR_SUCCESS);
+    assert_true(n == 1);
+    assert_int_equal(st->ops->next(st, "dispatch", &n), APR_SUCCESS);
+    assert_true(n == 2);
+    assert_int_equal(st->ops->next(st, "other", &n), APR_SUCCESS);
+    assert_true(n == 1);
+    apr_pool_destroy(p);                /* closes the store */
+
+    st = open_store(path, 1 << 20);
+    assert_int_equal(st->ops->next(st, "dispatch", &n), APR_SUCCESS);
+    assert_true(n == 3);
+}
+
+static void test_full_store_keeps_what_it_has(void **state)
+{
+    goapi_store *st = open_store(store_path(), 256 * 1024);
+    unsigned char k[GOAPI_SHA256_LEN];
+    char *body = apr_palloc(unit_pool, 3000);
+    goapi_idem_record rec, got;
+    goapi_claim_result res;
+    apr_status_t rv = APR_SUCCESS;
+    int i, stored = 0;
+
+    (void)state;
+    memset(body, 'b', 2999);
+    body[2999] = '\0';
+    for (i = 0; i < 1000 && rv == APR_SUCCESS; i++) {
+        char name[32];
+
+        snprintf(name, sizeof(name), "full-%d", i);
+        key_of(k, name);
+        rec = in_flight((apr_uint64_t)i + 1, SEC(10), SEC(60), 4);
+        rv = st->ops->claim(st, k, &rec, SEC(10), &res, &got, unit_pool);
+        if (rv == APR_SUCCESS) {
+            rec = completed(&rec, SEC(3600), body);
+            rv = st->ops->complete(st, k, &rec);
+            if (rv == APR_SUCCESS) {
+                stored++;
+            }
+        }
+    }
+    assert_int_equal(rv, APR_ENOSPC);
+    assert_true(stored > 10);
+    assert_non_null(st->ops->error(st, rv));
+    /* nothing already stored was lost */
+    for (i = 0; i < stored; i++) {
+        char name[32];
+
+        snprintf(name, sizeof(name), "full-%d", i);
+        key_of(k, name);
+        assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
+        assert_int_equal(got.state, GOAPI_IDEM_COMPLETED);
+        assert_int_equal(got.body_len, 2999);
+    }
+}
+
+/* Processes racing for one key: exactly one takes it. */
+static void test_one_claim_wins_across_processes(void **state)
+{
+    const char *path = store_path();
+    int fds[2], i, taken = 0, held = 0;
+    pid_t pids[16];
+    char c;
+
+    (void)state;
+    assert_int_equal(pipe(fds), 0);
+    open_store(path, 1 << 20);          /* create it once, as the parent does */
+    for (i = 0; i < 16; i++) {
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0) {
+            apr_pool_t *p;
+            goapi_store *st;
+            unsigned char k[GOAPI_SHA256_LEN];
+            goapi_idem_record rec, got;
+            goapi_claim_result res;
+
+            close(fds[0]);
+            apr_pool_create(&p, NULL);
+            if (goapi_store_lmdb_open(&st, path, 1 << 20, p) != APR_SUCCESS) {
+                _exit(2);
+            }
+            key_of(k, "contended");
+            rec = in_flight((apr_uint64_t)getpid(), apr_time_now(), SEC(60), 5);
+            if (st->ops->claim(st, k, &rec, apr_time_now(), &res, &got, p) != APR_SUCCESS) {
+                _exit(3);
+            }
+            c = res == GOAPI_CLAIM_TAKEN ? 'T' : 'H';
+            if (write(fds[1], &c, 1) != 1) {
+                _exit(4);
+            }
+            _exit(0);
+        }
+    }
+    close(fds[1]);
+    for (i = 0; i < 16; i++) {
+        int status = -1;
+
+        assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    while (read(fds[0], &c, 1) == 1) {
+        taken += c == 'T';
+        held += c == 'H';
+    }
+    close(fds[0]);
+    assert_int_equal(taken, 1);
+    assert_int_equal(held, 15);
+}
+
+static void test_bad_path(void **state)
+{
+    goapi_store *st = NULL;
+
+    (void)state;
+    assert_int_not_equal(goapi_store_lmdb_open(&st, "/nonexistent-dir/x/ledger",
+                                               1 << 20, unit_pool), APR_SUCCESS);
+    assert_null(st);
+}
+
+static int group_setup(void **state)
+{
+    if (unit_setup(state) != 0) {
+        return -1;
+    }
+    snprintf(store_dir, sizeof(store_dir), "/tmp/goapi-store-XXXXXX");
+    return mkdtemp(store_dir) ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    char cmd[128];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", store_dir);
+    if (system(cmd) != 0) {
+        return -1;
+    }
+    return unit_teardown(state);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_claim_complete_replay),
+        cmocka_unit_test(test_release_lets_the_key_run_again),
+        cmocka_unit_test(test_lease_end_hands_the_key_over),
+        cmocka_unit_test(test_ttl_and_sweep),
+        cmocka_unit_test(test_counter_survives_reopen),
+        cmocka_unit_test(test_full_store_keeps_what_it_has),
+        cmocka_unit_test(test_one_claim_wins_across_processes),
+        cmocka_unit_test(test_bad_path),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
