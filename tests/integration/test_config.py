@@ -177,6 +177,71 @@ class ReadinessValuesTest(BadValuesTest):
     test_shipped_goapi_conf_passes_quietly = None
 
 
+class IdempotencyValuesTest(BadValuesTest):
+    """GoapiIdempotency* values."""
+
+    def test_methods(self):
+        for value in ("GET", "HEAD", "OPTIONS", "FETCHX", "post,put"):
+            self.assertRefused('<Location "/a">\nGoapiIdempotencyMethods POST %s\n</Location>'
+                               % value,
+                               re.escape("GoapiIdempotencyMethods: '%s' is not valid" % value),
+                               "expected HTTP methods that change state")
+        self.assertRefused('<Location "/a">\nGoapiIdempotencyMethods\n</Location>',
+                           "GoapiIdempotencyMethods requires at least one argument")
+
+    def test_durations_and_sizes(self):
+        for d in ("GoapiIdempotencyTTL", "GoapiIdempotencyLease"):
+            for value in ("0", "25h", "5x", "-1s"):
+                self.assertRefused('<Location "/a">\n%s %s\n</Location>' % (d, value),
+                                   re.escape("%s: '%s' is not valid" % (d, value)),
+                                   "expected a duration such as 30s")
+        for d in ("GoapiIdempotencyMaxBody", "GoapiIdempotencyMaxResponse"):
+            for value in ("65M", "1KB", "-1", "lots"):
+                self.assertRefused('<Location "/a">\n%s %s\n</Location>' % (d, value),
+                                   re.escape("%s: '%s' is not valid" % (d, value)),
+                                   "expected a size such as 64K or 1M, from 0 to 64M")
+
+    def test_store(self):
+        for value in ("/var/lib/x.mdb", "redis://127.0.0.1:6379", "lmdb:", "LMDB:/x"):
+            self.assertRefused('GoapiIdempotencyStore "%s"' % value,
+                               re.escape("GoapiIdempotencyStore: '%s' is not valid: expected "
+                                         "lmdb:<path>" % value))
+        for size in ("512K", "65G", "huge"):
+            self.assertRefused("GoapiIdempotencyStore lmdb:x.mdb %s" % size,
+                               re.escape("GoapiIdempotencyStore: '%s' is not valid" % size),
+                               "from 1M to 64G")
+        port = free_port()
+        self.assertRefused("<VirtualHost 127.0.0.1:%d>\n GoapiIdempotencyStore lmdb:x\n"
+                           "</VirtualHost>" % port,
+                           "GoapiIdempotencyStore cannot occur within <VirtualHost> section")
+
+    def test_unwritable_store_stops_startup(self):
+        h = Httpd('GoapiIdempotencyStore lmdb:/proc/goapi-cannot-be-here.mdb\n'
+                  '<Location "/a">\nGoapiIdempotency On\n</Location>')
+        try:
+            with self.assertRaises(RuntimeError) as cm:
+                h.start(timeout=5)
+            self.assertIn("GOAPI00050: cannot open the idempotency store at "
+                          "/proc/goapi-cannot-be-here.mdb", str(cm.exception))
+        finally:
+            h.cleanup()
+
+    def test_good_idempotency_config(self):
+        rc, out = self.configtest('GoapiIdempotencyStore lmdb:/var/lib/x/ledger.mdb 1G\n'
+                                  '<Location "/a">\nGoapiIdempotency On\n'
+                                  'GoapiIdempotencyMethods POST PUT PATCH DELETE\n'
+                                  'GoapiIdempotencyRequired On\nGoapiIdempotencyTTL 12h\n'
+                                  'GoapiIdempotencyLease 2m\nGoapiIdempotencyMaxBody 256K\n'
+                                  'GoapiIdempotencyMaxResponse 0\n</Location>')
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(out.strip(), "Syntax OK")
+
+    test_max_id_length = test_header_names = test_flags = test_context = None
+    test_arity = test_same_header_twice = test_same_header_in_one_vhost_only = None
+    test_startup_fails_too = test_valid_values_pass_quietly = None
+    test_shipped_goapi_conf_passes_quietly = None
+
+
 class ChecklistTest(unittest.TestCase):
     """The production checklist: tagged warnings under -t and at startup."""
 

@@ -252,6 +252,58 @@ class IdempotencyTest(HttpdTestCase):
         self.assertEqual(self.executions("/sleep/0.5"), 1)
 
 
+class IdempotencyStoreFullTest(HttpdTestCase):
+    """A full store refuses new keys with 503 and drops nothing it has."""
+
+    MODULES = ("proxy", "proxy_http")
+
+    @classmethod
+    def before_start(cls):
+        cls.backend = EchoBackend()
+
+    @classmethod
+    def after_stop(cls):
+        cls.backend.stop()
+
+    @classmethod
+    def conf_body(cls):
+        return """
+GoapiIdempotencyStore lmdb:small.mdb 1M
+<Location "/api/">
+    ProxyPass "http://127.0.0.1:%d/"
+    GoapiIdempotency On
+    GoapiIdempotencyMaxResponse 64K
+</Location>
+""" % cls.backend.port
+
+    def test_full_store(self):
+        self.allowed_errors += [r"GOAPI00039", r"GOAPI00045"]
+        answered, refused = [], None
+        for i in range(200):                    # 1 MiB holds about 16 of these
+            r = post(self.httpd, "/api/big/60000", "full-%d" % i)
+            if r.status == 503:
+                refused = r
+                break
+            self.assertEqual(r.status, 200)
+            answered.append(i)
+        self.assertIsNotNone(refused, "the store never filled")
+        self.assertGreater(len(answered), 5)
+        self.assertEqual(refused.header("Retry-After"), "60")
+        self.assertEqual(refused.header("Content-Type"), PROBLEM)
+        self.assertIn("store full", json.loads(refused.body)["title"])
+        log = self.httpd.read(self.httpd.error_log)
+        self.assertIn("the store is full", log)
+        # nothing recorded was dropped: every earlier key still answers
+        # without running again (a replay, or 409 when its body did not fit)
+        before = len(self.backend.requests)
+        for i in answered:
+            r = post(self.httpd, "/api/big/60000", "full-%d" % i)
+            self.assertIn(r.status, (200, 409), r.body[:200])
+            if r.status == 200:
+                self.assertEqual(r.header("Idempotent-Replayed"), "true")
+        self.assertEqual(len(self.backend.requests), before)
+
+
 class IdempotencyRestartTest(HttpdTestCase):
     """Records and the dispatch counter outlive graceful and full restarts."""
 
