@@ -5,6 +5,8 @@
 #   make test       unit + integration tests; ends with "N passed, N failed"
 #   make install    install the module with apxs (and conf/ for a2enmod on Debian)
 #   make sanitize   the whole suite with ASan+UBSan
+#   make bench      requests/s, latency, memory and instructions against a
+#                   baseline measured in the same run (build/bench.txt)
 #   make clean
 
 APXS      ?= apxs
@@ -32,7 +34,7 @@ APR_CONFIG = $(shell $(APXS) -q APR_CONFIG 2>/dev/null || echo apr-1-config)
 APR_CFLAGS = $(shell $(APR_CONFIG) --cflags --cppflags --includes)
 APR_LIBS   = $(shell $(APR_CONFIG) --link-ld --libs)
 
-.PHONY: all deps run test unit integration install sanitize clang-check clean clean-build
+.PHONY: all deps run test unit integration install sanitize clang-check clean clean-build bench
 
 all: deps $(BUILD)/mod_goapi.so
 
@@ -101,6 +103,18 @@ sanitize: deps
 	    EXTRA_LDFLAGS="-fsanitize=address,undefined" \
 	    GOAPI_SANITIZE=1 test
 
+# The baseline module of the benchmark.
+$(BUILD)/bench/mod_goapi_benchok.so: bench/mod_goapi_benchok.c
+	@mkdir -p $(dir $@)
+	cd bench && $(APXS) -S CC="$(CC)" -c -o mod_goapi_benchok.la \
+	    $(addprefix -Wc$(comma),$(WARN) $(CSTD)) mod_goapi_benchok.c >/dev/null
+	cp bench/.libs/mod_goapi_benchok.so $@
+
+# Not part of "make test": it measures, it does not assert.
+bench: all $(BUILD)/bench/mod_goapi_benchok.so
+	@scripts/deps.sh wrk valgrind
+	@GOAPI_MODULE=$(CURDIR)/$(BUILD)/mod_goapi.so $(PYTHON) bench/bench.py
+
 run: all
 	@GOAPI_PORT=$(GOAPI_PORT) GOAPI_MODULE=$(CURDIR)/$(BUILD)/mod_goapi.so \
 	    scripts/run.sh
@@ -120,7 +134,7 @@ install: all
 clean-build:
 	rm -rf .libs src/.libs *.la *.lo *.slo *.o src/*.la src/*.lo src/*.slo src/*.o \
 	    tests/modules/.libs tests/modules/*.la tests/modules/*.lo tests/modules/*.slo \
-	    tests/modules/*.o
+	    tests/modules/*.o bench/.libs bench/*.la bench/*.lo bench/*.slo bench/*.o
 
 clean: clean-build
 	rm -rf $(BUILD)

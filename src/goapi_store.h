@@ -15,7 +15,8 @@
  * and another request took the key over, the first may no longer touch it.
  *
  * Status codes: APR_SUCCESS; APR_NOTFOUND (no such record, or not ours);
- * APR_ENOSPC (the store is full: nothing was changed); APR_EINVAL (a record
+ * APR_ENOSPC (the store is full: nothing was changed; claims stop short of
+ * the end, so that claims already taken can still complete); APR_EINVAL (a record
  * in the store does not decode: it is kept and never trusted); anything
  * else is a failure of the store itself.
  */

@@ -20,6 +20,10 @@
 
 /* Readers at once: more than any sane ServerLimit x ThreadsPerChild. */
 #define GOAPI_LMDB_MAX_READERS   4096
+/* New claims stop when the pages in use pass this share of the map (in
+ * tenths): the rest is kept for what must never fail, completing a claim
+ * already taken (LMDB copies pages on write) and deleting expired records. */
+#define GOAPI_LMDB_CLAIM_LIMIT   9
 /* Deleted per write transaction by a sweep, to keep the lock short. */
 #define GOAPI_LMDB_SWEEP_BATCH   512
 
@@ -103,6 +107,28 @@ static int goapi_lmdb_commit(MDB_txn *txn, int rc)
     return mdb_txn_commit(txn);
 }
 
+/* Pages the databases use in txn (free pages not counted), against the
+ * map: above the claim limit? */
+static int goapi_lmdb_nearly_full(goapi_lmdb *db, MDB_txn *txn)
+{
+    const MDB_dbi dbis[3] = { 1 /* LMDB's main database */, db->records, db->counters };
+    MDB_envinfo info;
+    MDB_stat st;
+    size_t pages = 2, psize = 0;        /* the two meta pages */
+    int i;
+
+    if (mdb_env_info(db->env, &info) != MDB_SUCCESS) {
+        return 0;
+    }
+    for (i = 0; i < 3; i++) {
+        if (mdb_stat(txn, dbis[i], &st) == MDB_SUCCESS) {
+            pages += st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
+            psize = st.ms_psize;
+        }
+    }
+    return pages * psize > info.me_mapsize / 10 * GOAPI_LMDB_CLAIM_LIMIT;
+}
+
 static apr_status_t goapi_lmdb_claim(goapi_store *st, const unsigned char key[GOAPI_SHA256_LEN],
                                      const goapi_idem_record *mine, apr_time_t now,
                                      goapi_claim_result *res, goapi_idem_record *existing,
@@ -133,6 +159,10 @@ static apr_status_t goapi_lmdb_claim(goapi_store *st, const unsigned char key[GO
     else if (rc != MDB_NOTFOUND) {
         mdb_txn_abort(txn);
         return goapi_lmdb_status(rc);
+    }
+    if (goapi_lmdb_nearly_full(db, txn)) {
+        mdb_txn_abort(txn);
+        return APR_ENOSPC;
     }
     rc = goapi_lmdb_commit(txn, goapi_lmdb_put(db, txn, &k, mine));
     if (rc == MDB_SUCCESS) {

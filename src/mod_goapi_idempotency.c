@@ -30,6 +30,7 @@
 #include "http_core.h"
 #include "http_log.h"
 #include "http_protocol.h"
+#include "http_connection.h"
 #include "http_request.h"
 #include "mod_watchdog.h"
 #include "unixd.h"
@@ -37,6 +38,7 @@
 
 #include <apr_strings.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "goapi_idem.h"
@@ -76,9 +78,12 @@ typedef struct {
     /* the response, as it passes */
     apr_bucket_brigade *copy;
     apr_off_t copied;
+    apr_array_header_t *headers;        /* response headers, taken with the
+                                         * first data (before content filters) */
     int too_large;                      /* above GoapiIdempotencyMaxResponse */
+    int broken;                         /* the response did not end normally */
+    int httpd_answer;                   /* httpd answered with an error itself */
     int client_gone;
-    int not_applied;                    /* httpd answered 503 itself */
     int finished;
     /* the answer of REPLAY and PROBLEM */
     goapi_idem_record replay;
@@ -213,6 +218,11 @@ int goapi_idem_handler(request_rec *r)
     if (!ctx || ctx->r != r || ctx->mode == GOAPI_IDEM_RUN) {
         return DECLINED;
     }
+    if (ctx->mode == GOAPI_IDEM_PROBLEM) {
+        /* 400, 413 and 503 drop the connection: httpd then does not read
+         * a body that was not read yet */
+        r->status = ctx->status;
+    }
     if ((rv = ap_discard_request_body(r)) != OK) {
         return rv;
     }
@@ -341,6 +351,41 @@ static apr_array_header_t *goapi_idem_response_headers(request_rec *r)
     return w.out;
 }
 
+/* mod_proxy answered 503 itself, before any byte reached a backend: it
+ * could not connect, or had no usable worker.  Only for HTTP backends (AJP
+ * may answer 503 after sending), and not a backend's own 503 turned into
+ * httpd's by ProxyErrorOverride. */
+static int goapi_proxy_unreached(request_rec *r)
+{
+    return r->status == HTTP_SERVICE_UNAVAILABLE
+           && r->handler && (!strcmp(r->handler, "proxy-server")
+                             || !strncmp(r->handler, "proxy:", 6))
+           && r->filename && (!strncmp(r->filename, "proxy:http", 10)
+                              || !strncmp(r->filename, "proxy:balancer:", 15))
+           && !apr_table_get(r->notes, "proxy-error-override");
+}
+
+/* The operation was provably not reached: the handler said so, or mod_proxy
+ * answered 503 itself, directly or through an ErrorDocument (then on the
+ * request redirected from).  A backend's own 503 passed through is not. */
+static int goapi_idem_not_applied(goapi_idem_req *ctx, request_rec *r)
+{
+    request_rec *rr;
+
+    if (ctx->httpd_answer && goapi_proxy_unreached(r)) {
+        return 1;
+    }
+    for (rr = r; rr; rr = rr->prev) {
+        if (apr_table_get(rr->notes, GOAPI_NOTE_NOT_APPLIED)) {
+            return 1;
+        }
+        if (rr != r && goapi_proxy_unreached(rr)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static const char *goapi_idem_key_text(request_rec *r)
 {
     return goapi_ids_of(r)->idempotency_key;
@@ -358,7 +403,7 @@ static void goapi_idem_finish(goapi_idem_req *ctx, request_rec *r, int complete)
         return;
     }
     ctx->finished = 1;
-    if (ctx->not_applied || apr_table_get(r->notes, GOAPI_NOTE_NOT_APPLIED)) {
+    if (goapi_idem_not_applied(ctx, r)) {
         rv = goapi_ledger->ops->release(goapi_ledger, ctx->key, ctx->claim.claim_id);
         ap_log_rerror(APLOG_MARK, rv == APR_SUCCESS ? APLOG_INFO : APLOG_WARNING, rv, r,
                       GOAPI_LOGNO(00038) "Idempotency-Key %s released: status %d, the "
@@ -379,7 +424,7 @@ static void goapi_idem_finish(goapi_idem_req *ctx, request_rec *r, int complete)
 
         if (apr_brigade_pflatten(ctx->copy, &body, &len, r->pool) == APR_SUCCESS) {
             done.flags = GOAPI_IDEM_F_REPLAYABLE;
-            done.headers = goapi_idem_response_headers(r);
+            done.headers = ctx->headers ? ctx->headers : goapi_idem_response_headers(r);
             done.body = body;
             done.body_len = len;
         }
@@ -400,9 +445,11 @@ static void goapi_idem_finish(goapi_idem_req *ctx, request_rec *r, int complete)
         done.body = NULL;
         done.body_len = 0;
         rv = goapi_ledger->ops->complete(goapi_ledger, ctx->key, &done);
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_ENOSPC, r, GOAPI_LOGNO(00039)
-                      "idempotency store full: the response to Idempotency-Key %s "
-                      "is not kept, retries get 409", goapi_idem_key_text(r));
+        if (rv == APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_ENOSPC, r, GOAPI_LOGNO(00039)
+                          "idempotency store full: the response to Idempotency-Key %s "
+                          "is not kept, retries get 409", goapi_idem_key_text(r));
+        }
     }
     if (rv == APR_NOTFOUND) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, GOAPI_LOGNO(00040)
@@ -426,72 +473,125 @@ static void goapi_idem_finish(goapi_idem_req *ctx, request_rec *r, int complete)
     }
 }
 
-/* Copies the response as it passes.  Once the client is gone the rest is
- * still taken (and dropped), and the handler is told all is well, so that
- * it finishes the operation and the record is complete. */
-static apr_status_t goapi_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+/* Passes what was copied on, or drops it once the client is gone. */
+static apr_status_t goapi_capture_pass(goapi_idem_req *ctx, ap_filter_t *f,
+                                       apr_bucket_brigade *out, int eos)
 {
-    goapi_idem_req *ctx = f->ctx;
     request_rec *r = f->r;
-    apr_int64_t max = goapi_dir_or(ctx->dc->idem_max_response, -1,
-                                   GOAPI_DEFAULT_IDEM_MAX_RESPONSE);
-    apr_bucket *b;
+    conn_rec *c = r->connection;
     apr_status_t rv;
-    int eos = 0;
 
-    if (ctx->finished) {
-        return ap_pass_brigade(f->next, bb);
-    }
-    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = APR_BUCKET_NEXT(b)) {
-        const char *data;
-        apr_size_t len;
-
-        if (APR_BUCKET_IS_EOS(b)) {
-            eos = 1;
-            break;
+    if (!ctx->client_gone) {
+        rv = ap_pass_brigade(f->next, out);
+        apr_brigade_cleanup(out);
+        if (!c->aborted || eos) {
+            return rv;                  /* errors other than a gone client go up */
         }
-        if (APR_BUCKET_IS_METADATA(b) || ctx->too_large) {
-            continue;
-        }
-        rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
-        if (ctx->copied + (apr_off_t)len > max) {
-            ctx->too_large = 1;
-            apr_brigade_cleanup(ctx->copy);
-            continue;
-        }
-        apr_brigade_write(ctx->copy, NULL, NULL, data, len);
-        ctx->copied += (apr_off_t)len;
-    }
-    if (eos) {
-        goapi_idem_finish(ctx, r, 1);
-    }
-    if (ctx->client_gone) {
-        apr_brigade_cleanup(bb);
-        if (eos) {
-            r->connection->aborted = 1;
-        }
-        return APR_SUCCESS;
-    }
-    rv = ap_pass_brigade(f->next, bb);
-    if ((rv != APR_SUCCESS || r->connection->aborted) && !eos) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, GOAPI_LOGNO(00043)
                       "client gone during the response to Idempotency-Key %s; taking "
                       "the rest for the record", goapi_idem_key_text(r));
         ctx->client_gone = 1;
-        r->connection->keepalive = AP_CONN_CLOSE;
-        r->connection->aborted = 0;
-        apr_brigade_cleanup(bb);
+        c->keepalive = AP_CONN_CLOSE;
+        c->aborted = 0;
+    }
+    apr_brigade_cleanup(out);
+    if (eos) {
+        c->aborted = 1;
         return APR_SUCCESS;
     }
+    if (apr_time_now() >= ctx->claim.expires) {
+        /* the lease is over: stop here, record that the outcome is unknown */
+        ctx->broken = 1;
+        goapi_idem_finish(ctx, r, 0);
+        c->aborted = 1;
+        return APR_ECONNABORTED;
+    }
+    return APR_SUCCESS;
+}
+
+/* Copies the response as it passes, before the content filters (so that a
+ * replay goes through them again, compressed for the retry only if the
+ * retry asks for it).  Each bucket is passed on once read, so a streaming
+ * handler still streams.  Once the client is gone the rest is still taken,
+ * and the handler is told all is well so that it finishes the operation and
+ * the record is complete; but never past the lease, when another request
+ * may take the key over. */
+static apr_status_t goapi_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    goapi_idem_req *ctx = f->ctx;
+    request_rec *r = f->r;
+    conn_rec *c = r->connection;
+    apr_int64_t max = goapi_dir_or(ctx->dc->idem_max_response, -1,
+                                   GOAPI_DEFAULT_IDEM_MAX_RESPONSE);
+    apr_bucket_brigade *out;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (ctx->finished) {
+        return ap_pass_brigade(f->next, bb);
+    }
+    out = apr_brigade_create(r->pool, c->bucket_alloc);
+    while (!APR_BRIGADE_EMPTY(bb)) {
+        apr_bucket *b = APR_BRIGADE_FIRST(bb);
+        int eos = APR_BUCKET_IS_EOS(b), unread = b->length == (apr_size_t)-1;
+
+        if (AP_BUCKET_IS_ERROR(b) || AP_BUCKET_IS_EOC(b)) {
+            ctx->broken = 1;            /* e.g. the backend failed mid-body */
+        }
+        else if (!eos && !APR_BUCKET_IS_METADATA(b)) {
+            const char *data;
+            apr_size_t len;
+
+            if (!ctx->headers) {
+                ctx->headers = goapi_idem_response_headers(r);
+            }
+            rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
+            if (rv != APR_SUCCESS) {
+                ctx->broken = 1;
+                break;
+            }
+            if (!ctx->too_large && ctx->copied + (apr_off_t)len > max) {
+                ctx->too_large = 1;
+                apr_brigade_cleanup(ctx->copy);
+            }
+            if (!ctx->too_large) {
+                apr_brigade_write(ctx->copy, NULL, NULL, data, len);
+                ctx->copied += (apr_off_t)len;
+            }
+        }
+        APR_BUCKET_REMOVE(b);
+        APR_BRIGADE_INSERT_TAIL(out, b);
+        if (eos) {
+            if (!ctx->headers) {
+                ctx->headers = goapi_idem_response_headers(r);
+            }
+            /* recorded before the client sees the end */
+            goapi_idem_finish(ctx, r, !ctx->broken);
+        }
+        if (eos || unread || APR_BRIGADE_EMPTY(bb)) {
+            rv = goapi_capture_pass(ctx, f, out, eos);
+            if (rv != APR_SUCCESS) {
+                break;
+            }
+        }
+    }
+    apr_brigade_cleanup(bb);
+    apr_brigade_destroy(out);
     return rv;
 }
 
+/* A new answer (an error httpd makes itself, an ErrorDocument) replaces
+ * whatever was copied. */
+static void goapi_idem_restart_copy(goapi_idem_req *ctx)
+{
+    apr_brigade_cleanup(ctx->copy);
+    ctx->copied = 0;
+    ctx->too_large = 0;
+    ctx->headers = NULL;
+}
+
 /* httpd answers an error itself (the handler returned a status): the copy
- * starts again with that answer.  A 503 of httpd's own means the operation
- * was not reached (mod_proxy: no connection, no worker). */
+ * starts again with that answer, and whether the operation was reached is
+ * decided at its end (goapi_idem_not_applied). */
 void goapi_idem_insert_error_filter(request_rec *r)
 {
     goapi_idem_req *ctx;
@@ -503,10 +603,8 @@ void goapi_idem_insert_error_filter(request_rec *r)
     if (!ctx || ctx->mode != GOAPI_IDEM_RUN || ctx->finished) {
         return;
     }
-    apr_brigade_cleanup(ctx->copy);
-    ctx->copied = 0;
-    ctx->too_large = 0;
-    ctx->not_applied = r->status == HTTP_SERVICE_UNAVAILABLE;
+    goapi_idem_restart_copy(ctx);
+    ctx->httpd_answer = 1;
     ap_add_output_filter_handle(goapi_capture_handle, ctx, r, r->connection);
 }
 
@@ -636,6 +734,7 @@ int goapi_idem_fixups(request_rec *r)
         /* an internal redirect of a request already handled here */
         ctx = ids->idem;
         if (ctx->mode == GOAPI_IDEM_RUN && !ctx->finished) {
+            goapi_idem_restart_copy(ctx);
             goapi_idem_attach(ctx, r);
         }
         else {
@@ -754,6 +853,23 @@ static apr_status_t goapi_idem_sweep(int state, void *data, apr_pool_t *pool)
     return APR_SUCCESS;
 }
 
+/* Give a file of the store to the server's User, never following a
+ * symbolic link that someone may have put in its place. */
+static apr_status_t goapi_idem_hand_over(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    apr_status_t rv = APR_SUCCESS;
+
+    if (fd < 0) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    if (fchown(fd, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+    }
+    close(fd);
+    return rv;
+}
+
 /* The parent creates the store's files and hands them to the children's
  * user; each child opens the store for itself after fork. */
 static int goapi_idem_prepare(apr_pool_t *ptemp, server_rec *s)
@@ -774,9 +890,8 @@ static int goapi_idem_prepare(apr_pool_t *ptemp, server_rec *s)
     }
     if (geteuid() == 0) {
         goapi_store_lmdb_files(goapi_ledger_path, ptemp, &data, &lock);
-        if (chown(data, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0
-            || chown(lock, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0) {
-            rv = APR_FROM_OS_ERROR(errno);
+        if ((rv = goapi_idem_hand_over(data)) != APR_SUCCESS
+            || (rv = goapi_idem_hand_over(lock)) != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, GOAPI_LOGNO(00051)
                          "cannot hand the idempotency store at %s to the server's user",
                          goapi_ledger_path);
@@ -855,12 +970,14 @@ void goapi_idem_child_init(apr_pool_t *pchild, server_rec *s)
 
 void goapi_idem_register_filters(void)
 {
+    /* Just above HTTP_IN: input filters that other modules add later
+     * (SetInputFilter DEFLATE, ...) still see the body, above this one. */
     goapi_kept_body_handle =
         ap_register_input_filter(GOAPI_KEPT_BODY_FILTER, goapi_kept_body_filter, NULL,
-                                 AP_FTYPE_RESOURCE);
-    /* After the content filters (mod_deflate included), before the protocol
-     * filters: the body as sent, with headers that are final by its end. */
+                                 AP_FTYPE_PROTOCOL - 1);
+    /* Before the content filters (mod_deflate): what the handler made, which
+     * a replay sends through them again. */
     goapi_capture_handle =
         ap_register_output_filter(GOAPI_CAPTURE_FILTER, goapi_capture_filter, NULL,
-                                  AP_FTYPE_PROTOCOL - 1);
+                                  AP_FTYPE_CONTENT_SET - 1);
 }

@@ -373,7 +373,8 @@ class EchoBackend:
     as JSON; paths starting /echo-ids also send back an X-Request-ID of their
     own, /status/NNN answers with that status, /sleep/S answers after S
     seconds, /create... answers 201 with Location and ETag numbered by a
-    counter, /big/N sends N bytes."""
+    counter, /big/N sends N bytes, /broken/N sends N of the 2N bytes it
+    announced and hangs up."""
 
     def __init__(self):
         outer = self
@@ -410,6 +411,17 @@ class EchoBackend:
                              ("Cache-Control", "private")]
                 if self.path.startswith("/big/"):
                     data = b"b" * int(self.path.split("/")[2])
+                if self.path.startswith("/broken/"):
+                    # promises twice what it sends, then hangs up
+                    n = int(self.path.split("/")[2])
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/octet-stream")
+                    self.send_header("Content-Length", str(2 * n))
+                    self.end_headers()
+                    self.wfile.write(b"x" * n)
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
                 self.send_response(status)
                 for k, v in extra:
                     self.send_header(k, v)

@@ -93,6 +93,11 @@ class IdempotencyTest(HttpdTestCase):
     ProxyPass "http://127.0.0.1:%(dead)d/" retry=0
     GoapiIdempotency On
 </Location>
+<Location "/override/">
+    ProxyPass "http://127.0.0.1:%(port)d/"
+    ProxyErrorOverride On
+    GoapiIdempotency On
+</Location>
 """ % {"port": cls.backend.port, "dead": cls.dead_port}
 
     def executions(self, prefix):
@@ -237,6 +242,26 @@ class IdempotencyTest(HttpdTestCase):
             self.assertIsNone(r.header("Idempotent-Replayed"))
         log = self.httpd.read(self.httpd.error_log)
         self.assertEqual(log.count("Idempotency-Key down-key released"), 2)
+
+    def test_backend_broken_mid_body_is_not_replayed(self):
+        self.allowed_errors += [r"AH01110", r"AH01102", r"AH00898"]
+        try:
+            first = post(self.httpd, "/api/broken/3000", "broken-key")
+            self.assertLess(len(first.body), 6000)
+        except Exception:       # noqa: BLE001 - the cut may surface as an error
+            pass
+        r = post(self.httpd, "/api/broken/3000", "broken-key")
+        self.assertProblem(r, 409, "not replayable")
+        self.assertEqual(self.executions("/broken/3000"), 1)
+
+    def test_backend_503_with_error_override_is_recorded(self):
+        # the backend answered: it may have applied the request
+        first = post(self.httpd, "/override/status/503", "override-key")
+        self.assertEqual(first.status, 503)
+        again = post(self.httpd, "/override/status/503", "override-key")
+        self.assertEqual(again.status, 503)
+        self.assertEqual(again.header("Idempotent-Replayed"), "true")
+        self.assertEqual(self.executions("/status/503"), 1)
 
     def test_client_gone_mid_response_still_records(self):
         import socket

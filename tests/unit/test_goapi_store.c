@@ -226,7 +226,7 @@ static void test_counter_survives_reopen(void **state)
 
 static void test_full_store_keeps_what_it_has(void **state)
 {
-    goapi_store *st = open_store(store_path(), 256 * 1024);
+    goapi_store *st = open_store(store_path(), 1024 * 1024);   /* the smallest GoapiIdempotencyStore */
     unsigned char k[GOAPI_SHA256_LEN];
     char *body = apr_palloc(unit_pool, 3000);
     goapi_idem_record rec, got;
@@ -234,10 +234,17 @@ static void test_full_store_keeps_what_it_has(void **state)
     apr_status_t rv = APR_SUCCESS;
     int i, stored = 0;
 
+    goapi_idem_record early;
+
     (void)state;
     memset(body, 'b', 2999);
     body[2999] = '\0';
-    for (i = 0; i < 1000 && rv == APR_SUCCESS; i++) {
+    /* a claim taken before the store fills up */
+    key_of(k, "full-early");
+    early = in_flight(99999, SEC(10), SEC(60), 4);
+    assert_int_equal(st->ops->claim(st, k, &early, SEC(10), &res, &got, unit_pool),
+                     APR_SUCCESS);
+    for (i = 0; i < 2000 && rv == APR_SUCCESS; i++) {
         char name[32];
 
         snprintf(name, sizeof(name), "full-%d", i);
@@ -255,6 +262,12 @@ static void test_full_store_keeps_what_it_has(void **state)
     assert_int_equal(rv, APR_ENOSPC);
     assert_true(stored > 10);
     assert_non_null(st->ops->error(st, rv));
+    /* new claims are refused short of the end: the early one completes */
+    key_of(k, "full-early");
+    early = completed(&early, SEC(3600), body);
+    assert_int_equal(st->ops->complete(st, k, &early), APR_SUCCESS);
+    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
+    assert_int_equal(got.body_len, 2999);
     /* nothing already stored was lost */
     for (i = 0; i < stored; i++) {
         char name[32];

@@ -1,0 +1,389 @@
+#!/usr/bin/python3
+"""make bench: mod_goapi's cost, measured against a baseline in the same run.
+
+Three servers from the same httpd binary, modules and MPM settings, on free
+loopback ports:
+  base    without mod_goapi: bench/mod_goapi_benchok.so answers "ok\\n" from
+          the handler phase (as mod_goapi's /healthz does), and a 3-byte file;
+  goapi   mod_goapi with the seed's deadlines (read 5s, write 10s, idle 60s)
+          and idempotent dispatches;
+  nodl    mod_goapi without any deadline.
+wrk runs every scenario once per round, rounds interleaved (A, B, C, ..., A,
+B, C, ...) so that machine noise hits every side alike; a warm-up round is
+discarded; medians of the rounds are compared.  Then: RSS of each child
+before and after 1 M requests, and instructions per request under callgrind.
+The table goes to stdout and build/bench.txt.  Nothing here asserts a time.
+"""
+
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import http.client
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+from harness import HTTPD, MODULES_DIR, free_port, wait_for_port  # noqa: E402
+
+BUILD = os.path.join(TOP, "build")
+MODULE = os.environ.get("GOAPI_MODULE") or os.path.join(BUILD, "mod_goapi.so")
+BENCHOK = os.path.join(BUILD, "bench", "mod_goapi_benchok.so")
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "3"))
+THREADS, CONNECTIONS = 2, 32
+RSS_REQUESTS = int(os.environ.get("BENCH_RSS_REQUESTS", "1000000"))
+CALLGRIND_REQUESTS = 2000
+
+MPM = """StartServers 2
+ServerLimit 2
+ThreadsPerChild 32
+MinSpareThreads 32
+MaxSpareThreads 64
+MaxRequestWorkers 64
+KeepAlive On
+MaxKeepAliveRequests 0
+KeepAliveTimeout 60
+"""
+
+# Hooks and filters of mod_goapi a request or its connection passes; their
+# inclusive instruction counts add up to its cost (none calls another).
+HOOKS = ("goapi_timeouts_pre_connection", "goapi_timeouts_process_connection",
+         "goapi_timeouts_pre_read_request", "goapi_ids_post_read_request",
+         "goapi_timeouts_post_read_request", "goapi_ids_fixups", "goapi_idem_fixups",
+         "goapi_ids_insert_filter", "goapi_idem_handler", "goapi_routes_handler",
+         "goapi_ids_generate_log_id", "goapi_ids_log_transaction", "goapi_read_filter",
+         "goapi_ids_out_filter", "goapi_write_disarm")
+
+
+class Server:
+    def __init__(self, name, body, goapi=True, extra_modules=()):
+        self.name = name
+        self.dir = tempfile.mkdtemp(prefix="goapi-bench-")
+        os.chmod(self.dir, 0o755)
+        for sub in ("conf", "logs", "run", "htdocs"):
+            os.makedirs(os.path.join(self.dir, sub), mode=0o755)
+        with open(os.path.join(self.dir, "htdocs", "ok.txt"), "w") as f:
+            f.write("ok\n")
+        os.chmod(os.path.join(self.dir, "htdocs", "ok.txt"), 0o644)
+        self.port = free_port()
+        lines = ["ServerRoot %s" % self.dir, "DefaultRuntimeDir %s/run" % self.dir,
+                 "PidFile %s/run/httpd.pid" % self.dir,
+                 "LoadModule mpm_event_module %s/mod_mpm_event.so" % MODULES_DIR,
+                 "LoadModule authz_core_module %s/mod_authz_core.so" % MODULES_DIR]
+        for m in extra_modules:
+            lines.append("LoadModule %s" % m)
+        if goapi:
+            lines.append("LoadModule goapi_module %s" % MODULE)
+        lines += ["ServerName localhost", "Listen 127.0.0.1:%d" % self.port,
+                  "DocumentRoot %s/htdocs" % self.dir, "ErrorLog %s/logs/error.log" % self.dir,
+                  "LogLevel warn", "Timeout 10"]
+        if os.geteuid() == 0:
+            lines += ["User www-data", "Group www-data"]
+        self.conf = os.path.join(self.dir, "conf", "httpd.conf")
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines) + "\n" + MPM + body.replace("@DIR@", self.dir) + "\n")
+        os.chmod(self.conf, 0o644)
+        self.proc = None
+
+    def start(self, wrapper=()):
+        self.proc = subprocess.Popen(list(wrapper) + [HTTPD, "-f", self.conf, "-DFOREGROUND"]
+                                     + (["-X"] if wrapper else []),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        if not wait_for_port("127.0.0.1", self.port, time.monotonic() + 60, self.proc):
+            raise RuntimeError("%s did not start:\n%s" % (self.name, self.log()))
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        self.proc = None
+
+    def children(self):
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)],
+                             capture_output=True, text=True).stdout
+        return sorted(int(p) for p in out.split())
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, "logs", "error.log")) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def goapi_body(deadlines):
+    d = ("GoapiReadTimeout 5s\nGoapiWriteTimeout 10s\nGoapiIdleTimeout 60s\n"
+         if deadlines else "")
+    return d + """GoapiIdempotencyStore lmdb:@DIR@/run/ledger.mdb 1G
+<Location "/">
+    SetHandler goapi
+</Location>
+<Location "/parcels/">
+    GoapiIdempotency On
+</Location>
+"""
+
+
+BASE_BODY = """<Location "/ok">
+    SetHandler benchok
+</Location>
+"""
+
+
+def lua(tmp, name, text):
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def scripts(tmp):
+    return {
+        "post_fixed": lua(tmp, "post_fixed.lua", """
+wrk.method = "POST"
+wrk.headers["Idempotency-Key"] = "bench-replay-key"
+"""),
+        "post_unique": lua(tmp, "post_unique.lua", """
+local counter = 0
+local threads = 0
+function setup(thread)
+    threads = threads + 1
+    thread:set("tid", threads)
+end
+function init(args)
+    prefix = args[1] or "k"
+end
+function request()
+    counter = counter + 1
+    return wrk.format("POST", nil, {["Idempotency-Key"] = prefix .. "-" .. tid .. "-" .. counter}, "")
+end
+"""),
+        "stop_after": lua(tmp, "stop_after.lua", """
+local n = 0
+local limit = 0
+function init(args)
+    limit = tonumber(args[1])
+end
+function response()
+    n = n + 1
+    if n >= limit then
+        wrk.thread:stop()
+    end
+end
+"""),
+    }
+
+
+UNIT = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(url, seconds, headers=(), script=None, args=()):
+    cmd = ["wrk", "-t%d" % THREADS, "-c%d" % CONNECTIONS, "-d%ds" % seconds, "--latency"]
+    for h in headers:
+        cmd += ["-H", h]
+    if script:
+        cmd += ["-s", script]
+    cmd.append(url)
+    if args:
+        cmd += ["--"] + list(args)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = {}
+    for pct in ("50", "99"):
+        m = re.search(r"^\s+%s%%\s+([\d.]+)(us|ms|s)\s*$" % pct, out, re.M)
+        lat[pct] = float(m.group(1)) * UNIT[m.group(2)]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50": lat["50"], "p99": lat["99"],
+            "non2xx": int(errors.group(1)) if errors else 0,
+            "total": int(re.search(r"(\d+) requests in", out).group(1))}
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1))
+
+
+def keepalive_requests(port, path, n):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    for _ in range(n):
+        conn.request("GET", path)
+        r = conn.getresponse()
+        r.read()
+        if r.status != 200:
+            raise RuntimeError("GET %s: %d" % (path, r.status))
+    conn.close()
+
+
+def callgrind_run(name, body, goapi, extra_modules, path, n):
+    """Total instructions, and those inside mod_goapi's hooks, of a server
+    that answered n kept-alive GETs from start to stop."""
+    srv = Server(name, body, goapi, extra_modules)
+    out = os.path.join(srv.dir, "callgrind.out")
+    # callgrind opens the file at start (as root) and writes it at exit,
+    # as the server's user
+    with open(out, "w"):
+        pass
+    os.chmod(out, 0o666)
+    try:
+        srv.start(wrapper=("valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
+                           "--trace-children=no"))
+        keepalive_requests(srv.port, path, n)
+        srv.stop()
+        ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", out],
+                             capture_output=True, text=True, timeout=300).stdout
+    finally:
+        srv.cleanup()
+    total = int(re.search(r"^\s*([\d,]+).*PROGRAM TOTALS", ann, re.M).group(1).replace(",", ""))
+    hooks = 0
+    for fn in HOOKS:
+        m = re.search(r"^\s*([\d,]+) \([^)]*\)\s+\S*:%s\b" % fn, ann, re.M)
+        if m:
+            hooks += int(m.group(1).replace(",", ""))
+    return total, hooks
+
+
+def callgrind(name, body, goapi, extra_modules, path):
+    """Instructions per request: two runs that differ only in the number of
+    requests, so that start-up and shut-down cancel out."""
+    t1, h1 = callgrind_run(name, body, goapi, extra_modules, path, 200)
+    t2, h2 = callgrind_run(name, body, goapi, extra_modules, path, 200 + CALLGRIND_REQUESTS)
+    return (t2 - t1) / CALLGRIND_REQUESTS, (h2 - h1) / CALLGRIND_REQUESTS
+
+
+def main():
+    for tool in ("wrk", "valgrind", "callgrind_annotate"):
+        if not shutil.which(tool):
+            sys.exit("bench: %s missing (make bench installs it)" % tool)
+    tmp = tempfile.mkdtemp(prefix="goapi-bench-lua-")
+    lua_s = scripts(tmp)
+    benchok = "goapi_benchok_module %s" % BENCHOK
+    base = Server("base", BASE_BODY, goapi=False, extra_modules=(benchok,))
+    goapi = Server("goapi", goapi_body(True))
+    nodl = Server("nodl", goapi_body(False))
+    servers = (base, goapi, nodl)
+    lines = []
+    try:
+        for s in servers:
+            s.start()
+        # one dispatch, so that the fixed key replays from then on
+        subprocess.run(["curl", "-s", "-o", "/dev/null", "-X", "POST", "-H",
+                        "Idempotency-Key: bench-replay-key", goapi.url("/parcels/p-1/dispatch")],
+                       check=True)
+        ids = ("X-Request-ID: bench-req-0001", "X-Correlation-ID: bench-corr-0001")
+        scenarios = [
+            ("baseline: trivial handler", base.url("/ok"), (), None, ()),
+            ("static 3-byte file", base.url("/ok.txt"), (), None, ()),
+            ("/healthz, IDs generated", goapi.url("/healthz"), (), None, ()),
+            ("/healthz, client IDs", goapi.url("/healthz"), ids, None, ()),
+            ("GET /parcels/{id}", goapi.url("/parcels/p-1"), (), None, ()),
+            ("/healthz, no deadlines", nodl.url("/healthz"), (), None, ()),
+            ("POST dispatch, replay", goapi.url("/parcels/p-1/dispatch"), (),
+             lua_s["post_fixed"], ()),
+            ("POST dispatch, first execution", goapi.url("/parcels/p-2/dispatch"), (),
+             lua_s["post_unique"], None),
+        ]
+        results = {s[0]: [] for s in scenarios}
+        for rnd in range(ROUNDS + 1):           # round 0 warms up
+            for name, url, headers, script, args in scenarios:
+                if args is None:
+                    args = ("r%d" % rnd,)
+                r = wrk(url, 1 if rnd == 0 else SECONDS, headers, script, args)
+                if r["non2xx"]:
+                    raise RuntimeError("%s: %d answers that were not 2xx" % (name, r["non2xx"]))
+                if rnd:
+                    results[name].append(r)
+            print("round %d of %d done" % (rnd, ROUNDS), flush=True)
+
+        def med(name, key):
+            return statistics.median(r[key] for r in results[name])
+
+        lines.append("%-32s %12s %10s %10s" % ("scenario", "requests/s", "p50 ms", "p99 ms"))
+        for name, *_ in scenarios:
+            lines.append("%-32s %12.0f %10.3f %10.3f" % (name, med(name, "rps"),
+                                                        med(name, "p50"), med(name, "p99")))
+        lines.append("")
+        base_rps, base_p99 = med("baseline: trivial handler", "rps"), \
+            med("baseline: trivial handler", "p99")
+        hz = "/healthz, IDs generated"
+        ratios = [
+            ("/healthz (IDs generated) / baseline, req/s", med(hz, "rps") / base_rps, ">= 0.95"),
+            ("/healthz (IDs generated) / baseline, p99", med(hz, "p99") / base_p99, "<= 1.10"),
+            ("/healthz (client IDs) / baseline, req/s",
+             med("/healthz, client IDs", "rps") / base_rps, ">= 0.95"),
+            ("GET /parcels/{id} / baseline, req/s",
+             med("GET /parcels/{id}", "rps") / base_rps, ""),
+            ("static file / baseline, req/s", med("static 3-byte file", "rps") / base_rps, ""),
+            ("deadlines on / off, req/s", med(hz, "rps") / med("/healthz, no deadlines", "rps"),
+             ">= 0.97"),
+            ("idempotent replay / GET /healthz, req/s",
+             med("POST dispatch, replay", "rps") / med(hz, "rps"), ">= 0.90"),
+            ("first execution / GET /healthz, req/s",
+             med("POST dispatch, first execution", "rps") / med(hz, "rps"), ""),
+        ]
+        lines.append("%-46s %8s   %s" % ("ratio (same run, medians)", "value", "budget"))
+        for name, value, budget in ratios:
+            lines.append("%-46s %8.3f   %s" % (name, value, budget))
+        print("\n".join(lines), flush=True)
+
+        # memory: every child of the goapi server, before and after
+        before = {pid: rss_kib(pid) for pid in goapi.children()}
+        t0 = time.monotonic()
+        wrk(goapi.url("/healthz"), 120, (), lua_s["stop_after"],
+            (str(RSS_REQUESTS // THREADS),))
+        took = time.monotonic() - t0
+        after = {pid: rss_kib(pid) for pid in goapi.children()}
+        lines.append("")
+        lines.append("RSS of the goapi children over %d requests of /healthz (%.0f s):"
+                     % (RSS_REQUESTS, took))
+        for pid in sorted(before):
+            if pid in after:
+                lines.append("  child %d: %d KiB -> %d KiB, growth %+d KiB   (budget < 1024)"
+                             % (pid, before[pid], after[pid], after[pid] - before[pid]))
+            else:
+                lines.append("  child %d: gone during the run" % pid)
+    finally:
+        for s in servers:
+            s.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    # instructions: stable where wall-clock time is not
+    cb = callgrind("base", BASE_BODY, False, (benchok,), "/ok")
+    cg = callgrind("goapi", goapi_body(True), True, (), "/healthz")
+    lines.append("")
+    lines.append("instructions per request (callgrind, %d kept-alive GETs):" % CALLGRIND_REQUESTS)
+    lines.append("  baseline server, trivial handler:   %10.0f" % cb[0])
+    lines.append("  goapi server, /healthz:             %10.0f" % cg[0])
+    lines.append("  difference:                         %10.0f   (%.3fx)" % (cg[0] - cb[0],
+                                                                          cg[0] / cb[0]))
+    lines.append("  inside mod_goapi's hooks/filters:   %10.0f   (inclusive: the /healthz "
+                 "answer itself too)" % cg[1])
+    print("\n".join(lines[-5:]), flush=True)
+
+    with open(os.path.join(BUILD, "bench.txt"), "w") as f:
+        f.write("mod_goapi bench, %s, %d cores, wrk -t%d -c%d, %d rounds of %d s\n\n"
+                % (time.strftime("%Y-%m-%d %H:%M"), os.cpu_count(), THREADS, CONNECTIONS,
+                   ROUNDS, SECONDS))
+        f.write("\n".join(lines) + "\n")
+    print("written to build/bench.txt")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+/*
+ * mod_goapi_benchok — the baseline of "make bench": "SetHandler benchok"
+ * answers "ok\n" from the normal handler phase, as mod_goapi's /healthz
+ * does, with the same media type and headers.  The cheapest thing httpd
+ * can do there, so that a ratio against it is mod_goapi's whole cost.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_protocol.h"
+#include "http_request.h"
+
+#include <string.h>
+
+static int benchok_handler(request_rec *r)
+{
+    if (!r->handler || strcmp(r->handler, "benchok") != 0) {
+        return DECLINED;
+    }
+    ap_set_content_type(r, "text/plain; charset=utf-8");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    ap_set_content_length(r, 3);
+    if (!r->header_only) {
+        ap_rwrite("ok\n", 3, r);
+    }
+    return OK;
+}
+
+static void benchok_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_handler(benchok_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(goapi_benchok) = {
+    STANDARD20_MODULE_STUFF,
+    NULL, NULL, NULL, NULL, NULL,
+    benchok_register_hooks,
+    0
+};
