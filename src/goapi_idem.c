@@ -33,6 +33,7 @@
 #include <apr_tables.h>
 
 #include "goapi_idem.h"
+#include "goapi_parse.h"
 
 #define GOAPI_IDEM_VERSION      1
 #define GOAPI_IDEM_FIXED_LEN    66      /* up to the first header */
@@ -40,23 +41,6 @@
 #define GOAPI_IDEM_U32_MAX      0xFFFFFFFFu
 
 static const unsigned char goapi_idem_magic[3] = { 'G', 'I', 'R' };
-
-/* RFC 9110 tchar.  A table, not isalnum(): the locale must not widen it. */
-static const unsigned char goapi_idem_tchar[256] = {
-    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
-    ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
-    ['`'] = 1, ['|'] = 1, ['~'] = 1,
-    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
-    ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
-    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
-    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
-    ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
-    ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
-    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
-    ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
-    ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
-    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
-};
 
 /* ---- checks shared by both directions ---------------------------------- */
 
@@ -76,7 +60,7 @@ static int goapi_idem_name_ok(const unsigned char *s, apr_size_t n)
         return 0;
     }
     for (i = 0; i < n; i++) {
-        if (!goapi_idem_tchar[s[i]]) {
+        if (!goapi_is_tchar(s[i])) {
             return 0;
         }
     }

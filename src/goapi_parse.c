@@ -9,8 +9,7 @@
 #include "goapi_defs.h"
 #include "goapi_parse.h"
 
-/* RFC 9110 tchar */
-static int goapi_is_tchar(unsigned char c)
+int goapi_is_tchar(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
            || (c >= '0' && c <= '9')

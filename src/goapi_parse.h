@@ -9,6 +9,10 @@
 #include <apr.h>
 #include <apr_time.h>
 
+/* 1 for an RFC 9110 tchar (the bytes of a token, such as a field name);
+ * plain ASCII ranges, so the locale cannot widen it. */
+int goapi_is_tchar(unsigned char c);
+
 /* An HTTP field name (RFC 9110 token), 1 to GOAPI_HEADER_NAME_MAX bytes,
  * and not one of the fields HTTP itself gives a meaning (Host, Cookie, ...). */
 const char *goapi_parse_header_name(const char *arg);

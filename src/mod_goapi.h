@@ -122,7 +122,24 @@ int goapi_timeouts_post_read_request(request_rec *r);
 void goapi_timeouts_register_filters(void);
 apr_size_t goapi_timeouts_cut_all(void);
 
+/* A thread of a child process: started with every signal blocked (signals
+ * are the MPM's), told to stop through its flag and joined by a
+ * pre-cleanup of pchild, before pchild's sub-pools (the thread's own) go.
+ * The cleanup logs "cleanup hook started/finished: <name>" with the tags
+ * given. */
+typedef struct {
+    apr_thread_t *thread;
+    volatile apr_uint32_t stop;         /* the thread returns once this is set */
+    server_rec *s;
+    const char *name;
+    const char *tag_started;            /* GOAPI_LOGNO(...) of each log line */
+    const char *tag_finished;
+} goapi_child_thread;
+
 /* mod_goapi_lifecycle.c */
+apr_status_t goapi_child_thread_start(goapi_child_thread *t, apr_pool_t *pchild,
+                                      apr_thread_start_t fn, void *data);
+int goapi_child_thread_stopping(goapi_child_thread *t);
 int goapi_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                 apr_pool_t *ptemp, server_rec *s);
 void goapi_lifecycle_child_stopping(apr_pool_t *pchild, int graceful);

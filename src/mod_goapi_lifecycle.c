@@ -61,8 +61,9 @@ static apr_interval_time_t goapi_shutdown_window;
 static goapi_shutdown_hook *goapi_shutdown_hooks;
 
 /* The supervisor thread of this child. */
-static apr_thread_t *goapi_supervisor;
-static volatile apr_uint32_t goapi_supervisor_stop;
+static goapi_child_thread goapi_supervisor = {
+    NULL, 0, NULL, "shutdown supervisor", GOAPI_LOGNO(00035), GOAPI_LOGNO(00036)
+};
 
 /* After the cut, how long workers get to let go before the process ends:
  * short after a graceful stop's window; on an immediate stop, where the MPM
@@ -256,7 +257,7 @@ static void *APR_THREAD_FUNC goapi_supervise(apr_thread_t *thd, void *data)
             hooks_done = 1;
             continue;
         }
-        if (apr_atomic_read32(&goapi_supervisor_stop)) {
+        if (goapi_child_thread_stopping(&goapi_supervisor)) {
             break;
         }
         if (!began) {
@@ -290,24 +291,47 @@ static void *APR_THREAD_FUNC goapi_supervise(apr_thread_t *thd, void *data)
     return NULL;
 }
 
-static apr_status_t goapi_supervisor_join(void *data)
+static apr_status_t goapi_child_thread_join(void *data)
 {
-    server_rec *s = data;
+    goapi_child_thread *t = data;
     apr_status_t rv;
 
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00035)
-                 "cleanup hook started: shutdown supervisor");
-    apr_atomic_set32(&goapi_supervisor_stop, 1);
-    apr_thread_join(&rv, goapi_supervisor);
-    goapi_supervisor = NULL;
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00036)
-                 "cleanup hook finished: shutdown supervisor");
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, t->s, "%scleanup hook started: %s",
+                 t->tag_started, t->name);
+    apr_atomic_set32(&t->stop, 1);
+    apr_thread_join(&rv, t->thread);
+    t->thread = NULL;
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, t->s, "%scleanup hook finished: %s",
+                 t->tag_finished, t->name);
     return APR_SUCCESS;
+}
+
+apr_status_t goapi_child_thread_start(goapi_child_thread *t, apr_pool_t *pchild,
+                                      apr_thread_start_t fn, void *data)
+{
+    sigset_t all, old;
+    apr_status_t rv;
+
+    apr_atomic_set32(&t->stop, 0);
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    rv = apr_thread_create(&t->thread, NULL, fn, data, pchild);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rv != APR_SUCCESS) {
+        t->thread = NULL;
+        return rv;
+    }
+    apr_pool_pre_cleanup_register(pchild, t, goapi_child_thread_join);
+    return APR_SUCCESS;
+}
+
+int goapi_child_thread_stopping(goapi_child_thread *t)
+{
+    return apr_atomic_read32(&t->stop) != 0;
 }
 
 void goapi_lifecycle_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    sigset_t all, old;
     apr_status_t rv;
 
     goapi_stop_began = 0;
@@ -315,20 +339,13 @@ void goapi_lifecycle_child_init(apr_pool_t *pchild, server_rec *s)
     if (!goapi_shutdown_window) {
         return;                         /* GoapiShutdownTimeout 0: unbounded */
     }
-    goapi_supervisor_stop = 0;
-    /* no signals in this thread: they are the MPM's */
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    rv = apr_thread_create(&goapi_supervisor, NULL, goapi_supervise, s, pchild);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    goapi_supervisor.s = s;
+    rv = goapi_child_thread_start(&goapi_supervisor, pchild, goapi_supervise, s);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, GOAPI_LOGNO(00037)
                      "cannot start the shutdown supervisor; the shutdown window is "
                      "not enforced in this process");
-        return;
     }
-    /* before pchild's sub-pools (the thread's own) go */
-    apr_pool_pre_cleanup_register(pchild, s, goapi_supervisor_join);
 }
 
 void goapi_lifecycle_readiness(request_rec *r, goapi_readiness *out)

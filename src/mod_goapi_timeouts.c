@@ -87,8 +87,9 @@ static apr_interval_time_t goapi_min_write_timeout;   /* 0: no write deadlines *
 
 /* Per child. */
 static goapi_reaper *goapi_write_reaper;
-static apr_thread_t *goapi_reaper_thread;
-static volatile apr_uint32_t goapi_reaper_stop;
+static goapi_child_thread goapi_reaper_thread = {
+    NULL, 0, NULL, "write-deadline thread", GOAPI_LOGNO(00018), GOAPI_LOGNO(00019)
+};
 
 static ap_filter_rec_t *goapi_read_filter_handle;
 
@@ -738,7 +739,7 @@ int goapi_timeouts_post_read_request(request_rec *r)
         }
         return DECLINED;
     }
-    if (sc->limits.write > 0 && goapi_reaper_thread) {
+    if (sc->limits.write > 0 && goapi_reaper_thread.thread) {
         goapi_write_arm(r, cc, sc->limits.write);
     }
     return DECLINED;
@@ -748,7 +749,7 @@ static void *APR_THREAD_FUNC goapi_reaper_main(apr_thread_t *thd, void *data)
 {
     apr_interval_time_t tick = *(apr_interval_time_t *)data;
 
-    while (!apr_atomic_read32(&goapi_reaper_stop)) {
+    while (!goapi_child_thread_stopping(&goapi_reaper_thread)) {
         goapi_reaper_scan(goapi_write_reaper, apr_time_now(), goapi_write_fire,
                           NULL, NULL);
         apr_sleep(tick);
@@ -757,25 +758,9 @@ static void *APR_THREAD_FUNC goapi_reaper_main(apr_thread_t *thd, void *data)
     return NULL;
 }
 
-static apr_status_t goapi_reaper_shutdown(void *data)
-{
-    server_rec *s = data;
-    apr_status_t rv;
-
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00018)
-                 "cleanup hook started: write-deadline thread");
-    apr_atomic_set32(&goapi_reaper_stop, 1);
-    apr_thread_join(&rv, goapi_reaper_thread);
-    goapi_reaper_thread = NULL;
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00019)
-                 "cleanup hook finished: write-deadline thread");
-    return APR_SUCCESS;
-}
-
 void goapi_timeouts_child_init(apr_pool_t *pchild, server_rec *s)
 {
     apr_interval_time_t *tick;
-    sigset_t all, old;
     apr_status_t rv;
 
     /* The registry of connections: write deadlines, and the end of a
@@ -810,21 +795,13 @@ void goapi_timeouts_child_init(apr_pool_t *pchild, server_rec *s)
 
     /* The thread takes no signals: they are the MPM's (a prefork child must
      * see SIGTERM/SIGUSR1 in its own thread). */
-    goapi_reaper_stop = 0;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    rv = apr_thread_create(&goapi_reaper_thread, NULL, goapi_reaper_main, tick, pchild);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    goapi_reaper_thread.s = s;
+    rv = goapi_child_thread_start(&goapi_reaper_thread, pchild, goapi_reaper_main, tick);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, GOAPI_LOGNO(00017)
                      "cannot start the write-deadline thread; write deadlines are "
                      "not enforced in this process");
-        goapi_reaper_thread = NULL;
-        return;
     }
-    /* A pre-cleanup: it must join the thread before pchild's sub-pools, the
-     * thread's own among them, are destroyed. */
-    apr_pool_pre_cleanup_register(pchild, s, goapi_reaper_shutdown);
 }
 
 void goapi_timeouts_register_filters(void)
