@@ -7,6 +7,7 @@
 #   make sanitize   the whole suite with ASan+UBSan
 #   make bench      requests/s, latency, memory and instructions against a
 #                   baseline measured in the same run (build/bench.txt)
+#   make docker-test  the image of docker/ built and proven with a real dockerd
 #   make clean
 
 APXS      ?= apxs
@@ -34,7 +35,7 @@ APR_CONFIG = $(shell $(APXS) -q APR_CONFIG 2>/dev/null || echo apr-1-config)
 APR_CFLAGS = $(shell $(APR_CONFIG) --cflags --cppflags --includes)
 APR_LIBS   = $(shell $(APR_CONFIG) --link-ld --libs)
 
-.PHONY: all deps run test unit integration install sanitize clang-check clean clean-build bench
+.PHONY: all deps run test unit integration install sanitize clang-check clean clean-build bench docker-test
 
 all: deps $(BUILD)/mod_goapi.so
 
@@ -114,6 +115,11 @@ $(BUILD)/bench/mod_goapi_benchok.so: bench/mod_goapi_benchok.c
 bench: all $(BUILD)/bench/mod_goapi_benchok.so
 	@scripts/deps.sh wrk valgrind
 	@GOAPI_MODULE=$(CURDIR)/$(BUILD)/mod_goapi.so $(PYTHON) bench/bench.py
+
+# Root only: installs Docker and debootstrap, may start dockerd.
+docker-test:
+	@scripts/deps.sh docker.io debootstrap
+	@$(PYTHON) docker/test.py
 
 run: all
 	@GOAPI_PORT=$(GOAPI_PORT) GOAPI_MODULE=$(CURDIR)/$(BUILD)/mod_goapi.so \

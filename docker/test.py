@@ -1,0 +1,282 @@
+#!/usr/bin/python3
+"""make docker-test: the image, proven with a real Docker daemon.
+
+Starts dockerd if it is not running, makes the base image (docker/
+base-image.sh), builds docker/Dockerfile, runs the image with host
+networking on a free loopback port, checks routes and IDs through it, then
+drives a rolling update as kubelet would: the preStop drain file, /readyz
+503 while /healthz stays 200, the load balancer (here: the load) stopping
+new requests, then "docker stop" (SIGWINCH) with slow requests in flight.
+Ends with "N passed, N failed".
+"""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+import http.client
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+from harness import UUID7, free_port, parse_raw, read_to_close  # noqa: E402
+
+IMAGE = "mod_goapi:test"
+SHUTDOWN_WINDOW = 3.0           # GoapiShutdownTimeout in conf/goapi.conf
+BAD = re.compile(r"\[(error|crit|alert|emerg)\]|\[[a-z_0-9]+:(error|crit|alert|emerg)\]"
+                 r"|exit signal")
+
+
+def sh(*cmd, timeout=900, check=True):
+    res = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout)
+    if check and res.returncode != 0:
+        raise RuntimeError("%s failed (%d):\n%s%s" % (" ".join(cmd), res.returncode,
+                                                      res.stdout[-3000:], res.stderr[-3000:]))
+    return res
+
+
+class Dockerd:
+    """The daemon: the running one, or one started (and stopped) here."""
+
+    def __init__(self):
+        self.proc = None
+
+    def up(self):
+        if sh("docker", "info", check=False, timeout=30).returncode == 0:
+            return
+        log = open("/tmp/goapi-dockerd.log", "ab")
+        for args in ([], ["--storage-driver=vfs"]):
+            self.proc = subprocess.Popen(["dockerd"] + args, stdout=log, stderr=log,
+                                         start_new_session=True)
+            for _ in range(60):
+                if sh("docker", "info", check=False, timeout=30).returncode == 0:
+                    return
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.5)
+            self.down()
+        raise RuntimeError("dockerd did not start (see /tmp/goapi-dockerd.log)")
+
+    def down(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.proc = None
+
+
+def get(port, path, headers=None, timeout=5):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        r = conn.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        conn.close()
+
+
+class ContainerTest(unittest.TestCase):
+    dockerd = Dockerd()
+
+    @classmethod
+    def setUpClass(cls):
+        # What this machine cannot do is a skip, said as such; what the
+        # image does wrong is a failure.
+        try:
+            cls.dockerd.up()
+        except RuntimeError as e:
+            raise unittest.SkipTest("this machine cannot start dockerd: %s" % e)
+        try:
+            sh(os.path.join(HERE, "base-image.sh"))
+        except RuntimeError as e:
+            cls.dockerd.down()
+            raise unittest.SkipTest("no base image (no registry, no Debian mirror): %s" % e)
+        probe = sh("docker", "run", "--rm", "--network", "host", "debian:bookworm-slim",
+                   "true", check=False, timeout=120)
+        if probe.returncode != 0:
+            cls.dockerd.down()
+            raise unittest.SkipTest("this machine cannot run containers: %s"
+                                    % probe.stderr.strip()[-300:])
+        t0 = time.monotonic()
+        sh("docker", "build", "--network", "host", "-f", os.path.join(HERE, "Dockerfile"),
+           "-t", IMAGE, TOP, timeout=1800)
+        cls.build_seconds = time.monotonic() - t0
+        cls.size = int(sh("docker", "image", "inspect", "--format", "{{.Size}}",
+                          IMAGE).stdout.strip())
+        cls.port = free_port()
+        cls.name = "goapi-test-%d" % os.getpid()
+        t0 = time.monotonic()
+        sh("docker", "run", "-d", "--network", "host", "-e", "GOAPI_PORT=%d" % cls.port,
+           "--name", cls.name, IMAGE)
+        cls.startup = None
+        while time.monotonic() - t0 < 30:
+            try:
+                if get(cls.port, "/startupz", timeout=1)[0] == 200:
+                    cls.startup = time.monotonic() - t0
+                    break
+            except OSError:
+                pass
+            time.sleep(0.05)
+        print("image %s: %.1f MB, built in %.0f s; docker run to /startupz 200: %s"
+              % (IMAGE, cls.size / 1e6, cls.build_seconds,
+                 "%.2f s" % cls.startup if cls.startup else "never"), flush=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        sh("docker", "rm", "-f", cls.name, check=False)
+        cls.dockerd.down()
+
+    def logs(self):
+        res = sh("docker", "logs", self.name, check=False)
+        return res.stdout + res.stderr
+
+    # ---------------------------------------------------------------------
+    def test_1_started(self):
+        self.assertIsNotNone(self.startup, self.logs())
+        self.assertLess(self.startup, 10)
+
+    def test_2_routes_and_ids(self):
+        st, h, body = get(self.port, "/")
+        self.assertEqual((st, body), (200, b"parcel service is reachable\n"))
+        self.assertRegex(h["x-request-id"], UUID7)
+        self.assertEqual(h["x-correlation-id"], h["x-request-id"])
+        for path, want in (("/healthz", b"ok\n"), ("/readyz", b"ready\n"),
+                           ("/startupz", b"started\n"),
+                           ("/parcels/PX-1", b"parcel lookup accepted for PX-1\n")):
+            st, h, body = get(self.port, path, {"X-Request-ID": "req-docker-1",
+                                                "X-Correlation-ID": "corr-docker-1"})
+            self.assertEqual((st, body), (200, want), path)
+            self.assertEqual(h["x-request-id"], "req-docker-1")
+            self.assertEqual(h["x-correlation-id"], "corr-docker-1")
+            self.assertEqual(h["content-type"], "text/plain; charset=utf-8")
+        st, h, _ = get(self.port, "/healthz", {"X-Request-ID": "bad id <script>"})
+        self.assertRegex(h["x-request-id"], UUID7)
+        self.assertEqual(get(self.port, "/nope")[0], 404)
+
+    def test_3_idempotent_dispatch(self):
+        answers = []
+        for _ in range(3):
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+            conn.request("POST", "/parcels/p-9/dispatch", body=b"{}",
+                         headers={"Idempotency-Key": '"docker-key-1"'})
+            r = conn.getresponse()
+            answers.append((r.status, r.getheader("Location"), r.read(),
+                            r.getheader("Idempotent-Replayed")))
+            conn.close()
+        self.assertEqual(answers[0][0], 201)
+        self.assertEqual({a[:3] for a in answers}, {answers[0][:3]})
+        self.assertEqual([a[3] for a in answers], [None, "true", "true"])
+
+    def test_4_access_log_on_stdout(self):
+        time.sleep(0.3)
+        self.assertRegex(self.logs(), r"request_id=req-docker-1 correlation_id=corr-docker-1 "
+                                      r"path=/healthz method=GET status=200")
+
+    def test_9_rolling_update(self):
+        port, results, lock = self.port, [], threading.Lock()
+        lb_routes = threading.Event()           # the load balancer still sends here
+        lb_routes.set()
+
+        def load():
+            conn = None
+            for _ in range(5000):               # bounded
+                if not lb_routes.is_set():
+                    break
+                t = time.monotonic()
+                try:
+                    if conn is None:
+                        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                    conn.request("GET", "/parcels/load-1")
+                    r = conn.getresponse()
+                    r.read()
+                    ok = r.status == 200
+                except (OSError, http.client.HTTPException):
+                    ok, conn = False, None
+                with lock:
+                    results.append((t, ok))
+            if conn:
+                conn.close()
+
+        def slow_dispatch(i, out):
+            try:
+                s = socket.create_connection(("127.0.0.1", port), timeout=15)
+                s.sendall(b"POST /parcels/slow-%d/dispatch HTTP/1.1\r\nHost: localhost\r\n"
+                          b"Idempotency-Key: slow-%d\r\nContent-Length: 10\r\n"
+                          b"Connection: close\r\n\r\n" % (i, i))
+                for _ in range(10):             # 2 s of body, one byte at a time
+                    time.sleep(0.2)
+                    s.sendall(b"x")
+                out[i] = parse_raw(read_to_close(s)).status
+                s.close()
+            except OSError as e:
+                out[i] = repr(e)
+
+        loaders = [threading.Thread(target=load) for _ in range(4)]
+        for t in loaders:
+            t.start()
+        time.sleep(1.0)
+        # preStop: the drain file, then wait for readiness to fail
+        sh("docker", "exec", self.name, "touch", "/tmp/goapi-drain")
+        t_drain = time.monotonic()
+        drained = False
+        for _ in range(100):
+            st, _, body = get(port, "/readyz")
+            if st == 503:
+                self.assertIn(b"draining", body)
+                drained = True
+                break
+            time.sleep(0.05)
+        self.assertTrue(drained, "/readyz never said draining")
+        self.assertEqual(get(port, "/healthz")[0], 200)      # still alive
+        lb_routes.clear()                       # endpoints updated: no new requests
+        for t in loaders:
+            t.join(30)
+        # requests still in flight when the stop signal comes
+        slow = {}
+        slowers = [threading.Thread(target=slow_dispatch, args=(i, slow)) for i in range(3)]
+        for t in slowers:
+            t.start()
+        time.sleep(0.4)
+        t0 = time.monotonic()
+        sh("docker", "stop", "-t", "10", self.name, timeout=60)
+        took = time.monotonic() - t0
+        for t in slowers:
+            t.join(20)
+
+        before = [ok for (t, ok) in results if t < t_drain]
+        print("rolling update: %d requests before the drain, %d failed; %d slow requests "
+              "in flight: %r; docker stop took %.2f s" % (
+                  len(before), before.count(False), len(slow), sorted(slow.values()), took),
+              flush=True)
+        self.assertGreater(len(before), 100)
+        self.assertEqual(before.count(False), 0)
+        self.assertEqual(sorted(slow.values()), [201, 201, 201])
+        self.assertLess(took, SHUTDOWN_WINDOW + 1.0)
+        state = json.loads(sh("docker", "inspect", "--format", "{{json .State}}",
+                              self.name).stdout)
+        self.assertEqual(state["ExitCode"], 0)
+        logs = self.logs()
+        self.assertIn("caught SIGWINCH, shutting down gracefully", logs)
+        self.assertEqual([l for l in logs.splitlines() if BAD.search(l)], [])
+
+
+class Result(unittest.TextTestResult):
+    pass
+
+
+if __name__ == "__main__":
+    runner = unittest.TextTestRunner(verbosity=2, resultclass=Result)
+    res = runner.run(unittest.defaultTestLoader.loadTestsFromTestCase(ContainerTest))
+    failed = len(res.failures) + len(res.errors)
+    skipped = len(res.skipped)
+    print("%d passed, %d failed%s" % (res.testsRun - failed - skipped, failed,
+                                      ", %d skipped" % skipped if skipped else ""))
+    sys.exit(1 if failed else 0)
