@@ -428,9 +428,18 @@ class DebianA2enmodTest(unittest.TestCase):
             self.assertEqual(resp.read(), b"ok\n")
             self.assertRegex(resp.headers["X-Request-ID"], UUID7)
             self.assertEqual(resp.headers["X-Correlation-ID"], resp.headers["X-Request-ID"])
-        os.kill(self.proc.pid, signal.SIGTERM)
+        for path, body in (("/readyz", b"ready\n"), ("/startupz", b"started\n")):
+            with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.port, path),
+                                        timeout=10) as resp:
+                self.assertEqual(resp.read(), body)
+        # stopped as the container is: graceful stop, within the window
+        t0 = time.monotonic()
+        os.kill(self.proc.pid, signal.SIGWINCH)
         self.assertEqual(self.proc.wait(15), 0)
+        self.assertLess(time.monotonic() - t0, 3.0 + 1.0)
         with open(os.path.join(self.tmp, "log", "error.log")) as f:
-            bad = [l for l in f if BAD_LEVEL.search(l)]
+            log = f.read()
+        self.assertIn("caught SIGWINCH, shutting down gracefully", log)
+        bad = [l for l in log.splitlines() if BAD_LEVEL.search(l)]
         self.assertEqual(bad, [])
         self.assertEqual([f for f in os.listdir(self.tmp) if "san." in f], [])
