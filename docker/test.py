@@ -28,6 +28,8 @@ from harness import UUID7, free_port, parse_raw, read_to_close  # noqa: E402
 
 IMAGE = "mod_goapi:test"
 SHUTDOWN_WINDOW = 3.0           # GoapiShutdownTimeout in conf/goapi.conf
+READINESS_PERIOD = 2.0          # docker/k8s.yaml
+LIVENESS_PERIOD = 10.0
 BAD = re.compile(r"\[(error|crit|alert|emerg)\]|\[[a-z_0-9]+:(error|crit|alert|emerg)\]"
                  r"|exit signal")
 
@@ -219,26 +221,49 @@ class ContainerTest(unittest.TestCase):
             except OSError as e:
                 out[i] = repr(e)
 
+        # kubelet's probes, at the periods of docker/k8s.yaml: readiness
+        # every 2 s (one failure takes the pod out of the endpoints),
+        # liveness every 10 s; the first poll of each at once
+        probes = {"readyz": [], "healthz": []}
+        stop_probing = threading.Event()
+
+        def prober():
+            next_ready = next_live = time.monotonic()
+            while not stop_probing.is_set():
+                now = time.monotonic()
+                for name, due, period in (("readyz", next_ready, READINESS_PERIOD),
+                                          ("healthz", next_live, LIVENESS_PERIOD)):
+                    if now >= due:
+                        try:
+                            st = get(port, "/" + name, timeout=1)[0]
+                        except OSError:
+                            st = None
+                        probes[name].append((now, st))
+                        if name == "readyz":
+                            next_ready = now + period
+                            if st != 200:
+                                lb_routes.clear()   # endpoints updated
+                        else:
+                            next_live = now + period
+                time.sleep(0.05)
+
         loaders = [threading.Thread(target=load) for _ in range(4)]
+        probe_thread = threading.Thread(target=prober)
+        probe_thread.start()
         for t in loaders:
             t.start()
         time.sleep(1.0)
-        # preStop: the drain file, then wait for readiness to fail
+        # preStop: the drain file; the readiness probe notices within one period
         sh("docker", "exec", self.name, "touch", "/tmp/goapi-drain")
         t_drain = time.monotonic()
-        drained = False
-        for _ in range(100):
-            st, _, body = get(port, "/readyz")
-            if st == 503:
-                self.assertIn(b"draining", body)
-                drained = True
-                break
-            time.sleep(0.05)
-        self.assertTrue(drained, "/readyz never said draining")
-        self.assertEqual(get(port, "/healthz")[0], 200)      # still alive
-        lb_routes.clear()                       # endpoints updated: no new requests
         for t in loaders:
             t.join(30)
+        self.assertFalse(lb_routes.is_set(), "the readiness probe never failed")
+        removed = [t for (t, st) in probes["readyz"] if st == 503][0]
+        self.assertLessEqual(removed - t_drain, READINESS_PERIOD + 1.0)
+        st, _, body = get(port, "/readyz")
+        self.assertEqual((st, body), (503, b"draining\n"))
+        self.assertEqual(get(port, "/healthz")[0], 200)      # still alive
         # requests still in flight when the stop signal comes
         slow = {}
         slowers = [threading.Thread(target=slow_dispatch, args=(i, slow)) for i in range(3)]
@@ -250,6 +275,11 @@ class ContainerTest(unittest.TestCase):
         took = time.monotonic() - t0
         for t in slowers:
             t.join(20)
+        stop_probing.set()
+        probe_thread.join(10)
+        # liveness never failed while the pod drained
+        self.assertTrue(all(st == 200 for (t, st) in probes["healthz"] if t < t0),
+                        probes["healthz"])
 
         before = [ok for (t, ok) in results if t < t_drain]
         print("rolling update: %d requests before the drain, %d failed; %d slow requests "
