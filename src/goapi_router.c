@@ -106,6 +106,43 @@ static int goapi_pattern_match(const char *pat, const char *path,
     return j == len;
 }
 
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), or 0. */
+static apr_size_t goapi_utf8_seq(const unsigned char *s, apr_size_t left)
+{
+    apr_size_t len, i;
+    unsigned char lo = 0x80, hi = 0xBF;
+
+    if (s[0] < 0x80) {
+        return 1;
+    }
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+        len = 2;
+    }
+    else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        len = 3;
+        if (s[0] == 0xE0) lo = 0xA0;            /* overlong */
+        if (s[0] == 0xED) hi = 0x9F;            /* surrogates */
+    }
+    else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        len = 4;
+        if (s[0] == 0xF0) lo = 0x90;            /* overlong */
+        if (s[0] == 0xF4) hi = 0x8F;            /* above U+10FFFF */
+    }
+    else {
+        return 0;                               /* C0, C1, F5-FF, or a continuation */
+    }
+    if (left < len || s[1] < lo || s[1] > hi) {
+        return 0;
+    }
+    for (i = 2; i < len; i++) {
+        if (s[i] < 0x80 || s[i] > 0xBF) {
+            return 0;
+        }
+    }
+    return len;
+}
+
 /* Decode and check a wildcard value.  Returns NULL when acceptable,
  * otherwise the reason, which never contains the value. */
 static const char *goapi_param_check(apr_pool_t *p, const char *raw,
@@ -135,6 +172,16 @@ static const char *goapi_param_check(apr_pool_t *p, const char *raw,
         if (c == '/') {
             return "must not contain '/'";
         }
+    }
+    /* The value goes back in a text/plain; charset=utf-8 answer: it must
+     * be UTF-8, or a client could smuggle other encodings (overlong '/'). */
+    for (i = 0; i < n; ) {
+        apr_size_t seq = goapi_utf8_seq((const unsigned char *)out + i, (apr_size_t)(n - i));
+
+        if (!seq) {
+            return "must be valid UTF-8";
+        }
+        i += (apr_ssize_t)seq;
     }
     if ((n == 1 && out[0] == '.') || (n == 2 && out[0] == '.' && out[1] == '.')) {
         return "must not be '.' or '..'";

@@ -237,11 +237,20 @@ int goapi_idem_handler(request_rec *r)
 static int goapi_idem_read_body(request_rec *r, goapi_idem_req *ctx, apr_int64_t max,
                                 unsigned char sha[GOAPI_SHA256_LEN])
 {
-    apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_bucket_brigade *bb;
     goapi_sha256_ctx h;
     apr_int64_t total = 0;
+    apr_off_t declared;
+    char *end;
     int seen_eos = 0;
 
+    /* a body announced too large is refused before a byte of it is read */
+    if (cl && apr_strtoff(&declared, cl, &end, 10) == APR_SUCCESS && !*end
+        && declared > max) {
+        return HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     ctx->body = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     goapi_sha256_init(&h);
     while (!seen_eos) {
