@@ -5,9 +5,12 @@
 #   make test       unit + integration tests; ends with "N passed, N failed"
 #   make install    install the module with apxs (and conf/ for a2enmod on Debian)
 #   make sanitize   the whole suite with ASan+UBSan
+#   make lint       cppcheck and clang-tidy (.clang-tidy); fails on any finding
+#   make valgrind   the unit tests under valgrind: 0 errors, 0 definitely lost
 #   make bench      requests/s, latency, memory and instructions against a
 #                   baseline measured in the same run (build/bench.txt)
 #   make docker-test  the image of docker/ built and proven with a real dockerd
+#   make fuzz       libFuzzer targets of the parsers and codecs, FUZZ_SECONDS each
 #   make clean
 
 APXS      ?= apxs
@@ -35,7 +38,7 @@ APR_CONFIG = $(shell $(APXS) -q APR_CONFIG 2>/dev/null || echo apr-1-config)
 APR_CFLAGS = $(shell $(APR_CONFIG) --cflags --cppflags --includes)
 APR_LIBS   = $(shell $(APR_CONFIG) --link-ld --libs)
 
-.PHONY: all deps run test unit integration install sanitize clang-check clean clean-build bench docker-test
+.PHONY: all deps run test unit integration install sanitize clang-check clean clean-build bench docker-test fuzz lint valgrind
 
 all: deps $(BUILD)/mod_goapi.so
 
@@ -75,6 +78,59 @@ clang-check:
 	        -I$$($(APXS) -q INCLUDEDIR) $(APR_CFLAGS) $$f || exit 1; \
 	done
 	@echo "clang-check: $(words mod_goapi.c $(GLUE_SRC) $(PURE_SRC)) files clean"
+
+# Static analysis of the module, the unit tests and the helper modules: cppcheck
+# (reviewed false positives in .cppcheck-suppressions), then clang-tidy with the
+# checks of .clang-tidy; fails on any finding.  cppcheck reads APR's and httpd's
+# headers but not the system's, so it is given the AF_UNIX apr_network_io.h needs.
+CPPCHECK   ?= cppcheck
+CLANG_TIDY ?= clang-tidy
+LINT_SRC   = mod_goapi.c $(GLUE_SRC) $(PURE_SRC) $(UNIT_SRC) \
+             tests/modules/mod_goapi_hooktest.c bench/mod_goapi_benchok.c
+CPPCHECK_FLAGS = --enable=warning,portability,performance --error-exitcode=1 \
+    --inline-suppr --std=c99 --quiet --library=posix \
+    --suppress=missingIncludeSystem --suppressions-list=.cppcheck-suppressions \
+    -Isrc -I$(shell $(APXS) -q INCLUDEDIR) $(shell $(APR_CONFIG) --cppflags --includes) \
+    -DAF_UNIX=1
+TIDY_FLAGS = $(WARN) $(CSTD) -Isrc $(shell $(APXS) -q CPPFLAGS) \
+    -I$(shell $(APXS) -q INCLUDEDIR) $(APR_CFLAGS)
+
+lint:
+	@scripts/deps.sh cppcheck clang-tidy
+	@$(CPPCHECK) $(CPPCHECK_FLAGS) $(LINT_SRC) || { echo "lint: cppcheck found problems"; exit 1; }
+	@bad=0; for f in $(LINT_SRC); do \
+	    out=$$($(CLANG_TIDY) --quiet $$f -- $(TIDY_FLAGS) 2>&1) || bad=$$((bad + 1)); \
+	    printf '%s\n' "$$out" | grep -v -e '^$$' -e '^[0-9]* warnings\? generated\.$$'; \
+	done; \
+	if [ $$bad -ne 0 ]; then echo "lint: clang-tidy found problems in $$bad files"; exit 1; fi
+	@echo "lint: cppcheck clean, clang-tidy clean ($(words $(LINT_SRC)) files)"
+
+# The unit tests under memcheck; fails on any error or definitely lost block.
+# Forked children (test_goapi_store) stay under valgrind and are checked too,
+# each with its own log; programs they exec (system()) are not.
+VALGRIND       ?= valgrind
+VALGRIND_FLAGS := --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+                  --trace-children=no
+VALGRIND_DIR   = $(BUILD)/valgrind
+
+valgrind: deps $(UNIT_BIN)
+	@scripts/deps.sh valgrind
+	@mkdir -p $(VALGRIND_DIR) && rm -f $(VALGRIND_DIR)/*.log $(VALGRIND_DIR)/*.out
+	@bad=0; for t in $(UNIT_BIN); do \
+	    n=$$(basename $$t); \
+	    $(VALGRIND) $(VALGRIND_FLAGS) --log-file=$(VALGRIND_DIR)/$$n.%p.log $$t \
+	        >$(VALGRIND_DIR)/$$n.out 2>&1; rc=$$?; \
+	    if [ $$rc -ne 0 ] || grep -q '^\[  FAILED  \]' $(VALGRIND_DIR)/$$n.out; then \
+	        bad=$$((bad + 1)); echo "!! valgrind: $$n failed (exit $$rc)"; \
+	        cat $(VALGRIND_DIR)/$$n.out $(VALGRIND_DIR)/$$n.*.log; \
+	    fi; \
+	done; \
+	errors=$$(sed -n 's/.*ERROR SUMMARY: \([0-9,]*\) error.*/\1/p' $(VALGRIND_DIR)/*.log \
+	    | tr -d , | awk '{ s += $$1 } END { print s + 0 }'); \
+	lost=$$(sed -n 's/.*definitely lost: \([0-9,]*\) bytes.*/\1/p' $(VALGRIND_DIR)/*.log \
+	    | tr -d , | awk '{ s += $$1 } END { print s + 0 }'); \
+	echo "valgrind: $(words $(UNIT_BIN)) binaries, $$errors errors, $$lost definitely lost"; \
+	[ $$bad -eq 0 ] && [ $$errors -eq 0 ] && [ $$lost -eq 0 ]
 
 # A module that uses mod_goapi's shutdown hook API, for the integration tests.
 $(BUILD)/tests/mod_goapi_hooktest.so: tests/modules/mod_goapi_hooktest.c src/goapi_shutdown.h
@@ -120,6 +176,33 @@ bench: all $(BUILD)/bench/mod_goapi_benchok.so
 docker-test:
 	@scripts/deps.sh docker.io debootstrap
 	@$(PYTHON) docker/test.py
+
+# libFuzzer targets for the pure parsers and codecs (tests/fuzz/): each built
+# with clang and the sanitizers from the pure sources it needs (instrumented,
+# so not libgoapi.a), then run for FUZZ_SECONDS on a copy of its seed corpus
+# (build/fuzz/corpus/<target>); fails on any crash, leak or UB.
+FUZZ_SECONDS ?= 60
+FUZZ_SEED    ?= 1
+FUZZ_CC      ?= clang
+FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_TARGETS := id path parse idem check_url uuid
+FUZZ_BIN     := $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_TARGETS))
+FUZZ_SRC_id        := src/goapi_id.c
+FUZZ_SRC_path      := src/goapi_path.c src/goapi_router.c
+FUZZ_SRC_parse     := src/goapi_parse.c
+FUZZ_SRC_idem      := src/goapi_idem.c src/goapi_sha256.c src/goapi_parse.c
+FUZZ_SRC_check_url := src/goapi_health.c
+FUZZ_SRC_uuid      := src/goapi_uuid.c
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(PURE_SRC) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(WARN) $(CSTD) $(FUZZ_FLAGS) $(APR_CFLAGS) -Isrc $< $(FUZZ_SRC_$*) \
+	    $(APR_LIBS) -ldl -o $@
+
+fuzz:
+	@scripts/deps.sh clang libclang-rt-14-dev
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_SEED) $(BUILD)/fuzz $(FUZZ_TARGETS)
 
 run: all
 	@GOAPI_PORT=$(GOAPI_PORT) GOAPI_MODULE=$(CURDIR)/$(BUILD)/mod_goapi.so \

@@ -60,7 +60,9 @@ const char *goapi_parse_int_range(const char *arg, apr_int64_t min,
         if (*s < '0' || *s > '9') {
             return "expected a whole number written with digits only";
         }
-        if (v > (max - (*s - '0')) / 10) {
+        /* v * 10 + digit > max, without overflow (and right for max < 9,
+         * where (max - digit) / 10 rounds towards zero) */
+        if (v > max / 10 || v * 10 > max - (*s - '0')) {
             return "out of range";
         }
         v = v * 10 + (*s - '0');
@@ -163,10 +165,11 @@ const char *goapi_parse_duration(const char *arg, apr_interval_time_t *out)
             return "out of range: expected " GOAPI_DURATION_FORM;
         }
     }
-    total /= 1000;                              /* to microseconds */
-    if (total != 0 && total < GOAPI_DURATION_MIN) {
+    /* Checked in nanoseconds: "2ns" is too short, not 0 (disabled). */
+    if (total != 0 && total < GOAPI_DURATION_MIN * 1000) {
         return "too short: expected " GOAPI_DURATION_FORM;
     }
+    total /= 1000;                              /* to microseconds */
     *out = total;
     return NULL;
 }

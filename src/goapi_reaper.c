@@ -46,6 +46,7 @@ apr_status_t goapi_reaper_create(goapi_reaper **rpp, apr_pool_t *p,
     if (rp->max_chunks == 0) {
         rp->max_chunks = 1;
     }
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, as meant */
     rp->chunks = apr_pcalloc(p, rp->max_chunks * sizeof(*rp->chunks));
     rv = apr_thread_mutex_create(&rp->mutex, APR_THREAD_MUTEX_DEFAULT, p);
     if (rv == APR_SUCCESS) {

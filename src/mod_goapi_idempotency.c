@@ -331,7 +331,7 @@ static int goapi_idem_keep_header(void *baton, const char *name, const char *val
 {
     goapi_header_walk *w = baton;
 
-    if (goapi_idem_header_kept(name, w->per_request) && strcasecmp(name, "Content-Type")) {
+    if (goapi_idem_header_kept(name, w->per_request) && strcasecmp(name, "Content-Type") != 0) {
         goapi_idem_header *h = apr_array_push(w->out);
 
         h->name = name;

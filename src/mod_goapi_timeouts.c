@@ -95,6 +95,7 @@ static ap_filter_rec_t *goapi_read_filter_handle;
 
 static const goapi_server_conf *goapi_conf_of(const server_rec *s)
 {
+    /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): httpd never passes NULL */
     return ap_get_module_config(s->module_config, &goapi_module);
 }
 
@@ -167,7 +168,7 @@ void goapi_timeouts_configure(apr_pool_t *pconf, server_rec *s)
             s->keep_alive_timeout = sc->limits.idle;
             /* without the flag a name-based virtual host would use the
              * keep-alive timeout of the first host on its address */
-            s->keep_alive_timeout_set = s->is_virtual;
+            s->keep_alive_timeout_set = s->is_virtual != 0;
         }
     }
     if (sc->limits.read > 0 || sc->limits.read_header > 0

@@ -89,6 +89,38 @@ static void test_int_range_full_width(void **state)
     assert_non_null(goapi_parse_int_range("9223372036854775808", 0, APR_INT64_MAX, &v));
 }
 
+/* Maxima under 9, where (max - digit) / 10 rounded towards zero once let
+ * "5" through for [1, 4] (found by tests/fuzz/fuzz_parse). */
+static void test_int_range_small_max(void **state)
+{
+    static const struct {
+        const char *arg;
+        apr_int64_t min, max;
+        int ok;
+        apr_int64_t want;
+    } cases[] = {
+        { "5", 1, 4, 0, 0 }, { "4", 1, 4, 1, 4 }, { "1", 1, 4, 1, 1 },
+        { "9", 0, 8, 0, 0 }, { "8", 0, 8, 1, 8 }, { "0", 0, 0, 1, 0 },
+        { "1", 0, 0, 0, 0 }, { "10", 0, 9, 0, 0 }, { "9", 0, 9, 1, 9 },
+        { "19", 0, 18, 0, 0 }, { "18", 0, 18, 1, 18 },
+    };
+    apr_size_t i;
+
+    (void)state;
+    for (i = 0; i < UNIT_ELEMS(cases); i++) {
+        apr_int64_t v = -7;
+        const char *err = goapi_parse_int_range(cases[i].arg, cases[i].min,
+                                                cases[i].max, &v);
+
+        if (cases[i].ok != (err == NULL)) {
+            fail_msg("'%s' in [%" APR_INT64_T_FMT ", %" APR_INT64_T_FMT "]: %s",
+                     cases[i].arg, (apr_int64_t)cases[i].min, (apr_int64_t)cases[i].max,
+                     err ? err : "accepted");
+        }
+        assert_true(v == (cases[i].ok ? cases[i].want : -7));
+    }
+}
+
 #define MS  APR_INT64_C(1000)
 #define SEC APR_INT64_C(1000000)
 
@@ -114,6 +146,9 @@ static void test_durations(void **state)
         { "500us", 0, 0 }, { "0.5ms", 0, 0 }, { "999999ns", 0, 0 },
         { "99999999999999999999h", 0, 0 }, { "99999999999999999999", 0, 0 },
         { "9223372036854775807ns", 0, 0 }, { "5s5", 0, 0 },
+        /* under a microsecond is too short, not 0 (disabled): found by
+         * tests/fuzz/fuzz_parse */
+        { "2ns", 0, 0 }, { "1ns", 0, 0 }, { "999ns", 0, 0 }, { "0.5us", 0, 0 },
     };
     apr_size_t i;
 
@@ -188,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_header_names),
         cmocka_unit_test(test_int_range),
         cmocka_unit_test(test_int_range_full_width),
+        cmocka_unit_test(test_int_range_small_max),
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_format_duration),
         cmocka_unit_test(test_sizes),

@@ -46,7 +46,7 @@ static void test_layout(void **state)
     static const unsigned char seed[8] = { 0, 0, 0, 5, 0x3f, 0xff, 0xff, 0xff };
     goapi_uuid_gen g;
     char id[GOAPI_UUID_LEN + 1];
-    unsigned char b[16];
+    unsigned char b[16] = { 0 };    /* defined even if id came out short */
     /* 2024-06-01T12:34:56.789123Z */
     apr_time_t t = APR_INT64_C(1717245296789123);
     apr_uint64_t ms = 0;
