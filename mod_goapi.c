@@ -179,7 +179,13 @@ static void goapi_register_hooks(apr_pool_t *p)
         ap_hook_post_config(goapi_idem_post_config, NULL, before_watchdog,
                             APR_HOOK_MIDDLE);
     }
-    ap_hook_child_init(goapi_idem_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    {
+        /* Before mod_watchdog's: the store's cleanup on pchild then runs
+         * after the one that stops the sweeping thread. */
+        static const char *const before_watchdog[] = { "mod_watchdog.c", NULL };
+
+        ap_hook_child_init(goapi_idem_child_init, NULL, before_watchdog, APR_HOOK_MIDDLE);
+    }
     /* Last: after access control and every other fixup (the user is known,
      * the handler chosen). */
     ap_hook_fixups(goapi_idem_fixups, NULL, NULL, APR_HOOK_LAST);

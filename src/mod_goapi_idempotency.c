@@ -951,23 +951,35 @@ int goapi_idem_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     return OK;
 }
 
+/* The end of the child: nothing may use the store any more. */
+static apr_status_t goapi_idem_close(void *data)
+{
+    goapi_ledger = NULL;
+    apr_pool_destroy(data);
+    return APR_SUCCESS;
+}
+
 void goapi_idem_child_init(apr_pool_t *pchild, server_rec *s)
 {
     apr_pool_t *p;
     apr_status_t rv;
 
-    (void)pchild;
     goapi_ledger = NULL;
     if (!goapi_ledger_path) {
         return;
     }
-    /* Not pchild: the sweeping watchdog thread and the pools of the last
-     * connections (children of pconf under the event MPM) may still use the
-     * store while pchild goes; a pool of pconf lives until the exit. */
+    /* Not in pchild itself: the connection pools of the event MPM are
+     * children of pconf, and their request cleanups may still look at the
+     * store while pchild goes.  The store is closed by a cleanup of pchild
+     * registered before mod_watchdog's (see mod_goapi.c), so it runs after
+     * the sweeping thread has stopped. */
     rv = apr_pool_create(&p, s->process->pconf);
     if (rv == APR_SUCCESS) {
         apr_pool_tag(p, "goapi_ledger");
         rv = goapi_store_lmdb_open(&goapi_ledger, goapi_ledger_path, goapi_ledger_size, p);
+        if (rv == APR_SUCCESS) {
+            apr_pool_cleanup_register(pchild, p, goapi_idem_close, apr_pool_cleanup_null);
+        }
     }
     if (rv != APR_SUCCESS) {
         goapi_ledger = NULL;

@@ -29,11 +29,15 @@ MODULE = os.environ.get("GOAPI_MODULE") or os.path.join(TOP, "build", "mod_goapi
 # modules built for the tests only (tests/modules/), next to MODULE
 TEST_MODULES = os.path.join(os.path.dirname(MODULE), "tests")
 SANITIZE = os.environ.get("GOAPI_SANITIZE") == "1"
+LSAN_SUPP = os.path.join(TOP, "tests", "lsan.supp")
 IS_ROOT = os.geteuid() == 0
 
 UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 # Error levels, and a child process that died of a signal (logged at notice).
-BAD_LEVEL = re.compile(r"\[(?:[\w.]+:)?(error|crit|alert|emerg)\]|exit signal")
+# An error-level line, a child killed by a signal, or a sanitizer that
+# wrote to stderr (the error log) because it could not write its report.
+BAD_LEVEL = re.compile(r"\[(?:[\w.]+:)?(error|crit|alert|emerg)\]|exit signal"
+                       r"|AddressSanitizer|LeakSanitizer|runtime error:|Can't open file")
 
 ERROR_LOG_FORMAT = r'"[%{u}t] [%-m:%l] [pid %P:tid %T] [%-L] %7F: %E: [client\ %a] %M"'
 
@@ -68,14 +72,26 @@ def sanitizer_env():
     return {"LD_PRELOAD": " ".join(libs)}
 
 
+def sanitizer_dir(logdir):
+    """Where sanitizer reports of processes logging into logdir go."""
+    path = os.path.join(logdir, "san")
+    os.makedirs(path, exist_ok=True)
+    os.chmod(path, 0o1777)
+    return path
+
+
 def httpd_env(extra=None, logdir=None):
     """The environment for an httpd process: under "make sanitize", the
     sanitizer runtimes preloaded and their reports sent to logdir."""
     env = dict(os.environ)
     if SANITIZE:
         env.update(sanitizer_env())
-        logdir = logdir or tempfile.gettempdir()
-        env["ASAN_OPTIONS"] = "detect_leaks=0:log_path=%s/asan" % logdir
+        # Reports are written by the children, as the server's user: the
+        # directory must be writable by it (sanitizer_dir()).
+        logdir = sanitizer_dir(logdir or tempfile.gettempdir())
+        env["ASAN_OPTIONS"] = "detect_leaks=1:log_path=%s/asan" % logdir
+        # httpd's own leaks at exit, reviewed: tests/lsan.supp
+        env["LSAN_OPTIONS"] = "suppressions=%s:print_suppressions=0" % LSAN_SUPP
         env["UBSAN_OPTIONS"] = "print_stacktrace=1:log_path=%s/ubsan" % logdir
     env.update(extra or {})
     return env
@@ -263,7 +279,7 @@ class Httpd:
         return out
 
     def sanitizer_reports(self):
-        return sorted(glob.glob(self.path("logs/asan*")) + glob.glob(self.path("logs/ubsan*")))
+        return sorted(glob.glob(self.path("logs/san/*san.*")))
 
     def access_lines(self, settle=0.3):
         time.sleep(settle)      # mod_log_config writes after the response

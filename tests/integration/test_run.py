@@ -113,4 +113,4 @@ class MakeRunTest(unittest.TestCase):
         bad = [l for l in out.splitlines() if BAD_LEVEL.search(l)]
         self.assertEqual(bad, [])
         self.assertNotIn("script>", out)
-        self.assertEqual(glob.glob(os.path.join(self.root, "*san.*")), [])
+        self.assertEqual(glob.glob(os.path.join(self.root, "san", "*san.*")), [])
