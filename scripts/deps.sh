@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install the Debian packages that building, running and testing mod_goapi
-# need, when some are missing.  Runs "apt-get update" at most once.
+# need, when some are missing.  Runs "apt-get update" at most once per boot.
 # Usage: scripts/deps.sh [extra-package ...]
 set -eu
 
@@ -22,6 +22,11 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
+# Once per boot: several make targets call this script in one CI run.
+stamp=/run/goapi-apt-updated
+if [ ! -e "$stamp" ]; then
+    apt-get update -q
+    touch "$stamp" 2>/dev/null || true
+fi
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing
