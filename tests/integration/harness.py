@@ -616,3 +616,20 @@ class HttpdTestCase(unittest.TestCase):
             self.assertEqual(rids[0], request_id)
         self.assertEqual(cids[0], correlation_id or rids[0])
         return rids[0]
+
+
+class BackendTestCase(HttpdTestCase):
+    """A server that proxies to a loopback EchoBackend (cls.backend), with
+    mod_proxy loaded, and a port nothing listens on (cls.dead_port)."""
+
+    MODULES = ("proxy", "proxy_http")
+
+    @classmethod
+    def before_start(cls):
+        cls.backend = EchoBackend()
+        cls.dead_port = free_port()
+
+    @classmethod
+    def after_stop(cls):
+        cls.backend.stop()
+

@@ -12,7 +12,7 @@ import signal
 import threading
 import time
 
-from harness import EchoBackend, HttpdTestCase, free_port, parse_raw
+from harness import BackendTestCase, HttpdTestCase, parse_raw
 
 PROBLEM = "application/problem+json"
 
@@ -58,17 +58,7 @@ def hammer(httpd, path, key, clients=50, per_client=20, body=b"{}"):
     return out, errors
 
 
-class IdempotencyTest(HttpdTestCase):
-    MODULES = ("proxy", "proxy_http")
-
-    @classmethod
-    def before_start(cls):
-        cls.backend = EchoBackend()
-        cls.dead_port = free_port()
-
-    @classmethod
-    def after_stop(cls):
-        cls.backend.stop()
+class IdempotencyTest(BackendTestCase):
 
     @classmethod
     def conf_body(cls):
@@ -277,18 +267,8 @@ class IdempotencyTest(HttpdTestCase):
         self.assertEqual(self.executions("/sleep/0.5"), 1)
 
 
-class IdempotencyStoreFullTest(HttpdTestCase):
+class IdempotencyStoreFullTest(BackendTestCase):
     """A full store refuses new keys with 503 and drops nothing it has."""
-
-    MODULES = ("proxy", "proxy_http")
-
-    @classmethod
-    def before_start(cls):
-        cls.backend = EchoBackend()
-
-    @classmethod
-    def after_stop(cls):
-        cls.backend.stop()
 
     @classmethod
     def conf_body(cls):
@@ -360,19 +340,10 @@ class IdempotencyRestartTest(HttpdTestCase):
         self.assertEqual(r.header("Location"), "/parcels/r1/dispatches/%d" % (n + 1))
 
 
-class IdempotencyLeaseTest(HttpdTestCase):
+class IdempotencyLeaseTest(BackendTestCase):
     """A child killed mid-request leaves its claim until the lease ends."""
 
-    MODULES = ("proxy", "proxy_http")
     LEASE = 2.0
-
-    @classmethod
-    def before_start(cls):
-        cls.backend = EchoBackend()
-
-    @classmethod
-    def after_stop(cls):
-        cls.backend.stop()
 
     @classmethod
     def conf_body(cls):

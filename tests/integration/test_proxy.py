@@ -3,7 +3,7 @@ proxied responses."""
 
 import json
 
-from harness import EchoBackend, HttpdTestCase, free_port
+from harness import BackendTestCase
 
 
 def got_headers(resp):
@@ -14,17 +14,7 @@ def got_headers(resp):
     return out
 
 
-class ProxyTest(HttpdTestCase):
-    MODULES = ("proxy", "proxy_http")
-
-    @classmethod
-    def before_start(cls):
-        cls.backend = EchoBackend()
-        cls.dead_port = free_port()
-
-    @classmethod
-    def after_stop(cls):
-        cls.backend.stop()
+class ProxyTest(BackendTestCase):
 
     @classmethod
     def conf_body(cls):
