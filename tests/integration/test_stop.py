@@ -62,7 +62,11 @@ class StopTestCase(unittest.TestCase):
         return time.monotonic() - t0, rc
 
     def assertCleanLog(self):
-        self.assertEqual(self.httpd.bad_lines(), [])
+        # a sanitizer's report (a crash's stack under "make sanitize") is
+        # shown, not only its "exit signal" line
+        reports = "".join(self.httpd.read(f) for f in self.httpd.sanitizer_reports())
+        self.assertEqual(self.httpd.bad_lines(), [], reports[-6000:])
+        self.assertEqual(reports, "")
 
     def assertOk(self, req):
         r = parse_raw(req.data)
