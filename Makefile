@@ -191,7 +191,7 @@ FUZZ_SRC_id        := src/goapi_id.c
 FUZZ_SRC_path      := src/goapi_path.c src/goapi_router.c
 FUZZ_SRC_parse     := src/goapi_parse.c
 FUZZ_SRC_idem      := src/goapi_idem.c src/goapi_sha256.c src/goapi_parse.c
-FUZZ_SRC_check_url := src/goapi_health.c
+FUZZ_SRC_check_url := src/goapi_health.c src/goapi_json.c
 FUZZ_SRC_uuid      := src/goapi_uuid.c
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(PURE_SRC) $(HEADERS)

@@ -10,6 +10,7 @@
 #include <apr_thread_proc.h>
 
 #include "goapi_health.h"
+#include "goapi_json.h"
 
 /* ---- URLs -------------------------------------------------------------- */
 
@@ -353,32 +354,6 @@ const char *goapi_readiness_one(apr_pool_t *p, const goapi_readiness *r,
     }
     *ok = 0;
     return NULL;
-}
-
-/* A JSON string literal of s. */
-static const char *goapi_json_string(apr_pool_t *p, const char *s)
-{
-    apr_size_t n = strlen(s), o = 0;
-    char *out = apr_palloc(p, n * 6 + 3);
-
-    out[o++] = '"';
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-
-        if (c == '"' || c == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)c;
-        }
-        else if (c < 0x20 || c >= 0x7f) {
-            o += (apr_size_t)apr_snprintf(out + o, 7, "\\u%04x", c);
-        }
-        else {
-            out[o++] = (char)c;
-        }
-    }
-    out[o++] = '"';
-    out[o] = '\0';
-    return out;
 }
 
 /* RFC 3339 in UTC, to the second. */

@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "goapi_idem.h"
+#include "goapi_json.h"
 #include "goapi_parse.h"
 #include "goapi_store.h"
 #include "mod_goapi.h"
@@ -105,39 +106,6 @@ static apr_int64_t goapi_dir_or(apr_int64_t v, apr_int64_t unset, apr_int64_t de
 
 /* ---- answers ---------------------------------------------------------- */
 
-/* A JSON string body for our own sentences and validated IDs; anything
- * outside printable ASCII is escaped all the same. */
-static const char *goapi_json_str(apr_pool_t *p, const char *s)
-{
-    apr_size_t n = 0;
-    const char *q;
-    char *out, *o;
-
-    for (q = s; *q; q++) {
-        n += (*q == '"' || *q == '\\') ? 2 : ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e) ? 6 : 1;
-    }
-    o = out = apr_palloc(p, n + 3);
-    *o++ = '"';
-    for (q = s; *q; q++) {
-        unsigned char ch = (unsigned char)*q;
-
-        if (ch == '"' || ch == '\\') {
-            *o++ = '\\';
-            *o++ = (char)ch;
-        }
-        else if (ch < 0x20 || ch > 0x7e) {
-            apr_snprintf(o, 7, "\\u%04x", ch);
-            o += 6;
-        }
-        else {
-            *o++ = (char)ch;
-        }
-    }
-    *o++ = '"';
-    *o = '\0';
-    return out;
-}
-
 static void goapi_idem_problem(goapi_idem_req *ctx, int status, int retry_after,
                                const char *title, const char *detail)
 {
@@ -161,13 +129,8 @@ static int goapi_idem_send(request_rec *r, const char *body, apr_size_t len)
 static int goapi_idem_send_problem(request_rec *r, goapi_idem_req *ctx)
 {
     goapi_ids *ids = goapi_ids_of(r);
-    const char *body = apr_psprintf(r->pool,
-        "{\"type\":\"about:blank\",\"title\":%s,\"status\":%d,\"detail\":%s,"
-        "\"request_id\":%s,\"correlation_id\":%s}\n",
-        goapi_json_str(r->pool, ctx->title), ctx->status,
-        goapi_json_str(r->pool, ctx->detail),
-        goapi_json_str(r->pool, ids->request_id),
-        goapi_json_str(r->pool, ids->correlation_id));
+    const char *body = goapi_problem_json(r->pool, ctx->status, ctx->title, ctx->detail,
+                                          ids->request_id, ids->correlation_id);
 
     r->status = ctx->status;
     ap_set_content_type(r, GOAPI_PROBLEM_TYPE);
@@ -210,7 +173,8 @@ int goapi_idem_handler(request_rec *r)
     goapi_idem_req *ctx;
     int rv;
 
-    if (r->main) {
+    /* fixups named this handler for every answer decided there */
+    if (r->main || !r->handler || strcmp(r->handler, GOAPI_IDEM_HANDLER) != 0) {
         return DECLINED;
     }
     ids = goapi_ids_of(r);
@@ -738,8 +702,8 @@ int goapi_idem_fixups(request_rec *r)
     if (r->main) {
         return DECLINED;
     }
-    ids = goapi_ids_of(r);
-    if (ids->idem) {
+    ids = r->prev ? goapi_ids_of(r) : NULL;
+    if (ids && ids->idem) {
         /* an internal redirect of a request already handled here */
         ctx = ids->idem;
         if (ctx->mode == GOAPI_IDEM_RUN && !ctx->finished) {
@@ -760,6 +724,7 @@ int goapi_idem_fixups(request_rec *r)
     if (!(methods & (AP_METHOD_BIT << r->method_number))) {
         return DECLINED;
     }
+    ids = goapi_ids_of(r);
     ctx = apr_pcalloc(r->pool, sizeof(*ctx));
     ctx->r = r;
     ctx->dc = dc;

@@ -42,6 +42,14 @@ BAD_LEVEL = re.compile(r"\[(?:[\w.]+:)?(error|crit|alert|emerg)\]|exit signal"
 ERROR_LOG_FORMAT = r'"[%{u}t] [%-m:%l] [pid %P:tid %T] [%-L] %7F: %E: [client\ %a] %M"'
 
 
+def run_threads(threads, timeout):
+    """Start the threads, then wait for each (at most timeout seconds)."""
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+
+
 def free_port(host="127.0.0.1"):
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
@@ -323,11 +331,7 @@ class Httpd:
             finally:
                 conn.close()
 
-        threads = [threading.Thread(target=client) for _ in range(clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        run_threads([threading.Thread(target=client) for _ in range(clients)], 60)
         return out, errors
 
     def raw(self, data, timeout=10):

@@ -7,7 +7,7 @@ import re
 import socket
 import threading
 
-from harness import UUID7, HttpdTestCase, parse_raw, read_to_close
+from harness import UUID7, HttpdTestCase, parse_raw, read_to_close, run_threads
 
 MARK = b"EVIL7x"            # in every hostile value: must never come back
 
@@ -229,11 +229,7 @@ GoapiMaxHeaderBytes 8K
                                 errors.append(repr(e))
             conn.close()
 
-        threads = [threading.Thread(target=client, args=(c,)) for c in range(20)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(300)
+        run_threads([threading.Thread(target=client, args=(c,)) for c in range(20)], 300)
         self.assertEqual(errors, [], errors[:3])
         self.assertEqual(len(out), 10000)
         self.assertEqual({s for s, _ in out}, {201})

@@ -12,7 +12,7 @@ import signal
 import threading
 import time
 
-from harness import BackendTestCase, HttpdTestCase, parse_raw
+from harness import BackendTestCase, HttpdTestCase, parse_raw, run_threads
 
 PROBLEM = "application/problem+json"
 
@@ -50,11 +50,7 @@ def hammer(httpd, path, key, clients=50, per_client=20, body=b"{}"):
                 with lock:
                     errors.append(repr(e))
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    run_threads([threading.Thread(target=client) for _ in range(clients)], 120)
     return out, errors
 
 

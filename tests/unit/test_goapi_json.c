@@ -1,0 +1,51 @@
+/*
+ * JSON string literals and RFC 9457 problem documents.
+ */
+#include <string.h>
+
+#include "unit.h"
+#include "goapi_json.h"
+
+static void test_json_string(void **state)
+{
+    static const struct {
+        const char *in;
+        const char *want;
+    } cases[] = {
+        { "", "\"\"" },
+        { "ready", "\"ready\"" },
+        { "a\"b", "\"a\\\"b\"" },
+        { "a\\b", "\"a\\\\b\"" },
+        { "a\r\nb", "\"a\\u000d\\u000ab\"" },
+        { "\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\"" },
+        { "caf\xc3\xa9", "\"caf\\u00c3\\u00a9\"" },
+        { "</script>", "\"</script>\"" },
+    };
+    apr_size_t i;
+
+    (void)state;
+    for (i = 0; i < UNIT_ELEMS(cases); i++) {
+        assert_string_equal(goapi_json_string(unit_pool, cases[i].in), cases[i].want);
+    }
+}
+
+static void test_problem_json(void **state)
+{
+    (void)state;
+    assert_string_equal(
+        goapi_problem_json(unit_pool, 409, "Request in progress", "retry \"later\"",
+                           "req-1", "corr-1"),
+        "{\"type\":\"about:blank\",\"title\":\"Request in progress\",\"status\":409,"
+        "\"detail\":\"retry \\\"later\\\"\",\"request_id\":\"req-1\","
+        "\"correlation_id\":\"corr-1\"}\n");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_string),
+        cmocka_unit_test(test_problem_json),
+    };
+
+    return cmocka_run_group_tests(tests, unit_setup, unit_teardown);
+}
