@@ -144,6 +144,15 @@ class ContainerTest(unittest.TestCase):
     def test_1_started(self):
         self.assertIsNotNone(self.startup, self.logs())
         self.assertLess(self.startup, 10)
+        # the image's HEALTHCHECK (every 10 s) reports the container healthy
+        status = None
+        for _ in range(60):
+            status = sh("docker", "inspect", "--format", "{{.State.Health.Status}}",
+                        self.name).stdout.strip()
+            if status == "healthy":
+                break
+            time.sleep(0.5)
+        self.assertEqual(status, "healthy")
 
     def test_2_routes_and_ids(self):
         st, h, body = get(self.port, "/")

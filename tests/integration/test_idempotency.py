@@ -336,6 +336,31 @@ class IdempotencyRestartTest(HttpdTestCase):
         self.assertEqual(r.header("Location"), "/parcels/r1/dispatches/%d" % (n + 1))
 
 
+class IdempotencyTTLTest(HttpdTestCase):
+    """A completed record is replayed until GoapiIdempotencyTTL, then the key
+    runs again."""
+
+    CONF = """
+<Location "/parcels/">
+    SetHandler goapi
+    GoapiIdempotency On
+    GoapiIdempotencyTTL 1s
+</Location>
+"""
+
+    def test_record_expires_after_the_ttl(self):
+        first = post(self.httpd, "/parcels/t1/dispatch", "ttl-key")
+        self.assertEqual(first.status, 201)
+        again = post(self.httpd, "/parcels/t1/dispatch", "ttl-key")
+        self.assertEqual((again.header("Location"), again.header("Idempotent-Replayed")),
+                         (first.header("Location"), "true"))
+        time.sleep(1.3)
+        later = post(self.httpd, "/parcels/t1/dispatch", "ttl-key")
+        self.assertEqual(later.status, 201)
+        self.assertIsNone(later.header("Idempotent-Replayed"))
+        self.assertNotEqual(later.header("Location"), first.header("Location"))
+
+
 class IdempotencyLeaseTest(BackendTestCase):
     """A child killed mid-request leaves its claim until the lease ends."""
 
