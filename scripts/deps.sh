@@ -5,7 +5,7 @@
 set -eu
 
 PACKAGES="apache2 apache2-dev libapr1-dev libaprutil1-dev libcmocka-dev liblmdb-dev
-          gcc libc6-dev make perl python3 curl clang openssl"
+          gcc libc6-dev make perl python3 curl clang openssl gdb"
 
 missing=""
 for p in $PACKAGES "$@"; do

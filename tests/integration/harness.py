@@ -12,6 +12,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -185,7 +186,9 @@ class Httpd:
         ]
         if IS_ROOT:
             lines += ["User www-data", "Group www-data"]
-        if os.environ.get("GOAPI_CORES") == "1":      # debugging crashes
+        if not SANITIZE:
+            # a child that crashes leaves a core here; bad_lines() then
+            # shows its stacks (the sanitizers print their own)
             os.makedirs(self.path("cores"), exist_ok=True)
             os.chmod(self.path("cores"), 0o1777)
             lines.append("CoreDumpDirectory %s/cores" % self.dir)
@@ -218,8 +221,7 @@ class Httpd:
     def start(self, timeout=15):
         self.stdout = open(self.path("logs/stdout.log"), "wb")
         def allow_cores():
-            if os.environ.get("GOAPI_CORES") == "1":
-                import resource
+            if not SANITIZE:
                 resource.setrlimit(resource.RLIMIT_CORE,
                                    (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
@@ -280,10 +282,26 @@ class Httpd:
             return 0
 
     def bad_lines(self, offset=0, allowed=()):
+        """Unexpected lines; after a crash, the stacks of its core too."""
         out = []
         for line in self.read(self.error_log, offset).splitlines():
             if BAD_LEVEL.search(line) and not any(re.search(a, line) for a in allowed):
                 out.append(line)
+        if any("exit signal" in line for line in out):
+            out += self.core_stacks()
+        return out
+
+    def core_stacks(self):
+        """Every thread's stack in each core a crashed child left (gdb)."""
+        out = []
+        for core in sorted(glob.glob(self.path("cores/core*"))):
+            try:
+                r = subprocess.run(["gdb", "-batch", "-nx", "-ex", "info sharedlibrary",
+                                    "-ex", "thread apply all bt", HTTPD, core],
+                                   capture_output=True, text=True, timeout=120)
+                out += ["--- %s" % core] + r.stdout.splitlines()
+            except (OSError, subprocess.TimeoutExpired) as e:
+                out.append("--- %s: no stacks (%s)" % (core, e))
         return out
 
     def sanitizer_reports(self):
