@@ -36,7 +36,14 @@ MODULE = os.environ.get("GOAPI_MODULE") or os.path.join(BUILD, "mod_goapi.so")
 BENCHOK = os.path.join(BUILD, "bench", "mod_goapi_benchok.so")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "3"))
-THREADS, CONNECTIONS = 2, 32
+CONNECTIONS = 32
+# The servers and wrk get CPUs of their own (the first half for the
+# servers), so that the client does not take its time from the server it
+# measures: requests/s is then the server's own cost per request.
+CPUS = sorted(os.sched_getaffinity(0))
+SERVER_CPUS = set(CPUS[:max(1, len(CPUS) // 2)])
+CLIENT_CPUS = set(CPUS[len(SERVER_CPUS):]) or set(CPUS)
+THREADS = max(1, min(2, len(CLIENT_CPUS)))
 RSS_REQUESTS = int(os.environ.get("BENCH_RSS_REQUESTS", "1000000"))
 RSS_SECONDS_MAX = 150                   # the memory run stops here in any case
 CALLGRIND_REQUESTS = 2000
@@ -96,7 +103,8 @@ class Server:
         self.proc = subprocess.Popen(list(wrapper) + [HTTPD, "-f", self.conf, "-DFOREGROUND"]
                                      + (["-X"] if wrapper else []),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+                                     start_new_session=True,
+                                     preexec_fn=lambda: os.sched_setaffinity(0, SERVER_CPUS))
         if not wait_for_port("127.0.0.1", self.port, time.monotonic() + 60, self.proc):
             raise RuntimeError("%s did not start:\n%s" % (self.name, self.log()))
 
@@ -183,6 +191,10 @@ end
 UNIT = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 
+def cpu_list(cpus):
+    return "CPU " + ",".join(str(c) for c in sorted(cpus))
+
+
 def wrk(url, seconds, headers=(), script=None, args=()):
     cmd = ["wrk", "-t%d" % THREADS, "-c%d" % CONNECTIONS, "-d%ds" % seconds, "--latency"]
     for h in headers:
@@ -192,7 +204,8 @@ def wrk(url, seconds, headers=(), script=None, args=()):
     cmd.append(url)
     if args:
         cmd += ["--"] + list(args)
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60,
+                         preexec_fn=lambda: os.sched_setaffinity(0, CLIENT_CPUS)).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = {}
     for pct in ("50", "99"):
@@ -374,9 +387,10 @@ def main():
     print("\n".join(lines[-5:]), flush=True)
 
     with open(os.path.join(BUILD, "bench.txt"), "w") as f:
-        f.write("mod_goapi bench, %s, %d cores, wrk -t%d -c%d, %d rounds of %d s\n\n"
-                % (time.strftime("%Y-%m-%d %H:%M"), os.cpu_count(), THREADS, CONNECTIONS,
-                   ROUNDS, SECONDS))
+        f.write("mod_goapi bench, %s, %d cores (servers on %s, wrk on %s), wrk -t%d -c%d, "
+                "%d rounds of %d s\n\n"
+                % (time.strftime("%Y-%m-%d %H:%M"), len(CPUS), cpu_list(SERVER_CPUS),
+                   cpu_list(CLIENT_CPUS), THREADS, CONNECTIONS, ROUNDS, SECONDS))
         f.write("\n".join(lines) + "\n")
     print("written to build/bench.txt")
 

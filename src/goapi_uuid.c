@@ -41,13 +41,18 @@ apr_status_t goapi_uuid_seed_random(goapi_uuid_gen *g, apr_time_t now,
 
 static const char goapi_hex[] = "0123456789abcdef";
 
+/* Where the text of each of the 16 bytes begins: 8-4-4-4-12 hex digits. */
+static const unsigned char goapi_uuid_at[16] = {
+    0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34
+};
+
 void goapi_uuid_v7(goapi_uuid_gen *g, apr_time_t now,
                    char out[GOAPI_UUID_LEN + 1])
 {
     unsigned char b[16];
     apr_uint64_t ms, lo;
     apr_uint32_t sub, seq;
-    int i, o;
+    int i;
 
     if (now < 0) {
         now = 0;
@@ -66,14 +71,14 @@ void goapi_uuid_v7(goapi_uuid_gen *g, apr_time_t now,
         b[8 + i] = (unsigned char)(lo >> (56 - 8 * i));
     }
 
-    for (i = 0, o = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) {
-            out[o++] = '-';
-        }
-        out[o++] = goapi_hex[b[i] >> 4];
-        out[o++] = goapi_hex[b[i] & 0x0f];
+    for (i = 0; i < 16; i++) {
+        char *o = out + goapi_uuid_at[i];
+
+        o[0] = goapi_hex[b[i] >> 4];
+        o[1] = goapi_hex[b[i] & 0x0f];
     }
-    out[o] = '\0';
+    out[8] = out[13] = out[18] = out[23] = '-';
+    out[GOAPI_UUID_LEN] = '\0';
 }
 
 int goapi_uuid_is_v7(const char *s)

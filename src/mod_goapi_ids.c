@@ -147,16 +147,18 @@ goapi_ids *goapi_ids_of(request_rec *r)
 static void goapi_ids_publish(request_rec *r, goapi_ids *ids)
 {
     const goapi_server_conf *sc = goapi_sconf(r);
+    /* On its first publication a request has none of these entries yet
+     * (nothing runs before us), so they are added without a search; an
+     * internal redirect shares err_headers_out with its predecessor. */
+    void (*put)(apr_table_t *, const char *, const char *) =
+        (r->prev || r->main || ids->published) ? apr_table_setn : apr_table_addn;
 
-    apr_table_setn(r->err_headers_out, sc->request_id_header, ids->request_id);
-    apr_table_setn(r->err_headers_out, sc->correlation_id_header,
-                   ids->correlation_id);
-    apr_table_setn(r->subprocess_env, GOAPI_ENV_REQUEST_ID, ids->request_id);
-    apr_table_setn(r->subprocess_env, GOAPI_ENV_CORRELATION_ID,
-                   ids->correlation_id);
+    put(r->err_headers_out, sc->request_id_header, ids->request_id);
+    put(r->err_headers_out, sc->correlation_id_header, ids->correlation_id);
+    put(r->subprocess_env, GOAPI_ENV_REQUEST_ID, ids->request_id);
+    put(r->subprocess_env, GOAPI_ENV_CORRELATION_ID, ids->correlation_id);
     if (ids->idempotency_key) {
-        apr_table_setn(r->subprocess_env, GOAPI_ENV_IDEMPOTENCY_KEY,
-                       ids->idempotency_key);
+        put(r->subprocess_env, GOAPI_ENV_IDEMPOTENCY_KEY, ids->idempotency_key);
     }
 }
 

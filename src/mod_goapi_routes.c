@@ -177,6 +177,15 @@ static int goapi_respond_route(request_rec *r, const goapi_match *m)
     return HTTP_INTERNAL_SERVER_ERROR;
 }
 
+/* An HTTP/1 request has a body only with Content-Length or
+ * Transfer-Encoding (RFC 9112, 6.3); other protocols are asked. */
+static int goapi_may_have_body(const request_rec *r)
+{
+    return r->proto_num >= HTTP_VERSION(2, 0)
+           || apr_table_get(r->headers_in, "Content-Length")
+           || apr_table_get(r->headers_in, "Transfer-Encoding");
+}
+
 int goapi_routes_handler(request_rec *r)
 {
     const char *path;
@@ -187,7 +196,7 @@ int goapi_routes_handler(request_rec *r)
     if (!r->handler || strcmp(r->handler, GOAPI_HANDLER) != 0) {
         return DECLINED;
     }
-    if ((rv = ap_discard_request_body(r)) != OK) {
+    if (goapi_may_have_body(r) && (rv = ap_discard_request_body(r)) != OK) {
         return rv;
     }
 

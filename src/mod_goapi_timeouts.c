@@ -27,6 +27,7 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include "util_filter.h"
+#include "ap_mpm.h"
 
 #include <apr_atomic.h>
 #include <apr_poll.h>
@@ -83,6 +84,7 @@ typedef struct {
 
 /* Set at configuration time (in the parent, inherited by children). */
 static int goapi_read_filter_needed;
+static int goapi_async_mpm;         /* the MPM waits out keep-alive itself */
 static apr_interval_time_t goapi_min_write_timeout;   /* 0: no write deadlines */
 
 /* Per child. */
@@ -366,6 +368,9 @@ int goapi_timeouts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_CONFIG) {
         goapi_checklist(ptemp, s, 0);
     }
+    if (ap_mpm_query(AP_MPMQ_IS_ASYNC, &goapi_async_mpm) != APR_SUCCESS) {
+        goapi_async_mpm = 0;
+    }
     return OK;
 }
 
@@ -387,29 +392,35 @@ static void goapi_read_begin(goapi_conn *cc, const goapi_limits *l)
     cc->phase = GOAPI_PHASE_HEAD;
 }
 
-/* Does the brigade end a line (or the stream)? */
-static int goapi_ends_line(apr_bucket_brigade *bb)
+/* Does the brigade end a line (or the stream)?  *len gets its length. */
+static int goapi_ends_line(apr_bucket_brigade *bb, apr_off_t *len)
 {
     apr_bucket *e;
+    int ends = 0, last = 1;
 
+    *len = 0;
     for (e = APR_BRIGADE_LAST(bb); e != APR_BRIGADE_SENTINEL(bb); e = APR_BUCKET_PREV(e)) {
         const char *data;
-        apr_size_t len;
+        apr_size_t n;
 
         if (APR_BUCKET_IS_EOS(e)) {
-            return 1;
+            ends |= last;
+            last = 0;
+            continue;
         }
         if (APR_BUCKET_IS_METADATA(e)) {
             continue;
         }
-        if (apr_bucket_read(e, &data, &len, APR_NONBLOCK_READ) != APR_SUCCESS) {
+        if (apr_bucket_read(e, &data, &n, APR_NONBLOCK_READ) != APR_SUCCESS) {
             return 0;
         }
-        if (len) {
-            return data[len - 1] == APR_ASCII_LF;
+        if (n && last) {
+            ends = data[n - 1] == APR_ASCII_LF;
+            last = 0;
         }
+        *len += (apr_off_t)n;
     }
-    return 0;
+    return ends;
 }
 
 /* Wait until the socket is readable, for at most timeout. */
@@ -431,12 +442,14 @@ static apr_status_t goapi_wait_readable(goapi_conn *cc, apr_interval_time_t time
  * would never time out.  Read what is there without blocking and do the
  * waiting here, against the deadline. */
 static apr_status_t goapi_getline(ap_filter_t *f, goapi_conn *cc, apr_bucket_brigade *bb,
-                                  apr_time_t deadline, apr_interval_time_t io_timeout)
+                                  apr_time_t deadline, apr_interval_time_t io_timeout,
+                                  apr_off_t *total)
 {
     apr_off_t room = HUGE_STRING_LEN;
     apr_bucket_brigade *held = NULL;
     apr_status_t rv;
 
+    *total = 0;
     for (;;) {
         apr_interval_time_t left;
 
@@ -445,14 +458,15 @@ static apr_status_t goapi_getline(ap_filter_t *f, goapi_conn *cc, apr_bucket_bri
             break;
         }
         if (!APR_BRIGADE_EMPTY(bb)) {
-            apr_off_t len = 0;
+            apr_off_t len;
             apr_bucket *e;
+            int ends = goapi_ends_line(bb, &len);
 
-            if (goapi_ends_line(bb)) {
+            *total += len;
+            if (ends) {
                 rv = APR_SUCCESS;
                 break;
             }
-            apr_brigade_length(bb, 1, &len);
             room -= len;
             /* keep the partial line until the rest arrives */
             if (!held) {
@@ -486,6 +500,16 @@ static apr_status_t goapi_getline(ap_filter_t *f, goapi_conn *cc, apr_bucket_bri
     return rv;
 }
 
+/* Does httpd hand this connection's next request to us only once its
+ * first bytes are there?  The event MPM waits for a kept-alive connection
+ * to become readable before a worker reads it, unless a filter keeps the
+ * connection in a worker (clogging filters); then, as with prefork and
+ * worker, the read below blocks through the keep-alive wait. */
+static int goapi_waits_readable(const conn_rec *c)
+{
+    return goapi_async_mpm && !c->clogging_input_filters;
+}
+
 static apr_status_t goapi_read_filter(ap_filter_t *f, apr_bucket_brigade *bb,
                                       ap_input_mode_t mode, apr_read_type_e block,
                                       apr_off_t readbytes)
@@ -500,15 +524,17 @@ static apr_status_t goapi_read_filter(ap_filter_t *f, apr_bucket_brigade *bb,
         return ap_get_brigade(f->next, bb, mode, block, readbytes);
     }
     /* HTTP/2 (an upgrade, or a connection preface read as bytes where a
-     * request line was expected) has deadlines of its own: step aside. */
-    if (strcmp(ap_get_protocol(c), AP_PROTOCOL_HTTP1) != 0
-        || (cc->phase != GOAPI_PHASE_BODY && mode == AP_MODE_READBYTES)) {
+     * request line was expected) has deadlines of its own: step aside.
+     * Lines are read by HTTP/1 only. */
+    if (mode != AP_MODE_GETLINE
+        && ((cc->phase != GOAPI_PHASE_BODY && mode == AP_MODE_READBYTES)
+            || strcmp(ap_get_protocol(c), AP_PROTOCOL_HTTP1) != 0)) {
         cc->phase = GOAPI_PHASE_OFF;
         ap_remove_input_filter(f);
         return ap_get_brigade(f->next, bb, mode, block, readbytes);
     }
     if (cc->phase == GOAPI_PHASE_START) {
-        if (c->keepalives > 0 && block == APR_BLOCK_READ) {
+        if (c->keepalives > 0 && block == APR_BLOCK_READ && !goapi_waits_readable(c)) {
             /* A kept-alive connection waits for its next request under the
              * keep-alive timeout; the clocks start with its first byte. */
             rv = ap_get_brigade(f->next, bb, AP_MODE_SPECULATIVE, APR_BLOCK_READ, 1);
@@ -524,12 +550,11 @@ static apr_status_t goapi_read_filter(ap_filter_t *f, apr_bucket_brigade *bb,
                ? goapi_min_deadline(cc->head_deadline, cc->request_deadline)
                : cc->request_deadline;
     if (deadline && block == APR_BLOCK_READ && mode == AP_MODE_GETLINE) {
-        apr_socket_timeout_get(cc->sock, &saved);
-        rv = goapi_getline(f, cc, bb, deadline, saved);
-        if (rv == APR_SUCCESS && cc->phase == GOAPI_PHASE_HEAD) {
-            apr_off_t len = 0;
+        apr_off_t len;
 
-            apr_brigade_length(bb, 1, &len);
+        apr_socket_timeout_get(cc->sock, &saved);
+        rv = goapi_getline(f, cc, bb, deadline, saved, &len);
+        if (rv == APR_SUCCESS && cc->phase == GOAPI_PHASE_HEAD) {
             cc->head_bytes += len;
         }
         if (APR_STATUS_IS_TIMEUP(rv) && apr_time_now() >= deadline) {

@@ -17,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -49,6 +50,71 @@ def run_threads(threads, timeout):
         t.start()
     for t in threads:
         t.join(timeout)
+
+
+# httpd's event MPM, stopping or restarting at once (SIGTERM, SIGHUP), closes
+# the sockets of busy workers from each child's main thread
+# (close_worker_sockets()).  It reads a worker's socket without a lock; when
+# that worker has just finished its connection and released the socket's
+# memory, the child dies of SIGSEGV in apr_os_sock_get(), called from
+# mod_mpm_event.  This happens without mod_goapi loaded too (README, Known
+# problems).  It is recognised by the crashing thread's stack only: its top
+# frame, called from mod_mpm_event, and no frame of mod_goapi.
+def is_httpd_stop_race(text):
+    """Is this crash report (core_stacks() text, or a sanitizer's report)
+    httpd's stop race?"""
+    frames = crash_frames(text)
+    return (len(frames) >= 2 and re.search(r"\bapr_os_sock_get\b", frames[0]) is not None
+            and "mod_mpm_event.so" in frames[1]
+            and not any("goapi" in f.lower() for f in frames))
+
+
+def crash_frames(text):
+    """The frames of the crashing thread, innermost first."""
+    if "GOAPI-END-OF-CRASHING-THREAD" in text:
+        # gdb: the thread where a signal handler was called (httpd's own
+        # handler re-raises the signal from the crashing thread), or else
+        # the thread gdb names current
+        current, rest = text.split("GOAPI-END-OF-CRASHING-THREAD", 1)
+        for thread in re.split(r"^Thread \d+ ", rest, flags=re.M)[1:]:
+            if "<signal handler called>" in thread:
+                return stack_of(thread.split("<signal handler called>", 1)[1])
+        return stack_of(current.split("[Current thread is", 1)[-1])
+    if "SEGV" in text:
+        return stack_of(text)           # a sanitizer: its first stack
+    return []
+
+
+def stack_of(text):
+    """The first run of frames in text, without their numbers."""
+    out = []
+    for m in re.finditer(r"^\s*#(\d+)\s+(.*)$", text, re.M):
+        if out and int(m.group(1)) == 0:
+            break
+        out.append(m.group(2))
+    return out
+
+
+def note_httpd_stop_race(where):
+    sys.stderr.write("note: httpd's own crash at an immediate stop (event MPM, "
+                     "close_worker_sockets race; README, Known problems): %s\n" % where)
+
+
+def tcp_connections(port):
+    """Connections whose local port is port, but listeners and TIME_WAIT."""
+    n = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    local, state = fields[1], fields[3]
+                    if int(local.rsplit(":", 1)[1], 16) == port and state not in ("0A", "06"):
+                        n += 1
+        except OSError:
+            pass
+    return n
 
 
 def free_port(host="127.0.0.1"):
@@ -239,19 +305,27 @@ class Httpd:
         if self.proc and self.proc.poll() is None:
             os.kill(self.proc.pid, sig)
 
+    def wait_idle(self, limit=1.0):
+        """Before an immediate stop or restart: wait (at most limit seconds)
+        until the server holds no connection on its port.  That stop closes
+        the sockets of busy workers from each child's main thread (the
+        event MPM's close_worker_sockets()), which races with a worker that
+        is just finishing a connection: httpd then logs AH03093, or the
+        child crashes (HTTPD_STOP_RACE)."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline and tcp_connections(self.port):
+            time.sleep(0.02)
+        time.sleep(0.05)
+
     def stop(self, sig=signal.SIGTERM, timeout=15):
         """Stop by pid; the whole process group is killed if it hangs."""
         if self.proc is None:
             return None
         rc = self.proc.poll()
         if rc is None:
-            if sig == signal.SIGTERM:
-                # An immediate stop closes the sockets of busy workers (the
-                # event MPM's close_worker_sockets()); a worker that has just
-                # written the response a test read is then refused keep-alive
-                # and httpd logs AH03093.  Let such a worker finish first.
-                time.sleep(0.05)
-            os.kill(self.proc.pid, sig)
+            if sig in (signal.SIGTERM, signal.SIGHUP):
+                self.wait_idle()
+            self.send_signal(sig)
             try:
                 rc = self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -282,30 +356,50 @@ class Httpd:
             return 0
 
     def bad_lines(self, offset=0, allowed=()):
-        """Unexpected lines; after a crash, the stacks of its core too."""
+        """Unexpected lines; after a crash, the stacks of its core too.  A
+        single crash that is httpd's own stop race (HTTPD_STOP_RACE) is
+        reported on stderr, not counted."""
         out = []
         for line in self.read(self.error_log, offset).splitlines():
             if BAD_LEVEL.search(line) and not any(re.search(a, line) for a in allowed):
                 out.append(line)
-        if any("exit signal" in line for line in out):
-            out += self.core_stacks()
+        crashes = [line for line in out if "exit signal" in line]
+        if crashes:
+            stacks = self.core_stacks()
+            if (len(crashes) == 1 and len(stacks) == 1
+                    and is_httpd_stop_race(stacks[0][1])):
+                note_httpd_stop_race(crashes[0])
+                out.remove(crashes[0])
+            else:
+                for core, text in stacks:
+                    out += ["--- %s" % core] + text.splitlines()
         return out
 
     def core_stacks(self):
-        """Every thread's stack in each core a crashed child left (gdb)."""
+        """(core, text) for each core a crashed child left: the crashing
+        thread's stack, the libraries, then every thread's stack (gdb)."""
         out = []
         for core in sorted(glob.glob(self.path("cores/core*"))):
             try:
-                r = subprocess.run(["gdb", "-batch", "-nx", "-ex", "info sharedlibrary",
+                r = subprocess.run(["gdb", "-batch", "-nx", "-ex", "bt",
+                                    "-ex", "echo GOAPI-END-OF-CRASHING-THREAD\\n",
+                                    "-ex", "info sharedlibrary",
                                     "-ex", "thread apply all bt", HTTPD, core],
                                    capture_output=True, text=True, timeout=120)
-                out += ["--- %s" % core] + r.stdout.splitlines()
+                out.append((core, r.stdout))
             except (OSError, subprocess.TimeoutExpired) as e:
-                out.append("--- %s: no stacks (%s)" % (core, e))
+                out.append((core, "no stacks (%s)" % e))
         return out
 
     def sanitizer_reports(self):
-        return sorted(glob.glob(self.path("logs/san/*san.*")))
+        """Reports the sanitizers wrote, but httpd's own stop race."""
+        out = []
+        for f in sorted(glob.glob(self.path("logs/san/*san.*"))):
+            if is_httpd_stop_race(self.read(f)):
+                note_httpd_stop_race(f)
+            else:
+                out.append(f)
+        return out
 
     def access_lines(self, settle=0.3):
         time.sleep(settle)      # mod_log_config writes after the response
