@@ -164,7 +164,10 @@ def httpd_env(extra=None, logdir=None):
         # Reports are written by the children, as the server's user: the
         # directory must be writable by it (sanitizer_dir()).
         logdir = sanitizer_dir(logdir or tempfile.gettempdir())
-        env["ASAN_OPTIONS"] = "detect_leaks=1:log_path=%s/asan" % logdir
+        # allow_user_segv_handler=0: httpd installs a handler of its own for
+        # fatal signals; ASan keeps SIGSEGV and reports the crash with its stack
+        env["ASAN_OPTIONS"] = ("detect_leaks=1:allow_user_segv_handler=0:log_path=%s/asan"
+                               % logdir)
         # httpd's own leaks at exit, reviewed: tests/lsan.supp
         env["LSAN_OPTIONS"] = "suppressions=%s:print_suppressions=0" % LSAN_SUPP
         env["UBSAN_OPTIONS"] = "print_stacktrace=1:log_path=%s/ubsan" % logdir
@@ -363,6 +366,11 @@ class Httpd:
         for line in self.read(self.error_log, offset).splitlines():
             if BAD_LEVEL.search(line) and not any(re.search(a, line) for a in allowed):
                 out.append(line)
+        # under the sanitizers a crash is a report (sanitizer_reports())
+        # and this line, once per crash
+        deadly = [line for line in out if "Sanitizer:DEADLYSIGNAL" in line]
+        if deadly and len(deadly) <= len(self.stop_race_reports()):
+            out = [line for line in out if line not in deadly]
         crashes = [line for line in out if "exit signal" in line]
         if crashes:
             stacks = self.core_stacks()
@@ -393,13 +401,14 @@ class Httpd:
 
     def sanitizer_reports(self):
         """Reports the sanitizers wrote, but httpd's own stop race."""
-        out = []
-        for f in sorted(glob.glob(self.path("logs/san/*san.*"))):
-            if is_httpd_stop_race(self.read(f)):
-                note_httpd_stop_race(f)
-            else:
-                out.append(f)
-        return out
+        races = self.stop_race_reports()
+        for f in races:
+            note_httpd_stop_race(f)
+        return [f for f in sorted(glob.glob(self.path("logs/san/*san.*"))) if f not in races]
+
+    def stop_race_reports(self):
+        return [f for f in sorted(glob.glob(self.path("logs/san/*san.*")))
+                if is_httpd_stop_race(self.read(f))]
 
     def access_lines(self, settle=0.3):
         time.sleep(settle)      # mod_log_config writes after the response
