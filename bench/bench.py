@@ -34,7 +34,7 @@ from harness import HTTPD, MODULES_DIR, free_port, wait_for_port  # noqa: E402
 BUILD = os.path.join(TOP, "build")
 MODULE = os.environ.get("GOAPI_MODULE") or os.path.join(BUILD, "mod_goapi.so")
 BENCHOK = os.path.join(BUILD, "bench", "mod_goapi_benchok.so")
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "9"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "3"))
 CONNECTIONS = 32
 # The servers and wrk get CPUs of their own (the first half for the

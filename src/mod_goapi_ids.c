@@ -162,13 +162,32 @@ static void goapi_ids_publish(request_rec *r, goapi_ids *ids)
     }
 }
 
+/* Make value the one header name carries downstream.  httpd has merged
+ * repeated request headers into one entry, so a first entry that already
+ * is this very string (the client's valid ID, or set for the request this
+ * one was redirected from) is the only one. */
+static void goapi_forward_one(apr_table_t *t, const char *name, const char *value)
+{
+    const char *now = apr_table_get(t, name);
+
+    if (now == value) {
+        return;
+    }
+    if (now) {
+        apr_table_setn(t, name, value);
+    }
+    else {
+        apr_table_addn(t, name, value);
+    }
+}
+
 /* Make the validated values the ones passed downstream. */
 static void goapi_ids_forward(request_rec *r, const goapi_ids *ids)
 {
     const goapi_server_conf *sc = goapi_sconf(r);
 
-    apr_table_setn(r->headers_in, sc->request_id_header, ids->request_id);
-    apr_table_setn(r->headers_in, sc->correlation_id_header, ids->correlation_id);
+    goapi_forward_one(r->headers_in, sc->request_id_header, ids->request_id);
+    goapi_forward_one(r->headers_in, sc->correlation_id_header, ids->correlation_id);
 }
 
 /* Runs first among post_read_request hooks (see mod_goapi.c), before any
