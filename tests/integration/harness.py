@@ -314,7 +314,7 @@ class Httpd:
         the sockets of busy workers from each child's main thread (the
         event MPM's close_worker_sockets()), which races with a worker that
         is just finishing a connection: httpd then logs AH03093, or the
-        child crashes (HTTPD_STOP_RACE)."""
+        child crashes (is_httpd_stop_race())."""
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline and tcp_connections(self.port):
             time.sleep(0.02)
@@ -360,8 +360,8 @@ class Httpd:
 
     def bad_lines(self, offset=0, allowed=()):
         """Unexpected lines; after a crash, the stacks of its core too.  A
-        single crash that is httpd's own stop race (HTTPD_STOP_RACE) is
-        reported on stderr, not counted."""
+        single crash that is httpd's own stop race (is_httpd_stop_race())
+        is reported on stderr, not counted."""
         out = []
         for line in self.read(self.error_log, offset).splitlines():
             if BAD_LEVEL.search(line) and not any(re.search(a, line) for a in allowed):
