@@ -77,24 +77,26 @@ const char *goapi_parse_int_range(const char *arg, apr_int64_t min,
 #define GOAPI_DURATION_MAX  (APR_INT64_C(24) * 3600 * APR_USEC_PER_SEC)
 #define GOAPI_DURATION_MIN  APR_INT64_C(1000)       /* 1ms */
 
-/* Length of the unit at s and its size in nanoseconds, or 0. */
-static apr_size_t goapi_duration_unit(const char *s, apr_int64_t *ns)
+/* Length of the unit at s and its size in nanoseconds, or 0.  Like Go, a
+ * unit is the whole run of bytes up to the next digit or '.': "5mss" has
+ * the unknown unit "mss", not "ms" followed by garbage. */
+static apr_size_t goapi_duration_unit(const char *s, apr_uint64_t *ns)
 {
     static const struct {
         const char *name;
-        apr_int64_t ns;
+        apr_uint64_t ns;
     } units[] = {
-        /* longer names first: "ms" before "m" */
         { "ns", 1 }, { "us", 1000 }, { "\xc2\xb5s", 1000 }, { "\xce\xbcs", 1000 },
-        { "ms", 1000000 }, { "s", APR_INT64_C(1000000000) },
-        { "m", APR_INT64_C(60000000000) }, { "h", APR_INT64_C(3600000000000) },
+        { "ms", 1000000 }, { "s", APR_UINT64_C(1000000000) },
+        { "m", APR_UINT64_C(60000000000) }, { "h", APR_UINT64_C(3600000000000) },
     };
-    apr_size_t i;
+    apr_size_t n = 0, i;
 
-    for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        apr_size_t n = strlen(units[i].name);
-
-        if (strncmp(s, units[i].name, n) == 0) {
+    while (s[n] && s[n] != '.' && (s[n] < '0' || s[n] > '9')) {
+        n++;
+    }
+    for (i = 0; n && i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strlen(units[i].name) == n && memcmp(s, units[i].name, n) == 0) {
             *ns = units[i].ns;
             return n;
         }
@@ -102,26 +104,112 @@ static apr_size_t goapi_duration_unit(const char *s, apr_int64_t *ns)
     return 0;
 }
 
-const char *goapi_parse_duration(const char *arg, apr_interval_time_t *out)
-{
-    /* Sum in nanoseconds; 24h is 8.64e13 ns, far inside int64, and every
-     * step is checked against a bound well above it. */
-    const apr_int64_t cap = GOAPI_DURATION_MAX * 1000;
-    apr_int64_t total = 0;
-    const char *s = arg;
-    int all_digits = 1;
+#define GOAPI_2_63  (APR_UINT64_C(1) << 63)
 
-    if (*s == '\0') {
-        return "expected " GOAPI_DURATION_FORM;
+const char *const goapi_go_duration_reasons[3] = {
+    "invalid duration", "missing or unknown unit", "duration out of range"
+};
+
+const char *goapi_parse_go_duration(const char *arg, apr_int64_t *ns)
+{
+    const char *s = arg;
+    apr_uint64_t total = 0;
+    int negative = 0;
+
+    if (*s == '-' || *s == '+') {
+        negative = *s++ == '-';
     }
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9') {
-            all_digits = 0;
-            break;
+    if (strcmp(s, "0") == 0) {
+        *ns = 0;
+        return NULL;
+    }
+    if (*s == '\0') {
+        return GOAPI_GO_DURATION_INVALID;
+    }
+    while (*s) {
+        apr_uint64_t whole = 0, frac = 0, unit, v;
+        double scale = 1;
+        int digits = 0, frac_full = 0;
+        apr_size_t ulen;
+
+        /* the whole part: more than 2^63 is an error */
+        for (; *s >= '0' && *s <= '9'; s++, digits++) {
+            if (whole > GOAPI_2_63 / 10) {
+                return GOAPI_GO_DURATION_RANGE;
+            }
+            whole = whole * 10 + (apr_uint64_t)(*s - '0');
+            if (whole > GOAPI_2_63) {
+                return GOAPI_GO_DURATION_RANGE;
+            }
+        }
+        /* the fraction: digits past what 63 bits hold are ignored */
+        if (*s == '.') {
+            for (s++; *s >= '0' && *s <= '9'; s++, digits++) {
+                apr_uint64_t next;
+
+                if (frac_full || frac > (GOAPI_2_63 - 1) / 10) {
+                    frac_full = 1;
+                    continue;
+                }
+                next = frac * 10 + (apr_uint64_t)(*s - '0');
+                if (next > GOAPI_2_63) {
+                    frac_full = 1;
+                    continue;
+                }
+                frac = next;
+                scale *= 10;
+            }
+        }
+        if (digits == 0) {
+            return GOAPI_GO_DURATION_INVALID;       /* "s", ".s", "1h.m" */
+        }
+        ulen = goapi_duration_unit(s, &unit);
+        if (ulen == 0) {
+            return GOAPI_GO_DURATION_UNIT;
+        }
+        s += ulen;
+        if (whole > GOAPI_2_63 / unit) {
+            return GOAPI_GO_DURATION_RANGE;
+        }
+        v = whole * unit;
+        if (frac > 0) {
+            /* in double precision, unit over scale first, as Go does: the
+             * result then matches Go's to the nanosecond */
+            v += (apr_uint64_t)((double)frac * ((double)unit / scale));
+            if (v > GOAPI_2_63) {
+                return GOAPI_GO_DURATION_RANGE;
+            }
+        }
+        total += v;
+        if (total > GOAPI_2_63) {
+            return GOAPI_GO_DURATION_RANGE;
         }
     }
-    s = arg;
-    if (all_digits) {
+    if (negative) {
+        *ns = total == GOAPI_2_63 ? APR_INT64_MIN : -(apr_int64_t)total;
+    }
+    else if (total == GOAPI_2_63) {
+        return GOAPI_GO_DURATION_RANGE;
+    }
+    else {
+        *ns = (apr_int64_t)total;
+    }
+    return NULL;
+}
+
+const char *goapi_parse_duration(const char *arg, apr_interval_time_t *out)
+{
+    const char *s;
+    const char *err;
+    apr_int64_t ns;
+
+    if (*arg == '\0') {
+        return "expected " GOAPI_DURATION_FORM;
+    }
+    for (s = arg; *s >= '0' && *s <= '9'; s++) {
+    }
+    if (*s == '\0') {
+        /* digits only: seconds, as httpd's own timeouts are written */
         apr_int64_t secs;
 
         if (goapi_parse_int_range(arg, 0, GOAPI_DURATION_MAX / APR_USEC_PER_SEC, &secs)) {
@@ -130,47 +218,24 @@ const char *goapi_parse_duration(const char *arg, apr_interval_time_t *out)
         *out = secs * APR_USEC_PER_SEC;
         return NULL;
     }
-    while (*s) {
-        apr_int64_t whole = 0, frac = 0, scale = 1, unit;
-        int digits = 0;
-        apr_size_t ulen;
-
-        for (; *s >= '0' && *s <= '9'; s++, digits++) {
-            if (whole > cap) {
-                return "out of range: expected " GOAPI_DURATION_FORM;
-            }
-            whole = whole * 10 + (*s - '0');
-        }
-        if (*s == '.') {
-            for (s++; *s >= '0' && *s <= '9'; s++, digits++) {
-                if (scale < APR_INT64_C(1000000000000)) {
-                    frac = frac * 10 + (*s - '0');
-                    scale *= 10;
-                }
-            }
-        }
-        if (digits == 0) {
-            return "expected " GOAPI_DURATION_FORM;
-        }
-        ulen = goapi_duration_unit(s, &unit);
-        if (ulen == 0) {
-            return "missing or unknown unit: expected " GOAPI_DURATION_FORM;
-        }
-        s += ulen;
-        if (whole > cap / unit) {
-            return "out of range: expected " GOAPI_DURATION_FORM;
-        }
-        total += whole * unit + (apr_int64_t)((double)frac * (double)unit / (double)scale);
-        if (total > cap) {
-            return "out of range: expected " GOAPI_DURATION_FORM;
-        }
+    if (*arg == '-' || *arg == '+') {
+        return "expected " GOAPI_DURATION_FORM;   /* no sign: no negative timeouts */
+    }
+    err = goapi_parse_go_duration(arg, &ns);
+    if (err == GOAPI_GO_DURATION_UNIT) {
+        return "missing or unknown unit: expected " GOAPI_DURATION_FORM;
+    }
+    if (err == GOAPI_GO_DURATION_RANGE || (!err && ns > GOAPI_DURATION_MAX * 1000)) {
+        return "out of range: expected " GOAPI_DURATION_FORM;
+    }
+    if (err) {
+        return "expected " GOAPI_DURATION_FORM;
     }
     /* Checked in nanoseconds: "2ns" is too short, not 0 (disabled). */
-    if (total != 0 && total < GOAPI_DURATION_MIN * 1000) {
+    if (ns != 0 && ns < GOAPI_DURATION_MIN * 1000) {
         return "too short: expected " GOAPI_DURATION_FORM;
     }
-    total /= 1000;                              /* to microseconds */
-    *out = total;
+    *out = ns / 1000;                           /* to microseconds */
     return NULL;
 }
 

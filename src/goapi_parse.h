@@ -22,10 +22,23 @@ const char *goapi_parse_header_name(const char *arg);
 const char *goapi_parse_int_range(const char *arg, apr_int64_t min,
                                   apr_int64_t max, apr_int64_t *out);
 
-/* A duration, Go style: "250ms", "5s", "1m30s", "1.5h", units ns us µs ms
- * s m h; a plain number is seconds ("5"); "0" disables.  A non-zero value
- * must lie between 1ms and 24h.  *out is in microseconds. */
+/* A duration as Go writes it (goapi_parse_go_duration()): "250ms", "5s",
+ * "1m30s", "1.5h"; without a sign; a plain number is seconds ("5"), as in
+ * httpd's own directives; "0" disables.  A non-zero value must lie between
+ * 1ms and 24h.  *out is in microseconds, the nanoseconds cut off. */
 const char *goapi_parse_duration(const char *arg, apr_interval_time_t *out);
+
+/* Go's time.ParseDuration, to the nanosecond and with Go's results:
+ * [-+]?([0-9]*(\.[0-9]*)?unit)+ or "0", units ns us µs (either micro
+ * sign) ms s m h, within the range of a signed 64-bit count of
+ * nanoseconds.  Returns NULL with *ns set, or one of the three reasons
+ * below (compare the pointers). */
+const char *goapi_parse_go_duration(const char *arg, apr_int64_t *ns);
+
+#define GOAPI_GO_DURATION_INVALID   goapi_go_duration_reasons[0]
+#define GOAPI_GO_DURATION_UNIT      goapi_go_duration_reasons[1]
+#define GOAPI_GO_DURATION_RANGE     goapi_go_duration_reasons[2]
+extern const char *const goapi_go_duration_reasons[3];
 
 /* The form goapi_parse_duration() accepts, for messages. */
 #define GOAPI_DURATION_FORM \

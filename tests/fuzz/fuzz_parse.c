@@ -68,8 +68,20 @@ static int has_nonzero_whole(const char *s)
 static void check_duration(const char *s)
 {
     apr_interval_time_t v = SENTINEL;
+    apr_int64_t ns = SENTINEL;
     const char *err = goapi_parse_duration(s, &v);
+    const char *go_err = goapi_parse_go_duration(s, &ns);
+    const char *d;
 
+    /* Go's grammar: the same value, or untouched on error; the directive
+     * parser accepts a unit form only where Go does, with its value */
+    FUZZ_CHECK(go_err != NULL || s[0] != '\0');
+    FUZZ_CHECK(go_err == NULL || ns == SENTINEL);
+    for (d = s; *d >= '0' && *d <= '9'; d++) {
+    }
+    if (err == NULL && *d != '\0') {
+        FUZZ_CHECK(go_err == NULL && ns >= 0 && v == ns / 1000);
+    }
     if (err != NULL) {
         FUZZ_CHECK(v == SENTINEL);
         return;

@@ -174,6 +174,87 @@ static void test_durations(void **state)
     }
 }
 
+/* Differential: inputs and results of Go's own time.ParseDuration tests,
+ * in nanoseconds; goapi_parse_go_duration() must agree to the nanosecond,
+ * fractions of hours, rounding and the int64 borders included. */
+static void test_go_durations(void **state)
+{
+    static const struct {
+        const char *arg;
+        apr_int64_t ns;
+    } good[] = {
+        { "0", 0 }, { "5s", APR_INT64_C(5000000000) }, { "30s", APR_INT64_C(30000000000) },
+        { "1478s", APR_INT64_C(1478000000000) }, { "-5s", -APR_INT64_C(5000000000) },
+        { "+5s", APR_INT64_C(5000000000) }, { "-0", 0 }, { "+0", 0 },
+        { "5.0s", APR_INT64_C(5000000000) }, { "5.6s", APR_INT64_C(5600000000) },
+        { "5.s", APR_INT64_C(5000000000) }, { ".5s", APR_INT64_C(500000000) },
+        { "1.0s", APR_INT64_C(1000000000) }, { "1.00s", APR_INT64_C(1000000000) },
+        { "1.004s", APR_INT64_C(1004000000) }, { "1.0040s", APR_INT64_C(1004000000) },
+        { "100.00100s", APR_INT64_C(100001000000) },
+        { "10ns", 10 }, { "11us", 11000 }, { "12\xc2\xb5s", 12000 }, { "12\xce\xbcs", 12000 },
+        { "13ms", 13000000 }, { "14s", APR_INT64_C(14000000000) },
+        { "15m", APR_INT64_C(900000000000) }, { "16h", APR_INT64_C(57600000000000) },
+        { "3h30m", APR_INT64_C(12600000000000) }, { "10.5s4m", APR_INT64_C(250500000000) },
+        { "-2m3.4s", -APR_INT64_C(123400000000) },
+        { "1h2m3s4ms5us6ns", APR_INT64_C(3723004005006) },
+        { "39h9m14.425s", APR_INT64_C(140954425000000) },
+        { "52763797000ns", APR_INT64_C(52763797000) },
+        { "0.3333333333333333333h", APR_INT64_C(1200000000000) },
+        { "9007199254740993ns", APR_INT64_C(9007199254740993) },
+        { "9223372036854775807ns", APR_INT64_MAX },
+        { "9223372036854775.807us", APR_INT64_MAX },
+        { "9223372036s854ms775us807ns", APR_INT64_MAX },
+        { "-9223372036854775808ns", APR_INT64_MIN },
+        { "-9223372036854775.808us", APR_INT64_MIN },
+        { "-9223372036s854ms775us808ns", APR_INT64_MIN },
+        { "-2562047h47m16.854775808s", APR_INT64_MIN },
+        { "0.100000000000000000000h", APR_INT64_C(360000000000) },
+        { "0.830103483285477580700h", APR_INT64_C(2988372539827) },
+    };
+    static const char *const bad[] = {
+        "", "3", "-", "s", ".", "-.", ".s", "+.s", "1d", "\x85\x85", "\xff\xff",
+        "hello \xff\xff world", "9223372036854775810ns", "9223372036854775808ns",
+        "9223372036854775.808us", "9223372036s854ms775us808ns",
+        /* a unit is the whole run up to the next digit or '.' */
+        "5mss", "1msh", "5s5", "1.5.5s",
+    };
+    apr_size_t i;
+
+    (void)state;
+    for (i = 0; i < UNIT_ELEMS(good); i++) {
+        apr_int64_t ns = 7;
+        const char *err = goapi_parse_go_duration(good[i].arg, &ns);
+
+        if (err) {
+            fail_msg("'%s' refused: %s", good[i].arg, err);
+        }
+        if (ns != good[i].ns) {
+            fail_msg("'%s': %" APR_INT64_T_FMT " ns, Go says %" APR_INT64_T_FMT,
+                     good[i].arg, ns, good[i].ns);
+        }
+    }
+    for (i = 0; i < UNIT_ELEMS(bad); i++) {
+        apr_int64_t ns = 7;
+
+        if (goapi_parse_go_duration(bad[i], &ns) == NULL) {
+            fail_msg("'%s' accepted as %" APR_INT64_T_FMT, bad[i], ns);
+        }
+        assert_true(ns == 7);
+    }
+    /* the directive parser is Go's, narrowed: no sign, a unit or whole
+     * seconds, 1ms to 24h, microseconds with the nanoseconds cut off */
+    {
+        apr_interval_time_t us = 0;
+
+        assert_null(goapi_parse_duration("1.0005ms", &us));
+        assert_true(us == 1000);
+        assert_null(goapi_parse_duration("0.3333333333333333333h", &us));
+        assert_true(us == APR_INT64_C(1200000000));
+        assert_non_null(goapi_parse_duration("+5s", &us));
+        assert_non_null(goapi_parse_duration("-0", &us));
+    }
+}
+
 static void test_format_duration(void **state)
 {
     char buf[32];
@@ -225,6 +306,7 @@ int main(void)
         cmocka_unit_test(test_int_range_full_width),
         cmocka_unit_test(test_int_range_small_max),
         cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_go_durations),
         cmocka_unit_test(test_format_duration),
         cmocka_unit_test(test_sizes),
     };
