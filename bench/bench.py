@@ -47,6 +47,7 @@ THREADS = max(1, min(2, len(CLIENT_CPUS)))
 RSS_REQUESTS = int(os.environ.get("BENCH_RSS_REQUESTS", "1000000"))
 RSS_SECONDS_MAX = 150                   # the memory run stops here in any case
 CALLGRIND_REQUESTS = 2000
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 MPM = """StartServers 2
 ServerLimit 2
@@ -117,6 +118,19 @@ class Server:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
         self.proc = None
+
+    def cpu_ticks(self):
+        """User and system CPU time of the server's processes, in clock
+        ticks: the time they ran, whatever else the machine did."""
+        total = 0
+        for pid in [self.proc.pid] + self.children():
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])      # utime, stime
+            except (OSError, IndexError, ValueError):
+                pass
+        return total
 
     def children(self):
         out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)],
@@ -302,6 +316,7 @@ def main():
              lua_s["post_unique"], None),
         ]
         results = {s[0]: [] for s in scenarios}
+        by_port = {s.port: s for s in servers}
         # The first executions write to disk (fsync per transaction): their
         # rounds come after the others, which they would disturb.
         cpu_bound, disk_bound = scenarios[:-1], scenarios[-1:]
@@ -313,7 +328,11 @@ def main():
                 for name, url, headers, script, args in order:
                     if args is None:
                         args = ("r%d" % rnd,)
+                    srv = by_port[int(url.split(":")[2].split("/")[0])]
+                    ticks = srv.cpu_ticks()
                     r = wrk(url, 1 if rnd == 0 else SECONDS, headers, script, args)
+                    r["cpu_us"] = ((srv.cpu_ticks() - ticks) * 1e6 / CLK_TCK
+                                   / max(1, r["total"]))
                     if r["non2xx"]:
                         raise RuntimeError("%s: %d answers that were not 2xx"
                                            % (name, r["non2xx"]))
@@ -324,10 +343,12 @@ def main():
         def med(name, key):
             return statistics.median(r[key] for r in results[name])
 
-        lines.append("%-32s %12s %10s %10s" % ("scenario", "requests/s", "p50 ms", "p99 ms"))
+        lines.append("%-32s %12s %10s %10s %12s" % ("scenario", "requests/s", "p50 ms",
+                                                     "p99 ms", "CPU us/req"))
         for name, *_ in scenarios:
-            lines.append("%-32s %12.0f %10.3f %10.3f" % (name, med(name, "rps"),
-                                                        med(name, "p50"), med(name, "p99")))
+            lines.append("%-32s %12.0f %10.3f %10.3f %12.1f"
+                         % (name, med(name, "rps"), med(name, "p50"), med(name, "p99"),
+                            med(name, "cpu_us")))
         lines.append("")
         base_rps, base_p99 = med("baseline: trivial handler", "rps"), \
             med("baseline: trivial handler", "p99")
@@ -342,6 +363,8 @@ def main():
             ("static file / baseline, req/s", med("static 3-byte file", "rps") / base_rps, ""),
             ("deadlines on / off, req/s", med(hz, "rps") / med("/healthz, no deadlines", "rps"),
              ">= 0.97"),
+            ("/healthz (IDs generated) / baseline, CPU/req",
+             med(hz, "cpu_us") / med("baseline: trivial handler", "cpu_us"), ""),
             ("idempotent replay / GET /healthz, req/s",
              med("POST dispatch, replay", "rps") / med(hz, "rps"), ">= 0.90"),
             ("first execution / GET /healthz, req/s",
