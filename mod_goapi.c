@@ -99,6 +99,10 @@ static const command_rec goapi_cmds[] = {
                   (void *)offsetof(goapi_dir_conf, idem_max_response),
                   RSRC_CONF | ACCESS_CONF,
                   "Largest response kept for replays (default 1M)"),
+    AP_INIT_TAKE1("GoapiIdempotencySweepInterval", goapi_cmd_check_duration,
+                  (void *)offsetof(goapi_server_conf, idem_sweep), RSRC_CONF,
+                  "Time between sweeps of expired records from the idempotency "
+                  "store (default 60s); main server only"),
     AP_INIT_TAKE12("GoapiIdempotencyStore", goapi_cmd_idem_store, NULL, RSRC_CONF,
                    "The idempotency ledger: lmdb:<path> [size] (default "
                    "lmdb:" GOAPI_DEFAULT_IDEM_STORE_FILE " under DefaultRuntimeDir, 64M)"),

@@ -64,7 +64,7 @@
 #define GOAPI_MIN_IDEM_STORE_SIZE      ((apr_int64_t)1024 * 1024)
 #define GOAPI_MAX_IDEM_STORE_SIZE      ((apr_int64_t)64 * 1024 * 1024 * 1024)
 /* Between sweeps of expired records. */
-#define GOAPI_IDEM_SWEEP_INTERVAL      (60 * 1000000)
+#define GOAPI_DEFAULT_IDEM_SWEEP      (60 * 1000000)
 /* Retry-After of a 409 while the first request is in flight, seconds. */
 #define GOAPI_IDEM_RETRY_AFTER         1
 #define GOAPI_IDEM_REPLAYED_HEADER     "Idempotent-Replayed"

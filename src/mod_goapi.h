@@ -46,6 +46,8 @@ typedef struct {
     const char *drain_file;             /* /readyz says draining while it exists */
     const char *idem_store;             /* ledger file (main server); NULL unset */
     apr_int64_t idem_store_size;        /* its largest size, bytes; -1 unset */
+    apr_interval_time_t idem_sweep;     /* between sweeps of expired records
+                                         * (main server); -1 unset */
 } goapi_server_conf;
 
 /* Per directory/location. */

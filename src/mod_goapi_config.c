@@ -42,6 +42,7 @@ void *goapi_config_create_server(apr_pool_t *p, server_rec *s)
     conf->check_interval = -1;
     conf->check_timeout = -1;
     conf->idem_store_size = -1;
+    conf->idem_sweep = -1;
     if (!s->is_virtual) {
         /* the main server's record is made first in each reading of the
          * configuration */
@@ -68,6 +69,7 @@ void *goapi_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     GOAPI_MERGE(drain_file, NULL);
     conf->idem_store = base->idem_store;    /* main server only */
     conf->idem_store_size = base->idem_store_size;
+    conf->idem_sweep = base->idem_sweep;
     return conf;
 }
 
@@ -223,7 +225,8 @@ const char *goapi_cmd_ready_check(cmd_parms *cmd, void *dconf, const char *name,
     return NULL;
 }
 
-/* GoapiReadyCheckInterval, GoapiReadyCheckTimeout: main server, never 0. */
+/* GoapiReadyCheckInterval, GoapiReadyCheckTimeout,
+ * GoapiIdempotencySweepInterval: main server, never 0. */
 const char *goapi_cmd_check_duration(cmd_parms *cmd, void *dconf, const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
@@ -408,6 +411,8 @@ int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                 c->check_interval = GOAPI_DEFAULT_CHECK_INTERVAL;
             if (c->check_timeout < 0)
                 c->check_timeout = GOAPI_DEFAULT_CHECK_TIMEOUT;
+            if (c->idem_sweep < 0)
+                c->idem_sweep = GOAPI_DEFAULT_IDEM_SWEEP;
             c->resolved = 1;
             if (!goapi_config_check_distinct(ptemp, s, c)) {
                 return HTTP_INTERNAL_SERVER_ERROR;

@@ -904,7 +904,7 @@ int goapi_idem_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     if (wd_get && wd_register) {
         rv = wd_get(&wd, GOAPI_SWEEP_WATCHDOG, 0, 1, pconf);
         if (rv == APR_SUCCESS) {
-            rv = wd_register(wd, GOAPI_IDEM_SWEEP_INTERVAL, s, goapi_idem_sweep);
+            rv = wd_register(wd, sc->idem_sweep, s, goapi_idem_sweep);
         }
     }
     if (rv != APR_SUCCESS) {

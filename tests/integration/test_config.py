@@ -163,6 +163,16 @@ class ReadinessValuesTest(ConfigValuesCase):
                            "GoapiReadyCheckInterval: '0' is not valid: expected a duration "
                            "above 0")
         self.assertRefused("GoapiReadyCheckTimeout 5x", "GoapiReadyCheckTimeout: '5x'")
+        self.assertRefused("GoapiIdempotencySweepInterval 0",
+                           "GoapiIdempotencySweepInterval: '0' is not valid: expected a "
+                           "duration above 0")
+        self.assertRefused("GoapiIdempotencySweepInterval 1d",
+                           "GoapiIdempotencySweepInterval: '1d' is not valid")
+        port = free_port()
+        self.assertRefused("<VirtualHost 127.0.0.1:%d>\n GoapiIdempotencySweepInterval 5s\n"
+                           "</VirtualHost>" % port,
+                           "GoapiIdempotencySweepInterval cannot occur within <VirtualHost> "
+                           "section")
 
     def test_good_readiness_config(self):
         rc, out = self.configtest("GoapiReadyCheck db tcp://127.0.0.1:5432\n"

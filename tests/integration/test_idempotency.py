@@ -338,9 +338,10 @@ class IdempotencyRestartTest(HttpdTestCase):
 
 class IdempotencyTTLTest(HttpdTestCase):
     """A completed record is replayed until GoapiIdempotencyTTL, then the key
-    runs again."""
+    runs again; the sweeper removes expired records from the store."""
 
     CONF = """
+GoapiIdempotencySweepInterval 1s
 <Location "/parcels/">
     SetHandler goapi
     GoapiIdempotency On
@@ -359,6 +360,21 @@ class IdempotencyTTLTest(HttpdTestCase):
         self.assertEqual(later.status, 201)
         self.assertIsNone(later.header("Idempotent-Replayed"))
         self.assertNotEqual(later.header("Location"), first.header("Location"))
+
+    def test_sweeper_removes_expired_records(self):
+        offset = self.httpd.log_size()
+        for i in range(3):
+            self.assertEqual(post(self.httpd, "/parcels/s%d/dispatch" % i,
+                                  "sweep-key-%d" % i).status, 201)
+        # expired after 1 s, swept within the next second (one child runs
+        # the sweeper); bounded wait
+        removed, deadline = 0, time.monotonic() + 8
+        while removed < 3 and time.monotonic() < deadline:
+            time.sleep(0.25)
+            removed = sum(int(n) for n in re.findall(
+                r"GOAPI00049: idempotency store: (\d+) expired record\(s\) removed",
+                self.httpd.read(self.httpd.error_log, offset)))
+        self.assertGreaterEqual(removed, 3)
 
 
 class IdempotencyLeaseTest(BackendTestCase):
