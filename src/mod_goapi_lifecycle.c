@@ -71,6 +71,10 @@ static goapi_child_thread goapi_supervisor = {
 #define GOAPI_CUT_GRACE         apr_time_from_msec(250)
 #define GOAPI_CUT_GRACE_NOW     apr_time_from_sec(1)
 #define GOAPI_SUPERVISOR_TICK   apr_time_from_msec(20)
+/* Before the stop: the MPM's child_stopping hook sets the start of the
+ * window itself, so only the hooks (and, under prefork, which has no such
+ * hook before the end, the window) may begin up to this much late. */
+#define GOAPI_SUPERVISOR_IDLE   apr_time_from_msec(100)
 
 static int goapi_mpm_stopping(void)
 {
@@ -261,7 +265,7 @@ static void *APR_THREAD_FUNC goapi_supervise(apr_thread_t *thd, void *data)
             break;
         }
         if (!began) {
-            apr_sleep(GOAPI_SUPERVISOR_TICK);
+            apr_sleep(GOAPI_SUPERVISOR_IDLE);
             continue;
         }
         end = began + (goapi_stop_graceful ? goapi_shutdown_window : 0);
