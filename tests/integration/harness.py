@@ -308,6 +308,20 @@ class Httpd:
         if self.proc and self.proc.poll() is None:
             os.kill(self.proc.pid, sig)
 
+    def children(self):
+        """The pids of the server's child processes (from /proc: no procps
+        on a bare Debian)."""
+        out = []
+        for stat in glob.glob("/proc/[0-9]*/stat"):
+            try:
+                with open(stat) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if self.proc and int(fields[1]) == self.proc.pid:
+                out.append(int(stat.split("/")[2]))
+        return sorted(out)
+
     def wait_idle(self, limit=1.0):
         """Before an immediate stop or restart: wait (at most limit seconds)
         until the server holds no connection on its port.  That stop closes

@@ -4,7 +4,6 @@ stack and nothing else."""
 
 import os
 import signal
-import subprocess
 import time
 import unittest
 
@@ -95,8 +94,7 @@ class CrashReportTest(unittest.TestCase):
         try:
             h.start()
             time.sleep(0.3)
-            children = subprocess.run(["pgrep", "-P", str(h.proc.pid)], capture_output=True,
-                                      text=True).stdout.split()
+            children = h.children()
             self.assertTrue(children)
             os.kill(int(children[0]), signal.SIGSEGV)
             deadline = time.monotonic() + 10
