@@ -89,8 +89,12 @@ static const command_rec goapi_cmds[] = {
                   "How long a completed response is replayed (default 24h)"),
     AP_INIT_TAKE1("GoapiIdempotencyLease", goapi_cmd_idem_duration,
                   (void *)offsetof(goapi_dir_conf, idem_lease), RSRC_CONF | ACCESS_CONF,
-                  "How long a request holds its key before a retry may run again "
-                  "(default 60s)"),
+                  "How long a retry gets 409 in progress while the first request "
+                  "runs; after it, 409 outcome unknown (default 60s)"),
+    AP_INIT_FLAG("GoapiIdempotencyRerunAfterLease", ap_set_flag_slot,
+                 (void *)offsetof(goapi_dir_conf, idem_rerun), RSRC_CONF | ACCESS_CONF,
+                 "On: a retry after the lease runs the operation again, even if the "
+                 "first request applied it before its process died (default Off)"),
     AP_INIT_TAKE1("GoapiIdempotencyMaxBody", goapi_cmd_idem_size,
                   (void *)offsetof(goapi_dir_conf, idem_max_body), RSRC_CONF | ACCESS_CONF,
                   "Largest request body with an Idempotency-Key (default 1M; larger "
@@ -106,6 +110,10 @@ static const command_rec goapi_cmds[] = {
     AP_INIT_TAKE12("GoapiIdempotencyStore", goapi_cmd_idem_store, NULL, RSRC_CONF,
                    "The idempotency ledger: lmdb:<path> [size] (default "
                    "lmdb:" GOAPI_DEFAULT_IDEM_STORE_FILE " under DefaultRuntimeDir, 64M)"),
+    AP_INIT_TAKE1("GoapiIdempotencyDamagedStore", goapi_cmd_idem_damaged, NULL, RSRC_CONF,
+                  "A damaged ledger at startup: Refuse (the server does not start) or "
+                  "StartFresh (moved aside, a new empty one; its records are lost) "
+                  "(default Refuse); main server only"),
     { NULL, { NULL }, NULL, 0, RAW_ARGS, NULL }
 };
 
@@ -116,6 +124,8 @@ static void goapi_register_hooks(apr_pool_t *p)
     /* Defaults are resolved and cross-directive checks made before the
      * server starts, and also under "apachectl -t". */
     ap_hook_check_config(goapi_config_check, NULL, NULL, APR_HOOK_MIDDLE);
+    /* "apachectl -t" reports a directive given twice with different values. */
+    ap_hook_test_config(goapi_config_test_config, NULL, NULL, APR_HOOK_MIDDLE);
 
     /* The ID generator is seeded after fork, so no two children share it. */
     ap_hook_child_init(goapi_ids_child_init, NULL, NULL, APR_HOOK_MIDDLE);
@@ -176,7 +186,10 @@ static void goapi_register_hooks(apr_pool_t *p)
     APR_REGISTER_OPTIONAL_FN(goapi_register_shutdown_hook);
 
     /* Idempotency.  The ledger is created in the parent and opened in each
-     * child; its sweeper is a mod_watchdog child singleton. */
+     * child; its sweeper is a mod_watchdog child singleton.  "apachectl -t"
+     * checks it (check_config: a failure there fails the test) after the
+     * defaults are resolved (goapi_config_check, APR_HOOK_MIDDLE). */
+    ap_hook_check_config(goapi_idem_check_config, NULL, NULL, APR_HOOK_LAST);
     {
         static const char *const before_watchdog[] = { "mod_watchdog.c", NULL };
 

@@ -2,27 +2,33 @@
  * goapi_idem.c — idempotency records: codec, ledger key, request
  * fingerprint and the replayed-header filter (see goapi_idem.h).
  *
- * Encoding, version 1.  All integers little-endian, written and read byte
+ * Encoding, version 2.  All integers little-endian, written and read byte
  * by byte so that neither the host's byte order nor alignment matters:
  *
  *   offset  size  field
  *        0     3  magic "GIR"
- *        3     1  version, 1
+ *        3     1  version, 2
  *        4     1  state: 1 in flight, 2 completed
  *        5     1  flags (GOAPI_IDEM_F_*; any bit pattern is carried)
  *        6     8  claim_id, u64
  *       14     8  created, i64 microseconds since the epoch (two's complement)
  *       22     8  expires, i64 microseconds since the epoch
- *       30    32  fingerprint
- *       62     2  status, u16: 0 in flight, 100-599 completed
- *       64     2  header count, u16, at most GOAPI_IDEM_MAX_HEADERS
- *       66        count times: u16 name length, name, u16 value length, value
+ *       30     8  lease_end, i64 microseconds since the epoch
+ *       38    32  fingerprint
+ *       70     2  status, u16: 0 in flight, 100-599 completed
+ *       72     2  header count, u16, at most GOAPI_IDEM_MAX_HEADERS
+ *       74        count times: u16 name length, name, u16 value length, value
  *                 (each at most GOAPI_IDEM_MAX_HEADER_BYTES, no terminator)
  *                 then: u32 body length, body
  *
- * and nothing after the body.  The smallest record is 70 bytes.  Every
+ * and nothing after the body.  The smallest record is 78 bytes.  Every
  * record has exactly one encoding, so decoding and re-encoding gives back
  * the same bytes.
+ *
+ * Version 1 had no lease_end: its in-flight records ended with their lease,
+ * which let a retry run again after a child died.  Such a record decodes
+ * with its lease where it was and its end GOAPI_DEFAULT_IDEM_TTL later, as
+ * version 2 would have written it; it encodes as version 2.
  *
  * A decoded record's names, values and body are copies in the pool, each
  * followed by a NUL; the body is never NULL, an empty body is "".
@@ -32,11 +38,13 @@
 #include <apr_strings.h>
 #include <apr_tables.h>
 
+#include "goapi_defs.h"
 #include "goapi_idem.h"
 #include "goapi_parse.h"
 
-#define GOAPI_IDEM_VERSION      1
-#define GOAPI_IDEM_FIXED_LEN    66      /* up to the first header */
+#define GOAPI_IDEM_VERSION      2
+#define GOAPI_IDEM_VERSION_1    1       /* still read: no lease_end */
+#define GOAPI_IDEM_FIXED_LEN    74      /* up to the first header */
 #define GOAPI_IDEM_BODY_LEN_LEN 4
 #define GOAPI_IDEM_U32_MAX      0xFFFFFFFFu
 
@@ -176,6 +184,7 @@ void goapi_idem_encode(const goapi_idem_record *rec, unsigned char *buf)
     b = goapi_idem_put_le(b, rec->claim_id, 8);
     b = goapi_idem_put_le(b, (apr_uint64_t)rec->created, 8);
     b = goapi_idem_put_le(b, (apr_uint64_t)rec->expires, 8);
+    b = goapi_idem_put_le(b, (apr_uint64_t)rec->lease_end, 8);
     b = goapi_idem_put_bytes(b, rec->fingerprint, GOAPI_SHA256_LEN);
     b = goapi_idem_put_le(b, (apr_uint64_t)rec->status, 2);
     b = goapi_idem_put_le(b, (apr_uint64_t)n, 2);
@@ -192,6 +201,12 @@ void goapi_idem_encode(const goapi_idem_record *rec, unsigned char *buf)
 }
 
 /* ---- decoding ------------------------------------------------------------ */
+
+/* t + d, held at the largest time instead of wrapping. */
+static apr_time_t goapi_idem_time_add(apr_time_t t, apr_interval_time_t d)
+{
+    return t > APR_INT64_MAX - d ? APR_INT64_MAX : t + d;
+}
 
 typedef struct {
     const unsigned char *at;
@@ -251,7 +266,7 @@ apr_status_t goapi_idem_decode(goapi_idem_record *rec, const void *buf,
     const unsigned char *s;
     apr_uint64_t v, count, i;
     char *body;
-    int state;
+    int state, version;
 
     r.at = buf;
     r.left = len;
@@ -259,9 +274,10 @@ apr_status_t goapi_idem_decode(goapi_idem_record *rec, const void *buf,
 
     s = goapi_idem_take(&r, 6);
     if (s == NULL || memcmp(s, goapi_idem_magic, sizeof(goapi_idem_magic)) != 0
-        || s[3] != GOAPI_IDEM_VERSION) {
+        || (s[3] != GOAPI_IDEM_VERSION && s[3] != GOAPI_IDEM_VERSION_1)) {
         return APR_EINVAL;
     }
+    version = s[3];
     /* The state is checked as a byte: the enum's range is the compiler's. */
     state = s[4];
     if (state != GOAPI_IDEM_IN_FLIGHT && state != GOAPI_IDEM_COMPLETED) {
@@ -281,6 +297,18 @@ apr_status_t goapi_idem_decode(goapi_idem_record *rec, const void *buf,
         return APR_EINVAL;
     }
     rec->expires = (apr_time_t)v;
+    if (version == GOAPI_IDEM_VERSION_1) {
+        rec->lease_end = rec->expires;
+        if (state == GOAPI_IDEM_IN_FLIGHT) {
+            rec->expires = goapi_idem_time_add(rec->lease_end, GOAPI_DEFAULT_IDEM_TTL);
+        }
+    }
+    else if (!goapi_idem_get_le(&r, 8, &v)) {
+        return APR_EINVAL;
+    }
+    else {
+        rec->lease_end = (apr_time_t)v;
+    }
     if ((s = goapi_idem_take(&r, GOAPI_SHA256_LEN)) == NULL) {
         return APR_EINVAL;
     }
@@ -319,6 +347,39 @@ apr_status_t goapi_idem_decode(goapi_idem_record *rec, const void *buf,
     rec->body = body;
     rec->body_len = (apr_size_t)v;
     return APR_SUCCESS;
+}
+
+/* ---- verdicts ------------------------------------------------------------ */
+
+goapi_idem_verdict goapi_idem_judge(const goapi_idem_record *held,
+                                    const unsigned char fp[GOAPI_SHA256_LEN],
+                                    apr_time_t now)
+{
+    if (memcmp(held->fingerprint, fp, GOAPI_SHA256_LEN) != 0) {
+        return GOAPI_HELD_REUSED;
+    }
+    if (held->state == GOAPI_IDEM_IN_FLIGHT) {
+        return held->lease_end > now ? GOAPI_HELD_IN_PROGRESS : GOAPI_HELD_OUTCOME_UNKNOWN;
+    }
+    return (held->flags & GOAPI_IDEM_F_REPLAYABLE) ? GOAPI_HELD_REPLAY
+                                                   : GOAPI_HELD_NOT_REPLAYABLE;
+}
+
+void goapi_idem_key_digest(char out[GOAPI_IDEM_DIGEST_LEN + 1], const char *key)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char sha[GOAPI_SHA256_LEN];
+    goapi_sha256_ctx ctx;
+    int i;
+
+    goapi_sha256_init(&ctx);
+    goapi_sha256_update(&ctx, key, strlen(key));
+    goapi_sha256_final(&ctx, sha);
+    for (i = 0; i < GOAPI_IDEM_DIGEST_LEN / 2; i++) {
+        out[2 * i] = hex[sha[i] >> 4];
+        out[2 * i + 1] = hex[sha[i] & 0x0F];
+    }
+    out[GOAPI_IDEM_DIGEST_LEN] = '\0';
 }
 
 /* ---- hashes ------------------------------------------------------------ */

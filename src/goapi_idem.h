@@ -3,8 +3,10 @@
  * byte encoding, the fingerprint of a request and which response headers a
  * replay carries.  Pure: APR and libc only.
  *
- * A record is either IN FLIGHT (a request holds the key, until its lease
- * ends) or COMPLETED (the response to replay, until the TTL ends).  Records
+ * A record is either IN FLIGHT (a request holds the key) or COMPLETED (the
+ * response to replay).  An in-flight record whose lease has ended belongs to
+ * a request that died or outlived its lease: whether its operation ran is
+ * unknown, and stays unknown until the record's end.  Records
  * come back from a store that may have been corrupted or written by another
  * version: the decoder checks every length and field and rejects what does
  * not add up, it never trusts them.
@@ -36,8 +38,11 @@ typedef struct {
     unsigned flags;                     /* GOAPI_IDEM_F_* */
     apr_uint64_t claim_id;              /* the claim that wrote the record */
     apr_time_t created;                 /* when the key was claimed */
-    apr_time_t expires;                 /* in flight: end of the lease;
-                                         * completed: end of the TTL */
+    apr_time_t expires;                 /* the record's end: nothing about the
+                                         * key is known after it */
+    apr_time_t lease_end;               /* in flight: the holder is presumed
+                                         * to be running until then; after
+                                         * it the outcome is unknown */
     unsigned char fingerprint[GOAPI_SHA256_LEN];
     int status;                         /* completed: HTTP status, 100-599 */
     apr_array_header_t *headers;        /* goapi_idem_header; may be NULL */
@@ -61,6 +66,27 @@ void goapi_idem_encode(const goapi_idem_record *rec, unsigned char *buf);
  * or APR_EINVAL for anything malformed (rec is then unspecified). */
 apr_status_t goapi_idem_decode(goapi_idem_record *rec, const void *buf,
                                apr_size_t len, apr_pool_t *p);
+
+/* What a request that finds a record for its key gets. */
+typedef enum {
+    GOAPI_HELD_REPLAY = 1,              /* completed, response kept: replay it */
+    GOAPI_HELD_NOT_REPLAYABLE,          /* completed, response not kept: final */
+    GOAPI_HELD_IN_PROGRESS,             /* in flight within its lease: retry later */
+    GOAPI_HELD_OUTCOME_UNKNOWN,         /* in flight past its lease: final */
+    GOAPI_HELD_REUSED                   /* the key of another request */
+} goapi_idem_verdict;
+
+/* The verdict on a live record held (expires > now) for a request of
+ * fingerprint fp. */
+goapi_idem_verdict goapi_idem_judge(const goapi_idem_record *held,
+                                    const unsigned char fp[GOAPI_SHA256_LEN],
+                                    apr_time_t now);
+
+/* How a key appears in logs: the first 12 hex digits of the SHA-256 of
+ * its text (sha256sum of the key as sent, decoded), NUL-terminated.  Enough
+ * to correlate; the key itself may be a secret. */
+#define GOAPI_IDEM_DIGEST_LEN 12
+void goapi_idem_key_digest(char out[GOAPI_IDEM_DIGEST_LEN + 1], const char *key);
 
 /* The ledger key of an Idempotency-Key: SHA-256 over the scope and the key,
  * so keys of different scopes never meet and any key fits the store. */

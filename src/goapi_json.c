@@ -32,12 +32,13 @@ const char *goapi_json_string(apr_pool_t *p, const char *s)
     return out;
 }
 
-const char *goapi_problem_json(apr_pool_t *p, int status, const char *title,
-                               const char *detail, const char *request_id,
-                               const char *correlation_id)
+const char *goapi_problem_json(apr_pool_t *p, const char *type, int status,
+                               const char *title, const char *detail,
+                               const char *request_id, const char *correlation_id)
 {
-    return apr_psprintf(p, "{\"type\":\"about:blank\",\"title\":%s,\"status\":%d,"
+    return apr_psprintf(p, "{\"type\":%s,\"title\":%s,\"status\":%d,"
                         "\"detail\":%s,\"request_id\":%s,\"correlation_id\":%s}\n",
+                        goapi_json_string(p, type ? type : "about:blank"),
                         goapi_json_string(p, title), status,
                         goapi_json_string(p, detail), goapi_json_string(p, request_id),
                         goapi_json_string(p, correlation_id));

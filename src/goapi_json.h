@@ -11,10 +11,10 @@
  * ASCII, and '"' and '\', escaped. */
 const char *goapi_json_string(apr_pool_t *p, const char *s);
 
-/* An RFC 9457 problem document (type about:blank) with the request's IDs,
- * ending with a newline. */
-const char *goapi_problem_json(apr_pool_t *p, int status, const char *title,
-                               const char *detail, const char *request_id,
-                               const char *correlation_id);
+/* An RFC 9457 problem document with the request's IDs, ending with a
+ * newline; type NULL is about:blank (the status says it all). */
+const char *goapi_problem_json(apr_pool_t *p, const char *type, int status,
+                               const char *title, const char *detail,
+                               const char *request_id, const char *correlation_id);
 
 #endif /* GOAPI_JSON_H */

@@ -11,8 +11,14 @@
  *   lookup    read a record without taking any lock
  *   sweep     delete expired records
  *   next      a named counter that survives restarts (1, 2, 3 ...)
- * "Our" record means the one with our claim_id: after a lease has ended
- * and another request took the key over, the first may no longer touch it.
+ * "Our" record means the one with our claim_id.
+ *
+ * At most once, in every store: a record lives until its "expires", and an
+ * in-flight record whose lease has ended still holds its key (its holder
+ * died or outlived the lease: the outcome is unknown).  Only release, by
+ * the holder that knows its operation never ran, frees a key early; only a
+ * claim with GOAPI_CLAIM_RERUN_AFTER_LEASE, which an operator asked for by
+ * name, takes over a key whose lease has ended.
  *
  * Status codes: APR_SUCCESS; APR_NOTFOUND (no such record, or not ours);
  * APR_ENOSPC (the store is full: nothing was changed; claims stop short of
@@ -35,10 +41,14 @@ typedef enum {
     GOAPI_CLAIM_HELD            /* a live record has it: see *existing */
 } goapi_claim_result;
 
+/* Claim flags. */
+#define GOAPI_CLAIM_RERUN_AFTER_LEASE 0x01u  /* take over an in-flight record
+                                              * whose lease has ended */
+
 typedef struct {
     const char *name;           /* "lmdb", ... */
     apr_status_t (*claim)(goapi_store *st, const unsigned char key[GOAPI_SHA256_LEN],
-                          const goapi_idem_record *mine, apr_time_t now,
+                          const goapi_idem_record *mine, apr_time_t now, unsigned flags,
                           goapi_claim_result *res, goapi_idem_record *existing,
                           apr_pool_t *p);
     apr_status_t (*complete)(goapi_store *st, const unsigned char key[GOAPI_SHA256_LEN],
@@ -57,15 +67,11 @@ struct goapi_store {
     const goapi_store_ops *ops;
 };
 
-/* LMDB: one file (and its "-lock" file) shared by every process; map_size
- * bytes at most.  Open it in each process after fork, never before.  The
- * store is closed when p is destroyed. */
-apr_status_t goapi_store_lmdb_open(goapi_store **st, const char *path,
-                                   apr_size_t map_size, apr_pool_t *p);
-
-/* The file names of an LMDB store at path (data and lock), to create and
- * hand over to the server's user before the children open it. */
-void goapi_store_lmdb_files(const char *path, apr_pool_t *p, const char **data,
-                            const char **lock);
+/* The at-most-once rule, for every store's claim: may a claim made at now
+ * with these flags replace the record that holds its key?  Only a record
+ * past its end, or (with GOAPI_CLAIM_RERUN_AFTER_LEASE) an in-flight record
+ * past its lease. */
+int goapi_store_claim_replaces(const goapi_idem_record *held, apr_time_t now,
+                               unsigned flags);
 
 #endif /* GOAPI_STORE_H */

@@ -48,6 +48,7 @@ typedef struct {
     apr_int64_t idem_store_size;        /* its largest size, bytes; -1 unset */
     apr_interval_time_t idem_sweep;     /* between sweeps of expired records
                                          * (main server); -1 unset */
+    int idem_damaged;                   /* GOAPI_DAMAGED_* (main server); -1 unset */
 } goapi_server_conf;
 
 /* Per directory/location. */
@@ -60,6 +61,9 @@ typedef struct {
     apr_int64_t idem_methods;           /* httpd method bits; 0 unset = POST PATCH */
     apr_interval_time_t idem_ttl;       /* completed records kept, us; -1 unset */
     apr_interval_time_t idem_lease;     /* in-flight claim held, us; -1 unset */
+    int idem_rerun;                     /* 1: a key whose lease ended runs again
+                                         * (GoapiIdempotencyRerunAfterLease);
+                                         * -1 unset = 0 */
     apr_int64_t idem_max_body;          /* request body fingerprinted, bytes; -1 unset */
     apr_int64_t idem_max_response;      /* response kept for replays, bytes; -1 unset */
 } goapi_dir_conf;
@@ -95,7 +99,9 @@ const char *goapi_cmd_idem_duration(cmd_parms *cmd, void *dconf, const char *arg
 const char *goapi_cmd_idem_size(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_idem_store(cmd_parms *cmd, void *dconf, const char *where,
                                  const char *size);
+const char *goapi_cmd_idem_damaged(cmd_parms *cmd, void *dconf, const char *arg);
 int goapi_config_idempotency_used(void);
+void goapi_config_test_config(apr_pool_t *pconf, server_rec *s);
 int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *s);
 
@@ -151,6 +157,8 @@ apr_status_t goapi_register_shutdown_hook(apr_pool_t *p, const char *name,
                                           goapi_shutdown_fn *fn, void *baton);
 
 /* mod_goapi_idempotency.c */
+int goapi_idem_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                            server_rec *s);
 int goapi_idem_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                            server_rec *s);
 void goapi_idem_child_init(apr_pool_t *pchild, server_rec *s);

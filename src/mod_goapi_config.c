@@ -9,7 +9,9 @@
 #include "http_config.h"
 #include "http_log.h"
 #include "http_protocol.h"
+#include "http_core.h"
 
+#include <apr_hash.h>
 #include <apr_strings.h>
 
 #include "goapi_health.h"
@@ -43,6 +45,7 @@ void *goapi_config_create_server(apr_pool_t *p, server_rec *s)
     conf->check_timeout = -1;
     conf->idem_store_size = -1;
     conf->idem_sweep = -1;
+    conf->idem_damaged = -1;
     if (!s->is_virtual) {
         /* the main server's record is made first in each reading of the
          * configuration */
@@ -70,6 +73,7 @@ void *goapi_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     conf->idem_store = base->idem_store;    /* main server only */
     conf->idem_store_size = base->idem_store_size;
     conf->idem_sweep = base->idem_sweep;
+    conf->idem_damaged = base->idem_damaged;
     return conf;
 }
 
@@ -83,6 +87,7 @@ void *goapi_config_create_dir(apr_pool_t *p, char *dir)
     conf->idem_required = -1;
     conf->idem_ttl = -1;
     conf->idem_lease = -1;
+    conf->idem_rerun = -1;
     conf->idem_max_body = -1;
     conf->idem_max_response = -1;
     return conf;
@@ -99,9 +104,103 @@ void *goapi_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     GOAPI_MERGE(idem_methods, 0);
     GOAPI_MERGE(idem_ttl, -1);
     GOAPI_MERGE(idem_lease, -1);
+    GOAPI_MERGE(idem_rerun, -1);
     GOAPI_MERGE(idem_max_body, -1);
     GOAPI_MERGE(idem_max_response, -1);
     return conf;
+}
+
+/* ---- a directive given twice ---------------------------------------------
+ *
+ * httpd's rule for a directive that takes one value per server is that the
+ * last one wins.  In a configuration spread over several files (Debian's
+ * mods-enabled, conf-enabled, sites-enabled) a second line easily goes
+ * unseen, so "apachectl -t" reports a server-scope Goapi directive given
+ * again with another value, naming both places.  A start says nothing:
+ * overriding the module's shipped file from a site's own is legitimate.
+ */
+
+#define GOAPI_SEEN_KEY    "goapi_directives_seen"
+#define GOAPI_REPEATS_KEY "goapi_directives_repeated"
+
+typedef struct {
+    const char *value;
+    const char *where;                  /* file:line */
+} goapi_seen_directive;
+
+static const char *goapi_cmd_where(const cmd_parms *cmd)
+{
+    return cmd->directive ? apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                                         cmd->directive->line_num) : "?";
+}
+
+static const char *goapi_server_name(apr_pool_t *p, const server_rec *s)
+{
+    return s->is_virtual && s->defn_name
+           ? apr_psprintf(p, "the virtual host %s defined at %s:%u",
+                          s->server_hostname ? s->server_hostname : "", s->defn_name,
+                          s->defn_line_number)
+           : "the main server";
+}
+
+/* Note the value of this server-scope directive; a different one given
+ * before in the same server is remembered for the report. */
+static void goapi_cmd_note(cmd_parms *cmd, const char *value)
+{
+    apr_hash_t *seen = NULL;
+    apr_array_header_t *repeats = NULL;
+    goapi_seen_directive *prev, *now;
+    const char *key;
+
+    apr_pool_userdata_get((void **)&seen, GOAPI_SEEN_KEY, cmd->pool);
+    if (!seen) {
+        seen = apr_hash_make(cmd->pool);
+        apr_pool_userdata_setn(seen, GOAPI_SEEN_KEY, NULL, cmd->pool);
+    }
+    key = apr_psprintf(cmd->pool, "%pp %s", (void *)cmd->server, cmd->cmd->name);
+    prev = apr_hash_get(seen, key, APR_HASH_KEY_STRING);
+    now = apr_palloc(cmd->pool, sizeof(*now));
+    now->value = value;
+    now->where = goapi_cmd_where(cmd);
+    if (prev && strcmp(prev->value, value) != 0) {
+        apr_pool_userdata_get((void **)&repeats, GOAPI_REPEATS_KEY, cmd->pool);
+        if (!repeats) {
+            repeats = apr_array_make(cmd->pool, 2, sizeof(const char *));
+            apr_pool_userdata_setn(repeats, GOAPI_REPEATS_KEY, NULL, cmd->pool);
+        }
+        APR_ARRAY_PUSH(repeats, const char *) =
+            apr_psprintf(cmd->pool, "%s is given twice for %s: '%s' at %s, then '%s' at "
+                         "%s; the last one applies", cmd->cmd->name,
+                         goapi_server_name(cmd->pool, cmd->server), prev->value,
+                         prev->where, value, now->where);
+    }
+    apr_hash_set(seen, key, APR_HASH_KEY_STRING, now);
+}
+
+/* Log what goapi_cmd_note() found in this reading of the configuration. */
+static void goapi_config_report_repeats(apr_pool_t *pconf, server_rec *s, int flags)
+{
+    apr_array_header_t *repeats = NULL;
+    int i;
+
+    apr_pool_userdata_get((void **)&repeats, GOAPI_REPEATS_KEY, pconf);
+    for (i = 0; repeats && i < repeats->nelts; i++) {
+        ap_log_error(APLOG_MARK, flags | APLOG_WARNING, 0, s, GOAPI_LOGNO(00063) "%s",
+                     APR_ARRAY_IDX(repeats, i, const char *));
+    }
+}
+
+void goapi_config_test_config(apr_pool_t *pconf, server_rec *s)
+{
+    goapi_config_report_repeats(pconf, s, APLOG_STARTUP);
+}
+
+/* The server's record, for a directive of server scope whose value (as
+ * text) is noted for the report of repeats. */
+static goapi_server_conf *goapi_cmd_sconf_noted(cmd_parms *cmd, const char *value)
+{
+    goapi_cmd_note(cmd, value);
+    return ap_get_module_config(cmd->server->module_config, &goapi_module);
 }
 
 static goapi_server_conf *goapi_cmd_sconf(cmd_parms *cmd)
@@ -127,7 +226,7 @@ const char *goapi_cmd_header_name(cmd_parms *cmd, void *dconf, const char *arg)
     if (err) {
         return goapi_cmd_error(cmd, arg, err);
     }
-    *(const char **)((char *)goapi_cmd_sconf(cmd) + (apr_size_t)cmd->info) = arg;
+    *(const char **)((char *)goapi_cmd_sconf_noted(cmd, arg) + (apr_size_t)cmd->info) = arg;
     return NULL;
 }
 
@@ -144,14 +243,14 @@ const char *goapi_cmd_max_id_length(cmd_parms *cmd, void *dconf, const char *arg
                                err, GOAPI_MIN_MAX_ID_LENGTH,
                                GOAPI_MAX_MAX_ID_LENGTH));
     }
-    goapi_cmd_sconf(cmd)->max_id_length = (int)v;
+    goapi_cmd_sconf_noted(cmd, arg)->max_id_length = (int)v;
     return NULL;
 }
 
 const char *goapi_cmd_trust_incoming_ids(cmd_parms *cmd, void *dconf, int flag)
 {
     (void)dconf;
-    goapi_cmd_sconf(cmd)->trust_incoming_ids = flag;
+    goapi_cmd_sconf_noted(cmd, flag ? "On" : "Off")->trust_incoming_ids = flag;
     return NULL;
 }
 
@@ -166,7 +265,8 @@ const char *goapi_cmd_duration(cmd_parms *cmd, void *dconf, const char *arg)
     if (err) {
         return goapi_cmd_error(cmd, arg, err);
     }
-    *(apr_interval_time_t *)((char *)goapi_cmd_sconf(cmd) + (apr_size_t)cmd->info) = d;
+    *(apr_interval_time_t *)((char *)goapi_cmd_sconf_noted(cmd, arg)
+                             + (apr_size_t)cmd->info) = d;
     if ((apr_size_t)cmd->info == offsetof(goapi_server_conf, limits.idle)) {
         goapi_cmd_sconf(cmd)->idle_own = 1;
     }
@@ -185,7 +285,7 @@ const char *goapi_cmd_max_header_bytes(cmd_parms *cmd, void *dconf, const char *
                                "%s; expected a size from 1K to 64M, such as 8K or 1M",
                                err));
     }
-    goapi_cmd_sconf(cmd)->limits.max_header_bytes = v;
+    goapi_cmd_sconf_noted(cmd, arg)->limits.max_header_bytes = v;
     return NULL;
 }
 
@@ -242,7 +342,8 @@ const char *goapi_cmd_check_duration(cmd_parms *cmd, void *dconf, const char *ar
     if (d == 0) {
         return goapi_cmd_error(cmd, arg, "expected a duration above 0, such as 5s");
     }
-    *(apr_interval_time_t *)((char *)goapi_cmd_sconf(cmd) + (apr_size_t)cmd->info) = d;
+    *(apr_interval_time_t *)((char *)goapi_cmd_sconf_noted(cmd, arg)
+                             + (apr_size_t)cmd->info) = d;
     return NULL;
 }
 
@@ -254,7 +355,7 @@ const char *goapi_cmd_drain_file(cmd_parms *cmd, void *dconf, const char *arg)
     if (!path || !*arg) {
         return goapi_cmd_error(cmd, arg, "expected a file path");
     }
-    goapi_cmd_sconf(cmd)->drain_file = path;
+    goapi_cmd_sconf_noted(cmd, arg)->drain_file = path;
     return NULL;
 }
 
@@ -335,6 +436,7 @@ const char *goapi_cmd_idem_store(cmd_parms *cmd, void *dconf, const char *where,
     if (err) {
         return err;
     }
+    goapi_cmd_note(cmd, size ? apr_pstrcat(cmd->pool, where, " ", size, NULL) : where);
     if (strncmp(where, "lmdb:", 5) != 0 || !where[5]) {
         return goapi_cmd_error(cmd, where, "expected lmdb:<path>, e.g. "
                                "lmdb:/var/lib/apache2/goapi-idempotency.mdb");
@@ -350,6 +452,29 @@ const char *goapi_cmd_idem_store(cmd_parms *cmd, void *dconf, const char *where,
         return goapi_cmd_error(cmd, where, "the path cannot be resolved");
     }
     sc->idem_store_size = bytes;
+    return NULL;
+}
+
+/* GoapiIdempotencyDamagedStore Refuse|StartFresh (main server). */
+const char *goapi_cmd_idem_damaged(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dconf;
+    if (err) {
+        return err;
+    }
+    if (!ap_cstr_casecmp(arg, "Refuse")) {
+        goapi_cmd_sconf_noted(cmd, "Refuse")->idem_damaged = GOAPI_DAMAGED_REFUSE;
+    }
+    else if (!ap_cstr_casecmp(arg, "StartFresh")) {
+        goapi_cmd_sconf_noted(cmd, "StartFresh")->idem_damaged = GOAPI_DAMAGED_START_FRESH;
+    }
+    else {
+        return goapi_cmd_error(cmd, arg, "expected Refuse (the server does not start "
+                               "on a damaged ledger) or StartFresh (it is moved aside "
+                               "and a new, empty one is made)");
+    }
     return NULL;
 }
 
@@ -375,12 +500,7 @@ static int goapi_config_check_distinct(apr_pool_t *ptemp, server_rec *s,
                              GOAPI_LOGNO(00001) "%s and %s both name the header "
                              "'%s' in %s; each needs its own header",
                              h[i].directive, h[j].directive, h[i].value,
-                             s->is_virtual && s->defn_name
-                             ? apr_psprintf(ptemp,
-                                            "the virtual host %s defined at %s:%u",
-                                            s->server_hostname ? s->server_hostname : "",
-                                            s->defn_name, s->defn_line_number)
-                             : "the main server");
+                             goapi_server_name(ptemp, s));
                 return 0;
             }
         }
@@ -413,6 +533,8 @@ int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                 c->check_timeout = GOAPI_DEFAULT_CHECK_TIMEOUT;
             if (c->idem_sweep < 0)
                 c->idem_sweep = GOAPI_DEFAULT_IDEM_SWEEP;
+            if (c->idem_damaged < 0)
+                c->idem_damaged = GOAPI_DAMAGED_REFUSE;
             c->resolved = 1;
             if (!goapi_config_check_distinct(ptemp, s, c)) {
                 return HTTP_INTERNAL_SERVER_ERROR;

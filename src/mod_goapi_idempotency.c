@@ -21,7 +21,10 @@
  * could not connect or had no worker), or the handler said so with the
  * request note GOAPI_NOTE_NOT_APPLIED.  Whatever else happens the outcome is
  * recorded, and a record whose response could not be kept makes a retry get
- * 409, never a second run.
+ * 409, never a second run.  A claim whose holder died (or outlived its lease)
+ * stays in the ledger: its outcome is unknown, and retries get a final 409
+ * saying so until the record's TTL, unless the location asked for
+ * GoapiIdempotencyRerunAfterLease.
  */
 #include <stddef.h>          /* before APR: its ring macros then use offsetof */
 
@@ -44,7 +47,7 @@
 #include "goapi_idem.h"
 #include "goapi_json.h"
 #include "goapi_parse.h"
-#include "goapi_store.h"
+#include "goapi_store_lmdb.h"
 #include "mod_goapi.h"
 
 APLOG_USE_MODULE(goapi);
@@ -92,6 +95,8 @@ typedef struct {
     const char *title;
     const char *detail;
     int retry_after;                    /* seconds, 0 for none */
+    const char *type;                   /* problem type URI, NULL about:blank */
+    char digest[7 + GOAPI_IDEM_DIGEST_LEN + 1]; /* the key in logs, once made */
 } goapi_idem_req;
 
 static const goapi_server_conf *goapi_idem_sconf(const request_rec *r)
@@ -110,6 +115,7 @@ static void goapi_idem_problem(goapi_idem_req *ctx, int status, int retry_after,
                                const char *title, const char *detail)
 {
     ctx->mode = GOAPI_IDEM_PROBLEM;
+    ctx->type = NULL;
     ctx->status = status;
     ctx->retry_after = retry_after;
     ctx->title = title;
@@ -129,8 +135,9 @@ static int goapi_idem_send(request_rec *r, const char *body, apr_size_t len)
 static int goapi_idem_send_problem(request_rec *r, goapi_idem_req *ctx)
 {
     goapi_ids *ids = goapi_ids_of(r);
-    const char *body = goapi_problem_json(r->pool, ctx->status, ctx->title, ctx->detail,
-                                          ids->request_id, ids->correlation_id);
+    const char *body = goapi_problem_json(r->pool, ctx->type, ctx->status, ctx->title,
+                                          ctx->detail, ids->request_id,
+                                          ids->correlation_id);
 
     r->status = ctx->status;
     ap_set_content_type(r, GOAPI_PROBLEM_TYPE);
@@ -359,9 +366,15 @@ static int goapi_idem_not_applied(goapi_idem_req *ctx, request_rec *r)
     return 0;
 }
 
-static const char *goapi_idem_key_text(request_rec *r)
+/* The key as logs show it, "sha256:" and a digest (goapi_idem_key_digest()),
+ * made once. */
+static const char *goapi_idem_key_text(goapi_idem_req *ctx, request_rec *r)
 {
-    return goapi_ids_of(r)->idempotency_key;
+    if (!ctx->digest[0]) {
+        memcpy(ctx->digest, "sha256:", 7);
+        goapi_idem_key_digest(ctx->digest + 7, goapi_ids_of(r)->idempotency_key);
+    }
+    return ctx->digest;
 }
 
 /* Record the outcome of the request that held the key.  complete: the
@@ -380,7 +393,7 @@ static void goapi_idem_finish(goapi_idem_req *ctx, request_rec *r, int complete)
         rv = goapi_ledger->ops->release(goapi_ledger, ctx->key, ctx->claim.claim_id);
         ap_log_rerror(APLOG_MARK, rv == APR_SUCCESS ? APLOG_INFO : APLOG_WARNING, rv, r,
                       GOAPI_LOGNO(00038) "Idempotency-Key %s released: status %d, the "
-                      "operation was not reached", goapi_idem_key_text(r), r->status);
+                      "operation was not reached", goapi_idem_key_text(ctx, r), r->status);
         return;
     }
     done.state = GOAPI_IDEM_COMPLETED;
@@ -421,28 +434,31 @@ static void goapi_idem_finish(goapi_idem_req *ctx, request_rec *r, int complete)
         if (rv == APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_ENOSPC, r, GOAPI_LOGNO(00039)
                           "idempotency store full: the response to Idempotency-Key %s "
-                          "is not kept, retries get 409", goapi_idem_key_text(r));
+                          "is not kept, retries get 409", goapi_idem_key_text(ctx, r));
         }
     }
     if (rv == APR_NOTFOUND) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, GOAPI_LOGNO(00040)
-                      "Idempotency-Key %s: the claim ended before the response "
-                      "(GoapiIdempotencyLease %s); its outcome is not recorded",
-                      goapi_idem_key_text(r), goapi_format_duration(
+                      "Idempotency-Key %s: another request took the key over after "
+                      "GoapiIdempotencyLease (%s, with GoapiIdempotencyRerunAfterLease "
+                      "On); this outcome is not recorded",
+                      goapi_idem_key_text(ctx, r), goapi_format_duration(
                           goapi_dir_or(ctx->dc->idem_lease, -1, GOAPI_DEFAULT_IDEM_LEASE), d));
     }
     else if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, GOAPI_LOGNO(00041)
-                      "cannot record the outcome of Idempotency-Key %s%s%s; retries "
-                      "get 409 until GoapiIdempotencyLease ends", goapi_idem_key_text(r),
+                      "cannot record the outcome of Idempotency-Key %s%s%s; it stays in "
+                      "flight, then unknown: retries get 409, never a second run",
+                      goapi_idem_key_text(ctx, r),
                       goapi_ledger->ops->error(goapi_ledger, rv) ? ": " : "",
                       goapi_ledger->ops->error(goapi_ledger, rv)
                       ? goapi_ledger->ops->error(goapi_ledger, rv) : "");
     }
-    else {
+    else if (APLOG_R_IS_LEVEL(r, APLOG_DEBUG)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, GOAPI_LOGNO(00042)
-                      "Idempotency-Key %s completed: status %d, %s", goapi_idem_key_text(r),
-                      done.status, done.flags ? "replayable" : "not replayable");
+                      "Idempotency-Key %s completed: status %d, %s",
+                      goapi_idem_key_text(ctx, r), done.status,
+                      done.flags ? "replayable" : "not replayable");
     }
 }
 
@@ -462,7 +478,7 @@ static apr_status_t goapi_capture_pass(goapi_idem_req *ctx, ap_filter_t *f,
         }
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, GOAPI_LOGNO(00043)
                       "client gone during the response to Idempotency-Key %s; taking "
-                      "the rest for the record", goapi_idem_key_text(r));
+                      "the rest for the record", goapi_idem_key_text(ctx, r));
         ctx->client_gone = 1;
         c->keepalive = AP_CONN_CLOSE;
         c->aborted = 0;
@@ -472,7 +488,7 @@ static apr_status_t goapi_capture_pass(goapi_idem_req *ctx, ap_filter_t *f,
         c->aborted = 1;
         return APR_SUCCESS;
     }
-    if (apr_time_now() >= ctx->claim.expires) {
+    if (apr_time_now() >= ctx->claim.lease_end) {
         /* the lease is over: stop here, record that the outcome is unknown */
         ctx->broken = 1;
         goapi_idem_finish(ctx, r, 0);
@@ -604,31 +620,47 @@ static void goapi_idem_attach(goapi_idem_req *ctx, request_rec *r)
 
 /* ---- fixups -------------------------------------------------------------- */
 
-static void goapi_idem_decide(goapi_idem_req *ctx, const goapi_idem_record *held,
-                              const unsigned char fp[GOAPI_SHA256_LEN])
+/* The answer to a request whose key a live record holds. */
+static void goapi_idem_decide(goapi_idem_req *ctx, request_rec *r,
+                              const goapi_idem_record *held,
+                              const unsigned char fp[GOAPI_SHA256_LEN], apr_time_t now)
 {
-    if (memcmp(held->fingerprint, fp, GOAPI_SHA256_LEN) != 0) {
+    switch (goapi_idem_judge(held, fp, now)) {
+    case GOAPI_HELD_REUSED:
         goapi_idem_problem(ctx, HTTP_UNPROCESSABLE_ENTITY, 0,
                            "Idempotency-Key reused",
                            "this key was already used for a different request (method, "
                            "path, query, body or user); use a new key for a new request");
-    }
-    else if (held->state == GOAPI_IDEM_IN_FLIGHT) {
+        break;
+    case GOAPI_HELD_IN_PROGRESS:
         goapi_idem_problem(ctx, HTTP_CONFLICT, GOAPI_IDEM_RETRY_AFTER,
                            "Request in progress",
                            "a request with this key is still being processed; retry "
                            "after the time given in Retry-After");
-    }
-    else if (!(held->flags & GOAPI_IDEM_F_REPLAYABLE)) {
+        break;
+    case GOAPI_HELD_OUTCOME_UNKNOWN:
+        goapi_idem_problem(ctx, HTTP_CONFLICT, 0, "Outcome unknown",
+                           "a request with this key was being processed when its server "
+                           "process ended or its lease ran out; whether it took effect is "
+                           "not known, and it will not be processed again: check the "
+                           "resource before sending a new request with a new key");
+        ctx->type = GOAPI_PROBLEM_OUTCOME_UNKNOWN;
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, GOAPI_LOGNO(00062)
+                      "Idempotency-Key %s: outcome unknown (claimed %" APR_TIME_T_FMT
+                      " s ago, its lease ended); answered 409, not run again",
+                      goapi_idem_key_text(ctx, r), apr_time_sec(now - held->created));
+        break;
+    case GOAPI_HELD_NOT_REPLAYABLE:
         goapi_idem_problem(ctx, HTTP_CONFLICT, 0, "Response not replayable",
                            "the request with this key was already processed, but its "
                            "response was not kept (larger than "
                            "GoapiIdempotencyMaxResponse, or the connection broke before "
                            "it ended); it will not be processed again");
-    }
-    else {
+        break;
+    case GOAPI_HELD_REPLAY:
         ctx->mode = GOAPI_IDEM_REPLAY;
         ctx->replay = *held;
+        break;
     }
 }
 
@@ -646,12 +678,17 @@ static void goapi_idem_claim(goapi_idem_req *ctx, request_rec *r,
     goapi_idem_record held;
     goapi_claim_result res = GOAPI_CLAIM_HELD;
     apr_time_t now = apr_time_now();
+    apr_interval_time_t lease = goapi_dir_or(ctx->dc->idem_lease, -1,
+                                             GOAPI_DEFAULT_IDEM_LEASE);
+    apr_interval_time_t ttl = goapi_dir_or(ctx->dc->idem_ttl, -1, GOAPI_DEFAULT_IDEM_TTL);
+    unsigned flags = goapi_dir_or(ctx->dc->idem_rerun, -1, 0) == 1
+                     ? GOAPI_CLAIM_RERUN_AFTER_LEASE : 0;
     apr_status_t rv;
 
-    /* A replay needs no lock: look before claiming. */
+    /* A live record the claim could not replace needs no lock: look first. */
     rv = st->ops->lookup(st, ctx->key, &held, r->pool);
-    if (rv == APR_SUCCESS && held.expires > now && held.state == GOAPI_IDEM_COMPLETED) {
-        goapi_idem_decide(ctx, &held, fp);
+    if (rv == APR_SUCCESS && !goapi_store_claim_replaces(&held, now, flags)) {
+        goapi_idem_decide(ctx, r, &held, fp, now);
         return;
     }
     memset(&ctx->claim, 0, sizeof(ctx->claim));
@@ -661,12 +698,13 @@ static void goapi_idem_claim(goapi_idem_req *ctx, request_rec *r,
         ctx->claim.claim_id = (apr_uint64_t)now ^ ((apr_uint64_t)getpid() << 40);
     }
     ctx->claim.created = now;
-    ctx->claim.expires = now + goapi_dir_or(ctx->dc->idem_lease, -1,
-                                            GOAPI_DEFAULT_IDEM_LEASE);
+    ctx->claim.lease_end = now + lease;
+    /* unknown, if its holder dies, for as long as a completion is kept */
+    ctx->claim.expires = now + (ttl > lease ? ttl : lease);
     memcpy(ctx->claim.fingerprint, fp, GOAPI_SHA256_LEN);
-    rv = st->ops->claim(st, ctx->key, &ctx->claim, now, &res, &held, r->pool);
+    rv = st->ops->claim(st, ctx->key, &ctx->claim, now, flags, &res, &held, r->pool);
     if (rv == APR_SUCCESS && res == GOAPI_CLAIM_HELD) {
-        goapi_idem_decide(ctx, &held, fp);
+        goapi_idem_decide(ctx, r, &held, fp, now);
         return;
     }
     if (rv == APR_SUCCESS) {
@@ -675,13 +713,15 @@ static void goapi_idem_claim(goapi_idem_req *ctx, request_rec *r,
         goapi_idem_attach(ctx, r);
         apr_pool_cleanup_register(r->pool, ctx, goapi_idem_request_done,
                                   apr_pool_cleanup_null);
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, GOAPI_LOGNO(00044)
-                      "Idempotency-Key %s claimed", goapi_idem_key_text(r));
+        if (APLOG_R_IS_LEVEL(r, APLOG_DEBUG)) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, GOAPI_LOGNO(00044)
+                          "Idempotency-Key %s claimed", goapi_idem_key_text(ctx, r));
+        }
         return;
     }
     ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, GOAPI_LOGNO(00045)
                   "idempotency store at %s: cannot claim Idempotency-Key %s%s%s",
-                  goapi_ledger_path, goapi_idem_key_text(r),
+                  goapi_ledger_path, goapi_idem_key_text(ctx, r),
                   st->ops->error(st, rv) ? ": " : "",
                   st->ops->error(st, rv) ? st->ops->error(st, rv) : "");
     goapi_idem_problem(ctx, HTTP_SERVICE_UNAVAILABLE, 60,
@@ -827,51 +867,135 @@ static apr_status_t goapi_idem_sweep(int state, void *data, apr_pool_t *pool)
     return APR_SUCCESS;
 }
 
-/* Give a file of the store to the server's User, never following a
- * symbolic link that someone may have put in its place. */
-static apr_status_t goapi_idem_hand_over(const char *path)
+/* Where the ledger lives, or NULL when nothing needs one. */
+static const char *goapi_idem_ledger_where(apr_pool_t *p, server_rec *s,
+                                           apr_size_t *size)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    apr_status_t rv = APR_SUCCESS;
+    const goapi_server_conf *sc = ap_get_module_config(s->module_config, &goapi_module);
 
-    if (fd < 0) {
-        return APR_FROM_OS_ERROR(errno);
+    if (!sc->idem_store && !goapi_config_idempotency_used()) {
+        return NULL;
     }
-    if (fchown(fd, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0) {
-        rv = APR_FROM_OS_ERROR(errno);
-    }
-    close(fd);
-    return rv;
+    *size = (apr_size_t)(sc->idem_store_size > 0 ? sc->idem_store_size
+                                                 : GOAPI_DEFAULT_IDEM_STORE_SIZE);
+    return sc->idem_store ? sc->idem_store
+                          : ap_runtime_dir_relative(p, GOAPI_DEFAULT_IDEM_STORE_FILE);
 }
 
-/* The parent creates the store's files and hands them to the children's
- * user; each child opens the store for itself after fork. */
-static int goapi_idem_prepare(apr_pool_t *ptemp, server_rec *s)
+/* The ledger's files belong to the server's User; running as root, every
+ * reading of them by LMDB happens as that user. */
+static void goapi_idem_owner(goapi_store_owner *o)
 {
-    const char *data, *lock;
-    goapi_store *st;
-    apr_pool_t *p;
+    o->uid = ap_unixd_config.user_id;
+    o->gid = ap_unixd_config.group_id;
+    o->switch_user = geteuid() == 0;
+}
+
+/* One line for a ledger that cannot be used; the server does not start. */
+static void goapi_idem_refuse(server_rec *s, int flags, const char *path,
+                              const goapi_ledger_report *rep)
+{
+    if (rep->state == GOAPI_LEDGER_DAMAGED) {
+        ap_log_error(APLOG_MARK, flags | APLOG_CRIT, 0, s, GOAPI_LOGNO(00050)
+                     "the idempotency store %s %s; nothing was read from it and the "
+                     "server does not start. To recover, move %s and %s-lock aside "
+                     "(keep them to inspect) and start again, which makes a new, empty "
+                     "ledger; or set GoapiIdempotencyDamagedStore StartFresh to do so at "
+                     "startup. Either way its records are lost: keys completed before "
+                     "may run again", path, rep->detail, path, path);
+    }
+    else if (rep->state == GOAPI_LEDGER_UNSAFE) {
+        ap_log_error(APLOG_MARK, flags | APLOG_CRIT, 0, s, GOAPI_LOGNO(00051)
+                     "the idempotency store %s is refused: %s. Root does not open a "
+                     "path that another user controls: keep the store in a directory "
+                     "owned by root or the server's user that nobody else may write "
+                     "to, and remove whatever was put there", path, rep->detail);
+    }
+    else {
+        ap_log_error(APLOG_MARK, flags | APLOG_CRIT, 0, s, GOAPI_LOGNO(00055)
+                     "the idempotency store %s %s", path, rep->detail);
+    }
+}
+
+/* "apachectl -t": the same checks as a start, changing nothing. */
+int goapi_idem_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                            server_rec *s)
+{
+    const goapi_server_conf *sc = ap_get_module_config(s->module_config, &goapi_module);
+    goapi_ledger_report rep;
+    goapi_store_owner owner;
+    apr_size_t size = 0;
+    const char *path;
+
+    (void)pconf;
+    (void)plog;
+    if (ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_CONFIG_TEST
+        || !(path = goapi_idem_ledger_where(ptemp, s, &size))) {
+        return OK;
+    }
+    goapi_idem_owner(&owner);
+    goapi_store_lmdb_prepare(path, size, &owner, 0, &rep, ptemp);
+    if (rep.state == GOAPI_LEDGER_SOUND || rep.state == GOAPI_LEDGER_ABSENT) {
+        return OK;
+    }
+    if (rep.state == GOAPI_LEDGER_DAMAGED && sc->idem_damaged == GOAPI_DAMAGED_START_FRESH) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, s, GOAPI_LOGNO(00057)
+                     "the idempotency store %s %s: at startup it will be moved aside and "
+                     "a new, empty one made (GoapiIdempotencyDamagedStore StartFresh); "
+                     "its records will be lost", path, rep.detail);
+        return OK;
+    }
+    if (rep.state == GOAPI_LEDGER_FAILED) {
+        /* e.g. -t run by a user who may not read the server's files */
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, s, GOAPI_LOGNO(00058)
+                     "the idempotency store %s could not be checked (%s)", path,
+                     rep.detail);
+        return OK;
+    }
+    goapi_idem_refuse(s, APLOG_STARTUP, path, &rep);
+    return HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/* The parent checks or creates the ledger, hands it to the children's user
+ * and reserves its space; each child opens it for itself after fork. */
+static int goapi_idem_prepare(apr_pool_t *ptemp, server_rec *s, int on_damage)
+{
+    goapi_ledger_report rep;
+    goapi_store_owner owner;
+    char tag[APR_RFC822_DATE_LEN];
+    apr_time_exp_t t;
+    apr_size_t len;
+    const char *moved;
     apr_status_t rv;
 
-    apr_pool_create(&p, ptemp);
-    rv = goapi_store_lmdb_open(&st, goapi_ledger_path, goapi_ledger_size, p);
-    apr_pool_destroy(p);                /* closed again: never used across fork */
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, GOAPI_LOGNO(00050)
-                     "cannot open the idempotency store at %s (GoapiIdempotencyStore)",
-                     goapi_ledger_path);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    if (geteuid() == 0) {
-        goapi_store_lmdb_files(goapi_ledger_path, ptemp, &data, &lock);
-        if ((rv = goapi_idem_hand_over(data)) != APR_SUCCESS
-            || (rv = goapi_idem_hand_over(lock)) != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, GOAPI_LOGNO(00051)
-                         "cannot hand the idempotency store at %s to the server's user",
-                         goapi_ledger_path);
+    goapi_idem_owner(&owner);
+    goapi_store_lmdb_prepare(goapi_ledger_path, goapi_ledger_size, &owner, 1, &rep, ptemp);
+    if (rep.state == GOAPI_LEDGER_DAMAGED && on_damage == GOAPI_DAMAGED_START_FRESH) {
+        apr_time_exp_gmt(&t, apr_time_now());
+        apr_strftime(tag, &len, sizeof(tag), "%Y%m%dT%H%M%SZ", &t);
+        rv = goapi_store_lmdb_move_aside(goapi_ledger_path, tag, &owner, &moved, ptemp);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, GOAPI_LOGNO(00059)
+                         "the idempotency store %s %s, and it cannot be moved aside",
+                         goapi_ledger_path, rep.detail);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
+        ap_log_error(APLOG_MARK, APLOG_ALERT, 0, s, GOAPI_LOGNO(00060)
+                     "the idempotency store %s %s: moved to %s, and a new, empty ledger "
+                     "is made (GoapiIdempotencyDamagedStore StartFresh). ITS RECORDS "
+                     "ARE LOST: a key completed before may run again",
+                     goapi_ledger_path, rep.detail, moved);
+        goapi_store_lmdb_prepare(goapi_ledger_path, goapi_ledger_size, &owner, 1, &rep,
+                                 ptemp);
     }
+    if (rep.state != GOAPI_LEDGER_READY) {
+        goapi_idem_refuse(s, 0, goapi_ledger_path, &rep);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00061)
+                 "idempotency store %s: %s%s; %" APR_UINT64_T_FMT " bytes reserved on "
+                 "disk", goapi_ledger_path, rep.created ? "created, " : "", rep.detail,
+                 rep.map_size);
     return OK;
 }
 
@@ -888,14 +1012,10 @@ int goapi_idem_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     (void)plog;
     goapi_ledger_path = NULL;
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG
-        || (!sc->idem_store && !goapi_config_idempotency_used())) {
+        || !(goapi_ledger_path = goapi_idem_ledger_where(pconf, s, &goapi_ledger_size))) {
         return OK;
     }
-    goapi_ledger_path = sc->idem_store ? sc->idem_store
-                        : ap_runtime_dir_relative(pconf, GOAPI_DEFAULT_IDEM_STORE_FILE);
-    goapi_ledger_size = (apr_size_t)(sc->idem_store_size > 0 ? sc->idem_store_size
-                                                             : GOAPI_DEFAULT_IDEM_STORE_SIZE);
-    if ((st = goapi_idem_prepare(ptemp, s)) != OK) {
+    if ((st = goapi_idem_prepare(ptemp, s, sc->idem_damaged)) != OK) {
         return st;
     }
     wd_get = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);

@@ -68,9 +68,12 @@ write("parse", "zero_bounds", parse_seed("0K", 2, bytes([0, 0])))
 
 # idem: records in the layout at the top of src/goapi_idem.c.
 def record(state, status, headers=(), body=b"", flags=0, claim=1,
-           created=1717245296789123, expires=1717245356789123):
-    out = b"GIR" + bytes([1, state, flags])
+           created=1717245296789123, expires=1717245356789123, lease=None):
+    """Version 2 (with lease_end), or version 1 when lease is None."""
+    out = b"GIR" + bytes([1 if lease is None else 2, state, flags])
     out += struct.pack("<Qqq", claim, created, expires)
+    if lease is not None:
+        out += struct.pack("<q", lease)
     out += bytes(range(32))                     # fingerprint
     out += struct.pack("<HH", status, len(headers))
     for name, value in headers:
@@ -86,6 +89,18 @@ write("idem", "completed", record(2, 201, [(b"Content-Type", b"application/json"
 write("idem", "completed_empty", record(2, 204, flags=1, claim=2**64 - 1,
                                         created=-1, expires=2**63 - 1))
 write("idem", "status_599", record(2, 599, [(b"X", b"")], b"\x00\x01"))
+write("idem", "v2_in_flight", record(1, 0, lease=1717245356789123,
+                                     expires=1717331696789123))
+write("idem", "v2_completed", record(2, 201, [(b"Location", b"/parcels/p-1")], b"ok\n",
+                                     flags=1, lease=1717245356789123))
+
+# ledger: what (1 overwrite, 2 cut), where (4 bytes, big-endian), bytes.
+write("ledger", "cut_to_zero", b"\x02\x00\x00\x00\x00")
+write("ledger", "cut_in_meta", b"\x02\x00\x00\x10\x10")
+write("ledger", "meta_garbage", b"\x01\x00\x00\x00\x00" + b"\xa5" * 64)
+write("ledger", "page_header", b"\x01\x00\x00\x40\x00\x0a")
+write("ledger", "page_flags", b"\x01\x00\x00\x50\x0a\x00\x00")
+write("ledger", "both", b"\x03\x00\x00\x60\x00" + b"\xff" * 32)
 
 # check_url
 for name, url in {

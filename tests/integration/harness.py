@@ -69,6 +69,15 @@ def is_httpd_stop_race(text):
             and not any("goapi" in f.lower() for f in frames))
 
 
+# The ledger is read in full before use by a child process of its own
+# (src/goapi_store_file.c, goapi_store_contained()), which may die of a
+# signal on a damaged file: that is how damage shows, not a crash of the
+# server.  Under the sanitizers such a death is a report like any other.
+def is_ledger_checker_crash(text):
+    """Is this sanitizer report the death of the ledger's checking child?"""
+    return any("goapi_lmdb_check" in f for f in crash_frames(text))
+
+
 def crash_frames(text):
     """The frames of the crashing thread, innermost first."""
     if "GOAPI-END-OF-CRASHING-THREAD" in text:
@@ -286,6 +295,23 @@ class Httpd:
     def configtest(self):
         return subprocess.run([HTTPD, "-t", "-f", self.conf], capture_output=True,
                               text=True, env=self.env(), timeout=30)
+
+    def start_fails(self, timeout=15):
+        """Start a server that must refuse to start: its exit status (a
+        negative one is the signal that killed it), never a listener."""
+        out = self.path("logs/stdout.log")
+        with open(out, "ab") as f:
+            proc = subprocess.Popen([HTTPD, "-f", self.conf, "-DFOREGROUND"], stdout=f,
+                                    stderr=subprocess.STDOUT, start_new_session=True,
+                                    env=self.env())
+            try:
+                rc = proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+                raise AssertionError("httpd started although it should not:\n"
+                                     + self.read(self.error_log))
+        return rc
 
     def start(self, timeout=15):
         self.stdout = open(self.path("logs/stdout.log"), "wb")

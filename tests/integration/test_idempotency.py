@@ -5,6 +5,7 @@ flight, 422 on a changed request, 400/413, the claim released when the
 backend was never reached, records across graceful and full restarts, and
 the lease after a child is killed mid-request."""
 
+import hashlib
 import json
 import os
 import re
@@ -15,6 +16,12 @@ import time
 from harness import BackendTestCase, HttpdTestCase, parse_raw, run_threads
 
 PROBLEM = "application/problem+json"
+OUTCOME_UNKNOWN = "urn:goapi:problem:idempotency-outcome-unknown"
+
+
+def digest(key):
+    """How the error log names a key: never the key itself."""
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 def post(httpd, path, key=None, body=b"{}", headers=None, timeout=10):
@@ -227,7 +234,22 @@ class IdempotencyTest(BackendTestCase):
             self.assertEqual(r.status, 503)
             self.assertIsNone(r.header("Idempotent-Replayed"))
         log = self.httpd.read(self.httpd.error_log)
-        self.assertEqual(log.count("Idempotency-Key down-key released"), 2)
+        self.assertEqual(log.count("Idempotency-Key %s released" % digest("down-key")), 2)
+        self.assertNotIn("down-key", log)
+
+    def test_keys_never_reach_the_error_log(self):
+        # a key that is a secret (an API token pasted by mistake, say)
+        secret = "tok_live_4f9c2b7e1d8a6c3f"
+        offset = self.httpd.log_size()
+        self.assertEqual(post(self.httpd, "/api/create/secret", secret).status, 201)
+        self.assertEqual(post(self.httpd, "/api/create/secret", secret).status, 201)
+        # same key, another request: refused, and still not in the log
+        self.assertEqual(post(self.httpd, "/parcels/s1/dispatch", secret).status, 422)
+        log = self.httpd.read(self.httpd.error_log, offset)
+        # claimed and completed (LogLevel goapi:debug), by digest only
+        self.assertEqual(log.count(digest(secret)), 2, log)
+        self.assertNotIn(secret, log)
+        self.assertNotIn(secret[4:], log)
 
     def test_backend_broken_mid_body_is_not_replayed(self):
         self.allowed_errors += [r"AH01110", r"AH01102", r"AH00898"]
@@ -378,7 +400,9 @@ GoapiIdempotencySweepInterval 1s
 
 
 class IdempotencyLeaseTest(BackendTestCase):
-    """A child killed mid-request leaves its claim until the lease ends."""
+    """A child killed mid-request: its key is in progress until the lease
+    ends, then its outcome is unknown (a final 409 of its own type) until
+    the record's TTL: never a second run.  /rerun/ asked for one."""
 
     LEASE = 2.0
 
@@ -386,19 +410,33 @@ class IdempotencyLeaseTest(BackendTestCase):
     def conf_body(cls):
         return """
 <Location "/api/">
-    ProxyPass "http://127.0.0.1:%d/"
+    ProxyPass "http://127.0.0.1:%(port)d/"
     GoapiIdempotency On
-    GoapiIdempotencyLease %gs
+    GoapiIdempotencyLease %(lease)gs
 </Location>
-""" % (cls.backend.port, cls.LEASE)
+<Location "/rerun/">
+    ProxyPass "http://127.0.0.1:%(port)d/"
+    GoapiIdempotency On
+    GoapiIdempotencyLease %(lease)gs
+    GoapiIdempotencyRerunAfterLease On
+</Location>
+<Location "/short/">
+    ProxyPass "http://127.0.0.1:%(port)d/"
+    GoapiIdempotency On
+    GoapiIdempotencyLease %(lease)gs
+    GoapiIdempotencyTTL 3s
+</Location>
+""" % {"port": cls.backend.port, "lease": cls.LEASE}
 
-    def test_killed_child_lease(self):
+    def kill_holder(self, path, key):
+        """Send a request whose backend takes 3 s, kill its child once the
+        key is claimed; the time of the kill."""
         offset = self.httpd.log_size()
-        t = threading.Thread(target=lambda: self._quiet_post("/api/sleep/3", "lease-key"))
+        t = threading.Thread(target=lambda: self._quiet_post(path, key))
         t.start()
         pid = None
         for _ in range(100):
-            m = re.search(r"\[pid (\d+):tid \d+\].*Idempotency-Key lease-key claimed",
+            m = re.search(r"\[pid (\d+):tid \d+\].*Idempotency-Key %s claimed" % digest(key),
                           self.httpd.read(self.httpd.error_log, offset))
             if m:
                 pid = int(m.group(1))
@@ -408,19 +446,62 @@ class IdempotencyLeaseTest(BackendTestCase):
         t_kill = time.monotonic()
         os.kill(pid, signal.SIGKILL)
         t.join(10)
-        # before the lease ends: still held
+        self.allowed_errors.append(r"exit signal Killed")
+        return t_kill
+
+    def runs(self, path):
+        with self.backend.lock:
+            return sum(1 for q in self.backend.requests if q["path"] == path)
+
+    def test_killed_child_outcome_unknown(self):
+        t_kill = self.kill_holder("/api/sleep/3", "lease-key")
+        # before the lease ends: still in progress
         r = post(self.httpd, "/api/sleep/3", "lease-key")
         self.assertLess(time.monotonic() - t_kill, self.LEASE)
         self.assertEqual(r.status, 409)
         self.assertIn(b"in progress", r.body)
-        # after it: the retry runs
+        self.assertEqual(r.header("Retry-After"), "1")
+        # after it: the outcome is unknown, and stays so
         time.sleep(max(0.0, self.LEASE + 0.3 - (time.monotonic() - t_kill)))
-        r = post(self.httpd, "/api/sleep/3", "lease-key", timeout=15)
+        for _ in range(3):
+            r = post(self.httpd, "/api/sleep/3", "lease-key", timeout=15)
+            self.assertEqual(r.status, 409)
+            self.assertEqual(r.header("Content-Type"), PROBLEM)
+            self.assertIsNone(r.header("Retry-After"))
+            doc = json.loads(r.body)
+            self.assertEqual(doc["type"], OUTCOME_UNKNOWN)
+            self.assertEqual(doc["title"], "Outcome unknown")
+            self.assertEqual(doc["status"], 409)
+            self.assertIn("will not be processed again", doc["detail"])
+        # the backend saw the first request only
+        self.assertEqual(self.runs("/sleep/3"), 1)
+        self.assertIn("Idempotency-Key %s: outcome unknown" % digest("lease-key"),
+                      self.httpd.read(self.httpd.error_log))
+        # a changed request with that key is still another request's key
+        r = post(self.httpd, "/api/sleep/3", "lease-key", b'{"other":1}')
+        self.assertEqual(r.status, 422)
+
+    def test_unknown_until_the_ttl(self):
+        t_kill = self.kill_holder("/short/sleep/3.1", "ttl-unknown-key")
+        time.sleep(max(0.0, self.LEASE + 0.3 - (time.monotonic() - t_kill)))
+        r = post(self.httpd, "/short/sleep/3.1", "ttl-unknown-key")
+        self.assertEqual((r.status, json.loads(r.body)["type"]), (409, OUTCOME_UNKNOWN))
+        # the record ends with the TTL (3 s after the claim): then the key
+        # is unknown to the ledger, as any key past its TTL
+        time.sleep(max(0.0, 3.3 - (time.monotonic() - t_kill)))
+        r = post(self.httpd, "/short/sleep/3.1", "ttl-unknown-key", timeout=15)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(self.runs("/sleep/3.1"), 2)
+
+    def test_rerun_after_lease_when_asked(self):
+        t_kill = self.kill_holder("/rerun/sleep/3.2", "rerun-key")
+        r = post(self.httpd, "/rerun/sleep/3.2", "rerun-key")
+        self.assertEqual(r.status, 409)
+        time.sleep(max(0.0, self.LEASE + 0.3 - (time.monotonic() - t_kill)))
+        r = post(self.httpd, "/rerun/sleep/3.2", "rerun-key", timeout=15)
         self.assertEqual(r.status, 200)
         self.assertIsNone(r.header("Idempotent-Replayed"))
-        with self.backend.lock:
-            self.assertEqual(sum(1 for q in self.backend.requests
-                                 if q["path"] == "/sleep/3"), 2)
+        self.assertEqual(self.runs("/sleep/3.2"), 2)
 
     def _quiet_post(self, path, key):
         try:

@@ -8,17 +8,23 @@
 #include <apr_tables.h>
 
 #include "unit.h"
+#include "goapi_defs.h"
 #include "goapi_idem.h"
 
-/* Offsets of the version 1 layout (see goapi_idem.c). */
+/* Offsets of the version 2 layout (see goapi_idem.c). */
 #define OFF_VERSION   3
 #define OFF_STATE     4
 #define OFF_FLAGS     5
-#define OFF_FP       30
-#define OFF_STATUS   62
-#define OFF_COUNT    64
-#define OFF_HEADERS  66
-#define MIN_LEN      70
+#define OFF_EXPIRES  22
+#define OFF_LEASE    30
+#define OFF_FP       38
+#define OFF_STATUS   70
+#define OFF_COUNT    72
+#define OFF_HEADERS  74
+#define MIN_LEN      78
+/* Version 1 had no lease: everything from the fingerprint on sits 8 bytes
+ * earlier. */
+#define V1_SHIFT      8
 
 static const char body_bytes[] = "{\"id\":42}\0\x01\xff\0tail";
 #define BODY_LEN (sizeof(body_bytes) - 1)
@@ -53,6 +59,7 @@ static void in_flight_record(goapi_idem_record *rec)
     rec->claim_id = APR_UINT64_C(0x0102030405060708);
     rec->created = APR_INT64_C(0x1122334455667788);
     rec->expires = -2;
+    rec->lease_end = APR_INT64_C(0x0A0B0C0D0E0F1011);
     memset(rec->fingerprint, 0xAB, sizeof(rec->fingerprint));
 }
 
@@ -75,6 +82,7 @@ static void completed_record(goapi_idem_record *rec, apr_pool_t *p)
     rec->claim_id = APR_UINT64_C(0xFFFFFFFFFFFFFFFE);
     rec->created = APR_INT64_C(1700000000123456);
     rec->expires = rec->created + APR_INT64_C(86400000000);
+    rec->lease_end = rec->created + APR_INT64_C(60000000);
     for (i = 0; i < GOAPI_SHA256_LEN; i++) {
         rec->fingerprint[i] = (unsigned char)(i * 7 + 1);
     }
@@ -84,9 +92,9 @@ static void completed_record(goapi_idem_record *rec, apr_pool_t *p)
     rec->body_len = BODY_LEN;
 }
 
-/* Completed, status 201, one header "X-Ab: v1", body "hello": 85 bytes,
- * name length at 66, name at 68, value length at 72, value at 74, body
- * length at 76, body at 80. */
+/* Completed, status 201, one header "X-Ab: v1", body "hello": 93 bytes,
+ * name length at 74, name at 76, value length at 80, value at 82, body
+ * length at 84, body at 88. */
 static void small_record(goapi_idem_record *rec, apr_pool_t *p)
 {
     static const char *const pairs[] = { "X-Ab", "v1" };
@@ -98,7 +106,12 @@ static void small_record(goapi_idem_record *rec, apr_pool_t *p)
     rec->body = "hello";
     rec->body_len = 5;
 }
-#define SMALL_LEN 85
+#define SMALL_LEN 93
+#define OFF_NAME_LEN  74
+#define OFF_NAME      76
+#define OFF_VALUE_LEN 80
+#define OFF_VALUE     82
+#define OFF_BODY_LEN  84
 
 static unsigned char *encode(const goapi_idem_record *rec, apr_size_t *len)
 {
@@ -152,6 +165,7 @@ static void assert_same_record(const goapi_idem_record *got, const goapi_idem_re
     assert_true(got->claim_id == want->claim_id);
     assert_true(got->created == want->created);
     assert_true(got->expires == want->expires);
+    assert_true(got->lease_end == want->lease_end);
     assert_memory_equal(got->fingerprint, want->fingerprint, GOAPI_SHA256_LEN);
     assert_int_equal(got->status, want->status);
     assert_non_null(got->headers);
@@ -178,10 +192,11 @@ static void test_in_flight_round_trip(void **state)
 {
     /* The whole encoding, pinned: a change of layout must be deliberate. */
     static const unsigned char head[OFF_FP] = {
-        'G', 'I', 'R', 1, 1, 0,
+        'G', 'I', 'R', 2, 1, 0,
         0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
         0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
         0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0x11, 0x10, 0x0F, 0x0E, 0x0D, 0x0C, 0x0B, 0x0A,
     };
     unsigned char want[MIN_LEN];
     goapi_idem_record rec, got;
@@ -273,6 +288,121 @@ static void test_limits_round_trip(void **state)
     assert_int_equal(decode_copy(&got, buf, len, unit_pool), APR_SUCCESS);
     assert_int_equal(got.status, 100);
     assert_int_equal(got.headers->nelts, 0);
+}
+
+/* A record written by version 1 (no lease) still decodes: in flight, its
+ * lease ends where its life used to, and it is kept the default TTL after
+ * that; completed, nothing changes.  It encodes as version 2. */
+static void test_version_1_records(void **state)
+{
+    goapi_idem_record rec, got;
+    unsigned char *buf, *v1;
+    apr_size_t len, n;
+
+    (void)state;
+    in_flight_record(&rec);
+    rec.expires = APR_INT64_C(1700000060000000);
+    buf = encode(&rec, &len);
+    v1 = splice(buf, len, OFF_LEASE, V1_SHIFT, "", 0, &n);
+    v1[OFF_VERSION] = 1;
+    assert_int_equal(n, MIN_LEN - V1_SHIFT);
+    assert_int_equal(decode_copy(&got, v1, n, unit_pool), APR_SUCCESS);
+    assert_int_equal(got.state, GOAPI_IDEM_IN_FLIGHT);
+    assert_true(got.lease_end == APR_INT64_C(1700000060000000));
+    assert_true(got.expires == APR_INT64_C(1700000060000000) + GOAPI_DEFAULT_IDEM_TTL);
+    assert_true(got.claim_id == rec.claim_id && got.created == rec.created);
+    assert_memory_equal(got.fingerprint, rec.fingerprint, GOAPI_SHA256_LEN);
+    assert_int_equal(goapi_idem_encoded_size(&got), MIN_LEN);
+    buf = encode(&got, &len);
+    assert_int_equal(buf[OFF_VERSION], 2);
+
+    /* a kept time is never wrapped into the past */
+    rec.expires = APR_INT64_MAX - 5;
+    buf = encode(&rec, &len);
+    v1 = splice(buf, len, OFF_LEASE, V1_SHIFT, "", 0, &n);
+    v1[OFF_VERSION] = 1;
+    assert_int_equal(decode_copy(&got, v1, n, unit_pool), APR_SUCCESS);
+    assert_true(got.expires == APR_INT64_MAX);
+
+    completed_record(&rec, unit_pool);
+    buf = encode(&rec, &len);
+    v1 = splice(buf, len, OFF_LEASE, V1_SHIFT, "", 0, &n);
+    v1[OFF_VERSION] = 1;
+    assert_int_equal(decode_copy(&got, v1, n, unit_pool), APR_SUCCESS);
+    assert_true(got.expires == rec.expires);
+    assert_true(got.lease_end == rec.expires);
+    assert_int_equal(got.status, 201);
+    assert_int_equal(got.body_len, BODY_LEN);
+    /* and cut anywhere, it is refused */
+    for (len = 0; len < n; len++) {
+        if (decode_copy(&got, v1, len, unit_pool) != APR_EINVAL) {
+            fail_msg("version 1: %u of %u bytes accepted", (unsigned)len, (unsigned)n);
+        }
+    }
+}
+
+/* ---- verdicts and digests ---------------------------------------------- */
+
+static void test_judge(void **state)
+{
+    static const struct {
+        const char *what;
+        int state;
+        unsigned flags;
+        apr_time_t lease_end;
+        int same_fp;
+        goapi_idem_verdict want;
+    } cases[] = {
+        { "completed, kept", GOAPI_IDEM_COMPLETED, GOAPI_IDEM_F_REPLAYABLE, 0, 1,
+          GOAPI_HELD_REPLAY },
+        { "completed, not kept", GOAPI_IDEM_COMPLETED, 0, 0, 1, GOAPI_HELD_NOT_REPLAYABLE },
+        { "completed, lease long over", GOAPI_IDEM_COMPLETED, 0, 1, 1,
+          GOAPI_HELD_NOT_REPLAYABLE },
+        { "in flight, lease ahead", GOAPI_IDEM_IN_FLIGHT, 0, 1001, 1,
+          GOAPI_HELD_IN_PROGRESS },
+        { "in flight, lease ends now", GOAPI_IDEM_IN_FLIGHT, 0, 1000, 1,
+          GOAPI_HELD_OUTCOME_UNKNOWN },
+        { "in flight, lease over", GOAPI_IDEM_IN_FLIGHT, 0, 10, 1,
+          GOAPI_HELD_OUTCOME_UNKNOWN },
+        { "another request, in flight", GOAPI_IDEM_IN_FLIGHT, 0, 1001, 0, GOAPI_HELD_REUSED },
+        { "another request, unknown", GOAPI_IDEM_IN_FLIGHT, 0, 10, 0, GOAPI_HELD_REUSED },
+        { "another request, completed", GOAPI_IDEM_COMPLETED, GOAPI_IDEM_F_REPLAYABLE, 0, 0,
+          GOAPI_HELD_REUSED },
+    };
+    unsigned char fp[GOAPI_SHA256_LEN];
+    goapi_idem_record held;
+    apr_size_t i;
+
+    (void)state;
+    memset(fp, 0x42, sizeof(fp));
+    for (i = 0; i < UNIT_ELEMS(cases); i++) {
+        memset(&held, 0, sizeof(held));
+        held.state = (goapi_idem_state)cases[i].state;
+        held.flags = cases[i].flags;
+        held.lease_end = cases[i].lease_end;
+        held.expires = 5000;
+        memset(held.fingerprint, cases[i].same_fp ? 0x42 : 0x43, GOAPI_SHA256_LEN);
+        if (goapi_idem_judge(&held, fp, 1000) != cases[i].want) {
+            fail_msg("%s: verdict %d, want %d", cases[i].what,
+                     (int)goapi_idem_judge(&held, fp, 1000), (int)cases[i].want);
+        }
+    }
+}
+
+static void test_key_digest(void **state)
+{
+    char out[GOAPI_IDEM_DIGEST_LEN + 1];
+
+    (void)state;
+    /* FIPS 180-2's "abc": ba7816bf8f01cfea414140de5dae2223... */
+    goapi_idem_key_digest(out, "abc");
+    assert_string_equal(out, "ba7816bf8f01");
+    /* sha256 of "" is e3b0c44298fc1c149afbf4c8996fb924... */
+    goapi_idem_key_digest(out, "");
+    assert_string_equal(out, "e3b0c44298fc");
+    goapi_idem_key_digest(out, "8e03978e-40d5-43e8-bc93-6894a57f9324");
+    assert_int_equal(strlen(out), GOAPI_IDEM_DIGEST_LEN);
+    assert_null(strstr(out, "8e03978e"));
 }
 
 /* ---- records that must not be stored ---------------------------------- */
@@ -453,7 +583,7 @@ static void test_decode_patched(void **state)
         { "magic 1", 1, { 'i' }, 1 },
         { "magic 2", 2, { 'R' + 1 }, 1 },
         { "version 0", OFF_VERSION, { 0 }, 1 },
-        { "version 2", OFF_VERSION, { 2 }, 1 },
+        { "version 3", OFF_VERSION, { 3 }, 1 },
         { "version 255", OFF_VERSION, { 255 }, 1 },
         { "state 0", OFF_STATE, { 0 }, 1 },
         { "state 3", OFF_STATE, { 3 }, 1 },
@@ -463,23 +593,24 @@ static void test_decode_patched(void **state)
         { "status 600", OFF_STATUS, { 600 & 0xFF, 600 >> 8 }, 2 },
         { "status 0", OFF_STATUS, { 0, 0 }, 2 },
         { "status 65535", OFF_STATUS, { 0xFF, 0xFF }, 2 },
-        { "name with space", 69, { ' ' }, 1 },
-        { "name with colon", 71, { ':' }, 1 },
-        { "name with NUL", 68, { 0 }, 1 },
-        { "name with DEL", 69, { 0x7F }, 1 },
-        { "name with 8-bit", 69, { 0xC3 }, 1 },
-        { "value with CR", 74, { '\r' }, 1 },
-        { "value with LF", 75, { '\n' }, 1 },
-        { "value with NUL", 74, { 0 }, 1 },
+        { "name with space", OFF_NAME + 1, { ' ' }, 1 },
+        { "name with colon", OFF_NAME + 3, { ':' }, 1 },
+        { "name with NUL", OFF_NAME, { 0 }, 1 },
+        { "name with DEL", OFF_NAME + 1, { 0x7F }, 1 },
+        { "name with 8-bit", OFF_NAME + 1, { 0xC3 }, 1 },
+        { "value with CR", OFF_VALUE, { '\r' }, 1 },
+        { "value with LF", OFF_VALUE + 1, { '\n' }, 1 },
+        { "value with NUL", OFF_VALUE, { 0 }, 1 },
         { "count 101", OFF_COUNT, { 101, 0 }, 2 },
         { "count 65535", OFF_COUNT, { 0xFF, 0xFF }, 2 },
-        { "name length one past the end", 66, { SMALL_LEN - 68 + 1, 0 }, 2 },
-        { "name length 65535", 66, { 0xFF, 0xFF }, 2 },
-        { "value length one past the end", 72, { SMALL_LEN - 74 + 1, 0 }, 2 },
-        { "value length 65535", 72, { 0xFF, 0xFF }, 2 },
-        { "body length one past the end", 76, { 6, 0, 0, 0 }, 4 },
-        { "body length 2^32-1", 76, { 0xFF, 0xFF, 0xFF, 0xFF }, 4 },
-        { "body length one short", 76, { 4, 0, 0, 0 }, 4 },
+        { "name length one past the end", OFF_NAME_LEN, { SMALL_LEN - OFF_NAME + 1, 0 }, 2 },
+        { "name length 65535", OFF_NAME_LEN, { 0xFF, 0xFF }, 2 },
+        { "value length one past the end", OFF_VALUE_LEN,
+          { SMALL_LEN - OFF_VALUE + 1, 0 }, 2 },
+        { "value length 65535", OFF_VALUE_LEN, { 0xFF, 0xFF }, 2 },
+        { "body length one past the end", OFF_BODY_LEN, { 6, 0, 0, 0 }, 4 },
+        { "body length 2^32-1", OFF_BODY_LEN, { 0xFF, 0xFF, 0xFF, 0xFF }, 4 },
+        { "body length one short", OFF_BODY_LEN, { 4, 0, 0, 0 }, 4 },
     };
     goapi_idem_record rec, got;
     unsigned char *buf, *bad;
@@ -489,7 +620,8 @@ static void test_decode_patched(void **state)
     small_record(&rec, unit_pool);
     buf = encode(&rec, &len);
     assert_int_equal(len, SMALL_LEN);
-    assert_memory_equal(buf + 66, "\x04\x00X-Ab\x02\x00v1\x05\x00\x00\x00hello", SMALL_LEN - 66);
+    assert_memory_equal(buf + OFF_NAME_LEN, "\x04\x00X-Ab\x02\x00v1\x05\x00\x00\x00hello",
+                        SMALL_LEN - OFF_NAME_LEN);
     assert_int_equal(decode_copy(&got, buf, len, unit_pool), APR_SUCCESS);
 
     bad = apr_palloc(unit_pool, len);
@@ -538,28 +670,28 @@ static void test_decode_spliced(void **state)
     APR_ARRAY_IDX(rec.headers, 0, goapi_idem_header).name = longest;
     buf = encode(&rec, &len);
     assert_int_equal(decode_copy(&got, buf, len, unit_pool), APR_SUCCESS);
-    bad = splice(buf, len, 68, 0, "n", 1, &n);
-    le(bad + 66, GOAPI_IDEM_MAX_HEADER_BYTES + 1, 2);
+    bad = splice(buf, len, OFF_NAME, 0, "n", 1, &n);
+    le(bad + OFF_NAME_LEN, GOAPI_IDEM_MAX_HEADER_BYTES + 1, 2);
     assert_int_equal(decode_copy(&got, bad, n, unit_pool), APR_EINVAL);
 
     small_record(&rec, unit_pool);
     APR_ARRAY_IDX(rec.headers, 0, goapi_idem_header).value = longest;
     buf = encode(&rec, &len);
     assert_int_equal(decode_copy(&got, buf, len, unit_pool), APR_SUCCESS);
-    bad = splice(buf, len, 74, 0, "n", 1, &n);
-    le(bad + 72, GOAPI_IDEM_MAX_HEADER_BYTES + 1, 2);
+    bad = splice(buf, len, OFF_VALUE, 0, "n", 1, &n);
+    le(bad + OFF_VALUE_LEN, GOAPI_IDEM_MAX_HEADER_BYTES + 1, 2);
     assert_int_equal(decode_copy(&got, bad, n, unit_pool), APR_EINVAL);
 
     /* An empty name. */
     small_record(&rec, unit_pool);
     buf = encode(&rec, &len);
-    bad = splice(buf, len, 68, 4, "", 0, &n);
-    le(bad + 66, 0, 2);
+    bad = splice(buf, len, OFF_NAME, 4, "", 0, &n);
+    le(bad + OFF_NAME_LEN, 0, 2);
     assert_int_equal(decode_copy(&got, bad, n, unit_pool), APR_EINVAL);
 
     /* An empty value is fine. */
-    bad = splice(buf, len, 74, 2, "", 0, &n);
-    le(bad + 72, 0, 2);
+    bad = splice(buf, len, OFF_VALUE, 2, "", 0, &n);
+    le(bad + OFF_VALUE_LEN, 0, 2);
     assert_int_equal(decode_copy(&got, bad, n, unit_pool), APR_SUCCESS);
     assert_string_equal(APR_ARRAY_IDX(got.headers, 0, goapi_idem_header).value, "");
 }
@@ -821,6 +953,9 @@ int main(void)
         cmocka_unit_test(test_in_flight_round_trip),
         cmocka_unit_test(test_completed_round_trip),
         cmocka_unit_test(test_limits_round_trip),
+        cmocka_unit_test(test_version_1_records),
+        cmocka_unit_test(test_judge),
+        cmocka_unit_test(test_key_digest),
         cmocka_unit_test(test_size_bad_state_status),
         cmocka_unit_test(test_size_bad_headers),
         cmocka_unit_test(test_size_bad_count_body_flags),

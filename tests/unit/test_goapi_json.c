@@ -33,11 +33,16 @@ static void test_problem_json(void **state)
 {
     (void)state;
     assert_string_equal(
-        goapi_problem_json(unit_pool, 409, "Request in progress", "retry \"later\"",
+        goapi_problem_json(unit_pool, NULL, 409, "Request in progress", "retry \"later\"",
                            "req-1", "corr-1"),
         "{\"type\":\"about:blank\",\"title\":\"Request in progress\",\"status\":409,"
         "\"detail\":\"retry \\\"later\\\"\",\"request_id\":\"req-1\","
         "\"correlation_id\":\"corr-1\"}\n");
+    /* a type of its own, escaped like any string */
+    assert_string_equal(
+        goapi_problem_json(unit_pool, "urn:x:\"t\"", 409, "T", "D", "r", "c"),
+        "{\"type\":\"urn:x:\\\"t\\\"\",\"title\":\"T\",\"status\":409,"
+        "\"detail\":\"D\",\"request_id\":\"r\",\"correlation_id\":\"c\"}\n");
 }
 
 int main(void)

@@ -3,17 +3,20 @@
  * TTLs, sweeping, counters that survive a reopen, a full store, and one
  * claim winning among processes racing for a key.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <apr_strings.h>
+#include <lmdb.h>
 
 #include "unit.h"
 #include "goapi_idem.h"
-#include "goapi_store.h"
+#include "goapi_store_lmdb.h"
 
 #define SEC(n) ((apr_time_t)(n) * APR_USEC_PER_SEC)
 
@@ -48,7 +51,8 @@ static goapi_idem_record in_flight(apr_uint64_t claim_id, apr_time_t now, apr_ti
     r.state = GOAPI_IDEM_IN_FLIGHT;
     r.claim_id = claim_id;
     r.created = now;
-    r.expires = now + lease;
+    r.lease_end = now + lease;
+    r.expires = now + SEC(3600);
     memset(r.fingerprint, fp_byte, sizeof(r.fingerprint));
     return r;
 }
@@ -85,7 +89,7 @@ static void test_claim_complete_replay(void **state)
     (void)state;
     key_of(k, "key-1");
     assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_NOTFOUND);
-    assert_int_equal(st->ops->claim(st, k, &mine, SEC(1000), &res, &got, unit_pool),
+    assert_int_equal(st->ops->claim(st, k, &mine, SEC(1000), 0, &res, &got, unit_pool),
                      APR_SUCCESS);
     assert_int_equal(res, GOAPI_CLAIM_TAKEN);
 
@@ -93,12 +97,13 @@ static void test_claim_complete_replay(void **state)
     {
         goapi_idem_record other = in_flight(2, SEC(1001), SEC(60), 0xaa);
 
-        assert_int_equal(st->ops->claim(st, k, &other, SEC(1001), &res, &got, unit_pool),
+        assert_int_equal(st->ops->claim(st, k, &other, SEC(1001), 0, &res, &got, unit_pool),
                          APR_SUCCESS);
         assert_int_equal(res, GOAPI_CLAIM_HELD);
         assert_int_equal(got.state, GOAPI_IDEM_IN_FLIGHT);
         assert_true(got.claim_id == 1);
-        assert_true(got.expires == SEC(1060));
+        assert_true(got.lease_end == SEC(1060));
+        assert_true(got.expires == SEC(4600));
     }
 
     done = completed(&mine, SEC(86400), "dispatch 7 created for p1\n");
@@ -128,17 +133,19 @@ static void test_release_lets_the_key_run_again(void **state)
 
     (void)state;
     key_of(k, "key-release");
-    assert_int_equal(st->ops->claim(st, k, &mine, SEC(5), &res, &got, unit_pool), APR_SUCCESS);
+    assert_int_equal(st->ops->claim(st, k, &mine, SEC(5), 0, &res, &got, unit_pool), APR_SUCCESS);
     assert_int_equal(res, GOAPI_CLAIM_TAKEN);
     assert_int_equal(st->ops->release(st, k, 11), APR_NOTFOUND);     /* not ours */
     assert_int_equal(st->ops->release(st, k, 10), APR_SUCCESS);
     assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_NOTFOUND);
     mine.claim_id = 12;
-    assert_int_equal(st->ops->claim(st, k, &mine, SEC(6), &res, &got, unit_pool), APR_SUCCESS);
+    assert_int_equal(st->ops->claim(st, k, &mine, SEC(6), 0, &res, &got, unit_pool), APR_SUCCESS);
     assert_int_equal(res, GOAPI_CLAIM_TAKEN);
 }
 
-static void test_lease_end_hands_the_key_over(void **state)
+/* At most once: a holder that died leaves its key held past the lease, its
+ * outcome unknown, until the record's end. */
+static void test_lease_end_leaves_the_outcome_unknown(void **state)
 {
     goapi_store *st = open_store(store_path(), 1 << 20);
     unsigned char k[GOAPI_SHA256_LEN];
@@ -147,19 +154,81 @@ static void test_lease_end_hands_the_key_over(void **state)
 
     (void)state;
     key_of(k, "key-lease");
-    assert_int_equal(st->ops->claim(st, k, &first, SEC(100), &res, &got, unit_pool), APR_SUCCESS);
+    assert_int_equal(st->ops->claim(st, k, &first, SEC(100), 0, &res, &got, unit_pool),
+                     APR_SUCCESS);
+    /* within the lease, after it, and to the last microsecond of its life */
     second = in_flight(21, SEC(159), SEC(60), 1);
-    assert_int_equal(st->ops->claim(st, k, &second, SEC(159), &res, &got, unit_pool), APR_SUCCESS);
+    assert_int_equal(st->ops->claim(st, k, &second, SEC(159), 0, &res, &got, unit_pool),
+                     APR_SUCCESS);
     assert_int_equal(res, GOAPI_CLAIM_HELD);
     second = in_flight(21, SEC(160), SEC(60), 1);
-    assert_int_equal(st->ops->claim(st, k, &second, SEC(160), &res, &got, unit_pool), APR_SUCCESS);
+    assert_int_equal(st->ops->claim(st, k, &second, SEC(160), 0, &res, &got, unit_pool),
+                     APR_SUCCESS);
+    assert_int_equal(res, GOAPI_CLAIM_HELD);
+    assert_true(got.claim_id == 20);
+    assert_true(got.lease_end <= SEC(160));
+    second = in_flight(21, SEC(3699), SEC(60), 1);
+    assert_int_equal(st->ops->claim(st, k, &second, SEC(3700) - 1, 0, &res, &got,
+                                    unit_pool), APR_SUCCESS);
+    assert_int_equal(res, GOAPI_CLAIM_HELD);
+    /* nor does a sweep before its end free it */
+    {
+        apr_size_t removed = 99;
+
+        assert_int_equal(st->ops->sweep(st, SEC(3700) - 1, &removed), APR_SUCCESS);
+        assert_int_equal(removed, 0);
+    }
+    /* a holder that was only slow still records its outcome */
+    done = completed(&first, SEC(7200), "late but known\n");
+    assert_int_equal(st->ops->complete(st, k, &done), APR_SUCCESS);
+    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
+    assert_int_equal(got.state, GOAPI_IDEM_COMPLETED);
+
+    /* an unknown record that reaches its end frees the key */
+    key_of(k, "key-lease-end");
+    first = in_flight(30, SEC(100), SEC(60), 1);
+    assert_int_equal(st->ops->claim(st, k, &first, SEC(100), 0, &res, &got, unit_pool),
+                     APR_SUCCESS);
+    second = in_flight(31, SEC(3700), SEC(60), 1);
+    assert_int_equal(st->ops->claim(st, k, &second, SEC(3700), 0, &res, &got, unit_pool),
+                     APR_SUCCESS);
+    assert_int_equal(res, GOAPI_CLAIM_TAKEN);
+}
+
+/* GoapiIdempotencyRerunAfterLease: the operator asked for a second run. */
+static void test_rerun_after_lease_takes_over(void **state)
+{
+    goapi_store *st = open_store(store_path(), 1 << 20);
+    unsigned char k[GOAPI_SHA256_LEN];
+    goapi_idem_record first = in_flight(40, SEC(100), SEC(60), 1), second, got, done;
+    goapi_claim_result res;
+
+    (void)state;
+    key_of(k, "key-rerun");
+    assert_int_equal(st->ops->claim(st, k, &first, SEC(100), 0, &res, &got, unit_pool),
+                     APR_SUCCESS);
+    second = in_flight(41, SEC(159), SEC(60), 1);
+    assert_int_equal(st->ops->claim(st, k, &second, SEC(159), GOAPI_CLAIM_RERUN_AFTER_LEASE,
+                                    &res, &got, unit_pool), APR_SUCCESS);
+    assert_int_equal(res, GOAPI_CLAIM_HELD);
+    second = in_flight(41, SEC(160), SEC(60), 1);
+    assert_int_equal(st->ops->claim(st, k, &second, SEC(160), GOAPI_CLAIM_RERUN_AFTER_LEASE,
+                                    &res, &got, unit_pool), APR_SUCCESS);
     assert_int_equal(res, GOAPI_CLAIM_TAKEN);
     /* the first request comes back late: its completion is refused */
     done = completed(&first, SEC(3600), "late\n");
     assert_int_equal(st->ops->complete(st, k, &done), APR_NOTFOUND);
     assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
-    assert_true(got.claim_id == 21);
+    assert_true(got.claim_id == 41);
     assert_int_equal(got.state, GOAPI_IDEM_IN_FLIGHT);
+    /* a completed record is never taken over, whatever the flag */
+    done = completed(&second, SEC(3600), "done\n");
+    assert_int_equal(st->ops->complete(st, k, &done), APR_SUCCESS);
+    first = in_flight(42, SEC(1000), SEC(60), 1);
+    assert_int_equal(st->ops->claim(st, k, &first, SEC(1000), GOAPI_CLAIM_RERUN_AFTER_LEASE,
+                                    &res, &got, unit_pool), APR_SUCCESS);
+    assert_int_equal(res, GOAPI_CLAIM_HELD);
+    assert_int_equal(got.state, GOAPI_IDEM_COMPLETED);
 }
 
 static void test_ttl_and_sweep(void **state)
@@ -180,7 +249,7 @@ static void test_ttl_and_sweep(void **state)
         snprintf(name, sizeof(name), "sweep-%d", i);
         key_of(k, name);
         rec = in_flight((apr_uint64_t)i + 100, SEC(1000), SEC(60), 2);
-        assert_int_equal(st->ops->claim(st, k, &rec, SEC(1000), &res, &got, unit_pool),
+        assert_int_equal(st->ops->claim(st, k, &rec, SEC(1000), 0, &res, &got, unit_pool),
                          APR_SUCCESS);
         rec = completed(&rec, i % 2 ? SEC(8000) : SEC(1000), "x");
         assert_int_equal(st->ops->complete(st, k, &rec), APR_SUCCESS);
@@ -197,7 +266,7 @@ static void test_ttl_and_sweep(void **state)
     /* an expired record not yet swept is replaced by a new claim */
     key_of(k, "sweep-5");
     rec = in_flight(5000, SEC(9000), SEC(60), 3);
-    assert_int_equal(st->ops->claim(st, k, &rec, SEC(9000), &res, &got, unit_pool), APR_SUCCESS);
+    assert_int_equal(st->ops->claim(st, k, &rec, SEC(9000), 0, &res, &got, unit_pool), APR_SUCCESS);
     assert_int_equal(res, GOAPI_CLAIM_TAKEN);
 }
 
@@ -242,7 +311,7 @@ static void test_full_store_keeps_what_it_has(void **state)
     /* a claim taken before the store fills up */
     key_of(k, "full-early");
     early = in_flight(99999, SEC(10), SEC(60), 4);
-    assert_int_equal(st->ops->claim(st, k, &early, SEC(10), &res, &got, unit_pool),
+    assert_int_equal(st->ops->claim(st, k, &early, SEC(10), 0, &res, &got, unit_pool),
                      APR_SUCCESS);
     for (i = 0; i < 2000 && rv == APR_SUCCESS; i++) {
         char name[32];
@@ -250,7 +319,7 @@ static void test_full_store_keeps_what_it_has(void **state)
         snprintf(name, sizeof(name), "full-%d", i);
         key_of(k, name);
         rec = in_flight((apr_uint64_t)i + 1, SEC(10), SEC(60), 4);
-        rv = st->ops->claim(st, k, &rec, SEC(10), &res, &got, unit_pool);
+        rv = st->ops->claim(st, k, &rec, SEC(10), 0, &res, &got, unit_pool);
         if (rv == APR_SUCCESS) {
             rec = completed(&rec, SEC(3600), body);
             rv = st->ops->complete(st, k, &rec);
@@ -308,7 +377,7 @@ static void test_one_claim_wins_across_processes(void **state)
             }
             key_of(k, "contended");
             rec = in_flight((apr_uint64_t)getpid(), apr_time_now(), SEC(60), 5);
-            if (st->ops->claim(st, k, &rec, apr_time_now(), &res, &got, p) != APR_SUCCESS) {
+            if (st->ops->claim(st, k, &rec, apr_time_now(), 0, &res, &got, p) != APR_SUCCESS) {
                 _exit(3);
             }
             c = res == GOAPI_CLAIM_TAKEN ? 'T' : 'H';
@@ -344,6 +413,319 @@ static void test_bad_path(void **state)
     assert_null(st);
 }
 
+/* ---- preparing and checking a ledger before use ------------------------ */
+
+static goapi_store_owner me(void)
+{
+    goapi_store_owner o;
+
+    o.uid = geteuid();
+    o.gid = getegid();
+    o.switch_user = 0;
+    return o;
+}
+
+static goapi_ledger_report prepare(const char *path, apr_size_t size, int make)
+{
+    goapi_store_owner o = me();
+    goapi_ledger_report rep;
+
+    goapi_store_lmdb_prepare(path, size, &o, make, &rep, unit_pool);
+    return rep;
+}
+
+/* A ledger with n completed records, closed again. */
+static void fill(const char *path, int n)
+{
+    apr_pool_t *p;
+    goapi_store *st;
+    unsigned char k[GOAPI_SHA256_LEN];
+    goapi_idem_record rec, got;
+    goapi_claim_result res;
+    int i;
+
+    assert_int_equal(apr_pool_create(&p, unit_pool), APR_SUCCESS);
+    assert_int_equal(goapi_store_lmdb_open(&st, path, 1 << 20, p), APR_SUCCESS);
+    for (i = 0; i < n; i++) {
+        char name[32];
+
+        snprintf(name, sizeof(name), "filled-%d", i);
+        key_of(k, name);
+        rec = in_flight((apr_uint64_t)i + 1, SEC(10), SEC(60), 7);
+        assert_int_equal(st->ops->claim(st, k, &rec, SEC(10), 0, &res, &got, p),
+                         APR_SUCCESS);
+        rec = completed(&rec, SEC(3600), "filled\n");
+        assert_int_equal(st->ops->complete(st, k, &rec), APR_SUCCESS);
+    }
+    apr_pool_destroy(p);
+}
+
+static apr_off_t file_size(const char *path)
+{
+    struct stat st;
+
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_size;
+}
+
+/* Overwrite n bytes at off with byte b. */
+static void scribble(const char *path, apr_off_t off, int b, apr_size_t n)
+{
+    unsigned char buf[8192];
+    int fd = open(path, O_WRONLY);
+
+    assert_true(fd >= 0 && n <= sizeof(buf));
+    memset(buf, b, n);
+    assert_int_equal(pwrite(fd, buf, n, off), (ssize_t)n);
+    close(fd);
+}
+
+/* Overwrite n bytes with b at delta from each record's magic ("GIR") in
+ * the file, rounded down to its page when page is set: the live copy of a
+ * record is among them (LMDB leaves older copies in free pages). */
+static void scribble_records(const char *path, long delta, int page, int b, apr_size_t n)
+{
+    apr_size_t size = (apr_size_t)file_size(path), i;
+    char *buf = apr_palloc(unit_pool, size);
+    FILE *f = fopen(path, "rb");
+    int found = 0;
+
+    assert_non_null(f);
+    assert_int_equal(fread(buf, 1, size, f), size);
+    fclose(f);
+    for (i = 0; i + 3 < size; i++) {
+        if (!memcmp(buf + i, "GIR\x02", 4)) {
+            scribble(path, (page ? (apr_off_t)i / 4096 * 4096 : (apr_off_t)i) + delta, b, n);
+            found++;
+        }
+    }
+    assert_true(found > 0);
+}
+
+static void test_prepare_new_ledger(void **state)
+{
+    const char *path = store_path();
+    goapi_ledger_report rep;
+    struct stat st;
+
+    (void)state;
+    /* checking alone creates nothing */
+    rep = prepare(path, 2 << 20, 0);
+    assert_int_equal(rep.state, GOAPI_LEDGER_ABSENT);
+    assert_int_equal(access(path, F_OK), -1);
+
+    rep = prepare(path, 2 << 20, 1);
+    assert_int_equal(rep.state, GOAPI_LEDGER_READY);
+    assert_int_equal(rep.created, 1);
+    assert_true(rep.map_size == 2 << 20);
+    assert_true(rep.records == 0);
+    /* the whole map is allocated on disk, and the reader table too */
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, 2 << 20);
+    assert_true((apr_int64_t)st.st_blocks * 512 >= 2 << 20);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    assert_int_equal(stat(apr_pstrcat(unit_pool, path, "-lock", NULL), &st), 0);
+    assert_true(st.st_size > 0 && (apr_int64_t)st.st_blocks * 512 >= st.st_size);
+
+    /* the children use it; then it is checked again, records and all */
+    fill(path, 50);
+    rep = prepare(path, 2 << 20, 1);
+    assert_int_equal(rep.state, GOAPI_LEDGER_READY);
+    assert_int_equal(rep.created, 0);
+    assert_true(rep.records == 50);
+    rep = prepare(path, 2 << 20, 0);
+    assert_int_equal(rep.state, GOAPI_LEDGER_SOUND);
+    assert_non_null(strstr(rep.detail, "50 record(s)"));
+}
+
+static void test_empty_file_is_damage(void **state)
+{
+    const char *path = store_path();
+    goapi_ledger_report rep;
+    FILE *f = fopen(path, "w");
+
+    (void)state;
+    assert_non_null(f);
+    fclose(f);
+    rep = prepare(path, 1 << 20, 1);
+    assert_int_equal(rep.state, GOAPI_LEDGER_DAMAGED);
+    assert_non_null(strstr(rep.detail, "empty"));
+    assert_int_equal(file_size(path), 0);           /* left as it was */
+    assert_int_equal(prepare(path, 1 << 20, 0).state, GOAPI_LEDGER_DAMAGED);
+}
+
+static void test_truncated_ledger(void **state)
+{
+    const char *path = store_path();
+    goapi_ledger_report rep;
+    apr_off_t full;
+
+    (void)state;
+    fill(path, 400);
+    full = file_size(path);
+    assert_true(full > 64 * 1024);
+    assert_int_equal(truncate(path, full / 2), 0);
+    rep = prepare(path, 1 << 20, 1);
+    assert_int_equal(rep.state, GOAPI_LEDGER_DAMAGED);
+    assert_non_null(strstr(rep.detail, "cut short"));
+    assert_int_equal(file_size(path), full / 2);    /* not grown back */
+
+    /* cut after the meta pages' headers: the meta says what is missing */
+    assert_int_equal(truncate(path, 5000), 0);
+    rep = prepare(path, 1 << 20, 1);
+    assert_int_equal(rep.state, GOAPI_LEDGER_DAMAGED);
+    assert_non_null(strstr(rep.detail, "is 5000 bytes long"));
+    /* cut inside the second meta page's header */
+    assert_int_equal(truncate(path, 4100), 0);
+    rep = prepare(path, 1 << 20, 1);
+    assert_int_equal(rep.state, GOAPI_LEDGER_DAMAGED);
+    assert_non_null(strstr(rep.detail, "meta pages"));
+}
+
+static void test_damaged_pages(void **state)
+{
+    const char *path = store_path();
+    goapi_ledger_report rep;
+
+    (void)state;
+    /* both meta pages overwritten */
+    fill(path, 100);
+    scribble(path, 0, 0x5A, 8192);
+    rep = prepare(path, 1 << 20, 1);
+    assert_int_equal(rep.state, GOAPI_LEDGER_DAMAGED);
+    assert_non_null(strstr(rep.detail, "meta pages"));
+
+    /* a record whose bytes were changed */
+    path = store_path();
+    fill(path, 100);
+    scribble_records(path, 3, 0, 9, 1);             /* the version byte */
+    rep = prepare(path, 1 << 20, 1);
+    assert_int_equal(rep.state, GOAPI_LEDGER_DAMAGED);
+    assert_non_null(strstr(rep.detail, "does not decode"));
+
+    /* a leaf page whose header lost its type (LMDB's page header: the page
+     * number, 2 bytes, then 2 bytes of flags) */
+    path = store_path();
+    fill(path, 100);
+    scribble_records(path, 10, 1, 0, 2);
+    rep = prepare(path, 1 << 20, 1);
+    assert_int_equal(rep.state, GOAPI_LEDGER_DAMAGED);
+    assert_non_null(strstr(rep.detail, "damaged page"));
+}
+
+static void test_not_a_ledger(void **state)
+{
+    const char *path = store_path();
+    goapi_ledger_report rep;
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+
+    (void)state;
+    /* an LMDB file of something else */
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
+    assert_int_equal(mdb_env_open(env, path, MDB_NOSUBDIR, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "sessions", MDB_CREATE, &dbi), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    rep = prepare(path, 1 << 20, 1);
+    assert_int_equal(rep.state, GOAPI_LEDGER_DAMAGED);
+    assert_non_null(strstr(rep.detail, "not a ledger"));
+
+    /* a text file */
+    path = store_path();
+    {
+        FILE *f = fopen(path, "w");
+
+        assert_non_null(f);
+        fputs("not a database at all\n", f);
+        fclose(f);
+    }
+    rep = prepare(path, 1 << 20, 1);
+    assert_int_equal(rep.state, GOAPI_LEDGER_DAMAGED);
+}
+
+static void test_move_aside(void **state)
+{
+    const char *path = store_path(), *moved = NULL;
+    goapi_store_owner o = me();
+    goapi_ledger_report rep;
+
+    (void)state;
+    fill(path, 10);
+    assert_int_equal(truncate(path, 0), 0);
+    assert_int_equal(goapi_store_lmdb_move_aside(path, "T1", &o, &moved, unit_pool),
+                     APR_SUCCESS);
+    assert_string_equal(moved, apr_pstrcat(unit_pool, path, ".damaged-T1", NULL));
+    assert_int_equal(access(moved, F_OK), 0);
+    assert_int_equal(access(apr_pstrcat(unit_pool, path, "-lock.damaged-T1", NULL), F_OK), 0);
+    assert_int_equal(access(path, F_OK), -1);
+    rep = prepare(path, 1 << 20, 1);
+    assert_int_equal(rep.state, GOAPI_LEDGER_READY);
+    assert_int_equal(rep.created, 1);
+    /* never over an earlier one */
+    assert_int_equal(truncate(path, 0), 0);
+    assert_int_not_equal(goapi_store_lmdb_move_aside(path, "T1", &o, &moved, unit_pool),
+                         APR_SUCCESS);
+    assert_int_equal(file_size(apr_pstrcat(unit_pool, path, ".damaged-T1", NULL)), 0);
+    assert_int_equal(access(path, F_OK), 0);
+}
+
+static void test_planted_links_refused(void **state)
+{
+    const char *path = store_path();
+    const char *target = apr_pstrcat(unit_pool, store_dir, "/victim", NULL);
+    goapi_ledger_report rep;
+    FILE *f = fopen(target, "w");
+
+    (void)state;
+    assert_non_null(f);
+    fputs("root's own\n", f);
+    fclose(f);
+    assert_int_equal(symlink(target, apr_pstrcat(unit_pool, path, "-lock", NULL)), 0);
+    rep = prepare(path, 1 << 20, 1);
+    assert_int_equal(rep.state, GOAPI_LEDGER_UNSAFE);
+    assert_non_null(strstr(rep.detail, "-lock is a symbolic link"));
+    assert_int_equal(file_size(target), 11);
+    /* nothing was left behind either */
+    assert_int_equal(access(path, F_OK), -1);
+    assert_int_equal(prepare(path, 1 << 20, 0).state, GOAPI_LEDGER_UNSAFE);
+}
+
+/* Running as root: everything LMDB does happens as the server's user. */
+static void test_prepare_as_root_for_the_server_user(void **state)
+{
+    const char *dir = apr_pstrcat(unit_pool, store_dir, "/www", NULL);
+    const char *path = apr_pstrcat(unit_pool, dir, "/ledger", NULL);
+    goapi_store_owner o;
+    goapi_ledger_report rep;
+    struct stat st;
+
+    (void)state;
+    if (geteuid() != 0) {
+        skip();
+    }
+    assert_int_equal(mkdir(dir, 0755), 0);
+    assert_int_equal(chmod(store_dir, 0755), 0);
+    o.uid = 65534;
+    o.gid = 65534;
+    o.switch_user = 1;
+    goapi_store_lmdb_prepare(path, 1 << 20, &o, 1, &rep, unit_pool);
+    assert_int_equal(rep.state, GOAPI_LEDGER_READY);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_uid, 65534);
+    assert_int_equal(stat(apr_pstrcat(unit_pool, path, "-lock", NULL), &st), 0);
+    assert_int_equal(st.st_uid, 65534);
+    /* a ledger only root may read cannot be checked as that user */
+    assert_int_equal(chown(path, 0, 0), 0);
+    goapi_store_lmdb_prepare(path, 1 << 20, &o, 0, &rep, unit_pool);
+    assert_int_equal(rep.state, GOAPI_LEDGER_FAILED);
+    assert_non_null(strstr(rep.detail, "Permission denied"));
+    assert_int_equal(chmod(store_dir, 0700), 0);
+}
+
 static int group_setup(void **state)
 {
     if (unit_setup(state) != 0) {
@@ -370,12 +752,21 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_claim_complete_replay),
         cmocka_unit_test(test_release_lets_the_key_run_again),
-        cmocka_unit_test(test_lease_end_hands_the_key_over),
+        cmocka_unit_test(test_lease_end_leaves_the_outcome_unknown),
+        cmocka_unit_test(test_rerun_after_lease_takes_over),
         cmocka_unit_test(test_ttl_and_sweep),
         cmocka_unit_test(test_counter_survives_reopen),
         cmocka_unit_test(test_full_store_keeps_what_it_has),
         cmocka_unit_test(test_one_claim_wins_across_processes),
         cmocka_unit_test(test_bad_path),
+        cmocka_unit_test(test_prepare_new_ledger),
+        cmocka_unit_test(test_empty_file_is_damage),
+        cmocka_unit_test(test_truncated_ledger),
+        cmocka_unit_test(test_damaged_pages),
+        cmocka_unit_test(test_not_a_ledger),
+        cmocka_unit_test(test_move_aside),
+        cmocka_unit_test(test_planted_links_refused),
+        cmocka_unit_test(test_prepare_as_root_for_the_server_user),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
