@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -17,6 +18,13 @@
 #include <apr_strings.h>
 
 #include "goapi_store_file.h"
+
+const char *goapi_store_strerror(apr_pool_t *p, int err)
+{
+    char buf[120];
+
+    return apr_pstrdup(p, apr_strerror(APR_FROM_OS_ERROR(err), buf, sizeof(buf)));
+}
 
 /* May this user own the store's directory and files? */
 static int goapi_store_owner_ok(const goapi_store_owner *o, uid_t uid)
@@ -74,11 +82,11 @@ const char *goapi_store_dir_open(const char *dir, const goapi_store_owner *o, in
             return "is not a directory";
         }
         *unsafe = 0;
-        return apr_psprintf(p, "cannot be opened: %s", strerror(errno));
+        return apr_psprintf(p, "cannot be opened: %s", goapi_store_strerror(p, errno));
     }
     if (fstat(fd, &st) != 0) {
         *unsafe = 0;
-        why = apr_psprintf(p, "cannot be examined: %s", strerror(errno));
+        why = apr_psprintf(p, "cannot be examined: %s", goapi_store_strerror(p, errno));
     }
     else {
         why = goapi_store_who(&st, o, 1, p);
@@ -117,11 +125,11 @@ const char *goapi_store_file_open(int dirfd, const char *name, const goapi_store
                    "there); its target was left untouched";
         }
         *unsafe = 0;
-        return apr_psprintf(p, "cannot be opened: %s", strerror(errno));
+        return apr_psprintf(p, "cannot be opened: %s", goapi_store_strerror(p, errno));
     }
     if (fstat(*fd, &st) != 0) {
         *unsafe = 0;
-        why = apr_psprintf(p, "cannot be examined: %s", strerror(errno));
+        why = apr_psprintf(p, "cannot be examined: %s", goapi_store_strerror(p, errno));
     }
     else if (!S_ISREG(st.st_mode)) {
         why = "is not a regular file";
@@ -167,15 +175,18 @@ static void goapi_store_contained_signals(void)
 {
     static const int fatal[] = { SIGBUS, SIGSEGV, SIGILL, SIGFPE, SIGABRT };
     struct rlimit no_core = { 0, 0 };
+    struct sigaction dfl;
     sigset_t none;
     apr_size_t i;
 
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
     for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++) {
-        signal(fatal[i], SIG_DFL);
+        (void)sigaction(fatal[i], &dfl, NULL);
     }
     sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    setrlimit(RLIMIT_CORE, &no_core);
+    (void)pthread_sigmask(SIG_SETMASK, &none, NULL);
+    (void)setrlimit(RLIMIT_CORE, &no_core);
 }
 
 static int goapi_store_write_all(int fd, const void *buf, apr_size_t len)

@@ -64,6 +64,10 @@ apr_status_t goapi_store_contained(goapi_store_contained_fn *fn, void *baton, vo
                                    apr_size_t out_len, const goapi_store_owner *o,
                                    int *signo, int *exit_code);
 
+/* The system's message for errno err, in p (thread-safe, unlike
+ * strerror()). */
+const char *goapi_store_strerror(apr_pool_t *p, int err);
+
 /* The exit status of a contained child that could not become the owner. */
 #define GOAPI_STORE_CONTAINED_NO_USER 70
 

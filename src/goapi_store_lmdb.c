@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -859,7 +860,7 @@ static void goapi_lmdb_judge(const goapi_lmdb_verdict *v, goapi_ledger_report *r
     case GOAPI_LMDB_CANNOT_OPEN:
         rep->state = GOAPI_LEDGER_FAILED;
         rep->detail = apr_psprintf(p, "cannot be opened by LMDB as the server's user: %s",
-                                   strerror(v->rc));
+                                   goapi_store_strerror(p, v->rc));
         break;
     case GOAPI_LMDB_INVALID:
         rep->detail = v->rc == MDB_VERSION_MISMATCH
@@ -893,6 +894,23 @@ static void goapi_lmdb_judge(const goapi_lmdb_verdict *v, goapi_ledger_report *r
     }
 }
 
+/* The signals a damaged file may end its reader with. */
+static const char *goapi_lmdb_signal_name(int signo)
+{
+    switch (signo) {
+    case SIGBUS:
+        return "SIGBUS";
+    case SIGSEGV:
+        return "SIGSEGV";
+    case SIGABRT:
+        return "SIGABRT, from an assertion of LMDB";
+    case SIGFPE:
+        return "SIGFPE";
+    default:
+        return "another signal";
+    }
+}
+
 /* Read the ledger in a contained child and judge it. */
 static void goapi_lmdb_check_contained(const char *path, apr_size_t map_size,
                                        goapi_lmdb_check_mode mode,
@@ -915,7 +933,7 @@ static void goapi_lmdb_check_contained(const char *path, apr_size_t map_size,
         rep->state = GOAPI_LEDGER_DAMAGED;
         rep->detail = apr_psprintf(p, "made the process that read it die of signal %d "
                                    "(%s): a page points outside the file or into "
-                                   "garbage", signo, strsignal(signo));
+                                   "garbage", signo, goapi_lmdb_signal_name(signo));
     }
     else if (code == GOAPI_STORE_CONTAINED_NO_USER) {
         rep->state = GOAPI_LEDGER_FAILED;
@@ -1086,11 +1104,9 @@ apr_status_t goapi_store_lmdb_move_aside(const char *path, const char *tag,
     /* renameat2() never follows a link and, with RENAME_NOREPLACE, never
      * replaces what already has the new name */
     if (renameat2(dirfd, base, dirfd, apr_pstrcat(p, base, ".damaged-", tag, NULL),
-                  RENAME_NOREPLACE) != 0) {
-        rv = APR_FROM_OS_ERROR(errno);
-    }
-    else if (renameat2(dirfd, lock, dirfd, apr_pstrcat(p, lock, ".damaged-", tag, NULL),
-                       RENAME_NOREPLACE) != 0 && errno != ENOENT) {
+                  RENAME_NOREPLACE) != 0
+        || (renameat2(dirfd, lock, dirfd, apr_pstrcat(p, lock, ".damaged-", tag, NULL),
+                      RENAME_NOREPLACE) != 0 && errno != ENOENT)) {
         rv = APR_FROM_OS_ERROR(errno);
     }
     close(dirfd);
