@@ -23,8 +23,8 @@ WARN      := -Wall -Wextra -Werror
 CSTD      := -std=gnu99
 EXTRA_CFLAGS ?=
 EXTRA_LDFLAGS ?=
-# The idempotency ledger (src/goapi_store_lmdb.c).
-STORE_LIBS := -llmdb
+# The idempotency ledger: LMDB (src/goapi_store_lmdb.c) and Redis (src/goapi_store_redis.c).
+STORE_LIBS := -llmdb -lhiredis
 
 PURE_SRC  := $(sort $(wildcard src/goapi_*.c))
 GLUE_SRC  := $(sort $(wildcard src/mod_goapi_*.c))

@@ -109,7 +109,18 @@ static const command_rec goapi_cmds[] = {
                   "store (default 60s); main server only"),
     AP_INIT_TAKE12("GoapiIdempotencyStore", goapi_cmd_idem_store, NULL, RSRC_CONF,
                    "The idempotency ledger: lmdb:<path> [size] (default "
-                   "lmdb:" GOAPI_DEFAULT_IDEM_STORE_FILE " under DefaultRuntimeDir, 64M)"),
+                   "lmdb:" GOAPI_DEFAULT_IDEM_STORE_FILE " under DefaultRuntimeDir, 64M), "
+                   "or one shared by every host: redis://[user[:password]@]host[:port][/db], "
+                   "unix:/path/to/redis.sock[?db=N], "
+                   "redis-sentinel://host:port[,host:port...]/master[/db]"),
+    AP_INIT_TAKE1("GoapiIdempotencyStoreTimeout", goapi_cmd_idem_store_timeout, NULL,
+                  RSRC_CONF,
+                  "Redis ledger: the longest a connect or a command may take (default "
+                  "250ms); main server only"),
+    AP_INIT_TAKE1("GoapiIdempotencyStorePrefix", goapi_cmd_idem_store_prefix, NULL,
+                  RSRC_CONF,
+                  "Redis ledger: the prefix of its keys (default "
+                  GOAPI_DEFAULT_IDEM_STORE_PREFIX "); main server only"),
     AP_INIT_TAKE1("GoapiIdempotencyDamagedStore", goapi_cmd_idem_damaged, NULL, RSRC_CONF,
                   "A damaged ledger at startup: Refuse (the server does not start) or "
                   "StartFresh (moved aside, a new empty one; its records are lost) "

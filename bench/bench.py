@@ -29,7 +29,7 @@ import http.client
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
-from harness import HTTPD, MODULES_DIR, free_port, wait_for_port  # noqa: E402
+from harness import HTTPD, MODULES_DIR, RedisServer, free_port, wait_for_port  # noqa: E402
 
 BUILD = os.path.join(TOP, "build")
 MODULE = os.environ.get("GOAPI_MODULE") or os.path.join(BUILD, "mod_goapi.so")
@@ -152,17 +152,22 @@ class Server:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def goapi_body(deadlines):
+def goapi_body(deadlines, store="lmdb:@DIR@/run/ledger.mdb 1G"):
     d = ("GoapiReadTimeout 5s\nGoapiWriteTimeout 10s\nGoapiIdleTimeout 60s\n"
          if deadlines else "")
-    return d + """GoapiIdempotencyStore lmdb:@DIR@/run/ledger.mdb 1G
-<Location "/">
+    return d + "GoapiIdempotencyStore %s\n" % store + """<Location "/">
     SetHandler goapi
 </Location>
 <Location "/parcels/">
     GoapiIdempotency On
 </Location>
 """
+
+
+def redis_commands(redis):
+    """Commands Redis has processed so far (its INFO stats)."""
+    info = redis.command("INFO", "stats").decode()
+    return int(re.search(r"total_commands_processed:(\d+)", info).group(1))
 
 
 BASE_BODY = """<Location "/ok">
@@ -293,15 +298,21 @@ def main():
     base = Server("base", BASE_BODY, goapi=False, extra_modules=(benchok,))
     goapi = Server("goapi", goapi_body(True))
     nodl = Server("nodl", goapi_body(False))
-    servers = (base, goapi, nodl)
+    # the shared ledger: a Redis on the servers' CPUs, as a host's would be
+    redis = RedisServer()
+    rgoapi = Server("redis", goapi_body(True, "redis://127.0.0.1:%d/0" % redis.port))
+    servers = (base, goapi, nodl, rgoapi)
     lines = []
     try:
+        redis.start()
+        os.sched_setaffinity(redis.proc.pid, SERVER_CPUS)
         for s in servers:
             s.start()
         # one dispatch, so that the fixed key replays from then on
-        subprocess.run(["curl", "-s", "-o", "/dev/null", "-X", "POST", "-H",
-                        "Idempotency-Key: bench-replay-key", goapi.url("/parcels/p-1/dispatch")],
-                       check=True)
+        for srv in (goapi, rgoapi):
+            subprocess.run(["curl", "-s", "-o", "/dev/null", "-X", "POST", "-H",
+                            "Idempotency-Key: bench-replay-key",
+                            srv.url("/parcels/p-1/dispatch")], check=True)
         ids = ("X-Request-ID: bench-req-0001", "X-Correlation-ID: bench-corr-0001")
         scenarios = [
             ("baseline: trivial handler", base.url("/ok"), (), None, ()),
@@ -312,6 +323,10 @@ def main():
             ("/healthz, no deadlines", nodl.url("/healthz"), (), None, ()),
             ("POST dispatch, replay", goapi.url("/parcels/p-1/dispatch"), (),
              lua_s["post_fixed"], ()),
+            ("Redis: POST dispatch, replay", rgoapi.url("/parcels/p-1/dispatch"), (),
+             lua_s["post_fixed"], ()),
+            ("Redis: POST, first execution", rgoapi.url("/parcels/p-2/dispatch"), (),
+             lua_s["post_unique"], None),
             ("POST dispatch, first execution", goapi.url("/parcels/p-2/dispatch"), (),
              lua_s["post_unique"], None),
         ]
@@ -330,9 +345,12 @@ def main():
                         args = ("r%d" % rnd,)
                     srv = by_port[int(url.split(":")[2].split("/")[0])]
                     ticks = srv.cpu_ticks()
+                    cmds = redis_commands(redis)
                     r = wrk(url, 1 if rnd == 0 else SECONDS, headers, script, args)
                     r["cpu_us"] = ((srv.cpu_ticks() - ticks) * 1e6 / CLK_TCK
                                    / max(1, r["total"]))
+                    # Redis' own count of commands, less the INFO just sent
+                    r["redis_rt"] = (redis_commands(redis) - cmds - 1) / max(1, r["total"])
                     if r["non2xx"]:
                         raise RuntimeError("%s: %d answers that were not 2xx"
                                            % (name, r["non2xx"]))
@@ -369,10 +387,23 @@ def main():
              med("POST dispatch, replay", "rps") / med(hz, "rps"), ">= 0.90"),
             ("first execution / GET /healthz, req/s",
              med("POST dispatch, first execution", "rps") / med(hz, "rps"), ""),
+            ("Redis replay / GET /healthz, req/s",
+             med("Redis: POST dispatch, replay", "rps") / med(hz, "rps"), ">= 0.85"),
+            ("Redis first execution / GET /healthz, req/s",
+             med("Redis: POST, first execution", "rps") / med(hz, "rps"), ""),
+            ("Redis replay / LMDB replay, req/s",
+             med("Redis: POST dispatch, replay", "rps") / med("POST dispatch, replay", "rps"),
+             ""),
         ]
         lines.append("%-46s %8s   %s" % ("ratio (same run, medians)", "value", "budget"))
         for name, value, budget in ratios:
             lines.append("%-46s %8.3f   %s" % (name, value, budget))
+        lines.append("")
+        lines.append("Redis: first execution p99 %.3f ms (budget <= 2 ms); round trips per "
+                     "request: replay %.2f, first execution %.2f"
+                     % (med("Redis: POST, first execution", "p99"),
+                        med("Redis: POST dispatch, replay", "redis_rt"),
+                        med("Redis: POST, first execution", "redis_rt")))
         print("\n".join(lines), flush=True)
 
         # memory: every child of the goapi server, before and after
@@ -394,6 +425,7 @@ def main():
     finally:
         for s in servers:
             s.cleanup()
+        redis.cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
 
     # instructions: stable where wall-clock time is not

@@ -7,6 +7,9 @@ networking on a free loopback port, checks routes and IDs through it, then
 drives a rolling update as kubelet would: the preStop drain file, /readyz
 503 while /healthz stays 200, the load balancer (here: the load) stopping
 new requests, then "docker stop" (SIGWINCH) with slow requests in flight.
+Then two containers of the image share one ledger in a Redis container
+(docker/redis.Dockerfile): a retry answered by the other container is a
+replay, also after one container is replaced.
 Ends with "N passed, N failed".
 """
 
@@ -27,6 +30,7 @@ sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 from harness import UUID7, free_port, parse_raw, read_to_close  # noqa: E402
 
 IMAGE = "mod_goapi:test"
+REDIS_IMAGE = "mod_goapi-redis:test"
 SHUTDOWN_WINDOW = 3.0           # GoapiShutdownTimeout in conf/goapi.conf
 READINESS_PERIOD = 2.0          # docker/k8s.yaml
 LIVENESS_PERIOD = 10.0
@@ -134,7 +138,6 @@ class ContainerTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         sh("docker", "rm", "-f", cls.name, check=False)
-        cls.dockerd.down()
 
     def logs(self):
         res = sh("docker", "logs", self.name, check=False)
@@ -307,13 +310,107 @@ class ContainerTest(unittest.TestCase):
         self.assertEqual([l for l in logs.splitlines() if BAD.search(l)], [])
 
 
+def post(port, path, key, timeout=5):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("POST", path, body=b"{}", headers={"Idempotency-Key": key})
+        r = conn.getresponse()
+        return r.status, r.getheader("Location"), r.read(), r.getheader("Idempotent-Replayed")
+    finally:
+        conn.close()
+
+
+class SharedLedgerTest(unittest.TestCase):
+    """Two replicas of the image, one Redis: the deployment of k8s.yaml."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not getattr(ContainerTest, "port", None):
+            raise unittest.SkipTest("the image was not built (see ContainerTest)")
+        sh("docker", "build", "--network", "host", "-f", os.path.join(HERE, "redis.Dockerfile"),
+           "-t", REDIS_IMAGE, HERE, timeout=1800)
+        cls.redis_port = free_port()
+        cls.names = []
+        cls.redis = cls.run_container(REDIS_IMAGE, "redis", [], ["--port", str(cls.redis_port),
+                                                                 "--bind", "127.0.0.1"])
+        cls.ports = [free_port(), free_port()]
+        cls.replicas = [cls.replica(i) for i in range(2)]
+
+    @classmethod
+    def run_container(cls, image, role, env, args):
+        name = "goapi-%s-%d-%d" % (role, os.getpid(), len(cls.names))
+        cmd = ["docker", "run", "-d", "--network", "host", "--name", name]
+        for e in env:
+            cmd += ["-e", e]
+        sh(*(cmd + [image] + args))
+        cls.names.append(name)
+        return name
+
+    @classmethod
+    def replica(cls, i):
+        name = cls.run_container(IMAGE, "replica", [
+            "GOAPI_PORT=%d" % cls.ports[i],
+            "GOAPI_STORE=redis://127.0.0.1:%d/0" % cls.redis_port], [])
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if get(cls.ports[i], "/readyz", timeout=1)[0] == 200:
+                    return name
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("replica %d never ready:\n%s" % (
+            i, sh("docker", "logs", name, check=False).stderr[-2000:]))
+
+    @classmethod
+    def tearDownClass(cls):
+        for name in cls.names:
+            sh("docker", "rm", "-f", name, check=False)
+
+    def test_retry_on_the_other_replica_is_a_replay(self):
+        a, b = self.ports
+        first = post(a, "/parcels/p-7/dispatch", "shared-docker-1")
+        self.assertEqual(first[0], 201)
+        self.assertIsNone(first[3])
+        again = post(b, "/parcels/p-7/dispatch", "shared-docker-1")
+        self.assertEqual(again, first[:3] + ("true",))
+        # the verbose readiness of a replica names the ledger's check
+        st, _, body = get(b, "/readyz?verbose")
+        self.assertEqual(st, 200)
+        self.assertIn(b"[+]idempotency-store ok", body)
+
+        # replica A replaced mid-run (a rolling update): the new one knows
+        # the key, and what it runs the other knows too
+        sh("docker", "rm", "-f", self.replicas[0])
+        self.replicas[0] = self.replica(0)
+        self.assertEqual(post(a, "/parcels/p-7/dispatch", "shared-docker-1"),
+                         first[:3] + ("true",))
+        new = post(a, "/parcels/p-8/dispatch", "shared-docker-2")
+        self.assertEqual(new[0], 201)
+        self.assertNotEqual(new[1], first[1])       # dispatch numbers: one counter
+        self.assertEqual(post(b, "/parcels/p-8/dispatch", "shared-docker-2"),
+                         new[:3] + ("true",))
+        print("shared ledger: replay across replicas, and after one was replaced",
+              flush=True)
+        for name in self.replicas:
+            logs = sh("docker", "logs", name, check=False)
+            text = logs.stdout + logs.stderr
+            self.assertEqual([l for l in text.splitlines() if BAD.search(l)], [], name)
+
+
 class Result(unittest.TextTestResult):
     pass
 
 
 if __name__ == "__main__":
     runner = unittest.TextTestRunner(verbosity=2, resultclass=Result)
-    res = runner.run(unittest.defaultTestLoader.loadTestsFromTestCase(ContainerTest))
+    suite = unittest.TestSuite()
+    for case in (ContainerTest, SharedLedgerTest):
+        suite.addTests(unittest.defaultTestLoader.loadTestsFromTestCase(case))
+    try:
+        res = runner.run(suite)
+    finally:
+        ContainerTest.dockerd.down()
     failed = len(res.failures) + len(res.errors)
     skipped = len(res.skipped)
     # a skipped setUpClass skips the class without running its tests

@@ -5,6 +5,7 @@
 set -eu
 
 PACKAGES="apache2 apache2-dev libapr1-dev libaprutil1-dev libcmocka-dev liblmdb-dev
+          libhiredis-dev redis-server redis-sentinel
           gcc libc6-dev make perl python3 curl clang openssl gdb"
 
 missing=""

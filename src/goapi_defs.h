@@ -63,6 +63,16 @@
 #define GOAPI_DEFAULT_IDEM_STORE_SIZE  ((apr_int64_t)64 * 1024 * 1024)
 #define GOAPI_MIN_IDEM_STORE_SIZE      ((apr_int64_t)1024 * 1024)
 #define GOAPI_MAX_IDEM_STORE_SIZE      ((apr_int64_t)64 * 1024 * 1024 * 1024)
+/* A shared store (GoapiIdempotencyStore redis://...): how long a connect
+ * or a command may take, the prefix of its keys, and the built-in check
+ * of /readyz that asks it. */
+#define GOAPI_DEFAULT_IDEM_STORE_TIMEOUT (250 * 1000)
+#define GOAPI_DEFAULT_IDEM_STORE_PREFIX  "goapi:idem:"
+#define GOAPI_STORE_PREFIX_MAX           64
+#define GOAPI_STORE_CHECK_NAME           "idempotency-store"
+/* A store that fails is logged at most once per this many microseconds per
+ * process (the lines say how many were left out). */
+#define GOAPI_STORE_LOG_INTERVAL         (1000 * 1000)
 /* Between sweeps of expired records. */
 #define GOAPI_DEFAULT_IDEM_SWEEP      (60 * 1000000)
 /* Retry-After of a 409 while the first request is in flight, seconds. */

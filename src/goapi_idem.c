@@ -200,6 +200,16 @@ void goapi_idem_encode(const goapi_idem_record *rec, unsigned char *buf)
     goapi_idem_put_bytes(b, rec->body, rec->body_len);
 }
 
+void goapi_idem_claim_token(apr_uint64_t claim_id, unsigned char out[GOAPI_IDEM_TOKEN_LEN])
+{
+    unsigned char *b = goapi_idem_put_bytes(out, goapi_idem_magic, sizeof(goapi_idem_magic));
+
+    *b++ = GOAPI_IDEM_VERSION;
+    *b++ = GOAPI_IDEM_IN_FLIGHT;
+    *b++ = 0;                   /* an in-flight record has no flags */
+    goapi_idem_put_le(b, claim_id, 8);
+}
+
 /* ---- decoding ------------------------------------------------------------ */
 
 /* t + d, held at the largest time instead of wrapping. */

@@ -54,6 +54,13 @@ typedef struct {
 #define GOAPI_IDEM_MAX_HEADERS       100
 #define GOAPI_IDEM_MAX_HEADER_BYTES  8192    /* one name or value */
 
+/* The first bytes of the encoding of an in-flight record (magic, version,
+ * state, flags 0 and claim_id): they name the claim.  A shared store checks
+ * that a key still begins with them before it lets the claim complete or
+ * release it (fencing). */
+#define GOAPI_IDEM_TOKEN_LEN 14
+void goapi_idem_claim_token(apr_uint64_t claim_id, unsigned char out[GOAPI_IDEM_TOKEN_LEN]);
+
 /* Size of the encoding of rec; 0 if rec cannot be encoded (a field out of
  * range: state, status, too many or too long headers, a header name that is
  * not a token, a value with CR, LF or NUL). */

@@ -61,6 +61,8 @@ typedef struct {
     apr_status_t (*next)(goapi_store *st, const char *counter, apr_uint64_t *value);
     /* A short description of the last failure in this thread, or NULL. */
     const char *(*error)(goapi_store *st, apr_status_t rv);
+    /* Can the store answer now (readiness)?  APR_SUCCESS, or error(). */
+    apr_status_t (*ping)(goapi_store *st);
 } goapi_store_ops;
 
 struct goapi_store {

@@ -118,6 +118,10 @@ static int goapi_lmdb_commit(MDB_txn *txn, int rc)
     return mdb_txn_commit(txn);
 }
 
+static apr_status_t goapi_lmdb_lookup(goapi_store *st,
+                                      const unsigned char key[GOAPI_SHA256_LEN],
+                                      goapi_idem_record *rec, apr_pool_t *p);
+
 /* Pages the databases use in txn (free pages not counted), against the
  * map: above the claim limit? */
 static int goapi_lmdb_nearly_full(goapi_lmdb *db, MDB_txn *txn)
@@ -150,6 +154,13 @@ static apr_status_t goapi_lmdb_claim(goapi_store *st, const unsigned char key[GO
     MDB_txn *txn;
     int rc;
 
+    /* A record that holds the key is found without the writers' lock:
+     * replays and retries in flight never wait for a write transaction. */
+    if (goapi_lmdb_lookup(st, key, existing, p) == APR_SUCCESS
+        && !goapi_store_claim_replaces(existing, now, flags)) {
+        *res = GOAPI_CLAIM_HELD;
+        return APR_SUCCESS;
+    }
     rc = mdb_txn_begin(db->env, NULL, 0, &txn);
     if (rc != MDB_SUCCESS) {
         return goapi_lmdb_status(rc);
@@ -381,6 +392,13 @@ static apr_status_t goapi_lmdb_next(goapi_store *st, const char *counter,
     return goapi_lmdb_status(rc);
 }
 
+/* A file on this host answers whenever the process runs. */
+static apr_status_t goapi_lmdb_ping(goapi_store *st)
+{
+    (void)st;
+    return APR_SUCCESS;
+}
+
 static const goapi_store_ops goapi_lmdb_ops = {
     "lmdb",
     goapi_lmdb_claim,
@@ -389,7 +407,8 @@ static const goapi_store_ops goapi_lmdb_ops = {
     goapi_lmdb_lookup,
     goapi_lmdb_sweep,
     goapi_lmdb_next,
-    goapi_lmdb_error
+    goapi_lmdb_error,
+    goapi_lmdb_ping
 };
 
 static apr_status_t goapi_lmdb_close(void *data)

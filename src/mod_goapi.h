@@ -11,6 +11,7 @@
 #include "goapi_defs.h"
 #include "goapi_health.h"
 #include "goapi_limits.h"
+#include "goapi_redis_url.h"
 #include "goapi_shutdown.h"
 
 extern module AP_MODULE_DECLARE_DATA goapi_module;
@@ -44,8 +45,14 @@ typedef struct {
     apr_interval_time_t check_interval; /* between rounds of checks; -1 unset */
     apr_interval_time_t check_timeout;  /* per check; -1 unset */
     const char *drain_file;             /* /readyz says draining while it exists */
-    const char *idem_store;             /* ledger file (main server); NULL unset */
+    const char *idem_store;             /* LMDB ledger file (main server); NULL unset */
     apr_int64_t idem_store_size;        /* its largest size, bytes; -1 unset */
+    const goapi_redis_target *idem_redis;   /* or the Redis ledger; NULL unset */
+    const char *idem_store_shown;       /* the Redis ledger as logs show it (no
+                                         * user, no password) */
+    apr_interval_time_t idem_store_timeout; /* Redis: connect and each command,
+                                         * us; -1 unset */
+    const char *idem_store_prefix;      /* Redis: before every key; NULL unset */
     apr_interval_time_t idem_sweep;     /* between sweeps of expired records
                                          * (main server); -1 unset */
     int idem_damaged;                   /* GOAPI_DAMAGED_* (main server); -1 unset */
@@ -100,6 +107,8 @@ const char *goapi_cmd_idem_size(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_idem_store(cmd_parms *cmd, void *dconf, const char *where,
                                  const char *size);
 const char *goapi_cmd_idem_damaged(cmd_parms *cmd, void *dconf, const char *arg);
+const char *goapi_cmd_idem_store_timeout(cmd_parms *cmd, void *dconf, const char *arg);
+const char *goapi_cmd_idem_store_prefix(cmd_parms *cmd, void *dconf, const char *arg);
 int goapi_config_idempotency_used(void);
 void goapi_config_test_config(apr_pool_t *pconf, server_rec *s);
 int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
@@ -166,6 +175,11 @@ int goapi_idem_fixups(request_rec *r);
 int goapi_idem_handler(request_rec *r);
 void goapi_idem_insert_error_filter(request_rec *r);
 void goapi_idem_register_filters(void);
+/* The built-in readiness check of a ledger shared by several hosts: its
+ * name, or NULL when the ledger is a file of this host; and whether it
+ * answers now (in the child that runs the checks). */
+const char *goapi_idem_store_check(const goapi_server_conf *sc);
+int goapi_idem_store_ping(apr_pool_t *p, const char **why);
 /* The next value of a counter kept in the ledger; APR_ENOTIMPL without one. */
 apr_status_t goapi_idem_counter_next(request_rec *r, const char *name,
                                      apr_uint64_t *value);

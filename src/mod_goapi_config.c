@@ -44,6 +44,7 @@ void *goapi_config_create_server(apr_pool_t *p, server_rec *s)
     conf->check_interval = -1;
     conf->check_timeout = -1;
     conf->idem_store_size = -1;
+    conf->idem_store_timeout = -1;
     conf->idem_sweep = -1;
     conf->idem_damaged = -1;
     if (!s->is_virtual) {
@@ -72,6 +73,10 @@ void *goapi_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     GOAPI_MERGE(drain_file, NULL);
     conf->idem_store = base->idem_store;    /* main server only */
     conf->idem_store_size = base->idem_store_size;
+    conf->idem_redis = base->idem_redis;
+    conf->idem_store_shown = base->idem_store_shown;
+    conf->idem_store_timeout = base->idem_store_timeout;
+    conf->idem_store_prefix = base->idem_store_prefix;
     conf->idem_sweep = base->idem_sweep;
     conf->idem_damaged = base->idem_damaged;
     return conf;
@@ -306,15 +311,20 @@ const char *goapi_cmd_ready_check(cmd_parms *cmd, void *dconf, const char *name,
     if ((err = goapi_check_name_parse(name))) {
         return goapi_cmd_error(cmd, name, err);
     }
+    if (!strcmp(name, GOAPI_STORE_CHECK_NAME)) {
+        return goapi_cmd_error(cmd, name, "this name is the built-in check of a shared "
+                               "idempotency store; choose another");
+    }
     for (i = 0; i < sc->checks->nelts; i++) {
         if (strcmp(APR_ARRAY_IDX(sc->checks, i, goapi_ready_check).name, name) == 0) {
             return apr_psprintf(cmd->pool, "%s: a check named '%s' is already defined",
                                 cmd->cmd->name, name);
         }
     }
-    if (sc->checks->nelts >= GOAPI_MAX_CHECKS) {
+    /* one entry of the table is kept for the check of a shared store */
+    if (sc->checks->nelts >= GOAPI_MAX_CHECKS - 1) {
         return apr_psprintf(cmd->pool, "%s: at most %d checks", cmd->cmd->name,
-                            GOAPI_MAX_CHECKS);
+                            GOAPI_MAX_CHECKS - 1);
     }
     c = apr_array_push(sc->checks);
     c->name = name;
@@ -423,8 +433,32 @@ const char *goapi_cmd_idem_size(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-/* GoapiIdempotencyStore lmdb:<path> [size]; a relative path is under
- * DefaultRuntimeDir. */
+/* GoapiIdempotencyStore redis://... | unix:... | redis-sentinel://...: a
+ * value that may hold a password is never repeated in a message. */
+static const char *goapi_cmd_idem_store_redis(cmd_parms *cmd, goapi_server_conf *sc,
+                                             const char *where, const char *size)
+{
+    goapi_redis_target *t = apr_palloc(cmd->pool, sizeof(*t));
+    const char *err = goapi_redis_url_parse(cmd->pool, where, t);
+
+    if (err) {
+        return apr_psprintf(cmd->pool, "%s: not a valid Redis store: %s (the value is "
+                            "not repeated here: it may hold a password)",
+                            cmd->cmd->name, err);
+    }
+    if (size) {
+        return apr_psprintf(cmd->pool, "%s: a size is for an lmdb: store only; Redis "
+                            "keeps its own limits (maxmemory)", cmd->cmd->name);
+    }
+    sc->idem_store_shown = goapi_redis_url_display(cmd->pool, t);
+    goapi_cmd_note(cmd, sc->idem_store_shown);
+    sc->idem_redis = t;
+    sc->idem_store = NULL;
+    return NULL;
+}
+
+/* GoapiIdempotencyStore lmdb:<path> [size] (a relative path is under
+ * DefaultRuntimeDir), or a Redis store. */
 const char *goapi_cmd_idem_store(cmd_parms *cmd, void *dconf, const char *where,
                                  const char *size)
 {
@@ -436,10 +470,15 @@ const char *goapi_cmd_idem_store(cmd_parms *cmd, void *dconf, const char *where,
     if (err) {
         return err;
     }
+    if (goapi_redis_url_is(where)) {
+        return goapi_cmd_idem_store_redis(cmd, sc, where, size);
+    }
     goapi_cmd_note(cmd, size ? apr_pstrcat(cmd->pool, where, " ", size, NULL) : where);
     if (strncmp(where, "lmdb:", 5) != 0 || !where[5]) {
         return goapi_cmd_error(cmd, where, "expected lmdb:<path>, e.g. "
-                               "lmdb:/var/lib/apache2/goapi-idempotency.mdb");
+                               "lmdb:/var/lib/apache2/goapi-idempotency.mdb, or "
+                               "redis://host:port[/db], unix:/path/to/redis.sock or "
+                               "redis-sentinel://host:port/master");
     }
     if (size && (err = goapi_parse_size(size, GOAPI_MIN_IDEM_STORE_SIZE,
                                         GOAPI_MAX_IDEM_STORE_SIZE, &bytes))) {
@@ -452,6 +491,53 @@ const char *goapi_cmd_idem_store(cmd_parms *cmd, void *dconf, const char *where,
         return goapi_cmd_error(cmd, where, "the path cannot be resolved");
     }
     sc->idem_store_size = bytes;
+    sc->idem_redis = NULL;
+    return NULL;
+}
+
+/* GoapiIdempotencyStoreTimeout (main server): not 0, at most a minute. */
+const char *goapi_cmd_idem_store_timeout(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_interval_time_t d;
+
+    (void)dconf;
+    if (err) {
+        return err;
+    }
+    err = goapi_parse_duration(arg, &d);
+    if (!err && (d == 0 || d > 60 * APR_USEC_PER_SEC)) {
+        err = "0 and more than a minute are not allowed here";
+    }
+    if (err) {
+        return goapi_cmd_error(cmd, arg, apr_psprintf(cmd->pool, "%s; expected a duration "
+                               "such as 250ms or 1s, from 1ms to 1m", err));
+    }
+    goapi_cmd_sconf_noted(cmd, arg)->idem_store_timeout = d;
+    return NULL;
+}
+
+/* GoapiIdempotencyStorePrefix (main server): printable ASCII, no space. */
+const char *goapi_cmd_idem_store_prefix(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *c;
+
+    (void)dconf;
+    if (err) {
+        return err;
+    }
+    for (c = arg; *c; c++) {
+        if (*c <= ' ' || *c >= 0x7f || *c == '{' || *c == '}') {
+            break;
+        }
+    }
+    if (*c || c == arg || c - arg > GOAPI_STORE_PREFIX_MAX) {
+        return goapi_cmd_error(cmd, arg, "expected 1 to " GOAPI_STR(GOAPI_STORE_PREFIX_MAX)
+                               " printable ASCII characters without spaces or braces, "
+                               "such as goapi:idem: or orders:");
+    }
+    goapi_cmd_sconf_noted(cmd, arg)->idem_store_prefix = arg;
     return NULL;
 }
 
@@ -535,6 +621,10 @@ int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                 c->idem_sweep = GOAPI_DEFAULT_IDEM_SWEEP;
             if (c->idem_damaged < 0)
                 c->idem_damaged = GOAPI_DAMAGED_REFUSE;
+            if (c->idem_store_timeout < 0)
+                c->idem_store_timeout = GOAPI_DEFAULT_IDEM_STORE_TIMEOUT;
+            if (!c->idem_store_prefix)
+                c->idem_store_prefix = GOAPI_DEFAULT_IDEM_STORE_PREFIX;
             c->resolved = 1;
             if (!goapi_config_check_distinct(ptemp, s, c)) {
                 return HTTP_INTERNAL_SERVER_ERROR;

@@ -39,6 +39,7 @@
 #include "unixd.h"
 #include "util_filter.h"
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +49,7 @@
 #include "goapi_json.h"
 #include "goapi_parse.h"
 #include "goapi_store_lmdb.h"
+#include "goapi_store_redis.h"
 #include "mod_goapi.h"
 
 APLOG_USE_MODULE(goapi);
@@ -59,8 +61,16 @@ APLOG_USE_MODULE(goapi);
 
 /* The ledger of this process (opened after fork), and where it lives. */
 static goapi_store *goapi_ledger;
-static const char *goapi_ledger_path;
-static apr_size_t goapi_ledger_size;
+static const char *goapi_ledger_name;   /* for logs: the file, or the Redis store
+                                         * without its credentials */
+static const char *goapi_ledger_path;   /* LMDB: the file */
+static apr_size_t goapi_ledger_size;    /* LMDB: the map */
+static const goapi_server_conf *goapi_ledger_redis;    /* Redis: where, how long */
+
+/* Store failures logged in this process: the last time, and how many were
+ * left out since (GOAPI_STORE_LOG_INTERVAL). */
+static volatile apr_uint32_t goapi_store_log_sec;
+static volatile apr_uint32_t goapi_store_log_skipped;
 
 static ap_filter_rec_t *goapi_kept_body_handle;
 static ap_filter_rec_t *goapi_capture_handle;
@@ -366,6 +376,30 @@ static int goapi_idem_not_applied(goapi_idem_req *ctx, request_rec *r)
     return 0;
 }
 
+/* A store that is down fails every request: its error is logged at most
+ * once per GOAPI_STORE_LOG_INTERVAL in each process.  1 when this one may
+ * be logged; *skipped says how many were left out before it. */
+static int goapi_store_log_due(apr_uint32_t *skipped)
+{
+    apr_uint32_t now = (apr_uint32_t)(apr_time_now() / GOAPI_STORE_LOG_INTERVAL);
+    apr_uint32_t last = apr_atomic_read32(&goapi_store_log_sec);
+
+    if (last == now || apr_atomic_cas32(&goapi_store_log_sec, now, last) != last) {
+        apr_atomic_inc32(&goapi_store_log_skipped);
+        return 0;
+    }
+    *skipped = apr_atomic_xchg32(&goapi_store_log_skipped, 0);
+    return 1;
+}
+
+/* What the store said of its failure, for a log line (never a secret). */
+static const char *goapi_store_why(goapi_store *st, apr_status_t rv)
+{
+    const char *why = st->ops->error(st, rv);
+
+    return why ? why : "";
+}
+
 /* The key as logs show it, "sha256:" and a digest (goapi_idem_key_digest()),
  * made once. */
 static const char *goapi_idem_key_text(goapi_idem_req *ctx, request_rec *r)
@@ -446,13 +480,17 @@ static void goapi_idem_finish(goapi_idem_req *ctx, request_rec *r, int complete)
                           goapi_dir_or(ctx->dc->idem_lease, -1, GOAPI_DEFAULT_IDEM_LEASE), d));
     }
     else if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, GOAPI_LOGNO(00041)
-                      "cannot record the outcome of Idempotency-Key %s%s%s; it stays in "
-                      "flight, then unknown: retries get 409, never a second run",
-                      goapi_idem_key_text(ctx, r),
-                      goapi_ledger->ops->error(goapi_ledger, rv) ? ": " : "",
-                      goapi_ledger->ops->error(goapi_ledger, rv)
-                      ? goapi_ledger->ops->error(goapi_ledger, rv) : "");
+        apr_uint32_t skipped;
+
+        if (goapi_store_log_due(&skipped)) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, GOAPI_LOGNO(00041)
+                          "idempotency store %s: cannot record the outcome of "
+                          "Idempotency-Key %s: %s; it stays in flight, then unknown: "
+                          "retries get 409, never a second run (%u store errors not "
+                          "logged before this one)", goapi_ledger_name,
+                          goapi_idem_key_text(ctx, r), goapi_store_why(goapi_ledger, rv),
+                          skipped);
+        }
     }
     else if (APLOG_R_IS_LEVEL(r, APLOG_DEBUG)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, GOAPI_LOGNO(00042)
@@ -685,12 +723,8 @@ static void goapi_idem_claim(goapi_idem_req *ctx, request_rec *r,
                      ? GOAPI_CLAIM_RERUN_AFTER_LEASE : 0;
     apr_status_t rv;
 
-    /* A live record the claim could not replace needs no lock: look first. */
-    rv = st->ops->lookup(st, ctx->key, &held, r->pool);
-    if (rv == APR_SUCCESS && !goapi_store_claim_replaces(&held, now, flags)) {
-        goapi_idem_decide(ctx, r, &held, fp, now);
-        return;
-    }
+    /* One call: the store finds a record that holds the key (a replay) as
+     * cheaply as it can, and takes the key when none does. */
     memset(&ctx->claim, 0, sizeof(ctx->claim));
     ctx->claim.state = GOAPI_IDEM_IN_FLIGHT;
     if (apr_generate_random_bytes((unsigned char *)&ctx->claim.claim_id,
@@ -719,11 +753,17 @@ static void goapi_idem_claim(goapi_idem_req *ctx, request_rec *r,
         }
         return;
     }
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, GOAPI_LOGNO(00045)
-                  "idempotency store at %s: cannot claim Idempotency-Key %s%s%s",
-                  goapi_ledger_path, goapi_idem_key_text(ctx, r),
-                  st->ops->error(st, rv) ? ": " : "",
-                  st->ops->error(st, rv) ? st->ops->error(st, rv) : "");
+    {
+        apr_uint32_t skipped;
+
+        if (goapi_store_log_due(&skipped)) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, GOAPI_LOGNO(00045)
+                          "idempotency store %s: cannot claim Idempotency-Key %s: %s; "
+                          "answered 503, nothing ran (%u store errors not logged before "
+                          "this one)", goapi_ledger_name, goapi_idem_key_text(ctx, r),
+                          goapi_store_why(st, rv), skipped);
+        }
+    }
     goapi_idem_problem(ctx, HTTP_SERVICE_UNAVAILABLE, 60,
                        rv == APR_ENOSPC ? "Idempotency store full"
                                         : "Idempotency store unavailable",
@@ -831,12 +871,14 @@ apr_status_t goapi_idem_counter_next(request_rec *r, const char *name,
     }
     rv = goapi_ledger->ops->next(goapi_ledger, name, value);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, GOAPI_LOGNO(00047)
-                      "idempotency store at %s: cannot advance counter %s%s%s",
-                      goapi_ledger_path, name,
-                      goapi_ledger->ops->error(goapi_ledger, rv) ? ": " : "",
-                      goapi_ledger->ops->error(goapi_ledger, rv)
-                      ? goapi_ledger->ops->error(goapi_ledger, rv) : "");
+        apr_uint32_t skipped;
+
+        if (goapi_store_log_due(&skipped)) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, GOAPI_LOGNO(00047)
+                          "idempotency store %s: cannot advance counter %s: %s (%u store "
+                          "errors not logged before this one)", goapi_ledger_name, name,
+                          goapi_store_why(goapi_ledger, rv), skipped);
+        }
     }
     return rv;
 }
@@ -857,7 +899,7 @@ static apr_status_t goapi_idem_sweep(int state, void *data, apr_pool_t *pool)
     rv = goapi_ledger->ops->sweep(goapi_ledger, apr_time_now(), &removed);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, GOAPI_LOGNO(00048)
-                     "idempotency store at %s: sweep failed", goapi_ledger_path);
+                     "idempotency store %s: sweep failed", goapi_ledger_name);
     }
     else if (removed) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00049)
@@ -929,9 +971,9 @@ int goapi_idem_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
 
     (void)pconf;
     (void)plog;
-    if (ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_CONFIG_TEST
+    if (ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_CONFIG_TEST || sc->idem_redis
         || !(path = goapi_idem_ledger_where(ptemp, s, &size))) {
-        return OK;
+        return OK;             /* a Redis store's URL was checked as it was read */
     }
     goapi_idem_owner(&owner);
     goapi_store_lmdb_prepare(path, size, &owner, 0, &rep, ptemp);
@@ -999,6 +1041,39 @@ static int goapi_idem_prepare(apr_pool_t *ptemp, server_rec *s, int on_damage)
     return OK;
 }
 
+/* A Redis ledger at startup: reachable now, and keeping what it is given?
+ * Either way the server starts: Redis may come up later, and until then
+ * requests with an Idempotency-Key get 503. */
+static void goapi_idem_probe(server_rec *s, const goapi_server_conf *sc, apr_pool_t *ptemp)
+{
+    const char *policy, *why;
+
+    if (goapi_store_redis_probe(sc->idem_redis, sc->idem_store_timeout, &policy, &why, ptemp)
+        != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, GOAPI_LOGNO(00064)
+                     "idempotency store %s cannot be reached now (%s): requests with an "
+                     "Idempotency-Key get 503 until it can; the server starts anyway",
+                     sc->idem_store_shown, why);
+    }
+    else if (!policy) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, GOAPI_LOGNO(00065)
+                     "idempotency store %s: its maxmemory-policy cannot be read (CONFIG "
+                     "is refused); it must be noeviction, or Redis may evict records and "
+                     "an evicted key runs again", sc->idem_store_shown);
+    }
+    else if (strcmp(policy, "noeviction") != 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, GOAPI_LOGNO(00065)
+                     "idempotency store %s has maxmemory-policy %s: Redis may evict "
+                     "records to make room, and an evicted key runs again; set "
+                     "maxmemory-policy noeviction", sc->idem_store_shown, policy);
+    }
+    else {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00061)
+                     "idempotency store %s: reachable, maxmemory-policy noeviction",
+                     sc->idem_store_shown);
+    }
+}
+
 int goapi_idem_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                            server_rec *s)
 {
@@ -1010,11 +1085,22 @@ int goapi_idem_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     int st;
 
     (void)plog;
-    goapi_ledger_path = NULL;
-    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG
-        || !(goapi_ledger_path = goapi_idem_ledger_where(pconf, s, &goapi_ledger_size))) {
+    goapi_ledger_path = goapi_ledger_name = NULL;
+    goapi_ledger_redis = NULL;
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
+    if (sc->idem_redis) {
+        /* Redis expires records itself: no file, no sweep */
+        goapi_ledger_redis = sc;
+        goapi_ledger_name = sc->idem_store_shown;
+        goapi_idem_probe(s, sc, ptemp);
+        return OK;
+    }
+    if (!(goapi_ledger_path = goapi_idem_ledger_where(pconf, s, &goapi_ledger_size))) {
+        return OK;
+    }
+    goapi_ledger_name = goapi_ledger_path;
     if ((st = goapi_idem_prepare(ptemp, s, sc->idem_damaged)) != OK) {
         return st;
     }
@@ -1050,7 +1136,7 @@ void goapi_idem_child_init(apr_pool_t *pchild, server_rec *s)
     apr_status_t rv;
 
     goapi_ledger = NULL;
-    if (!goapi_ledger_path) {
+    if (!goapi_ledger_name) {
         return;
     }
     /* Not in pchild itself: the connection pools of the event MPM are
@@ -1061,7 +1147,11 @@ void goapi_idem_child_init(apr_pool_t *pchild, server_rec *s)
     rv = apr_pool_create(&p, s->process->pconf);
     if (rv == APR_SUCCESS) {
         apr_pool_tag(p, "goapi_ledger");
-        rv = goapi_store_lmdb_open(&goapi_ledger, goapi_ledger_path, goapi_ledger_size, p);
+        rv = goapi_ledger_redis
+             ? goapi_store_redis_open(&goapi_ledger, goapi_ledger_redis->idem_redis,
+                                      goapi_ledger_redis->idem_store_prefix,
+                                      goapi_ledger_redis->idem_store_timeout, p)
+             : goapi_store_lmdb_open(&goapi_ledger, goapi_ledger_path, goapi_ledger_size, p);
         if (rv == APR_SUCCESS) {
             apr_pool_cleanup_register(pchild, p, goapi_idem_close, apr_pool_cleanup_null);
         }
@@ -1069,8 +1159,8 @@ void goapi_idem_child_init(apr_pool_t *pchild, server_rec *s)
     if (rv != APR_SUCCESS) {
         goapi_ledger = NULL;
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, GOAPI_LOGNO(00053)
-                     "cannot open the idempotency store at %s in this process: "
-                     "requests with an Idempotency-Key get 503", goapi_ledger_path);
+                     "cannot open the idempotency store %s in this process: "
+                     "requests with an Idempotency-Key get 503", goapi_ledger_name);
     }
 }
 
@@ -1086,4 +1176,27 @@ void goapi_idem_register_filters(void)
     goapi_capture_handle =
         ap_register_output_filter(GOAPI_CAPTURE_FILTER, goapi_capture_filter, NULL,
                                   AP_FTYPE_CONTENT_SET - 1);
+}
+
+/* ---- readiness ------------------------------------------------------------- */
+
+const char *goapi_idem_store_check(const goapi_server_conf *sc)
+{
+    return sc->idem_redis ? GOAPI_STORE_CHECK_NAME : NULL;
+}
+
+int goapi_idem_store_ping(apr_pool_t *p, const char **why)
+{
+    apr_status_t rv;
+
+    if (!goapi_ledger) {
+        *why = "no idempotency store in this process (see the error at its start)";
+        return 0;
+    }
+    rv = goapi_ledger->ops->ping(goapi_ledger);
+    if (rv != APR_SUCCESS) {
+        *why = apr_pstrdup(p, goapi_store_why(goapi_ledger, rv));
+        return 0;
+    }
+    return 1;
 }

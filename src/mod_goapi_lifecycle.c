@@ -85,11 +85,30 @@ static int goapi_mpm_stopping(void)
                && state == AP_MPMQ_STOPPING);
 }
 
+/* The result of check i, logged when it changes. */
+static void goapi_ready_note(server_rec *s, int i, const char *name, const char *what,
+                             int ok, const char *why, apr_time_t t0)
+{
+    goapi_health_entry before;
+
+    goapi_health_read(goapi_health_table, i, &before);
+    goapi_health_record(goapi_health_table, i, name, ok, why, t0, apr_time_now() - t0);
+    if (!ok && (!before.ran || before.ok)) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, GOAPI_LOGNO(00020)
+                     "ready check %s (%s) failed: %s", name, what, why);
+    }
+    else if (ok && before.ran && !before.ok) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00021)
+                     "ready check %s (%s) passes again", name, what);
+    }
+}
+
 /* One round of checks, in the child that holds the watchdog singleton. */
 static apr_status_t goapi_ready_round(int state, void *data, apr_pool_t *pool)
 {
     server_rec *s = data;
     const goapi_server_conf *sc = ap_get_module_config(s->module_config, &goapi_module);
+    const char *store = goapi_idem_store_check(sc);
     int i;
 
     if (state == AP_WATCHDOG_STATE_STOPPING || goapi_mpm_stopping()) {
@@ -97,22 +116,19 @@ static apr_status_t goapi_ready_round(int state, void *data, apr_pool_t *pool)
     }
     for (i = 0; i < sc->checks->nelts; i++) {
         const goapi_ready_check *c = &APR_ARRAY_IDX(sc->checks, i, goapi_ready_check);
-        goapi_health_entry before;
         const char *why = NULL;
         apr_time_t t0 = apr_time_now();
         int ok = goapi_check_run(pool, &c->url, sc->check_timeout, &why);
 
-        goapi_health_read(goapi_health_table, i, &before);
-        goapi_health_record(goapi_health_table, i, c->name, ok, why, t0,
-                            apr_time_now() - t0);
-        if (!ok && (!before.ran || before.ok)) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, GOAPI_LOGNO(00020)
-                         "ready check %s (%s) failed: %s", c->name, c->url_text, why);
-        }
-        else if (ok && before.ran && !before.ok) {
-            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00021)
-                         "ready check %s (%s) passes again", c->name, c->url_text);
-        }
+        goapi_ready_note(s, i, c->name, c->url_text, ok, why, t0);
+    }
+    if (store) {
+        /* the built-in check of a ledger shared by several hosts */
+        const char *why = NULL;
+        apr_time_t t0 = apr_time_now();
+        int ok = goapi_idem_store_ping(pool, &why);
+
+        goapi_ready_note(s, i, store, "GoapiIdempotencyStore", ok, why, t0);
     }
     goapi_health_round_done(goapi_health_table);
     return APR_SUCCESS;
@@ -147,9 +163,9 @@ int goapi_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get;
     APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
     ap_watchdog_t *wd;
-    const char **names;
+    const char **names, *store = goapi_idem_store_check(sc);
     apr_status_t rv;
-    int i;
+    int i, n;
 
     (void)plog;
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
@@ -166,12 +182,16 @@ int goapi_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (!goapi_health_table) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    names = apr_palloc(ptemp, (sc->checks->nelts + 1) * sizeof(*names));
+    names = apr_palloc(ptemp, (sc->checks->nelts + 2) * sizeof(*names));
     for (i = 0; i < sc->checks->nelts; i++) {
         names[i] = APR_ARRAY_IDX(sc->checks, i, goapi_ready_check).name;
     }
-    goapi_health_configure(goapi_health_table, names, sc->checks->nelts);
-    if (!sc->checks->nelts) {
+    n = sc->checks->nelts;
+    if (store && n < GOAPI_MAX_CHECKS) {
+        names[n++] = store;
+    }
+    goapi_health_configure(goapi_health_table, names, n);
+    if (!n) {
         return OK;
     }
 

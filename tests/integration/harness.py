@@ -647,6 +647,153 @@ class EchoBackend:
         self.server.server_close()
 
 
+class CountingBackend:
+    """Executes each POST: counts it under its Idempotency-Key, takes
+    `delay` seconds (`first_delay` for the first execution of a key),
+    answers 201 with a body of `size` bytes that names the key and which
+    execution of it this was."""
+
+    def __init__(self, delay=0.3, size=64, first_delay=None):
+        outer = self
+        self.counts = {}
+        self.lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True      # headers and body: no 40 ms stall
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(n)
+                key = self.headers.get("Idempotency-Key", "")
+                with outer.lock:
+                    outer.counts[key] = outer.counts.get(key, 0) + 1
+                    nth = outer.counts[key]
+                time.sleep(first_delay if first_delay is not None and nth == 1 else delay)
+                body = json.dumps({"key": key, "run": nth}).encode().ljust(size)
+                self.send_response(201)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 256
+
+            def handle_error(self, request, client_address):
+                pass    # its client (a killed child) went away
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def executions(self):
+        with self.lock:
+            return dict(self.counts)
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class RedisServer:
+    """A redis-server (or, with sentinel_of, a redis-sentinel watching that
+    server as "mymaster") on a free loopback port, in a temp dir of its own,
+    in the foreground, stopped by its pid.  persist: an append-only file
+    that a restart reads back."""
+
+    SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+    SENTINEL = shutil.which("redis-sentinel") or "/usr/bin/redis-sentinel"
+
+    def __init__(self, password=None, persist=False, replica_of=None, sentinel_of=None):
+        self.dir = tempfile.mkdtemp(prefix="goapi-redis-")
+        self.port = free_port()
+        self.password = password
+        self.proc = None
+        conf = ["port %d" % self.port, "bind 127.0.0.1", "dir %s" % self.dir,
+                "logfile %s/redis.log" % self.dir, "daemonize no", 'save ""']
+        if sentinel_of:
+            conf += ["sentinel monitor mymaster 127.0.0.1 %d 1" % sentinel_of.port,
+                     "sentinel down-after-milliseconds mymaster 500",
+                     "sentinel failover-timeout mymaster 3000"]
+        else:
+            conf += ["appendonly %s" % ("yes" if persist else "no"),
+                     "appendfsync always", "maxmemory-policy noeviction"]
+        if password:
+            conf.append("requirepass %s" % password)
+        if replica_of:
+            conf.append("replicaof 127.0.0.1 %d" % replica_of.port)
+        self.sentinel = bool(sentinel_of)
+        self.conf = os.path.join(self.dir, "redis.conf")
+        with open(self.conf, "w") as f:
+            f.write("\n".join(conf) + "\n")
+
+    def start(self, timeout=10):
+        binary = self.SENTINEL if self.sentinel else self.SERVER
+        self.proc = subprocess.Popen([binary, self.conf], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        if not wait_for_port("127.0.0.1", self.port, time.monotonic() + timeout, self.proc):
+            raise RuntimeError("redis did not start:\n" + Httpd.read(self.dir + "/redis.log"))
+        return self
+
+    def command(self, *args, timeout=2):
+        """One command in RESP; the reply, decoded loosely (lists, ints,
+        strings; an error as RuntimeError)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+            f = s.makefile("rb")
+            if self.password and not self.sentinel:
+                s.sendall(resp_command("AUTH", self.password))
+                resp_reply(f)
+            s.sendall(resp_command(*args))
+            return resp_reply(f)
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def resp_command(*args):
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    return out
+
+
+def resp_reply(f):
+    line = f.readline().rstrip(b"\r\n")
+    kind, rest = line[:1], line[1:]
+    if kind == b"+":
+        return rest.decode()
+    if kind == b"-":
+        raise RuntimeError(rest.decode())
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        n = int(rest)
+        if n < 0:
+            return None
+        data = f.read(n + 2)[:-2]
+        return data
+    if kind == b"*":
+        n = int(rest)
+        return None if n < 0 else [resp_reply(f) for _ in range(n)]
+    raise RuntimeError("bad RESP line %r" % line)
+
+
 class H2Client:
     """Just enough HTTP/2 (cleartext, prior knowledge) to send GET requests
     on one connection and see their answers: no Huffman, no dynamic table

@@ -162,8 +162,8 @@ class ReadinessValuesTest(ConfigValuesCase):
         self.assertRefused("<VirtualHost 127.0.0.1:%d>\n GoapiReadyCheck db tcp://x:1\n"
                            "</VirtualHost>" % port,
                            "GoapiReadyCheck cannot occur within <VirtualHost> section")
-        self.assertRefused("\n".join("GoapiReadyCheck c%d tcp://x:1" % i for i in range(33)),
-                           "at most 32 checks")
+        self.assertRefused("\n".join("GoapiReadyCheck c%d tcp://x:1" % i for i in range(32)),
+                           "at most 31 checks")
 
     def test_intervals(self):
         self.assertRefused("GoapiReadyCheckInterval 0",

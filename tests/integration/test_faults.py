@@ -15,63 +15,11 @@ import tempfile
 import threading
 import time
 import unittest
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import IS_ROOT, Httpd, run_threads
+from harness import IS_ROOT, CountingBackend, Httpd
 
 OUTCOME_UNKNOWN = "urn:goapi:problem:idempotency-outcome-unknown"
 LEASE = 1.5
-
-
-class CountingBackend:
-    """Executes each POST: counts it under its Idempotency-Key, takes
-    `delay` seconds, answers 201 with a body of `size` bytes."""
-
-    def __init__(self, delay=0.3, size=64):
-        outer = self
-        self.counts = {}
-        self.lock = threading.Lock()
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True      # headers and body: no 40 ms stall
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(n)
-                key = self.headers.get("Idempotency-Key", "")
-                with outer.lock:
-                    outer.counts[key] = outer.counts.get(key, 0) + 1
-                    nth = outer.counts[key]
-                time.sleep(delay)
-                body = json.dumps({"key": key, "run": nth}).encode().ljust(size)
-                self.send_response(201)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            request_queue_size = 256
-
-            def handle_error(self, request, client_address):
-                pass    # its client (a killed child) went away
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def executions(self):
-        with self.lock:
-            return dict(self.counts)
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def post(h, key, timeout=10):

@@ -1,0 +1,820 @@
+/*
+ * goapi_store_redis.c — the idempotency ledger on Redis, shared by every
+ * host (see goapi_store.h and goapi_store_redis.h).
+ *
+ * A record is the same encoding as in LMDB (goapi_idem.h), the value of
+ * <prefix>{<hex ledger key>} (the braces keep a key on one slot of a Redis
+ * Cluster), and it expires by Redis' own TTL (PX): no sweep.  Everything
+ * that must be atomic is one Lua script, sent as EVALSHA (EVAL when the
+ * server does not have it: NOSCRIPT):
+ *   claim     the record there, or ours set (PX: its end) when there is none
+ *             or when it is exactly the one the caller may replace;
+ *   complete  our record replaced by the completed one, only while the key
+ *             still holds our claim (fencing: its first bytes, which name
+ *             our claim_id, are ours), or when it already is that record;
+ *   release   our claim deleted, only while the key still holds it.
+ * A new request costs 2 round trips (claim, complete), a replay 1.
+ *
+ * Connections: one per thread (apr_threadkey), made on first use, after
+ * AUTH and SELECT; dropped after any error and made again on the next
+ * command.  A connection that was idle and fails before answering (the
+ * server restarted, say) is tried once more on a new one: each script can
+ * be repeated without harm (a claim that finds its own claim_id took the
+ * key).  After a failed connect no thread tries again for
+ * GOAPI_REDIS_RETRY: requests fail at once instead of each waiting.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_atomic.h>
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
+#include <hiredis/hiredis.h>
+
+#include "goapi_store_redis.h"
+
+/* After a connect that failed, none again for this long (per process). */
+#define GOAPI_REDIS_RETRY       (500 * 1000)
+#define GOAPI_REDIS_ERR_MAX     200
+
+/* The scripts.  KEYS[1] is the record's key. */
+enum { GOAPI_SCRIPT_CLAIM, GOAPI_SCRIPT_COMPLETE, GOAPI_SCRIPT_RELEASE, GOAPI_SCRIPTS };
+
+static const char *const goapi_redis_scripts[GOAPI_SCRIPTS] = {
+    /* ARGV: our record, its PX, the record we may replace ("" none).
+     * Returns the record there, or 1 when ours was set. */
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if v and v ~= ARGV[3] then return v end\n"
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+    "return 1\n",
+    /* ARGV: our claim's token (its first bytes), the completed record, its
+     * PX.  1 done, 0 the key no longer holds our claim. */
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if v == ARGV[2] then return 1 end\n"
+    "if not v or string.sub(v, 1, string.len(ARGV[1])) ~= ARGV[1] then return 0 end\n"
+    "redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])\n"
+    "return 1\n",
+    /* ARGV: our claim's token.  1 deleted (or gone), 0 not ours. */
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if not v then return 1 end\n"
+    "if string.sub(v, 1, string.len(ARGV[1])) ~= ARGV[1] then return 0 end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "return 1\n",
+};
+
+typedef struct goapi_redis_store goapi_redis_store;
+
+/* A thread's connection, and the words of its last failure. */
+typedef struct goapi_redis_conn {
+    redisContext *c;
+    goapi_redis_store *st;
+    struct goapi_redis_conn *next, *prev;       /* the store's list */
+    char err[GOAPI_REDIS_ERR_MAX];
+} goapi_redis_conn;
+
+struct goapi_redis_store {
+    goapi_store base;
+    goapi_redis_target target;
+    const char *prefix;
+    struct timeval tv;                  /* connect and every command */
+    apr_threadkey_t *key;               /* this thread's goapi_redis_conn */
+    apr_thread_mutex_t *lock;           /* what follows */
+    goapi_redis_conn *conns;
+    apr_time_t retry_at;                /* no connect before this */
+    char down_err[GOAPI_REDIS_ERR_MAX]; /* why the last connect failed */
+    int master_known;                   /* sentinel: the address below */
+    char master_host[256];
+    int master_port;
+    char sha[GOAPI_SCRIPTS][41];        /* "" until loaded */
+    volatile apr_uint32_t round_trips;  /* commands sent, all threads */
+};
+
+/* ---- connections ---------------------------------------------------------- */
+
+static void goapi_redis_fail(goapi_redis_conn *conn, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void goapi_redis_fail(goapi_redis_conn *conn, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    apr_vsnprintf(conn->err, sizeof(conn->err), fmt, ap);
+    va_end(ap);
+}
+
+static void goapi_redis_drop(goapi_redis_conn *conn)
+{
+    if (conn->c) {
+        redisFree(conn->c);
+        conn->c = NULL;
+    }
+}
+
+/* At thread exit (threadkey destructor), or when the store closes. */
+static void goapi_redis_conn_free(void *data)
+{
+    goapi_redis_conn *conn = data;
+    goapi_redis_store *st = conn->st;
+
+    apr_thread_mutex_lock(st->lock);
+    if (conn->prev) {
+        conn->prev->next = conn->next;
+    }
+    else {
+        st->conns = conn->next;
+    }
+    if (conn->next) {
+        conn->next->prev = conn->prev;
+    }
+    apr_thread_mutex_unlock(st->lock);
+    goapi_redis_drop(conn);
+    free(conn);
+}
+
+static goapi_redis_conn *goapi_redis_conn_of(goapi_redis_store *st)
+{
+    goapi_redis_conn *conn = NULL;
+
+    apr_threadkey_private_get((void **)&conn, st->key);
+    if (conn) {
+        return conn;
+    }
+    conn = calloc(1, sizeof(*conn));
+    if (!conn) {
+        return NULL;
+    }
+    conn->st = st;
+    apr_thread_mutex_lock(st->lock);
+    conn->next = st->conns;
+    if (st->conns) {
+        st->conns->prev = conn;
+    }
+    st->conns = conn;
+    apr_thread_mutex_unlock(st->lock);
+    apr_threadkey_private_set(conn, st->key);
+    return conn;
+}
+
+/* A command on c, counted; NULL with c->err set on an I/O failure. */
+static redisReply *goapi_redis_send(goapi_redis_store *st, redisContext *c, int argc,
+                                    const char **argv, const size_t *lens)
+{
+    apr_atomic_inc32(&st->round_trips);
+    return redisCommandArgv(c, argc, argv, lens);
+}
+
+/* A command whose answer must be +OK (AUTH, SELECT); 0 and err set if not. */
+static int goapi_redis_expect_ok(goapi_redis_store *st, goapi_redis_conn *conn,
+                                 redisContext *c, int argc, const char **argv,
+                                 const char *what)
+{
+    redisReply *r = goapi_redis_send(st, c, argc, argv, NULL);
+    int ok = r && r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "OK");
+
+    if (!ok) {
+        goapi_redis_fail(conn, "%s refused: %s", what,
+                         r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
+    }
+    if (r) {
+        freeReplyObject(r);
+    }
+    return ok;
+}
+
+static redisContext *goapi_redis_dial(goapi_redis_store *st, goapi_redis_conn *conn,
+                                      const char *host, int port)
+{
+    redisContext *c = st->target.kind == GOAPI_REDIS_UNIX
+                      ? redisConnectUnixWithTimeout(st->target.path, st->tv)
+                      : redisConnectWithTimeout(host, port, st->tv);
+
+    if (!c || c->err) {
+        goapi_redis_fail(conn, "cannot connect: %s", c ? c->errstr : "out of memory");
+        if (c) {
+            redisFree(c);
+        }
+        return NULL;
+    }
+    if (redisSetTimeout(c, st->tv) != REDIS_OK) {
+        goapi_redis_fail(conn, "cannot set the timeout: %s", c->errstr);
+        redisFree(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Sentinel: ask each sentinel in turn for the master's address. */
+static int goapi_redis_resolve(goapi_redis_store *st, goapi_redis_conn *conn)
+{
+    const char *argv[3] = { "SENTINEL", "get-master-addr-by-name", st->target.master };
+    int i;
+
+    for (i = 0; i < st->target.nsentinels; i++) {
+        const goapi_redis_addr *s = &st->target.sentinels[i];
+        redisContext *c = goapi_redis_dial(st, conn, s->host, s->port);
+        redisReply *r;
+
+        if (!c) {
+            continue;
+        }
+        r = goapi_redis_send(st, c, 3, argv, NULL);
+        if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2
+            && r->element[0]->type == REDIS_REPLY_STRING
+            && r->element[1]->type == REDIS_REPLY_STRING
+            && strlen(r->element[0]->str) < sizeof(st->master_host)) {
+            char *end;
+            long port = strtol(r->element[1]->str, &end, 10);
+
+            if (!*end && port > 0 && port < 65536) {
+                apr_cpystrn(st->master_host, r->element[0]->str, sizeof(st->master_host));
+                st->master_port = (int)port;
+                st->master_known = 1;
+            }
+        }
+        else {
+            goapi_redis_fail(conn, "the sentinel at %s:%u does not name the master: %s",
+                             s->host, (unsigned)s->port,
+                             r && r->type == REDIS_REPLY_ERROR ? r->str
+                             : r ? "it knows no master of that name" : c->errstr);
+        }
+        if (r) {
+            freeReplyObject(r);
+        }
+        redisFree(c);
+        if (st->master_known) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A node reached through the sentinels must say it is the master. */
+static int goapi_redis_is_master(goapi_redis_store *st, goapi_redis_conn *conn,
+                                 redisContext *c)
+{
+    const char *argv[1] = { "ROLE" };
+    redisReply *r = goapi_redis_send(st, c, 1, argv, NULL);
+    int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements > 0
+             && r->element[0]->type == REDIS_REPLY_STRING
+             && !strcmp(r->element[0]->str, "master");
+
+    if (!ok) {
+        goapi_redis_fail(conn, "the node the sentinels named (%s) is not the master: %s",
+                         st->master_host, r && r->type == REDIS_REPLY_ARRAY
+                         && r->elements > 0 && r->element[0]->type == REDIS_REPLY_STRING
+                         ? r->element[0]->str : "no answer to ROLE");
+    }
+    if (r) {
+        freeReplyObject(r);
+    }
+    return ok;
+}
+
+/* A new connection for this thread: dialled, authenticated, its database
+ * selected, and through the sentinels the master's. */
+static int goapi_redis_connect(goapi_redis_store *st, goapi_redis_conn *conn)
+{
+    const goapi_redis_target *t = &st->target;
+    const char *host = t->addr.host;
+    int port = t->addr.port;
+    redisContext *c = NULL;
+    char db[16], master[sizeof(st->master_host)];
+    apr_time_t now = apr_time_now();
+
+    apr_thread_mutex_lock(st->lock);
+    if (now < st->retry_at) {
+        goapi_redis_fail(conn, "%s (tried again within %d ms)", st->down_err,
+                         GOAPI_REDIS_RETRY / 1000);
+        apr_thread_mutex_unlock(st->lock);
+        return 0;
+    }
+    if (t->kind == GOAPI_REDIS_SENTINEL && !st->master_known && !goapi_redis_resolve(st, conn)) {
+        st->retry_at = now + GOAPI_REDIS_RETRY;
+        apr_cpystrn(st->down_err, conn->err, sizeof(st->down_err));
+        apr_thread_mutex_unlock(st->lock);
+        return 0;
+    }
+    if (t->kind == GOAPI_REDIS_SENTINEL) {
+        memcpy(master, st->master_host, sizeof(master));
+        host = master;
+        port = st->master_port;
+    }
+    apr_thread_mutex_unlock(st->lock);
+
+    c = goapi_redis_dial(st, conn, host, port);
+    if (c && (t->password || t->user)) {
+        const char *argv[3] = { "AUTH", t->user ? t->user : t->password, t->password };
+
+        if (!goapi_redis_expect_ok(st, conn, c, t->user && t->password ? 3 : 2, argv,
+                                   "AUTH")) {
+            redisFree(c);
+            c = NULL;
+        }
+    }
+    if (c && t->db) {
+        const char *argv[2] = { "SELECT", db };
+
+        apr_snprintf(db, sizeof(db), "%d", t->db);
+        if (!goapi_redis_expect_ok(st, conn, c, 2, argv, "SELECT")) {
+            redisFree(c);
+            c = NULL;
+        }
+    }
+    if (c && t->kind == GOAPI_REDIS_SENTINEL && !goapi_redis_is_master(st, conn, c)) {
+        redisFree(c);
+        c = NULL;
+    }
+    if (!c) {
+        apr_thread_mutex_lock(st->lock);
+        st->retry_at = apr_time_now() + GOAPI_REDIS_RETRY;
+        apr_cpystrn(st->down_err, conn->err, sizeof(st->down_err));
+        st->master_known = 0;
+        apr_thread_mutex_unlock(st->lock);
+        return 0;
+    }
+    conn->c = c;
+    return 1;
+}
+
+/* ---- commands --------------------------------------------------------------- */
+
+/* One command on this thread's connection (made if need be): the reply,
+ * or NULL with the thread's error set.  A reused connection that fails
+ * without an answer is dropped and the command sent once more on a new
+ * one; an error reply is returned to the caller as it is. */
+static redisReply *goapi_redis_command(goapi_redis_store *st, goapi_redis_conn *conn,
+                                       int argc, const char **argv, const size_t *lens)
+{
+    int attempt;
+
+    for (attempt = 0; attempt < 2; attempt++) {
+        int reused = conn->c != NULL;
+        redisReply *r;
+
+        if (!conn->c && !goapi_redis_connect(st, conn)) {
+            return NULL;
+        }
+        r = goapi_redis_send(st, conn->c, argc, argv, lens);
+        if (r) {
+            if (r->type == REDIS_REPLY_ERROR
+                && (!strncmp(r->str, "READONLY", 8) || !strncmp(r->str, "MASTERDOWN", 10)
+                    || !strncmp(r->str, "LOADING", 7))) {
+                /* a failover under way: find the master again */
+                goapi_redis_fail(conn, "%s", r->str);
+                freeReplyObject(r);
+                goapi_redis_drop(conn);
+                apr_thread_mutex_lock(st->lock);
+                st->master_known = 0;
+                apr_thread_mutex_unlock(st->lock);
+                return NULL;
+            }
+            return r;
+        }
+        goapi_redis_fail(conn, "%s", conn->c->errstr[0] ? conn->c->errstr
+                                                        : "the connection failed");
+        goapi_redis_drop(conn);
+        apr_thread_mutex_lock(st->lock);
+        st->master_known = 0;
+        apr_thread_mutex_unlock(st->lock);
+        if (!reused) {
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* A script by its SHA1, loaded on first use; EVAL when the server lost it.
+ * args: its key, then its arguments (nargs in all). */
+static redisReply *goapi_redis_script(goapi_redis_store *st, goapi_redis_conn *conn, int which,
+                                      int nargs, const char **args, const size_t *lens)
+{
+    const char *argv[8];
+    size_t len[8];
+    char sha[41];
+    redisReply *r;
+    int i;
+
+    apr_thread_mutex_lock(st->lock);
+    memcpy(sha, st->sha[which], sizeof(sha));
+    apr_thread_mutex_unlock(st->lock);
+    argv[0] = sha[0] ? "EVALSHA" : "EVAL";
+    argv[1] = sha[0] ? sha : goapi_redis_scripts[which];
+    argv[2] = "1";
+    for (i = 0; i < nargs; i++) {
+        argv[3 + i] = (const char *)args[i];
+        len[3 + i] = lens[i];
+    }
+    for (i = 0; i < 3; i++) {
+        len[i] = strlen(argv[i]);
+    }
+    r = goapi_redis_command(st, conn, 3 + nargs, argv, len);
+    if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
+        freeReplyObject(r);
+        argv[0] = "EVAL";
+        argv[1] = goapi_redis_scripts[which];
+        len[0] = 4;
+        len[1] = strlen(argv[1]);
+        r = goapi_redis_command(st, conn, 3 + nargs, argv, len);
+    }
+    if (r && !sha[0] && r->type != REDIS_REPLY_ERROR) {
+        /* EVAL cached it on the server: its SHA1, for the next time */
+        const char *load[3] = { "SCRIPT", "LOAD", goapi_redis_scripts[which] };
+        redisReply *s = goapi_redis_command(st, conn, 3, load, NULL);
+
+        if (s && s->type == REDIS_REPLY_STRING && s->len == 40) {
+            apr_thread_mutex_lock(st->lock);
+            memcpy(st->sha[which], s->str, 41);
+            apr_thread_mutex_unlock(st->lock);
+        }
+        if (s) {
+            freeReplyObject(s);
+        }
+    }
+    return r;
+}
+
+/* ---- the store --------------------------------------------------------------- */
+
+static const char *goapi_redis_key(goapi_redis_store *st, const unsigned char k[GOAPI_SHA256_LEN],
+                                   char *buf, apr_size_t size)
+{
+    static const char hex[] = "0123456789abcdef";
+    apr_size_t n = (apr_size_t)apr_snprintf(buf, size, "%s{", st->prefix);
+    int i;
+
+    for (i = 0; i < GOAPI_SHA256_LEN && n + 3 < size; i++) {
+        buf[n++] = hex[k[i] >> 4];
+        buf[n++] = hex[k[i] & 15];
+    }
+    buf[n++] = '}';
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Milliseconds from now to t, at least 1 (for PX). */
+static const char *goapi_redis_px(apr_time_t t, apr_time_t now, char buf[24])
+{
+    apr_int64_t ms = (t - now) / 1000;
+
+    apr_snprintf(buf, 24, "%" APR_INT64_T_FMT, ms > 0 ? ms : 1);
+    return buf;
+}
+
+static unsigned char *goapi_redis_encode(const goapi_idem_record *rec, apr_size_t *n)
+{
+    unsigned char *buf;
+
+    *n = goapi_idem_encoded_size(rec);
+    if (!*n || !(buf = malloc(*n))) {
+        return NULL;
+    }
+    goapi_idem_encode(rec, buf);
+    return buf;
+}
+
+/* An error reply or a reply of the wrong type, as the thread's error. */
+static apr_status_t goapi_redis_unexpected(goapi_redis_conn *conn, redisReply *r)
+{
+    goapi_redis_fail(conn, "unexpected answer: %s",
+                     r->type == REDIS_REPLY_ERROR ? r->str : "of another type");
+    freeReplyObject(r);
+    return APR_EGENERAL;
+}
+
+static apr_status_t goapi_redis_claim(goapi_store *base, const unsigned char key[GOAPI_SHA256_LEN],
+                                      const goapi_idem_record *mine, apr_time_t now,
+                                      unsigned flags, goapi_claim_result *res,
+                                      goapi_idem_record *existing, apr_pool_t *p)
+{
+    goapi_redis_store *st = (goapi_redis_store *)base;
+    goapi_redis_conn *conn = goapi_redis_conn_of(st);
+    char kbuf[512], px[24];
+    const char *args[4];
+    size_t lens[4];
+    unsigned char *rec, *replace = NULL;
+    apr_size_t n, rn = 0;
+    apr_status_t rv = APR_EGENERAL;
+    int round;
+
+    if (!conn) {
+        return APR_ENOMEM;
+    }
+    if (!(rec = goapi_redis_encode(mine, &n))) {
+        return APR_EINVAL;
+    }
+    args[0] = goapi_redis_key(st, key, kbuf, sizeof(kbuf));
+    lens[0] = strlen(args[0]);
+    args[1] = (const char *)rec;
+    lens[1] = n;
+    args[2] = goapi_redis_px(mine->expires, now, px);
+    lens[2] = strlen(px);
+    /* the second round only to replace what the rule lets us replace */
+    for (round = 0; round < 2; round++) {
+        redisReply *r;
+
+        args[3] = replace ? (const char *)replace : "";
+        lens[3] = rn;
+        r = goapi_redis_script(st, conn, GOAPI_SCRIPT_CLAIM, 4, args, lens);
+        if (!r) {
+            break;
+        }
+        if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+            freeReplyObject(r);
+            *res = GOAPI_CLAIM_TAKEN;
+            rv = APR_SUCCESS;
+            break;
+        }
+        if (r->type != REDIS_REPLY_STRING) {
+            rv = goapi_redis_unexpected(conn, r);
+            break;
+        }
+        if (goapi_idem_decode(existing, r->str, r->len, p) != APR_SUCCESS) {
+            freeReplyObject(r);
+            rv = APR_EINVAL;
+            break;
+        }
+        if (existing->state == GOAPI_IDEM_IN_FLIGHT && existing->claim_id == mine->claim_id) {
+            /* our own claim, made before the connection broke */
+            freeReplyObject(r);
+            *res = GOAPI_CLAIM_TAKEN;
+            rv = APR_SUCCESS;
+            break;
+        }
+        if (round == 0 && goapi_store_claim_replaces(existing, now, flags)) {
+            free(replace);
+            replace = malloc(r->len);
+            rn = r->len;
+            if (replace) {
+                memcpy(replace, r->str, r->len);
+            }
+            freeReplyObject(r);
+            if (!replace) {
+                rv = APR_ENOMEM;
+                break;
+            }
+            continue;
+        }
+        freeReplyObject(r);
+        *res = GOAPI_CLAIM_HELD;
+        rv = APR_SUCCESS;
+        break;
+    }
+    free(replace);
+    free(rec);
+    return rv;
+}
+
+/* The bytes of an encoding that name a claim (goapi_idem.h). */
+static apr_status_t goapi_redis_fenced(goapi_redis_store *st, const unsigned char key[GOAPI_SHA256_LEN],
+                                       int which, apr_uint64_t claim_id,
+                                       const goapi_idem_record *done)
+{
+    goapi_redis_conn *conn = goapi_redis_conn_of(st);
+    unsigned char token[GOAPI_IDEM_TOKEN_LEN], *rec = NULL;
+    char kbuf[512], px[24];
+    const char *args[4];
+    size_t lens[4];
+    apr_size_t n = 0;
+    redisReply *r;
+    apr_status_t rv;
+
+    if (!conn) {
+        return APR_ENOMEM;
+    }
+    goapi_idem_claim_token(claim_id, token);
+    args[0] = goapi_redis_key(st, key, kbuf, sizeof(kbuf));
+    lens[0] = strlen(args[0]);
+    args[1] = (const char *)token;
+    lens[1] = sizeof(token);
+    if (done) {
+        if (!(rec = goapi_redis_encode(done, &n))) {
+            return APR_EINVAL;
+        }
+        args[2] = (const char *)rec;
+        lens[2] = n;
+        args[3] = goapi_redis_px(done->expires, apr_time_now(), px);
+        lens[3] = strlen(px);
+    }
+    r = goapi_redis_script(st, conn, which, done ? 4 : 2, args, lens);
+    free(rec);
+    if (!r) {
+        return APR_EGENERAL;
+    }
+    if (r->type != REDIS_REPLY_INTEGER) {
+        return goapi_redis_unexpected(conn, r);
+    }
+    rv = r->integer == 1 ? APR_SUCCESS : APR_NOTFOUND;
+    freeReplyObject(r);
+    return rv;
+}
+
+static apr_status_t goapi_redis_complete(goapi_store *base,
+                                         const unsigned char key[GOAPI_SHA256_LEN],
+                                         const goapi_idem_record *done)
+{
+    return goapi_redis_fenced((goapi_redis_store *)base, key, GOAPI_SCRIPT_COMPLETE,
+                              done->claim_id, done);
+}
+
+static apr_status_t goapi_redis_release(goapi_store *base,
+                                        const unsigned char key[GOAPI_SHA256_LEN],
+                                        apr_uint64_t claim_id)
+{
+    return goapi_redis_fenced((goapi_redis_store *)base, key, GOAPI_SCRIPT_RELEASE,
+                              claim_id, NULL);
+}
+
+static apr_status_t goapi_redis_lookup(goapi_store *base, const unsigned char key[GOAPI_SHA256_LEN],
+                                       goapi_idem_record *rec, apr_pool_t *p)
+{
+    goapi_redis_store *st = (goapi_redis_store *)base;
+    goapi_redis_conn *conn = goapi_redis_conn_of(st);
+    char kbuf[512];
+    const char *argv[2];
+    redisReply *r;
+    apr_status_t rv;
+
+    if (!conn) {
+        return APR_ENOMEM;
+    }
+    argv[0] = "GET";
+    argv[1] = goapi_redis_key(st, key, kbuf, sizeof(kbuf));
+    if (!(r = goapi_redis_command(st, conn, 2, argv, NULL))) {
+        return APR_EGENERAL;
+    }
+    if (r->type == REDIS_REPLY_NIL) {
+        rv = APR_NOTFOUND;
+    }
+    else if (r->type != REDIS_REPLY_STRING) {
+        return goapi_redis_unexpected(conn, r);
+    }
+    else {
+        rv = goapi_idem_decode(rec, r->str, r->len, p) == APR_SUCCESS ? APR_SUCCESS
+                                                                      : APR_EINVAL;
+    }
+    freeReplyObject(r);
+    return rv;
+}
+
+/* Redis removes expired records itself. */
+static apr_status_t goapi_redis_sweep(goapi_store *base, apr_time_t now, apr_size_t *removed)
+{
+    (void)base;
+    (void)now;
+    *removed = 0;
+    return APR_SUCCESS;
+}
+
+static apr_status_t goapi_redis_next(goapi_store *base, const char *counter, apr_uint64_t *value)
+{
+    goapi_redis_store *st = (goapi_redis_store *)base;
+    goapi_redis_conn *conn = goapi_redis_conn_of(st);
+    char kbuf[512];
+    const char *argv[2];
+    redisReply *r;
+
+    if (!conn) {
+        return APR_ENOMEM;
+    }
+    apr_snprintf(kbuf, sizeof(kbuf), "%scounter:{%s}", st->prefix, counter);
+    argv[0] = "INCR";
+    argv[1] = kbuf;
+    if (!(r = goapi_redis_command(st, conn, 2, argv, NULL))) {
+        return APR_EGENERAL;
+    }
+    if (r->type != REDIS_REPLY_INTEGER || r->integer < 1) {
+        return goapi_redis_unexpected(conn, r);
+    }
+    *value = (apr_uint64_t)r->integer;
+    freeReplyObject(r);
+    return APR_SUCCESS;
+}
+
+static apr_status_t goapi_redis_ping(goapi_store *base)
+{
+    goapi_redis_store *st = (goapi_redis_store *)base;
+    goapi_redis_conn *conn = goapi_redis_conn_of(st);
+    const char *argv[1] = { "PING" };
+    redisReply *r;
+    apr_status_t rv;
+
+    if (!conn) {
+        return APR_ENOMEM;
+    }
+    if (!(r = goapi_redis_command(st, conn, 1, argv, NULL))) {
+        return APR_EGENERAL;
+    }
+    if (r->type != REDIS_REPLY_STATUS) {
+        return goapi_redis_unexpected(conn, r);
+    }
+    rv = APR_SUCCESS;
+    freeReplyObject(r);
+    return rv;
+}
+
+static const char *goapi_redis_error(goapi_store *base, apr_status_t rv)
+{
+    goapi_redis_conn *conn = goapi_redis_conn_of((goapi_redis_store *)base);
+
+    if (rv == APR_EINVAL) {
+        return "a record in the store is malformed";
+    }
+    return conn && conn->err[0] ? conn->err : NULL;
+}
+
+static const goapi_store_ops goapi_redis_ops = {
+    "redis",
+    goapi_redis_claim,
+    goapi_redis_complete,
+    goapi_redis_release,
+    goapi_redis_lookup,
+    goapi_redis_sweep,
+    goapi_redis_next,
+    goapi_redis_error,
+    goapi_redis_ping
+};
+
+static apr_status_t goapi_redis_close(void *data)
+{
+    goapi_redis_store *st = data;
+    goapi_redis_conn *conn, *next;
+
+    /* no thread's exit may free a connection from here on */
+    apr_threadkey_private_delete(st->key);
+    apr_thread_mutex_lock(st->lock);
+    conn = st->conns;
+    st->conns = NULL;
+    apr_thread_mutex_unlock(st->lock);
+    for (; conn; conn = next) {
+        next = conn->next;
+        goapi_redis_drop(conn);
+        free(conn);
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t goapi_store_redis_open(goapi_store **out, const goapi_redis_target *t,
+                                    const char *prefix, apr_interval_time_t timeout,
+                                    apr_pool_t *p)
+{
+    goapi_redis_store *st = apr_pcalloc(p, sizeof(*st));
+    apr_status_t rv;
+
+    st->base.ops = &goapi_redis_ops;
+    st->target = *t;
+    st->prefix = apr_pstrdup(p, prefix);
+    st->tv.tv_sec = (long)apr_time_sec(timeout);
+    st->tv.tv_usec = (long)apr_time_usec(timeout);
+    if ((rv = apr_thread_mutex_create(&st->lock, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS
+        || (rv = apr_threadkey_private_create(&st->key, goapi_redis_conn_free, p))
+           != APR_SUCCESS) {
+        return rv;
+    }
+    apr_pool_cleanup_register(p, st, goapi_redis_close, apr_pool_cleanup_null);
+    *out = &st->base;
+    return APR_SUCCESS;
+}
+
+apr_uint32_t goapi_store_redis_round_trips(goapi_store *base)
+{
+    return apr_atomic_read32(&((goapi_redis_store *)base)->round_trips);
+}
+
+apr_status_t goapi_store_redis_probe(const goapi_redis_target *target,
+                                     apr_interval_time_t timeout, const char **policy,
+                                     const char **why, apr_pool_t *p)
+{
+    const char *argv[3] = { "CONFIG", "GET", "maxmemory-policy" };
+    goapi_redis_store *st;
+    goapi_redis_conn *conn;
+    goapi_store *base;
+    apr_pool_t *sub;
+    redisReply *r;
+    apr_status_t rv;
+
+    *policy = NULL;
+    *why = NULL;
+    if ((rv = apr_pool_create(&sub, p)) != APR_SUCCESS
+        || (rv = goapi_store_redis_open(&base, target, "", timeout, sub)) != APR_SUCCESS) {
+        return rv;
+    }
+    st = (goapi_redis_store *)base;
+    if ((rv = goapi_redis_ping(base)) != APR_SUCCESS) {
+        *why = apr_pstrdup(p, goapi_redis_error(base, rv) ? goapi_redis_error(base, rv)
+                                                          : "no answer");
+    }
+    else if ((conn = goapi_redis_conn_of(st)) != NULL
+             && (r = goapi_redis_command(st, conn, 3, argv, NULL)) != NULL) {
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 2
+            && r->element[1]->type == REDIS_REPLY_STRING) {
+            *policy = apr_pstrdup(p, r->element[1]->str);
+        }
+        freeReplyObject(r);
+    }
+    apr_pool_destroy(sub);
+    return rv;
+}

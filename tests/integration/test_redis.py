@@ -1,0 +1,356 @@
+"""The idempotency ledger on Redis, shared by every host, against real
+httpd servers and a real redis-server (and redis-sentinel) started here on
+loopback: one execution per key across two hosts, 422 and the dispatch
+counter across hosts, fail closed when Redis dies and recovery without a
+restart, a child killed on one host seen from the other (409, then the
+unknown outcome, never a second run), fencing of a request that outlived
+its lease, a sentinel failover, bad credentials and databases, and no
+secret in any log or message."""
+
+import hashlib
+import json
+import os
+import re
+import signal
+import threading
+import time
+import unittest
+
+from harness import (CountingBackend, Httpd, RedisServer, run_threads, wait_for_port)
+
+OUTCOME_UNKNOWN = "urn:goapi:problem:idempotency-outcome-unknown"
+LEASE = 1.5
+SECRET = "s3cret-pw-7f2a"
+
+
+def digest(key):
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def post(h, path, key, body=b"{}", timeout=10):
+    return h.request("POST", path, headers={"Idempotency-Key": key}, body=body,
+                     timeout=timeout)
+
+
+def server(store, backend, mpm="event", extra=""):
+    return Httpd("""
+GoapiIdempotencyStore %s
+GoapiIdempotencyStoreTimeout 250ms
+GoapiReadyCheckInterval 500ms
+<Location "/api/">
+    ProxyPass "http://127.0.0.1:%d/" retry=0
+    GoapiIdempotency On
+    GoapiIdempotencyLease %gs
+</Location>
+<Location "/parcels/">
+    SetHandler goapi
+    GoapiIdempotency On
+</Location>
+%s
+""" % (store, backend.port, LEASE, extra), modules=("proxy", "proxy_http"), mpm=mpm)
+
+
+class RedisCase(unittest.TestCase):
+    """A Redis, a counting backend, and the servers a test starts; all
+    stopped by pid at the end, their error logs checked."""
+
+    REDIS = {}
+
+    def setUp(self):
+        self.redis = RedisServer(**self.REDIS).start()
+        self.addCleanup(self.redis.cleanup)
+        self.backend = CountingBackend(delay=0.2)
+        self.addCleanup(self.backend.stop)
+        self.servers = []
+
+    def tearDown(self):
+        for h in self.servers:
+            h.stop()
+            bad = h.bad_lines(allowed=self.allowed())
+            reports = h.sanitizer_reports()
+            log = h.read(h.error_log)
+            h.cleanup()
+            self.assertEqual(bad, [], "\n".join(bad))
+            self.assertEqual(reports, [])
+            self.assertNotIn(SECRET, log)
+
+    def allowed(self):
+        return ()
+
+    def start(self, store=None, mpm="event", extra=""):
+        h = server(store or "redis://127.0.0.1:%d/2" % self.redis.port, self.backend, mpm,
+                   extra)
+        self.servers.append(h)
+        return h.start()
+
+    def until_done(self, h, path, key, body=b"{}"):
+        for _ in range(300):
+            r = post(h, path, key, body)
+            if r.status != 409 or b"in progress" not in r.body:
+                return r
+            time.sleep(0.02)
+        raise AssertionError("still in progress")
+
+
+class SharedLedgerTest(RedisCase):
+
+    def test_two_hosts_execute_each_key_once(self):
+        a, b = self.start(mpm="event"), self.start(mpm="worker")
+        keys = ["shared-%d" % i for i in range(20)]
+        answers, errors, lock = {k: [] for k in keys}, [], threading.Lock()
+
+        def client(n):
+            for k in keys:
+                h = (a, b)[(n + keys.index(k)) % 2]
+                try:
+                    r = post(h, "/api/op", k)
+                    with lock:
+                        answers[k].append(r)
+                except Exception as e:      # noqa: BLE001 - reported below
+                    errors.append(repr(e))
+
+        run_threads([threading.Thread(target=client, args=(n,)) for n in range(10)], 60)
+        self.assertEqual(errors, [])
+        self.assertEqual(self.backend.executions(), {k: 1 for k in keys})
+        for k in keys:
+            final = [r for r in answers[k] if r.status != 409]
+            self.assertGreaterEqual(len(final), 1)
+            self.assertEqual(len({(r.status, r.body) for r in final}), 1, k)
+            self.assertEqual(sum(1 for r in final if r.header("Idempotent-Replayed") is None), 1)
+            for r in answers[k]:
+                if r.status == 409:
+                    self.assertIn(b"in progress", r.body)
+                    self.assertEqual(r.header("Retry-After"), "1")
+            # and once more from each host: a replay, byte for byte
+            for h in (a, b):
+                r = post(h, "/api/op", k)
+                self.assertEqual((r.status, r.body, r.header("Idempotent-Replayed")),
+                                 (final[0].status, final[0].body, "true"))
+
+    def test_reuse_on_the_other_host_and_unique_dispatches(self):
+        a, b = self.start(), self.start(mpm="prefork")
+        self.assertEqual(post(a, "/api/op", "reuse-1", b'{"n":1}').status, 201)
+        r = post(b, "/api/op", "reuse-1", b'{"n":2}')
+        self.assertEqual(r.status, 422)
+        self.assertEqual(json.loads(r.body)["title"], "Idempotency-Key reused")
+        numbers = []
+        for i in range(30):
+            r = post((a, b)[i % 2], "/parcels/p%d/dispatch" % i, "dispatch-%d" % i)
+            self.assertEqual(r.status, 201)
+            numbers.append(int(r.header("Location").rsplit("/", 1)[1]))
+        self.assertEqual(len(set(numbers)), 30)
+
+    def test_killed_child_seen_from_the_other_host(self):
+        self.backend.stop()
+        self.backend = CountingBackend(delay=3)
+        self.addCleanup(self.backend.stop)
+        a, b = self.start(), self.start(mpm="prefork")
+        offset = a.log_size()
+        t = threading.Thread(target=lambda: self.quiet(a, "/api/op", "killed-key"))
+        t.start()
+        pid = None
+        for _ in range(100):
+            m = re.search(r"\[pid (\d+):tid \d+\].*Idempotency-Key %s claimed"
+                          % digest("killed-key"), a.read(a.error_log, offset))
+            if m:
+                pid = int(m.group(1))
+                break
+            time.sleep(0.05)
+        self.assertIsNotNone(pid)
+        t_kill = time.monotonic()
+        os.kill(pid, signal.SIGKILL)
+        t.join(10)
+        r = post(b, "/api/op", "killed-key")
+        self.assertLess(time.monotonic() - t_kill, LEASE)
+        self.assertEqual((r.status, r.header("Retry-After")), (409, "1"))
+        time.sleep(max(0.0, LEASE + 0.3 - (time.monotonic() - t_kill)))
+        for h in (b, a):
+            r = post(h, "/api/op", "killed-key")
+            self.assertEqual((r.status, json.loads(r.body)["type"]), (409, OUTCOME_UNKNOWN))
+        self.assertEqual(self.backend.executions(), {"killed-key": 1})
+
+    def allowed(self):
+        return (r"exit signal Killed",)
+
+    @staticmethod
+    def quiet(h, path, key):
+        try:
+            post(h, path, key)
+        except Exception:       # noqa: BLE001 - its child is killed
+            pass
+
+
+class FencingTest(RedisCase):
+    """GoapiIdempotencyRerunAfterLease On: a retry after the lease takes the
+    key over and runs again (asked for); the first request, ending late,
+    cannot overwrite what the retry recorded."""
+
+    def test_late_holder_cannot_overwrite(self):
+        self.backend.stop()
+        self.backend = CountingBackend(delay=0, first_delay=2.5)
+        self.addCleanup(self.backend.stop)
+        h = self.start(extra='<Location "/rerun/">\n ProxyPass "http://127.0.0.1:%d/"\n'
+                             ' GoapiIdempotency On\n GoapiIdempotencyLease 1s\n'
+                             ' GoapiIdempotencyRerunAfterLease On\n</Location>'
+                             % self.backend.port)
+        first = {}
+        t = threading.Thread(target=lambda: first.update(r=post(h, "/rerun/op", "fence")))
+        t.start()
+        time.sleep(1.3)
+        retry = post(h, "/rerun/op", "fence")
+        self.assertEqual(retry.status, 201)
+        self.assertEqual(json.loads(retry.body)["run"], 2)
+        t.join(10)
+        self.assertEqual(json.loads(first["r"].body)["run"], 1)
+        time.sleep(0.2)
+        log = h.read(h.error_log)
+        self.assertIn("GOAPI00040: Idempotency-Key %s: another request took the key over"
+                      % digest("fence"), log)
+        again = post(h, "/rerun/op", "fence")
+        self.assertEqual((again.header("Idempotent-Replayed"), again.body),
+                         ("true", retry.body))
+        self.assertEqual(self.backend.executions(), {"fence": 2})
+
+
+class OutageTest(RedisCase):
+    REDIS = {"persist": True}
+
+    def allowed(self):
+        return (r"GOAPI00045: idempotency store redis://127\.0\.0\.1:\d+/2: cannot claim",
+                r"GOAPI00047")
+
+    def test_redis_dies_and_comes_back(self):
+        h = self.start()
+        old = post(h, "/api/op", "before-outage")
+        self.assertEqual(old.status, 201)
+        self.assertEqual(h.request("GET", "/readyz").status, 200)
+        self.redis.stop(signal.SIGKILL)
+        before = sum(self.backend.executions().values())
+        # fail closed, quickly, with nothing run
+        for i in range(40):
+            t0 = time.monotonic()
+            r = post(h, "/api/op", "during-outage-%d" % i)
+            self.assertLess(time.monotonic() - t0, 1.0)
+            self.assertEqual(r.status, 503)
+            self.assertEqual(r.header("Content-Type"), "application/problem+json")
+            self.assertEqual(r.header("Retry-After"), "60")
+        self.assertEqual(sum(self.backend.executions().values()), before)
+        # /readyz takes the pod out of rotation
+        deadline = time.monotonic() + 5
+        while h.request("GET", "/readyz").status != 503 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        v = h.request("GET", "/readyz?verbose")
+        self.assertEqual(v.status, 503)
+        self.assertIn("[-]idempotency-store failed", v.text)
+        # one error line per second per process, not one per request
+        lines = h.read(h.error_log).count("GOAPI00045")
+        self.assertLess(lines, 20)
+        self.assertGreater(lines, 0)
+        # Redis back, with its data: old keys replay, new keys run, no restart
+        self.redis.start()
+        deadline = time.monotonic() + 10
+        r = None
+        while time.monotonic() < deadline:
+            r = post(h, "/api/op", "before-outage")
+            if r.status != 503:
+                break
+            time.sleep(0.2)
+        self.assertEqual((r.status, r.body, r.header("Idempotent-Replayed")),
+                         (201, old.body, "true"))
+        self.assertEqual(post(h, "/api/op", "after-outage").status, 201)
+        deadline = time.monotonic() + 5
+        while h.request("GET", "/readyz").status != 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertIn("[+]idempotency-store ok", h.request("GET", "/readyz?verbose").text)
+        self.assertEqual(self.backend.executions()["before-outage"], 1)
+
+
+class CredentialsTest(RedisCase):
+    REDIS = {"password": SECRET}
+
+    def allowed(self):
+        return (r"GOAPI00045", r"GOAPI00047")
+
+    def test_right_and_wrong_passwords_and_databases(self):
+        good = self.start("redis://:%s@127.0.0.1:%d/3" % (SECRET, self.redis.port))
+        self.assertEqual(post(good, "/api/op", "authed").status, 201)
+        self.assertIn("redis://:***@127.0.0.1:%d/3" % self.redis.port,
+                      good.read(good.error_log))
+        wrong = self.start("redis://:not-%s@127.0.0.1:%d/3" % (SECRET[:4], self.redis.port))
+        r = post(wrong, "/api/op", "wrong-pw")
+        self.assertEqual(r.status, 503)
+        log = wrong.read(wrong.error_log)
+        self.assertRegex(log, r"GOAPI00064: idempotency store redis://:\*\*\*@127\.0\.0\.1:\d+/3 "
+                              r"cannot be reached now \(AUTH refused: WRONGPASS")
+        self.assertIn("AUTH refused", log)
+        self.assertNotIn("not-" + SECRET[:4], log)
+        baddb = self.start("redis://:%s@127.0.0.1:%d/99" % (SECRET, self.redis.port))
+        self.assertEqual(post(baddb, "/api/op", "bad-db").status, 503)
+        self.assertIn("SELECT refused", baddb.read(baddb.error_log))
+        nobody = self.start("redis://127.0.0.1:%d" % free_unused_port())
+        self.assertEqual(post(nobody, "/api/op", "nobody").status, 503)
+        self.assertIn("Connection refused", nobody.read(nobody.error_log))
+        self.assertEqual(self.backend.executions(), {"authed": 1})
+
+    def test_malformed_urls_refused_by_t(self):
+        for value, why in (("redis://:%s@host:99999" % SECRET, "the port must be"),
+                           ("redis-sentinel://:%s@s:1" % SECRET, "master's name"),
+                           ("unix:relative.sock?password=%s" % SECRET, "must be absolute")):
+            h = Httpd('GoapiIdempotencyStore "%s"' % value)
+            self.addCleanup(h.cleanup)
+            t = h.configtest()
+            out = t.stdout + t.stderr
+            self.assertNotEqual(t.returncode, 0)
+            self.assertRegex(out, r"Syntax error on line \d+ of \S+httpd\.conf")
+            self.assertIn("GoapiIdempotencyStore: not a valid Redis store: ", out)
+            self.assertIn(why, out)
+            self.assertNotIn(SECRET, out)
+
+
+def free_unused_port():
+    from harness import free_port
+    return free_port()
+
+
+class SentinelTest(RedisCase):
+    """A master, a replica and a sentinel on loopback; the master dies; the
+    sentinel promotes the replica and the ledger follows."""
+
+    def allowed(self):
+        return (r"GOAPI00045", r"GOAPI00047")
+
+    def test_failover(self):
+        replica = RedisServer(replica_of=self.redis).start()
+        self.addCleanup(replica.cleanup)
+        deadline = time.monotonic() + 10
+        while replica.command("ROLE")[3] != b"connected" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        sentinel = RedisServer(sentinel_of=self.redis).start()
+        self.addCleanup(sentinel.cleanup)
+        h = self.start("redis-sentinel://127.0.0.1:%d/mymaster/1" % sentinel.port)
+        olds = {}
+        for i in range(5):
+            r = post(h, "/api/op", "sentinel-old-%d" % i)
+            self.assertEqual(r.status, 201)
+            olds["sentinel-old-%d" % i] = r.body
+        # what the master has, the replica has, before the master dies
+        self.assertGreaterEqual(self.redis.command("WAIT", 1, 4000, timeout=6), 1)
+        self.redis.stop(signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        r = None
+        while time.monotonic() < deadline:
+            r = post(h, "/api/op", "sentinel-new")
+            if r.status != 503:
+                break
+            time.sleep(0.25)
+        self.assertEqual(r.status, 201, "no failover within 20 s")
+        self.assertEqual(replica.command("ROLE")[0], b"master")
+        for k, body in olds.items():
+            r = post(h, "/api/op", k)
+            self.assertEqual((r.status, r.body, r.header("Idempotent-Replayed")),
+                             (201, body, "true"))
+        self.assertEqual(set(self.backend.executions().values()), {1})
+
+
+if __name__ == "__main__":
+    unittest.main()

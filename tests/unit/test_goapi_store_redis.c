@@ -1,0 +1,518 @@
+/*
+ * The Redis ledger against a real redis-server (Debian's), started here on
+ * a free loopback port in a temp dir and stopped by its pid: claims,
+ * replays, the unknown outcome after a lease, a takeover only when asked
+ * and fencing of the late holder, releases of our own claim only, TTLs
+ * kept by Redis, the counter, round trips per request, scripts the server
+ * lost (NOSCRIPT), a connection the server closed, the server down and
+ * back, a wrong password (never in an error), and threads racing for one
+ * key.  Skipped when redis-server is not installed.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+#include <hiredis/hiredis.h>
+
+#include "unit.h"
+#include "goapi_store_redis.h"
+
+#define SEC(n) ((apr_time_t)(n) * APR_USEC_PER_SEC)
+#define REDIS_SERVER "/usr/bin/redis-server"
+
+static char dir[64];
+static int port;
+static pid_t server = -1;
+
+static int free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), p;
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0
+        || getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        return -1;
+    }
+    p = ntohs(a.sin_port);
+    close(fd);
+    return p;
+}
+
+/* A raw command on a connection of our own, in the stores' database 3
+ * (the test's view of Redis). */
+static redisReply *admin(const char *fmt, ...)
+{
+    struct timeval tv = { 2, 0 };
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+    redisReply *r = NULL;
+    va_list ap;
+
+    if (c && !c->err && (r = redisCommand(c, "SELECT 3")) != NULL) {
+        freeReplyObject(r);
+        va_start(ap, fmt);
+        r = redisvCommand(c, fmt, ap);
+        va_end(ap);
+    }
+    if (c) {
+        redisFree(c);
+    }
+    return r;
+}
+
+static int server_answers(void)
+{
+    redisReply *r = admin("PING");
+    int ok = r && r->type == REDIS_REPLY_STATUS;
+
+    if (r) {
+        freeReplyObject(r);
+    }
+    return ok;
+}
+
+static void start_server(const char *password)
+{
+    char portbuf[16];
+    int i;
+
+    snprintf(portbuf, sizeof(portbuf), "%d", port);
+    server = fork();
+    assert_true(server >= 0);
+    if (server == 0) {
+        const char *argv[] = { REDIS_SERVER, "--port", portbuf, "--bind", "127.0.0.1",
+                               "--dir", dir, "--save", "", "--appendonly", "no",
+                               "--logfile", "redis.log",
+                               password ? "--requirepass" : NULL, password, NULL };
+
+        execv(REDIS_SERVER, (char *const *)argv);
+        _exit(127);
+    }
+    for (i = 0; i < 200 && (password || !server_answers()); i++) {
+        if (password) {
+            usleep(300000);     /* PING needs AUTH: give it time to listen */
+            break;
+        }
+        usleep(20000);
+    }
+}
+
+static void stop_server(void)
+{
+    int status;
+
+    if (server > 0) {
+        kill(server, SIGTERM);
+        waitpid(server, &status, 0);
+        server = -1;
+    }
+}
+
+static goapi_store *open_store(apr_interval_time_t timeout)
+{
+    goapi_redis_target t;
+    goapi_store *st = NULL;
+    const char *url = apr_psprintf(unit_pool, "redis://127.0.0.1:%d/3", port);
+
+    assert_null(goapi_redis_url_parse(unit_pool, url, &t));
+    assert_int_equal(goapi_store_redis_open(&st, &t, "goapi-test:", timeout, unit_pool),
+                     APR_SUCCESS);
+    return st;
+}
+
+static void key_of(unsigned char k[GOAPI_SHA256_LEN], const char *key)
+{
+    goapi_idem_ledger_key(k, "localhost:80", key);
+}
+
+static goapi_idem_record in_flight(apr_uint64_t claim_id, apr_time_t now, apr_time_t lease,
+                                   apr_time_t life)
+{
+    goapi_idem_record r;
+
+    memset(&r, 0, sizeof(r));
+    r.state = GOAPI_IDEM_IN_FLIGHT;
+    r.claim_id = claim_id;
+    r.created = now;
+    r.lease_end = now + lease;
+    r.expires = now + life;
+    memset(r.fingerprint, 0x5c, sizeof(r.fingerprint));
+    return r;
+}
+
+static goapi_idem_record completed(const goapi_idem_record *claim, apr_time_t life,
+                                   const char *body)
+{
+    goapi_idem_record r = *claim;
+
+    r.state = GOAPI_IDEM_COMPLETED;
+    r.flags = GOAPI_IDEM_F_REPLAYABLE;
+    r.status = 201;
+    r.expires = apr_time_now() + life;
+    r.headers = NULL;
+    r.body = body;
+    r.body_len = strlen(body);
+    return r;
+}
+
+static void test_claim_complete_replay(void **state)
+{
+    goapi_store *st = open_store(SEC(1));
+    unsigned char k[GOAPI_SHA256_LEN];
+    apr_time_t now = apr_time_now();
+    goapi_idem_record mine = in_flight(11, now, SEC(60), SEC(3600)), other, got, done;
+    goapi_claim_result res = GOAPI_CLAIM_HELD;
+    apr_uint32_t before;
+    redisReply *r;
+
+    (void)state;
+    key_of(k, "redis-1");
+    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_NOTFOUND);
+    assert_int_equal(st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool), APR_SUCCESS);
+    assert_int_equal(res, GOAPI_CLAIM_TAKEN);
+
+    /* Redis keeps it under the prefix, the hashed key in braces, with a TTL */
+    {
+        char hex[2 * GOAPI_SHA256_LEN + 1];
+        int i;
+
+        for (i = 0; i < GOAPI_SHA256_LEN; i++) {
+            snprintf(hex + 2 * i, 3, "%02x", k[i]);
+        }
+        r = admin("PTTL goapi-test:{%s}", hex);
+        assert_non_null(r);
+        assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+        assert_true(r->integer > SEC(3000) / 1000 && r->integer <= SEC(3600) / 1000);
+        freeReplyObject(r);
+    }
+
+    other = in_flight(12, now, SEC(60), SEC(3600));
+    assert_int_equal(st->ops->claim(st, k, &other, now, 0, &res, &got, unit_pool), APR_SUCCESS);
+    assert_int_equal(res, GOAPI_CLAIM_HELD);
+    assert_true(got.claim_id == 11);
+    assert_int_equal(got.state, GOAPI_IDEM_IN_FLIGHT);
+
+    done = completed(&mine, SEC(3600), "dispatch 1 created\n");
+    assert_int_equal(st->ops->complete(st, k, &done), APR_SUCCESS);
+
+    /* a replay: one round trip */
+    before = goapi_store_redis_round_trips(st);
+    assert_int_equal(st->ops->claim(st, k, &other, now, 0, &res, &got, unit_pool), APR_SUCCESS);
+    assert_int_equal(goapi_store_redis_round_trips(st) - before, 1);
+    assert_int_equal(res, GOAPI_CLAIM_HELD);
+    assert_int_equal(got.state, GOAPI_IDEM_COMPLETED);
+    assert_int_equal(got.status, 201);
+    assert_memory_equal(got.body, "dispatch 1 created\n", got.body_len);
+
+    /* completing again is harmless; another claim's completion is refused */
+    assert_int_equal(st->ops->complete(st, k, &done), APR_SUCCESS);
+    done.claim_id = 12;
+    assert_int_equal(st->ops->complete(st, k, &done), APR_NOTFOUND);
+    assert_int_equal(st->ops->release(st, k, 11), APR_NOTFOUND);
+}
+
+static void test_round_trips_of_a_new_request(void **state)
+{
+    goapi_store *st = open_store(SEC(1));
+    unsigned char k[GOAPI_SHA256_LEN];
+    apr_time_t now = apr_time_now();
+    goapi_idem_record mine, got, done;
+    goapi_claim_result res;
+    apr_uint32_t before;
+    int i;
+
+    (void)state;
+    for (i = 0; i < 3; i++) {           /* the first ones load the scripts */
+        char name[32];
+
+        snprintf(name, sizeof(name), "rt-%d", i);
+        key_of(k, name);
+        mine = in_flight(100 + (apr_uint64_t)i, now, SEC(60), SEC(3600));
+        before = goapi_store_redis_round_trips(st);
+        assert_int_equal(st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool),
+                         APR_SUCCESS);
+        done = completed(&mine, SEC(3600), "ok\n");
+        assert_int_equal(st->ops->complete(st, k, &done), APR_SUCCESS);
+        if (i == 2) {
+            assert_int_equal(goapi_store_redis_round_trips(st) - before, 2);
+        }
+    }
+}
+
+static void test_lease_end_is_unknown_not_a_rerun(void **state)
+{
+    goapi_store *st = open_store(SEC(1));
+    unsigned char k[GOAPI_SHA256_LEN];
+    apr_time_t now = apr_time_now();
+    goapi_idem_record first = in_flight(21, now - SEC(120), SEC(60), SEC(3600));
+    goapi_idem_record second = in_flight(22, now, SEC(60), SEC(3600)), got, done;
+    goapi_claim_result res;
+
+    (void)state;
+    key_of(k, "redis-lease");
+    assert_int_equal(st->ops->claim(st, k, &first, now - SEC(120), 0, &res, &got, unit_pool),
+                     APR_SUCCESS);
+    /* its lease ended a minute ago: held, outcome unknown */
+    assert_int_equal(st->ops->claim(st, k, &second, now, 0, &res, &got, unit_pool),
+                     APR_SUCCESS);
+    assert_int_equal(res, GOAPI_CLAIM_HELD);
+    assert_true(got.claim_id == 21);
+    assert_true(got.lease_end < now);
+
+    /* asked for: taken over, and the late first request is fenced off */
+    assert_int_equal(st->ops->claim(st, k, &second, now, GOAPI_CLAIM_RERUN_AFTER_LEASE, &res,
+                                    &got, unit_pool), APR_SUCCESS);
+    assert_int_equal(res, GOAPI_CLAIM_TAKEN);
+    done = completed(&first, SEC(3600), "late\n");
+    assert_int_equal(st->ops->complete(st, k, &done), APR_NOTFOUND);
+    assert_int_equal(st->ops->release(st, k, 21), APR_NOTFOUND);
+    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
+    assert_true(got.claim_id == 22);
+    assert_int_equal(got.state, GOAPI_IDEM_IN_FLIGHT);
+    /* its own release works */
+    assert_int_equal(st->ops->release(st, k, 22), APR_SUCCESS);
+    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_NOTFOUND);
+}
+
+static void test_ttl_by_redis(void **state)
+{
+    goapi_store *st = open_store(SEC(1));
+    unsigned char k[GOAPI_SHA256_LEN];
+    apr_time_t now = apr_time_now();
+    goapi_idem_record mine = in_flight(31, now, 100000, 300000), got, done;
+    goapi_claim_result res;
+
+    (void)state;
+    key_of(k, "redis-ttl");
+    assert_int_equal(st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool), APR_SUCCESS);
+    done = completed(&mine, 300000, "short\n");
+    assert_int_equal(st->ops->complete(st, k, &done), APR_SUCCESS);
+    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
+    usleep(450000);
+    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_NOTFOUND);
+}
+
+static void test_counter(void **state)
+{
+    goapi_store *st = open_store(SEC(1));
+    apr_uint64_t a = 0, b = 0;
+
+    (void)state;
+    assert_int_equal(st->ops->next(st, "dispatch", &a), APR_SUCCESS);
+    assert_int_equal(st->ops->next(st, "dispatch", &b), APR_SUCCESS);
+    assert_true(b == a + 1);
+}
+
+static void test_lost_scripts_and_closed_connection(void **state)
+{
+    goapi_store *st = open_store(SEC(1));
+    unsigned char k[GOAPI_SHA256_LEN];
+    apr_time_t now = apr_time_now();
+    goapi_idem_record mine = in_flight(41, now, SEC(60), SEC(3600)), got;
+    goapi_claim_result res;
+    redisReply *r;
+
+    (void)state;
+    key_of(k, "redis-noscript-0");
+    assert_int_equal(st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool), APR_SUCCESS);
+    /* the server forgets its scripts: EVAL again */
+    freeReplyObject(admin("SCRIPT FLUSH"));
+    key_of(k, "redis-noscript-1");
+    mine.claim_id = 42;
+    assert_int_equal(st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool), APR_SUCCESS);
+    assert_int_equal(res, GOAPI_CLAIM_TAKEN);
+    /* the server closes every client: the next command still goes through */
+    r = admin("CLIENT KILL TYPE normal");
+    freeReplyObject(r);
+    key_of(k, "redis-noscript-2");
+    mine.claim_id = 43;
+    assert_int_equal(st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool), APR_SUCCESS);
+    assert_int_equal(res, GOAPI_CLAIM_TAKEN);
+    assert_int_equal(st->ops->ping(st), APR_SUCCESS);
+}
+
+static void test_server_down_and_back(void **state)
+{
+    goapi_store *st = open_store(250000);
+    unsigned char k[GOAPI_SHA256_LEN];
+    apr_time_t now = apr_time_now(), t0;
+    goapi_idem_record mine = in_flight(51, now, SEC(60), SEC(3600)), got;
+    goapi_claim_result res;
+    apr_status_t rv;
+    int i;
+
+    (void)state;
+    assert_int_equal(st->ops->ping(st), APR_SUCCESS);
+    stop_server();
+    key_of(k, "redis-down");
+    t0 = apr_time_now();
+    rv = st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool);
+    assert_int_not_equal(rv, APR_SUCCESS);
+    assert_true(apr_time_now() - t0 < SEC(1));
+    assert_non_null(st->ops->error(st, rv));
+    assert_non_null(strstr(st->ops->error(st, rv), "connect"));
+    /* at once again: no new attempt within the retry window */
+    t0 = apr_time_now();
+    assert_int_not_equal(st->ops->ping(st), APR_SUCCESS);
+    assert_true(apr_time_now() - t0 < 50000);
+
+    start_server(NULL);
+    for (i = 0, rv = APR_EGENERAL; i < 40 && rv != APR_SUCCESS; i++) {
+        usleep(100000);
+        rv = st->ops->ping(st);
+    }
+    assert_int_equal(rv, APR_SUCCESS);
+    assert_int_equal(st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool), APR_SUCCESS);
+    assert_int_equal(res, GOAPI_CLAIM_TAKEN);
+}
+
+static void test_wrong_password(void **state)
+{
+    goapi_redis_target t;
+    goapi_store *st = NULL;
+    const char *url = apr_psprintf(unit_pool, "redis://:not-the-one@127.0.0.1:%d", port);
+    const char *policy, *why;
+    apr_status_t rv;
+
+    (void)state;
+    stop_server();
+    start_server("the-right-one");
+    assert_null(goapi_redis_url_parse(unit_pool, url, &t));
+    assert_int_equal(goapi_store_redis_open(&st, &t, "x:", SEC(1), unit_pool), APR_SUCCESS);
+    rv = st->ops->ping(st);
+    assert_int_not_equal(rv, APR_SUCCESS);
+    assert_non_null(strstr(st->ops->error(st, rv), "AUTH refused"));
+    assert_null(strstr(st->ops->error(st, rv), "not-the-one"));
+    rv = goapi_store_redis_probe(&t, SEC(1), &policy, &why, unit_pool);
+    assert_int_not_equal(rv, APR_SUCCESS);
+    assert_non_null(strstr(why, "AUTH"));
+    assert_null(strstr(why, "not-the-one"));
+
+    url = apr_psprintf(unit_pool, "redis://:the-right-one@127.0.0.1:%d/1", port);
+    assert_null(goapi_redis_url_parse(unit_pool, url, &t));
+    assert_int_equal(goapi_store_redis_probe(&t, SEC(1), &policy, &why, unit_pool),
+                     APR_SUCCESS);
+    assert_string_equal(policy, "noeviction");
+    stop_server();
+    start_server(NULL);
+}
+
+typedef struct {
+    goapi_store *st;
+    int taken;
+    apr_uint64_t id;
+} racer;
+
+static void *APR_THREAD_FUNC race(apr_thread_t *thd, void *data)
+{
+    racer *me = data;
+    unsigned char k[GOAPI_SHA256_LEN];
+    apr_time_t now = apr_time_now();
+    goapi_idem_record mine = in_flight(me->id, now, SEC(60), SEC(3600)), got;
+    goapi_claim_result res = GOAPI_CLAIM_HELD;
+    apr_pool_t *p;
+
+    (void)thd;
+    apr_pool_create(&p, NULL);
+    key_of(k, "redis-contended");
+    if (me->st->ops->claim(me->st, k, &mine, now, 0, &res, &got, p) == APR_SUCCESS) {
+        me->taken = res == GOAPI_CLAIM_TAKEN ? 1 : 0;
+    }
+    else {
+        me->taken = -1;
+    }
+    apr_pool_destroy(p);
+    return NULL;
+}
+
+static void test_threads_race_for_one_key(void **state)
+{
+    goapi_store *st = open_store(SEC(1));
+    apr_thread_t *t[16];
+    racer r[16];
+    apr_status_t trv;
+    int i, taken = 0;
+
+    (void)state;
+    for (i = 0; i < 16; i++) {
+        r[i].st = st;
+        r[i].taken = -2;
+        r[i].id = 1000 + (apr_uint64_t)i;
+        assert_int_equal(apr_thread_create(&t[i], NULL, race, &r[i], unit_pool), APR_SUCCESS);
+    }
+    for (i = 0; i < 16; i++) {
+        apr_thread_join(&trv, t[i]);
+        assert_true(r[i].taken >= 0);
+        taken += r[i].taken;
+    }
+    assert_int_equal(taken, 1);
+}
+
+static int group_setup(void **state)
+{
+    if (unit_setup(state) != 0) {
+        return -1;
+    }
+    if (access(REDIS_SERVER, X_OK) != 0) {
+        return 0;
+    }
+    snprintf(dir, sizeof(dir), "/tmp/goapi-redis-XXXXXX");
+    if (!mkdtemp(dir) || (port = free_port()) < 0) {
+        return -1;
+    }
+    start_server(NULL);
+    return server_answers() ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    char cmd[128];
+
+    stop_server();
+    if (dir[0]) {
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        /* NOLINTNEXTLINE(cert-env33-c,concurrency-mt-unsafe): fixed command, one thread */
+        if (system(cmd) != 0) {
+            return -1;
+        }
+    }
+    return unit_teardown(state);
+}
+
+static int need_server(void **state)
+{
+    (void)state;
+    if (access(REDIS_SERVER, X_OK) != 0) {
+        skip();
+    }
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_claim_complete_replay, need_server),
+        cmocka_unit_test_setup(test_round_trips_of_a_new_request, need_server),
+        cmocka_unit_test_setup(test_lease_end_is_unknown_not_a_rerun, need_server),
+        cmocka_unit_test_setup(test_ttl_by_redis, need_server),
+        cmocka_unit_test_setup(test_counter, need_server),
+        cmocka_unit_test_setup(test_lost_scripts_and_closed_connection, need_server),
+        cmocka_unit_test_setup(test_server_down_and_back, need_server),
+        cmocka_unit_test_setup(test_wrong_password, need_server),
+        cmocka_unit_test_setup(test_threads_race_for_one_key, need_server),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
