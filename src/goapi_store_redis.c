@@ -336,6 +336,9 @@ static int goapi_redis_connect(goapi_redis_store *st, goapi_redis_conn *conn)
         apr_thread_mutex_unlock(st->lock);
         return 0;
     }
+    apr_thread_mutex_lock(st->lock);
+    st->retry_at = 0;           /* reachable again: no thread need wait */
+    apr_thread_mutex_unlock(st->lock);
     conn->c = c;
     return 1;
 }

@@ -709,9 +709,12 @@ class RedisServer:
     SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
     SENTINEL = shutil.which("redis-sentinel") or "/usr/bin/redis-sentinel"
 
-    def __init__(self, password=None, persist=False, replica_of=None, sentinel_of=None):
+    def __init__(self, password=None, persist=False, replica_of=None, sentinel_of=None,
+                 unix=False):
         self.dir = tempfile.mkdtemp(prefix="goapi-redis-")
+        os.chmod(self.dir, 0o755)       # the socket, for the server's user
         self.port = free_port()
+        self.socket = os.path.join(self.dir, "redis.sock") if unix else None
         self.password = password
         self.proc = None
         conf = ["port %d" % self.port, "bind 127.0.0.1", "dir %s" % self.dir,
@@ -725,6 +728,8 @@ class RedisServer:
                      "appendfsync always", "maxmemory-policy noeviction"]
         if password:
             conf.append("requirepass %s" % password)
+        if self.socket:
+            conf += ["unixsocket %s" % self.socket, "unixsocketperm 777"]
         if replica_of:
             conf.append("replicaof 127.0.0.1 %d" % replica_of.port)
         self.sentinel = bool(sentinel_of)

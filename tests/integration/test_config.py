@@ -215,7 +215,7 @@ class IdempotencyValuesTest(ConfigValuesCase):
                                    "expected a size such as 64K or 1M, from 0 to 64M")
 
     def test_store(self):
-        for value in ("/var/lib/x.mdb", "redis://127.0.0.1:6379", "lmdb:", "LMDB:/x"):
+        for value in ("/var/lib/x.mdb", "rediss://127.0.0.1:6379", "lmdb:", "LMDB:/x"):
             self.assertRefused('GoapiIdempotencyStore "%s"' % value,
                                re.escape("GoapiIdempotencyStore: '%s' is not valid: expected "
                                          "lmdb:<path>" % value))
@@ -227,6 +227,24 @@ class IdempotencyValuesTest(ConfigValuesCase):
         self.assertRefused("<VirtualHost 127.0.0.1:%d>\n GoapiIdempotencyStore lmdb:x\n"
                            "</VirtualHost>" % port,
                            "GoapiIdempotencyStore cannot occur within <VirtualHost> section")
+
+    def test_redis_store_values(self):
+        self.assertRefused("GoapiIdempotencyStore redis://h 64M",
+                           "a size is for an lmdb: store only")
+        for value in ("0", "61s", "5x", "-1s"):
+            self.assertRefused("GoapiIdempotencyStoreTimeout %s" % value,
+                               re.escape("GoapiIdempotencyStoreTimeout: '%s' is not valid"
+                                         % value), "from 1ms to 1m")
+        for value in ("a b", "x{y}", "k" * 65, "caf\u00e9"):
+            self.assertRefused('GoapiIdempotencyStorePrefix "%s"' % value,
+                               "GoapiIdempotencyStorePrefix: .* is not valid: expected 1 to "
+                               "64 printable ASCII characters")
+        rc, out = self.configtest("GoapiIdempotencyStore redis://127.0.0.1:1/5\n"
+                                  "GoapiIdempotencyStoreTimeout 1s\n"
+                                  "GoapiIdempotencyStorePrefix orders:\n")
+        self.assertEqual((rc, out.strip()), (0, "Syntax OK"))
+        self.assertRefused("GoapiReadyCheck idempotency-store tcp://x:1",
+                           "the built-in check of a shared idempotency store")
 
     def test_store_that_cannot_be_checked_is_a_warning(self):
         # -t run before the directory exists (a new host): it says so

@@ -265,6 +265,41 @@ class OutageTest(RedisCase):
         self.assertEqual(self.backend.executions()["before-outage"], 1)
 
 
+class UnixSocketTest(RedisCase):
+    REDIS = {"unix": True}
+
+    def test_ledger_over_a_unix_socket(self):
+        h = self.start("unix:%s?db=4" % self.redis.socket, mpm="prefork")
+        first = post(h, "/api/op", "over-unix")
+        self.assertEqual(first.status, 201)
+        again = post(h, "/api/op", "over-unix")
+        self.assertEqual((again.body, again.header("Idempotent-Replayed")),
+                         (first.body, "true"))
+        self.assertEqual(self.redis.command("SELECT", 4), "OK")
+        self.assertEqual(self.backend.executions(), {"over-unix": 1})
+
+
+class RedisOutOfMemoryTest(RedisCase):
+    """Redis refusing writes (maxmemory, noeviction): nothing runs."""
+
+    def allowed(self):
+        return (r"GOAPI00045: .*OOM command not allowed",)
+
+    def test_oom_fails_closed(self):
+        h = self.start()
+        self.assertEqual(post(h, "/api/op", "before-oom").status, 201)
+        self.redis.command("CONFIG", "SET", "maxmemory", "1")
+        r = post(h, "/api/op", "during-oom")
+        self.assertEqual(r.status, 503)
+        self.assertEqual(json.loads(r.body)["title"], "Idempotency store unavailable")
+        self.assertIn("OOM command not allowed", h.read(h.error_log))
+        # a replay needs no write
+        self.assertEqual(post(h, "/api/op", "before-oom").header("Idempotent-Replayed"), "true")
+        self.redis.command("CONFIG", "SET", "maxmemory", "0")
+        self.assertEqual(post(h, "/api/op", "during-oom").status, 201)
+        self.assertEqual(self.backend.executions(), {"before-oom": 1, "during-oom": 1})
+
+
 class CredentialsTest(RedisCase):
     REDIS = {"password": SECRET}
 
@@ -346,7 +381,13 @@ class SentinelTest(RedisCase):
         self.assertEqual(r.status, 201, "no failover within 20 s")
         self.assertEqual(replica.command("ROLE")[0], b"master")
         for k, body in olds.items():
-            r = post(h, "/api/op", k)
+            # a child that has not yet found the new master answers 503
+            # (and runs nothing) for up to its 0.5 s pause between connects
+            for _ in range(20):
+                r = post(h, "/api/op", k)
+                if r.status != 503:
+                    break
+                time.sleep(0.1)
             self.assertEqual((r.status, r.body, r.header("Idempotent-Replayed")),
                              (201, body, "true"))
         self.assertEqual(set(self.backend.executions().values()), {1})
