@@ -207,11 +207,14 @@ static redisContext *goapi_redis_dial(goapi_redis_store *st, goapi_redis_conn *c
     return c;
 }
 
-/* Sentinel: ask each sentinel in turn for the master's address. */
-static int goapi_redis_resolve(goapi_redis_store *st, goapi_redis_conn *conn)
+/* Sentinel: ask each sentinel in turn for the master's address, into
+ * host (sizeof(st->master_host)) and *port.  Without the store's lock: it
+ * waits on the network. */
+static int goapi_redis_resolve(goapi_redis_store *st, goapi_redis_conn *conn, char *host,
+                               int *port)
 {
     const char *argv[3] = { "SENTINEL", "get-master-addr-by-name", st->target.master };
-    int i;
+    int i, found = 0;
 
     for (i = 0; i < st->target.nsentinels; i++) {
         const goapi_redis_addr *s = &st->target.sentinels[i];
@@ -227,12 +230,12 @@ static int goapi_redis_resolve(goapi_redis_store *st, goapi_redis_conn *conn)
             && r->element[1]->type == REDIS_REPLY_STRING
             && strlen(r->element[0]->str) < sizeof(st->master_host)) {
             char *end;
-            long port = strtol(r->element[1]->str, &end, 10);
+            long n = strtol(r->element[1]->str, &end, 10);
 
-            if (!*end && port > 0 && port < 65536) {
-                apr_cpystrn(st->master_host, r->element[0]->str, sizeof(st->master_host));
-                st->master_port = (int)port;
-                st->master_known = 1;
+            if (!*end && n > 0 && n < 65536) {
+                apr_cpystrn(host, r->element[0]->str, sizeof(st->master_host));
+                *port = (int)n;
+                found = 1;
             }
         }
         else {
@@ -245,7 +248,7 @@ static int goapi_redis_resolve(goapi_redis_store *st, goapi_redis_conn *conn)
             freeReplyObject(r);
         }
         redisFree(c);
-        if (st->master_known) {
+        if (found) {
             return 1;
         }
     }
@@ -274,6 +277,17 @@ static int goapi_redis_is_master(goapi_redis_store *st, goapi_redis_conn *conn,
     return ok;
 }
 
+/* A connect failed: no thread tries again for GOAPI_REDIS_RETRY, and the
+ * master is looked up again next time. */
+static void goapi_redis_pause(goapi_redis_store *st, goapi_redis_conn *conn)
+{
+    apr_thread_mutex_lock(st->lock);
+    st->retry_at = apr_time_now() + GOAPI_REDIS_RETRY;
+    apr_cpystrn(st->down_err, conn->err, sizeof(st->down_err));
+    st->master_known = 0;
+    apr_thread_mutex_unlock(st->lock);
+}
+
 /* A new connection for this thread: dialled, authenticated, its database
  * selected, and through the sentinels the master's. */
 static int goapi_redis_connect(goapi_redis_store *st, goapi_redis_conn *conn)
@@ -285,6 +299,8 @@ static int goapi_redis_connect(goapi_redis_store *st, goapi_redis_conn *conn)
     char db[16], master[sizeof(st->master_host)];
     apr_time_t now = apr_time_now();
 
+    int known;
+
     apr_thread_mutex_lock(st->lock);
     if (now < st->retry_at) {
         goapi_redis_fail(conn, "%s (tried again within %d ms)", st->down_err,
@@ -292,18 +308,18 @@ static int goapi_redis_connect(goapi_redis_store *st, goapi_redis_conn *conn)
         apr_thread_mutex_unlock(st->lock);
         return 0;
     }
-    if (t->kind == GOAPI_REDIS_SENTINEL && !st->master_known && !goapi_redis_resolve(st, conn)) {
-        st->retry_at = now + GOAPI_REDIS_RETRY;
-        apr_cpystrn(st->down_err, conn->err, sizeof(st->down_err));
-        apr_thread_mutex_unlock(st->lock);
-        return 0;
-    }
-    if (t->kind == GOAPI_REDIS_SENTINEL) {
-        memcpy(master, st->master_host, sizeof(master));
-        host = master;
-        port = st->master_port;
-    }
+    known = st->master_known;
+    memcpy(master, st->master_host, sizeof(master));
+    port = t->kind == GOAPI_REDIS_SENTINEL ? st->master_port : port;
     apr_thread_mutex_unlock(st->lock);
+
+    if (t->kind == GOAPI_REDIS_SENTINEL) {
+        if (!known && !goapi_redis_resolve(st, conn, master, &port)) {
+            goapi_redis_pause(st, conn);
+            return 0;
+        }
+        host = master;
+    }
 
     c = goapi_redis_dial(st, conn, host, port);
     if (c && (t->password || t->user)) {
@@ -329,15 +345,16 @@ static int goapi_redis_connect(goapi_redis_store *st, goapi_redis_conn *conn)
         c = NULL;
     }
     if (!c) {
-        apr_thread_mutex_lock(st->lock);
-        st->retry_at = apr_time_now() + GOAPI_REDIS_RETRY;
-        apr_cpystrn(st->down_err, conn->err, sizeof(st->down_err));
-        st->master_known = 0;
-        apr_thread_mutex_unlock(st->lock);
+        goapi_redis_pause(st, conn);
         return 0;
     }
     apr_thread_mutex_lock(st->lock);
     st->retry_at = 0;           /* reachable again: no thread need wait */
+    if (t->kind == GOAPI_REDIS_SENTINEL) {
+        apr_cpystrn(st->master_host, master, sizeof(st->master_host));
+        st->master_port = port;
+        st->master_known = 1;
+    }
     apr_thread_mutex_unlock(st->lock);
     conn->c = c;
     return 1;
