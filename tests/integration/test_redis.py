@@ -32,6 +32,17 @@ def post(h, path, key, body=b"{}", timeout=10):
                      timeout=timeout)
 
 
+def until_not_503(h, key, seconds, pause=0.2):
+    """POST key until the answer is not 503 (the store is back), for at
+    most seconds: the last answer."""
+    deadline = time.monotonic() + seconds
+    while True:
+        r = post(h, "/api/op", key)
+        if r.status != 503 or time.monotonic() > deadline:
+            return r
+        time.sleep(pause)
+
+
 def server(store, backend, mpm="event", extra=""):
     return Httpd("""
 GoapiIdempotencyStore %s
@@ -248,13 +259,7 @@ class OutageTest(RedisCase):
         self.assertGreater(lines, 0)
         # Redis back, with its data: old keys replay, new keys run, no restart
         self.redis.start()
-        deadline = time.monotonic() + 10
-        r = None
-        while time.monotonic() < deadline:
-            r = post(h, "/api/op", "before-outage")
-            if r.status != 503:
-                break
-            time.sleep(0.2)
+        r = until_not_503(h, "before-outage", 10)
         self.assertEqual((r.status, r.body, r.header("Idempotent-Replayed")),
                          (201, old.body, "true"))
         self.assertEqual(post(h, "/api/op", "after-outage").status, 201)
@@ -371,23 +376,13 @@ class SentinelTest(RedisCase):
         # what the master has, the replica has, before the master dies
         self.assertGreaterEqual(self.redis.command("WAIT", 1, 4000, timeout=6), 1)
         self.redis.stop(signal.SIGKILL)
-        deadline = time.monotonic() + 20
-        r = None
-        while time.monotonic() < deadline:
-            r = post(h, "/api/op", "sentinel-new")
-            if r.status != 503:
-                break
-            time.sleep(0.25)
+        r = until_not_503(h, "sentinel-new", 20, 0.25)
         self.assertEqual(r.status, 201, "no failover within 20 s")
         self.assertEqual(replica.command("ROLE")[0], b"master")
         for k, body in olds.items():
             # a child that has not yet found the new master answers 503
             # (and runs nothing) for up to its 0.5 s pause between connects
-            for _ in range(20):
-                r = post(h, "/api/op", k)
-                if r.status != 503:
-                    break
-                time.sleep(0.1)
+            r = until_not_503(h, k, 2, 0.1)
             self.assertEqual((r.status, r.body, r.header("Idempotent-Replayed")),
                              (201, body, "true"))
         self.assertEqual(set(self.backend.executions().values()), {1})
