@@ -117,6 +117,10 @@ static const command_rec goapi_cmds[] = {
                   RSRC_CONF,
                   "Redis ledger: the longest a connect or a command may take (default "
                   "250ms); main server only"),
+    AP_INIT_TAKE1("GoapiIdempotencyReplayCache", goapi_cmd_idem_replay_cache, NULL,
+                  RSRC_CONF,
+                  "Completed records each child keeps to answer repeated retries "
+                  "without asking the store, bytes (default 1M; 0 off); main server only"),
     AP_INIT_TAKE1("GoapiIdempotencyStorePrefix", goapi_cmd_idem_store_prefix, NULL,
                   RSRC_CONF,
                   "Redis ledger: the prefix of its keys (default "

@@ -152,10 +152,10 @@ class Server:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def goapi_body(deadlines, store="lmdb:@DIR@/run/ledger.mdb 1G"):
+def goapi_body(deadlines, store="lmdb:@DIR@/run/ledger.mdb 1G", extra=""):
     d = ("GoapiReadTimeout 5s\nGoapiWriteTimeout 10s\nGoapiIdleTimeout 60s\n"
          if deadlines else "")
-    return d + "GoapiIdempotencyStore %s\n" % store + """<Location "/">
+    return d + extra + "GoapiIdempotencyStore %s\n" % store + """<Location "/">
     SetHandler goapi
 </Location>
 <Location "/parcels/">
@@ -308,7 +308,10 @@ def main():
     # the shared ledger: a Redis on the servers' CPUs, as a host's would be
     redis = RedisServer()
     rgoapi = Server("redis", goapi_body(True, "redis://127.0.0.1:%d/0" % redis.port))
-    servers = (base, goapi, nodl, rgoapi)
+    # every replay a round trip: what a retry that reaches another host costs
+    rnocache = Server("redis-nocache", goapi_body(True, "redis://127.0.0.1:%d/1" % redis.port,
+                                                  "GoapiIdempotencyReplayCache 0\n"))
+    servers = (base, goapi, nodl, rgoapi, rnocache)
     lines = []
     try:
         redis.start()
@@ -316,7 +319,7 @@ def main():
         for s in servers:
             s.start()
         # one dispatch, so that the fixed key replays from then on
-        for srv in (goapi, rgoapi):
+        for srv in (goapi, rgoapi, rnocache):
             subprocess.run(["curl", "-s", "-o", "/dev/null", "-X", "POST", "-H",
                             "Idempotency-Key: bench-replay-key",
                             srv.url("/parcels/p-1/dispatch")], check=True)
@@ -331,6 +334,8 @@ def main():
             ("POST dispatch, replay", goapi.url("/parcels/p-1/dispatch"), (),
              lua_s["post_fixed"], ()),
             ("Redis: POST dispatch, replay", rgoapi.url("/parcels/p-1/dispatch"), (),
+             lua_s["post_fixed"], ()),
+            ("Redis: replay, no cache", rnocache.url("/parcels/p-1/dispatch"), (),
              lua_s["post_fixed"], ()),
             ("Redis: POST, first execution", rgoapi.url("/parcels/p-2/dispatch"), (),
              lua_s["post_unique"], None),
@@ -400,14 +405,18 @@ def main():
             ("Redis replay / LMDB replay, req/s",
              med("Redis: POST dispatch, replay", "rps") / med("POST dispatch, replay", "rps"),
              ""),
+            ("Redis replay, no cache / GET /healthz, req/s",
+             med("Redis: replay, no cache", "rps") / med(hz, "rps"), ""),
         ]
         lines.append("%-46s %8s   %s" % ("ratio (same run, medians)", "value", "budget"))
         for name, value, budget in ratios:
             lines.append("%-46s %8.3f   %s" % (name, value, budget))
         lines.append("")
         lines.append("Redis round trips per request (commands clients sent it): replay "
-                     "%.2f, first execution %.2f (claim, the dispatch counter, completion)"
+                     "%.2f (no cache: %.2f), first execution %.2f (claim, the dispatch "
+                     "counter, completion)"
                      % (med("Redis: POST dispatch, replay", "redis_rt"),
+                        med("Redis: replay, no cache", "redis_rt"),
                         med("Redis: POST, first execution", "redis_rt")))
         # latency without queueing: one connection, one request at a time
         one = {}
@@ -415,7 +424,7 @@ def main():
                 ("GET /healthz", goapi.url("/healthz"), None, ()),
                 ("Redis: POST, first execution", rgoapi.url("/parcels/p-3/dispatch"),
                  lua_s["post_unique"], ("c1",)),
-                ("Redis: POST dispatch, replay", rgoapi.url("/parcels/p-1/dispatch"),
+                ("Redis: replay, no cache", rnocache.url("/parcels/p-1/dispatch"),
                  lua_s["post_fixed"], ())):
             one[name] = wrk(url, SECONDS * 2, (), script, args, connections=1)
         lines.append("one connection (wrk -c1, %d s): p50 / p99 ms" % (SECONDS * 2))

@@ -73,6 +73,10 @@
 /* A store that fails is logged at most once per this many microseconds per
  * process (the lines say how many were left out). */
 #define GOAPI_STORE_LOG_INTERVAL         (1000 * 1000)
+/* Completed records each child keeps to answer repeated retries without
+ * asking the store (GoapiIdempotencyReplayCache), bytes. */
+#define GOAPI_DEFAULT_IDEM_REPLAY_CACHE  (1024 * 1024)
+#define GOAPI_MAX_IDEM_REPLAY_CACHE      ((apr_int64_t)1024 * 1024 * 1024)
 /* Between sweeps of expired records. */
 #define GOAPI_DEFAULT_IDEM_SWEEP      (60 * 1000000)
 /* Retry-After of a 409 while the first request is in flight, seconds. */

@@ -53,6 +53,8 @@ typedef struct {
     apr_interval_time_t idem_store_timeout; /* Redis: connect and each command,
                                          * us; -1 unset */
     const char *idem_store_prefix;      /* Redis: before every key; NULL unset */
+    apr_int64_t idem_replay_cache;      /* completed records kept per child,
+                                         * bytes; 0 off; -1 unset */
     apr_interval_time_t idem_sweep;     /* between sweeps of expired records
                                          * (main server); -1 unset */
     int idem_damaged;                   /* GOAPI_DAMAGED_* (main server); -1 unset */
@@ -109,6 +111,7 @@ const char *goapi_cmd_idem_store(cmd_parms *cmd, void *dconf, const char *where,
 const char *goapi_cmd_idem_damaged(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_idem_store_timeout(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_idem_store_prefix(cmd_parms *cmd, void *dconf, const char *arg);
+const char *goapi_cmd_idem_replay_cache(cmd_parms *cmd, void *dconf, const char *arg);
 int goapi_config_idempotency_used(void);
 void goapi_config_test_config(apr_pool_t *pconf, server_rec *s);
 int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,

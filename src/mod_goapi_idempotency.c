@@ -48,6 +48,7 @@
 #include "goapi_idem.h"
 #include "goapi_json.h"
 #include "goapi_parse.h"
+#include "goapi_replay_cache.h"
 #include "goapi_store_lmdb.h"
 #include "goapi_store_redis.h"
 #include "mod_goapi.h"
@@ -66,6 +67,8 @@ static const char *goapi_ledger_name;   /* for logs: the file, or the Redis stor
 static const char *goapi_ledger_path;   /* LMDB: the file */
 static apr_size_t goapi_ledger_size;    /* LMDB: the map */
 static const goapi_server_conf *goapi_ledger_redis;    /* Redis: where, how long */
+static apr_size_t goapi_ledger_cache_size;              /* GoapiIdempotencyReplayCache */
+static goapi_replay_cache *goapi_ledger_cache;          /* this child's, or NULL */
 
 /* Store failures logged in this process: the last time, and how many were
  * left out since (GOAPI_STORE_LOG_INTERVAL). */
@@ -492,7 +495,10 @@ static void goapi_idem_finish(goapi_idem_req *ctx, request_rec *r, int complete)
                           skipped);
         }
     }
-    else if (APLOG_R_IS_LEVEL(r, APLOG_DEBUG)) {
+    else {
+        goapi_replay_cache_put(goapi_ledger_cache, ctx->key, &done);
+    }
+    if (rv == APR_SUCCESS && APLOG_R_IS_LEVEL(r, APLOG_DEBUG)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, GOAPI_LOGNO(00042)
                       "Idempotency-Key %s completed: status %d, %s",
                       goapi_idem_key_text(ctx, r), done.status,
@@ -723,6 +729,11 @@ static void goapi_idem_claim(goapi_idem_req *ctx, request_rec *r,
                      ? GOAPI_CLAIM_RERUN_AFTER_LEASE : 0;
     apr_status_t rv;
 
+    /* A retry of a key this child saw complete: no need to ask the store. */
+    if (goapi_replay_cache_get(goapi_ledger_cache, ctx->key, now, &held, r->pool)) {
+        goapi_idem_decide(ctx, r, &held, fp, now);
+        return;
+    }
     /* One call: the store finds a record that holds the key (a replay) as
      * cheaply as it can, and takes the key when none does. */
     memset(&ctx->claim, 0, sizeof(ctx->claim));
@@ -738,6 +749,7 @@ static void goapi_idem_claim(goapi_idem_req *ctx, request_rec *r,
     memcpy(ctx->claim.fingerprint, fp, GOAPI_SHA256_LEN);
     rv = st->ops->claim(st, ctx->key, &ctx->claim, now, flags, &res, &held, r->pool);
     if (rv == APR_SUCCESS && res == GOAPI_CLAIM_HELD) {
+        goapi_replay_cache_put(goapi_ledger_cache, ctx->key, &held);
         goapi_idem_decide(ctx, r, &held, fp, now);
         return;
     }
@@ -1087,6 +1099,7 @@ int goapi_idem_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     (void)plog;
     goapi_ledger_path = goapi_ledger_name = NULL;
     goapi_ledger_redis = NULL;
+    goapi_ledger_cache_size = (apr_size_t)sc->idem_replay_cache;
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
@@ -1126,6 +1139,7 @@ int goapi_idem_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
 static apr_status_t goapi_idem_close(void *data)
 {
     goapi_ledger = NULL;
+    goapi_ledger_cache = NULL;
     apr_pool_destroy(data);
     return APR_SUCCESS;
 }
@@ -1136,6 +1150,7 @@ void goapi_idem_child_init(apr_pool_t *pchild, server_rec *s)
     apr_status_t rv;
 
     goapi_ledger = NULL;
+    goapi_ledger_cache = NULL;
     if (!goapi_ledger_name) {
         return;
     }
@@ -1153,6 +1168,7 @@ void goapi_idem_child_init(apr_pool_t *pchild, server_rec *s)
                                       goapi_ledger_redis->idem_store_timeout, p)
              : goapi_store_lmdb_open(&goapi_ledger, goapi_ledger_path, goapi_ledger_size, p);
         if (rv == APR_SUCCESS) {
+            goapi_ledger_cache = goapi_replay_cache_create(goapi_ledger_cache_size, p);
             apr_pool_cleanup_register(pchild, p, goapi_idem_close, apr_pool_cleanup_null);
         }
     }

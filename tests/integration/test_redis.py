@@ -43,9 +43,12 @@ def until_not_503(h, key, seconds, pause=0.2):
         time.sleep(pause)
 
 
-def server(store, backend, mpm="event", extra=""):
+def server(store, backend, mpm="event", extra="", cache="0"):
+    # the replay cache off unless a test asks for it: these tests are about
+    # what the store itself answers
     return Httpd("""
 GoapiIdempotencyStore %s
+GoapiIdempotencyReplayCache %s
 GoapiIdempotencyStoreTimeout 250ms
 GoapiReadyCheckInterval 500ms
 <Location "/api/">
@@ -58,7 +61,7 @@ GoapiReadyCheckInterval 500ms
     GoapiIdempotency On
 </Location>
 %s
-""" % (store, backend.port, LEASE, extra), modules=("proxy", "proxy_http"), mpm=mpm)
+""" % (store, cache, backend.port, LEASE, extra), modules=("proxy", "proxy_http"), mpm=mpm)
 
 
 class RedisCase(unittest.TestCase):
@@ -88,9 +91,9 @@ class RedisCase(unittest.TestCase):
     def allowed(self):
         return ()
 
-    def start(self, store=None, mpm="event", extra=""):
+    def start(self, store=None, mpm="event", extra="", cache="0"):
         h = server(store or "redis://127.0.0.1:%d/2" % self.redis.port, self.backend, mpm,
-                   extra)
+                   extra, cache)
         self.servers.append(h)
         return h.start()
 
@@ -268,6 +271,38 @@ class OutageTest(RedisCase):
             time.sleep(0.1)
         self.assertIn("[+]idempotency-store ok", h.request("GET", "/readyz?verbose").text)
         self.assertEqual(self.backend.executions()["before-outage"], 1)
+
+
+class ReplayCacheTest(RedisCase):
+    """GoapiIdempotencyReplayCache: a child answers retries of keys it saw
+    complete without asking Redis, even while Redis is down; new keys still
+    fail closed."""
+
+    def allowed(self):
+        return (r"GOAPI00045",)
+
+    def scripts_run(self):
+        stats = self.redis.command("INFO", "commandstats").decode()
+        return sum(int(n) for n in re.findall(r"cmdstat_eval(?:sha)?:calls=(\d+)", stats))
+
+    def test_replays_from_the_cache(self):
+        h = self.start(mpm="prefork", cache="1M",
+                       extra="StartServers 1\nMinSpareServers 1\nMaxSpareServers 1\n"
+                             "MaxRequestWorkers 1\n")
+        first = post(h, "/api/op", "cached-key")
+        self.assertEqual(first.status, 201)
+        before = self.scripts_run()
+        for _ in range(20):
+            r = post(h, "/api/op", "cached-key")
+            self.assertEqual((r.body, r.header("Idempotent-Replayed")), (first.body, "true"))
+        self.assertEqual(self.scripts_run(), before)        # Redis was not asked
+        # another request with that key is still refused from the cache
+        self.assertEqual(post(h, "/api/op", "cached-key", b'{"other":1}').status, 422)
+        self.redis.stop(signal.SIGKILL)
+        r = post(h, "/api/op", "cached-key")
+        self.assertEqual((r.status, r.header("Idempotent-Replayed")), (201, "true"))
+        self.assertEqual(post(h, "/api/op", "new-while-down").status, 503)
+        self.assertEqual(self.backend.executions(), {"cached-key": 1})
 
 
 class UnixSocketTest(RedisCase):
