@@ -118,6 +118,17 @@ static void make_template(void)
     }
 }
 
+/* The template and the work copy go when the fuzzer exits. */
+static void remove_dir(void)
+{
+    char cmd[96];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "fuzz_ledger: could not remove %s\n", dir);
+    }
+}
+
 static void setup(void)
 {
     me.uid = geteuid();
@@ -125,6 +136,7 @@ static void setup(void)
     me.switch_user = 0;
     snprintf(dir, sizeof(dir), "/tmp/goapi-fuzz-ledger-XXXXXX");
     FUZZ_CHECK(mkdtemp(dir) != NULL);
+    atexit(remove_dir);
     template_path = apr_pstrcat(fuzz_root, dir, "/template.mdb", NULL);
     work_path = apr_pstrcat(fuzz_root, dir, "/work.mdb", NULL);
     make_template();
