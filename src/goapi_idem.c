@@ -375,21 +375,27 @@ goapi_idem_verdict goapi_idem_judge(const goapi_idem_record *held,
                                                    : GOAPI_HELD_NOT_REPLAYABLE;
 }
 
-void goapi_idem_key_digest(char out[GOAPI_IDEM_DIGEST_LEN + 1], const char *key)
+char *goapi_idem_hex(const unsigned char *in, apr_size_t n, char *out)
 {
     static const char hex[] = "0123456789abcdef";
+    apr_size_t i;
+
+    for (i = 0; i < n; i++) {
+        *out++ = hex[in[i] >> 4];
+        *out++ = hex[in[i] & 0x0F];
+    }
+    return out;
+}
+
+void goapi_idem_key_digest(char out[GOAPI_IDEM_DIGEST_LEN + 1], const char *key)
+{
     unsigned char sha[GOAPI_SHA256_LEN];
     goapi_sha256_ctx ctx;
-    int i;
 
     goapi_sha256_init(&ctx);
     goapi_sha256_update(&ctx, key, strlen(key));
     goapi_sha256_final(&ctx, sha);
-    for (i = 0; i < GOAPI_IDEM_DIGEST_LEN / 2; i++) {
-        out[2 * i] = hex[sha[i] >> 4];
-        out[2 * i + 1] = hex[sha[i] & 0x0F];
-    }
-    out[GOAPI_IDEM_DIGEST_LEN] = '\0';
+    *goapi_idem_hex(sha, GOAPI_IDEM_DIGEST_LEN / 2, out) = '\0';
 }
 
 /* ---- hashes ------------------------------------------------------------ */

@@ -95,6 +95,10 @@ goapi_idem_verdict goapi_idem_judge(const goapi_idem_record *held,
 #define GOAPI_IDEM_DIGEST_LEN 12
 void goapi_idem_key_digest(char out[GOAPI_IDEM_DIGEST_LEN + 1], const char *key);
 
+/* n bytes as 2n lowercase hex digits into out (no terminator); returns
+ * out + 2n. */
+char *goapi_idem_hex(const unsigned char *in, apr_size_t n, char *out);
+
 /* The ledger key of an Idempotency-Key: SHA-256 over the scope and the key,
  * so keys of different scopes never meet and any key fits the store. */
 void goapi_idem_ledger_key(unsigned char out[GOAPI_SHA256_LEN], const char *scope,

@@ -76,4 +76,17 @@ struct goapi_store {
 int goapi_store_claim_replaces(const goapi_idem_record *held, apr_time_t now,
                                unsigned flags);
 
+/* A store that is down fails every request: its errors are logged at
+ * most once per interval.  A limiter of one process, shared by its
+ * threads without a lock; zero it to start. */
+typedef struct {
+    volatile apr_uint32_t period;       /* the interval last logged in */
+    volatile apr_uint32_t skipped;      /* errors not logged since */
+} goapi_store_log_limit;
+
+/* 1 when an error at now may be logged (*skipped: how many were left out
+ * before it), 0 when it is to be left out. */
+int goapi_store_log_due(goapi_store_log_limit *l, apr_time_t now,
+                        apr_interval_time_t interval, apr_uint32_t *skipped);
+
 #endif /* GOAPI_STORE_H */

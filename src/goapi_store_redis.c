@@ -459,19 +459,15 @@ static redisReply *goapi_redis_script(goapi_redis_store *st, goapi_redis_conn *c
 
 /* ---- the store --------------------------------------------------------------- */
 
+/* <prefix>{<hex key>}: the buffer holds the longest prefix (64) and more. */
 static const char *goapi_redis_key(goapi_redis_store *st, const unsigned char k[GOAPI_SHA256_LEN],
-                                   char *buf, apr_size_t size)
+                                   char buf[512])
 {
-    static const char hex[] = "0123456789abcdef";
-    apr_size_t n = (apr_size_t)apr_snprintf(buf, size, "%s{", st->prefix);
-    int i;
+    char *end = goapi_idem_hex(k, GOAPI_SHA256_LEN,
+                               buf + apr_snprintf(buf, 512, "%s{", st->prefix));
 
-    for (i = 0; i < GOAPI_SHA256_LEN && n + 3 < size; i++) {
-        buf[n++] = hex[k[i] >> 4];
-        buf[n++] = hex[k[i] & 15];
-    }
-    buf[n++] = '}';
-    buf[n] = '\0';
+    end[0] = '}';
+    end[1] = '\0';
     return buf;
 }
 
@@ -526,7 +522,7 @@ static apr_status_t goapi_redis_claim(goapi_store *base, const unsigned char key
     if (!(rec = goapi_redis_encode(mine, &n))) {
         return APR_EINVAL;
     }
-    args[0] = goapi_redis_key(st, key, kbuf, sizeof(kbuf));
+    args[0] = goapi_redis_key(st, key, kbuf);
     lens[0] = strlen(args[0]);
     args[1] = (const char *)rec;
     lens[1] = n;
@@ -606,7 +602,7 @@ static apr_status_t goapi_redis_fenced(goapi_redis_store *st, const unsigned cha
         return APR_ENOMEM;
     }
     goapi_idem_claim_token(claim_id, token);
-    args[0] = goapi_redis_key(st, key, kbuf, sizeof(kbuf));
+    args[0] = goapi_redis_key(st, key, kbuf);
     lens[0] = strlen(args[0]);
     args[1] = (const char *)token;
     lens[1] = sizeof(token);
@@ -662,7 +658,7 @@ static apr_status_t goapi_redis_lookup(goapi_store *base, const unsigned char ke
         return APR_ENOMEM;
     }
     argv[0] = "GET";
-    argv[1] = goapi_redis_key(st, key, kbuf, sizeof(kbuf));
+    argv[1] = goapi_redis_key(st, key, kbuf);
     if (!(r = goapi_redis_command(st, conn, 2, argv, NULL))) {
         return APR_EGENERAL;
     }

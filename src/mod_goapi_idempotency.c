@@ -39,7 +39,6 @@
 #include "unixd.h"
 #include "util_filter.h"
 
-#include <apr_atomic.h>
 #include <apr_strings.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -70,10 +69,8 @@ static const goapi_server_conf *goapi_ledger_redis;    /* Redis: where, how long
 static apr_size_t goapi_ledger_cache_size;              /* GoapiIdempotencyReplayCache */
 static goapi_replay_cache *goapi_ledger_cache;          /* this child's, or NULL */
 
-/* Store failures logged in this process: the last time, and how many were
- * left out since (GOAPI_STORE_LOG_INTERVAL). */
-static volatile apr_uint32_t goapi_store_log_sec;
-static volatile apr_uint32_t goapi_store_log_skipped;
+/* Store failures logged in this process (GOAPI_STORE_LOG_INTERVAL). */
+static goapi_store_log_limit goapi_store_log;
 
 static ap_filter_rec_t *goapi_kept_body_handle;
 static ap_filter_rec_t *goapi_capture_handle;
@@ -379,20 +376,11 @@ static int goapi_idem_not_applied(goapi_idem_req *ctx, request_rec *r)
     return 0;
 }
 
-/* A store that is down fails every request: its error is logged at most
- * once per GOAPI_STORE_LOG_INTERVAL in each process.  1 when this one may
- * be logged; *skipped says how many were left out before it. */
-static int goapi_store_log_due(apr_uint32_t *skipped)
+/* 1 when a store error may be logged now (goapi_store_log_due()). */
+static int goapi_store_log_now(apr_uint32_t *skipped)
 {
-    apr_uint32_t now = (apr_uint32_t)(apr_time_now() / GOAPI_STORE_LOG_INTERVAL);
-    apr_uint32_t last = apr_atomic_read32(&goapi_store_log_sec);
-
-    if (last == now || apr_atomic_cas32(&goapi_store_log_sec, now, last) != last) {
-        apr_atomic_inc32(&goapi_store_log_skipped);
-        return 0;
-    }
-    *skipped = apr_atomic_xchg32(&goapi_store_log_skipped, 0);
-    return 1;
+    return goapi_store_log_due(&goapi_store_log, apr_time_now(), GOAPI_STORE_LOG_INTERVAL,
+                               skipped);
 }
 
 /* What the store said of its failure, for a log line (never a secret). */
@@ -485,7 +473,7 @@ static void goapi_idem_finish(goapi_idem_req *ctx, request_rec *r, int complete)
     else if (rv != APR_SUCCESS) {
         apr_uint32_t skipped;
 
-        if (goapi_store_log_due(&skipped)) {
+        if (goapi_store_log_now(&skipped)) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, GOAPI_LOGNO(00041)
                           "idempotency store %s: cannot record the outcome of "
                           "Idempotency-Key %s: %s; it stays in flight, then unknown: "
@@ -768,7 +756,7 @@ static void goapi_idem_claim(goapi_idem_req *ctx, request_rec *r,
     {
         apr_uint32_t skipped;
 
-        if (goapi_store_log_due(&skipped)) {
+        if (goapi_store_log_now(&skipped)) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, GOAPI_LOGNO(00045)
                           "idempotency store %s: cannot claim Idempotency-Key %s: %s; "
                           "answered 503, nothing ran (%u store errors not logged before "
@@ -885,7 +873,7 @@ apr_status_t goapi_idem_counter_next(request_rec *r, const char *name,
     if (rv != APR_SUCCESS) {
         apr_uint32_t skipped;
 
-        if (goapi_store_log_due(&skipped)) {
+        if (goapi_store_log_now(&skipped)) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, GOAPI_LOGNO(00047)
                           "idempotency store %s: cannot advance counter %s: %s (%u store "
                           "errors not logged before this one)", goapi_ledger_name, name,

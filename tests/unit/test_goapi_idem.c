@@ -400,6 +400,13 @@ static void test_key_digest(void **state)
     /* sha256 of "" is e3b0c44298fc1c149afbf4c8996fb924... */
     goapi_idem_key_digest(out, "");
     assert_string_equal(out, "e3b0c44298fc");
+    {
+        static const unsigned char in[] = { 0x00, 0x0f, 0xa5, 0xff };
+        char hex[9];
+
+        *goapi_idem_hex(in, sizeof(in), hex) = '\0';
+        assert_string_equal(hex, "000fa5ff");
+    }
     goapi_idem_key_digest(out, "8e03978e-40d5-43e8-bc93-6894a57f9324");
     assert_int_equal(strlen(out), GOAPI_IDEM_DIGEST_LEN);
     assert_null(strstr(out, "8e03978e"));
