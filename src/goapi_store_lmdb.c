@@ -4,8 +4,9 @@
  *
  * One environment file for the whole server.  LMDB serialises write
  * transactions across processes with its own robust mutex and lets readers
- * go without a lock, which is what the ledger wants: every claim is one
- * short write transaction, every replay a read.  Two named databases:
+ * go without a lock, which is what the ledger wants: claims, completions,
+ * releases and counters are short writes, committed in groups (below),
+ * every replay a read.  Two named databases:
  * "records" (ledger key -> encoded goapi_idem_record) and "counters"
  * (name -> 8-byte little-endian count).
  *
@@ -22,6 +23,10 @@
 #include <unistd.h>
 
 #include <apr_strings.h>
+#if APR_HAS_THREADS
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
+#endif
 #include <lmdb.h>
 
 #include "goapi_store_lmdb.h"
@@ -38,11 +43,23 @@
 #define GOAPI_LMDB_RECORDS       "records"
 #define GOAPI_LMDB_COUNTERS      "counters"
 
+typedef struct goapi_lmdb_op goapi_lmdb_op;
+typedef struct goapi_lmdb_waiter goapi_lmdb_waiter;
+
 typedef struct {
     goapi_store base;
     MDB_env *env;
     MDB_dbi records;
     MDB_dbi counters;
+#if APR_HAS_THREADS
+    apr_thread_mutex_t *mutex;  /* everything below */
+    goapi_lmdb_op *head;        /* writes waiting for the next group, oldest first */
+    goapi_lmdb_op *tail;
+    int leading;                /* a thread is applying a group */
+    goapi_lmdb_waiter *idle;    /* waiters of threads that are not waiting */
+    apr_pool_t *wpool;          /* where waiters are made */
+#endif
+    goapi_store_lmdb_stats stats;   /* stats.queued: the length of the queue */
 } goapi_lmdb;
 
 static apr_status_t goapi_lmdb_status(int rc)
@@ -144,15 +161,348 @@ static int goapi_lmdb_nearly_full(goapi_lmdb *db, MDB_txn *txn)
     return pages * psize > info.me_mapsize / 10 * GOAPI_LMDB_CLAIM_LIMIT;
 }
 
+/* ---- writes: group commit ------------------------------------------------ *
+ *
+ * A write is acknowledged only after the transaction that holds it was
+ * committed and synced, but it need not have that transaction to itself:
+ * the writes of this process's threads that wait at the same moment are
+ * applied in order in one transaction, and one sync makes them all
+ * durable.  Each write waits in a queue, described by an op on its
+ * caller's stack.  The first thread that finds no group in progress leads:
+ * it takes every op queued so far (its own among them), applies and
+ * commits them, answers each, and hands leadership on; meanwhile the next
+ * group gathers.  The processes' groups are serialised by LMDB's writer
+ * lock, so while one process commits, the others' queues fill.
+ *
+ * Within a group each write sees those before it (mdb_get reads the
+ * transaction's own puts), so two claims of one key in a group behave as
+ * they would one after the other.  A failed put or del leaves an LMDB
+ * transaction unusable: then the group is abandoned and each of its
+ * writes applied again in a transaction of its own, so that a write's
+ * failure (a record the map cannot hold) is its answer alone. */
+
+typedef enum {
+    GOAPI_LMDB_OP_CLAIM,
+    GOAPI_LMDB_OP_COMPLETE,
+    GOAPI_LMDB_OP_RELEASE,
+    GOAPI_LMDB_OP_NEXT
+} goapi_lmdb_op_kind;
+
+/* One write, on the stack of the thread that waits for it. */
+struct goapi_lmdb_op {
+    goapi_lmdb_op *next;                /* the queue, then the group */
+    goapi_lmdb_op_kind kind;
+    MDB_val k;                          /* the record's key, or the counter's name */
+    const goapi_idem_record *rec;       /* claim: ours; complete: the outcome */
+    apr_uint64_t claim_id;              /* complete and release: whose record */
+    apr_time_t now;                     /* claim */
+    unsigned flags;                     /* claim */
+    goapi_idem_record *existing;        /* claim: the record that holds the key, */
+    apr_pool_t *p;                      /*   decoded into the caller's pool */
+    goapi_claim_result res;             /* claim's answer */
+    apr_uint64_t value;                 /* next's answer */
+    apr_status_t rv;                    /* the answer, valid once done */
+    int wrote;                          /* it changed its transaction */
+#if APR_HAS_THREADS
+    goapi_lmdb_waiter *waiter;          /* wakes its thread */
+    int done;                           /* answered (under the queue's mutex) */
+#endif
+};
+
+/* Apply a claim in txn.  Here and in the other goapi_lmdb_apply_*():
+ * MDB_SUCCESS leaves txn usable, with op->rv the write's answer should txn
+ * commit; anything else is a failure after which txn can only be aborted. */
+static int goapi_lmdb_apply_claim(goapi_lmdb *db, MDB_txn *txn, goapi_lmdb_op *op)
+{
+    MDB_val v;
+    int rc = mdb_get(txn, db->records, &op->k, &v);
+
+    if (rc == MDB_SUCCESS) {
+        if (goapi_idem_decode(op->existing, v.mv_data, v.mv_size, op->p) != APR_SUCCESS) {
+            op->rv = APR_EINVAL;
+            return MDB_SUCCESS;
+        }
+        if (!goapi_store_claim_replaces(op->existing, op->now, op->flags)) {
+            op->res = GOAPI_CLAIM_HELD;
+            return MDB_SUCCESS;
+        }
+    }
+    else if (rc != MDB_NOTFOUND) {
+        return rc;
+    }
+    if (goapi_lmdb_nearly_full(db, txn)) {
+        op->rv = APR_ENOSPC;
+        return MDB_SUCCESS;
+    }
+    rc = goapi_lmdb_put(db, txn, &op->k, op->rec);
+    if (rc == MDB_SUCCESS) {
+        op->res = GOAPI_CLAIM_TAKEN;
+        op->wrote = 1;
+    }
+    return rc;
+}
+
+/* Is the record under k our in-flight one?  MDB_SUCCESS, MDB_NOTFOUND
+ * (absent, or not ours), or a failure of txn. */
+static int goapi_lmdb_ours(goapi_lmdb *db, MDB_txn *txn, MDB_val *k, apr_uint64_t claim_id)
+{
+    goapi_idem_record rec;
+    apr_pool_t *p;
+    MDB_val v;
+    int rc = mdb_get(txn, db->records, k, &v);
+
+    if (rc != MDB_SUCCESS) {
+        return rc;
+    }
+    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
+        return ENOMEM;
+    }
+    if (goapi_idem_decode(&rec, v.mv_data, v.mv_size, p) != APR_SUCCESS
+        || rec.state != GOAPI_IDEM_IN_FLIGHT || rec.claim_id != claim_id) {
+        rc = MDB_NOTFOUND;
+    }
+    apr_pool_destroy(p);
+    return rc;
+}
+
+/* Complete or release our in-flight record. */
+static int goapi_lmdb_apply_settle(goapi_lmdb *db, MDB_txn *txn, goapi_lmdb_op *op)
+{
+    int rc = goapi_lmdb_ours(db, txn, &op->k, op->claim_id);
+
+    if (rc == MDB_NOTFOUND) {
+        op->rv = APR_NOTFOUND;
+        return MDB_SUCCESS;
+    }
+    if (rc == MDB_SUCCESS) {
+        rc = op->kind == GOAPI_LMDB_OP_COMPLETE ? goapi_lmdb_put(db, txn, &op->k, op->rec)
+                                                : mdb_del(txn, db->records, &op->k, NULL);
+        op->wrote = rc == MDB_SUCCESS;
+    }
+    return rc;
+}
+
+static int goapi_lmdb_apply_next(goapi_lmdb *db, MDB_txn *txn, goapi_lmdb_op *op)
+{
+    unsigned char out[8];
+    apr_uint64_t n = 0;
+    MDB_val v;
+    int rc, i;
+
+    rc = mdb_get(txn, db->counters, &op->k, &v);
+    if (rc == MDB_SUCCESS && v.mv_size == sizeof(out)) {
+        for (i = 7; i >= 0; i--) {
+            n = (n << 8) | ((const unsigned char *)v.mv_data)[i];
+        }
+    }
+    else if (rc == MDB_SUCCESS) {
+        op->rv = APR_EINVAL;
+        return MDB_SUCCESS;
+    }
+    else if (rc != MDB_NOTFOUND) {
+        return rc;
+    }
+    n++;
+    for (i = 0; i < 8; i++) {
+        out[i] = (unsigned char)(n >> (8 * i));
+    }
+    v.mv_size = sizeof(out);
+    v.mv_data = out;
+    rc = mdb_put(txn, db->counters, &op->k, &v, 0);
+    if (rc == MDB_SUCCESS) {
+        op->value = n;
+        op->wrote = 1;
+    }
+    return rc;
+}
+
+static int goapi_lmdb_apply(goapi_lmdb *db, MDB_txn *txn, goapi_lmdb_op *op)
+{
+    op->rv = APR_SUCCESS;
+    op->wrote = 0;
+    switch (op->kind) {
+    case GOAPI_LMDB_OP_CLAIM:
+        return goapi_lmdb_apply_claim(db, txn, op);
+    case GOAPI_LMDB_OP_NEXT:
+        return goapi_lmdb_apply_next(db, txn, op);
+    default:
+        return goapi_lmdb_apply_settle(db, txn, op);
+    }
+}
+
+/* Apply n ops from first in txn (begun by the caller, rc its begin's
+ * result) and commit them if any wrote (a group that only read needs no
+ * sync).  On failure nothing of the group was kept, and every op's answer
+ * is the failure. */
+static int goapi_lmdb_group(goapi_lmdb *db, MDB_txn *txn, int rc, goapi_lmdb_op *first,
+                            int n, goapi_store_lmdb_stats *add)
+{
+    goapi_lmdb_op *op;
+    int i, wrote = 0;
+
+    if (rc == MDB_SUCCESS) {
+        for (op = first, i = 0; i < n && rc == MDB_SUCCESS; op = op->next, i++) {
+            rc = goapi_lmdb_apply(db, txn, op);
+            wrote += op->wrote;
+        }
+        if (rc != MDB_SUCCESS || !wrote) {
+            mdb_txn_abort(txn);
+        }
+        else {
+            rc = mdb_txn_commit(txn);
+        }
+    }
+    if (rc == MDB_SUCCESS) {
+        add->writes += (apr_uint64_t)wrote;
+        add->commits += wrote > 0;
+        return MDB_SUCCESS;
+    }
+    for (op = first, i = 0; i < n; op = op->next, i++) {
+        op->rv = goapi_lmdb_status(rc);
+    }
+    return rc;
+}
+
+/* Apply a group in txn; if it fails, each of its ops again in a
+ * transaction of its own. */
+static void goapi_lmdb_write(goapi_lmdb *db, MDB_txn *txn, int rc, goapi_lmdb_op *first,
+                             int n, goapi_store_lmdb_stats *add)
+{
+    goapi_lmdb_op *op;
+    int i;
+
+    if (goapi_lmdb_group(db, txn, rc, first, n, add) == MDB_SUCCESS || n == 1) {
+        return;
+    }
+    add->retried++;
+    for (op = first, i = 0; i < n; op = op->next, i++) {
+        rc = mdb_txn_begin(db->env, NULL, 0, &txn);
+        goapi_lmdb_group(db, txn, rc, op, 1, add);
+    }
+}
+
+static void goapi_lmdb_stats_add(goapi_store_lmdb_stats *to, const goapi_store_lmdb_stats *add)
+{
+    to->writes += add->writes;
+    to->commits += add->commits;
+    to->retried += add->retried;
+}
+
+#if APR_HAS_THREADS
+/* A waiting thread's own condition variable: a group's end wakes exactly
+ * the threads it answered, and the one that leads next. */
+struct goapi_lmdb_waiter {
+    goapi_lmdb_waiter *next;            /* the free list */
+    apr_thread_cond_t *cond;
+};
+
+/* A waiter from the free list, or a new one; under db->mutex. */
+static apr_status_t goapi_lmdb_waiter_get(goapi_lmdb *db, goapi_lmdb_waiter **w)
+{
+    apr_status_t rv;
+
+    if (db->idle) {
+        *w = db->idle;
+        db->idle = (*w)->next;
+        return APR_SUCCESS;
+    }
+    /* as many as threads ever waited at once: at most ThreadsPerChild */
+    *w = apr_palloc(db->wpool, sizeof(**w));
+    rv = apr_thread_cond_create(&(*w)->cond, db->wpool);
+    return rv;
+}
+
+/* Lead one group: under db->mutex, which is released meanwhile.  The
+ * queue is taken once LMDB's writer lock is held, so that the writes that
+ * came while another process committed are in it too. */
+static void goapi_lmdb_lead(goapi_lmdb *db)
+{
+    goapi_store_lmdb_stats add;
+    goapi_lmdb_op *group, *o;
+    MDB_txn *txn = NULL;
+    int n, rc;
+
+    db->leading = 1;
+    apr_thread_mutex_unlock(db->mutex);
+    rc = mdb_txn_begin(db->env, NULL, 0, &txn);
+    apr_thread_mutex_lock(db->mutex);
+    group = db->head;
+    n = (int)db->stats.queued;
+    db->head = db->tail = NULL;
+    db->stats.queued = 0;
+    apr_thread_mutex_unlock(db->mutex);
+
+    memset(&add, 0, sizeof(add));
+    goapi_lmdb_write(db, txn, rc, group, n, &add);
+
+    apr_thread_mutex_lock(db->mutex);
+    goapi_lmdb_stats_add(&db->stats, &add);
+    for (o = group; o; o = o->next) {
+        /* its owner returns, and the op goes, once the mutex is free */
+        o->done = 1;
+        apr_thread_cond_signal(o->waiter->cond);
+    }
+    db->leading = 0;
+    if (db->head) {
+        apr_thread_cond_signal(db->head->waiter->cond);     /* lead next */
+    }
+}
+#endif
+
+/* Queue op, wait until a group that holds it was committed (leading that
+ * group if no other thread is), and give its answer. */
+static apr_status_t goapi_lmdb_submit(goapi_lmdb *db, goapi_lmdb_op *op)
+{
+#if APR_HAS_THREADS
+    apr_status_t rv;
+
+    op->next = NULL;
+    op->done = 0;
+    apr_thread_mutex_lock(db->mutex);
+    rv = goapi_lmdb_waiter_get(db, &op->waiter);
+    if (rv != APR_SUCCESS) {
+        apr_thread_mutex_unlock(db->mutex);
+        return rv;
+    }
+    if (db->tail) {
+        db->tail->next = op;
+    }
+    else {
+        db->head = op;
+    }
+    db->tail = op;
+    db->stats.queued++;
+    while (!op->done) {
+        if (db->leading) {
+            apr_thread_cond_wait(op->waiter->cond, db->mutex);
+        }
+        else {
+            goapi_lmdb_lead(db);        /* op is in the group it leads */
+        }
+    }
+    op->waiter->next = db->idle;
+    db->idle = op->waiter;
+    apr_thread_mutex_unlock(db->mutex);
+#else
+    goapi_store_lmdb_stats add;
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(db->env, NULL, 0, &txn);
+
+    memset(&add, 0, sizeof(add));
+    op->next = NULL;
+    goapi_lmdb_write(db, txn, rc, op, 1, &add);
+    goapi_lmdb_stats_add(&db->stats, &add);
+#endif
+    return op->rv;
+}
+
 static apr_status_t goapi_lmdb_claim(goapi_store *st, const unsigned char key[GOAPI_SHA256_LEN],
                                      const goapi_idem_record *mine, apr_time_t now,
                                      unsigned flags, goapi_claim_result *res,
                                      goapi_idem_record *existing, apr_pool_t *p)
 {
-    goapi_lmdb *db = (goapi_lmdb *)st;
-    MDB_val k = goapi_lmdb_key(key), v;
-    MDB_txn *txn;
-    int rc;
+    goapi_lmdb_op op;
+    apr_status_t rv;
 
     /* A record that holds the key is found without the writers' lock:
      * replays and retries in flight never wait for a write transaction. */
@@ -161,98 +511,46 @@ static apr_status_t goapi_lmdb_claim(goapi_store *st, const unsigned char key[GO
         *res = GOAPI_CLAIM_HELD;
         return APR_SUCCESS;
     }
-    rc = mdb_txn_begin(db->env, NULL, 0, &txn);
-    if (rc != MDB_SUCCESS) {
-        return goapi_lmdb_status(rc);
+    memset(&op, 0, sizeof(op));
+    op.kind = GOAPI_LMDB_OP_CLAIM;
+    op.k = goapi_lmdb_key(key);
+    op.rec = mine;
+    op.now = now;
+    op.flags = flags;
+    op.existing = existing;
+    op.p = p;
+    rv = goapi_lmdb_submit((goapi_lmdb *)st, &op);
+    if (rv == APR_SUCCESS) {
+        *res = op.res;
     }
-    rc = mdb_get(txn, db->records, &k, &v);
-    if (rc == MDB_SUCCESS) {
-        if (goapi_idem_decode(existing, v.mv_data, v.mv_size, p) != APR_SUCCESS) {
-            mdb_txn_abort(txn);
-            return APR_EINVAL;
-        }
-        if (!goapi_store_claim_replaces(existing, now, flags)) {
-            mdb_txn_abort(txn);
-            *res = GOAPI_CLAIM_HELD;
-            return APR_SUCCESS;
-        }
-    }
-    else if (rc != MDB_NOTFOUND) {
-        mdb_txn_abort(txn);
-        return goapi_lmdb_status(rc);
-    }
-    if (goapi_lmdb_nearly_full(db, txn)) {
-        mdb_txn_abort(txn);
-        return APR_ENOSPC;
-    }
-    rc = goapi_lmdb_commit(txn, goapi_lmdb_put(db, txn, &k, mine));
-    if (rc == MDB_SUCCESS) {
-        *res = GOAPI_CLAIM_TAKEN;
-    }
-    return goapi_lmdb_status(rc);
-}
-
-/* Find our in-flight record in a write transaction: MDB_SUCCESS with txn
- * open, or an error with txn aborted. */
-static int goapi_lmdb_ours(goapi_lmdb *db, MDB_val *k, apr_uint64_t claim_id,
-                           MDB_txn **txn)
-{
-    goapi_idem_record rec;
-    apr_pool_t *p;
-    MDB_val v;
-    int rc;
-
-    rc = mdb_txn_begin(db->env, NULL, 0, txn);
-    if (rc != MDB_SUCCESS) {
-        return rc;
-    }
-    rc = mdb_get(*txn, db->records, k, &v);
-    if (rc == MDB_SUCCESS) {
-        if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
-            rc = ENOMEM;
-        }
-        else {
-            if (goapi_idem_decode(&rec, v.mv_data, v.mv_size, p) != APR_SUCCESS
-                || rec.state != GOAPI_IDEM_IN_FLIGHT || rec.claim_id != claim_id) {
-                rc = MDB_NOTFOUND;
-            }
-            apr_pool_destroy(p);
-        }
-    }
-    if (rc != MDB_SUCCESS) {
-        mdb_txn_abort(*txn);
-    }
-    return rc;
+    return rv;
 }
 
 static apr_status_t goapi_lmdb_complete(goapi_store *st,
                                         const unsigned char key[GOAPI_SHA256_LEN],
                                         const goapi_idem_record *done)
 {
-    goapi_lmdb *db = (goapi_lmdb *)st;
-    MDB_val k = goapi_lmdb_key(key);
-    MDB_txn *txn;
-    int rc = goapi_lmdb_ours(db, &k, done->claim_id, &txn);
+    goapi_lmdb_op op;
 
-    if (rc == MDB_SUCCESS) {
-        rc = goapi_lmdb_commit(txn, goapi_lmdb_put(db, txn, &k, done));
-    }
-    return goapi_lmdb_status(rc);
+    memset(&op, 0, sizeof(op));
+    op.kind = GOAPI_LMDB_OP_COMPLETE;
+    op.k = goapi_lmdb_key(key);
+    op.rec = done;
+    op.claim_id = done->claim_id;
+    return goapi_lmdb_submit((goapi_lmdb *)st, &op);
 }
 
 static apr_status_t goapi_lmdb_release(goapi_store *st,
                                        const unsigned char key[GOAPI_SHA256_LEN],
                                        apr_uint64_t claim_id)
 {
-    goapi_lmdb *db = (goapi_lmdb *)st;
-    MDB_val k = goapi_lmdb_key(key);
-    MDB_txn *txn;
-    int rc = goapi_lmdb_ours(db, &k, claim_id, &txn);
+    goapi_lmdb_op op;
 
-    if (rc == MDB_SUCCESS) {
-        rc = goapi_lmdb_commit(txn, mdb_del(txn, db->records, &k, NULL));
-    }
-    return goapi_lmdb_status(rc);
+    memset(&op, 0, sizeof(op));
+    op.kind = GOAPI_LMDB_OP_RELEASE;
+    op.k = goapi_lmdb_key(key);
+    op.claim_id = claim_id;
+    return goapi_lmdb_submit((goapi_lmdb *)st, &op);
 }
 
 static apr_status_t goapi_lmdb_lookup(goapi_store *st,
@@ -356,40 +654,18 @@ static apr_status_t goapi_lmdb_sweep(goapi_store *st, apr_time_t now, apr_size_t
 static apr_status_t goapi_lmdb_next(goapi_store *st, const char *counter,
                                     apr_uint64_t *value)
 {
-    goapi_lmdb *db = (goapi_lmdb *)st;
-    unsigned char out[8];
-    apr_uint64_t n = 0;
-    MDB_val k, v;
-    MDB_txn *txn;
-    int rc, i;
+    goapi_lmdb_op op;
+    apr_status_t rv;
 
-    k.mv_size = strlen(counter);
-    k.mv_data = (void *)counter;
-    rc = mdb_txn_begin(db->env, NULL, 0, &txn);
-    if (rc != MDB_SUCCESS) {
-        return goapi_lmdb_status(rc);
+    memset(&op, 0, sizeof(op));
+    op.kind = GOAPI_LMDB_OP_NEXT;
+    op.k.mv_size = strlen(counter);
+    op.k.mv_data = (void *)counter;
+    rv = goapi_lmdb_submit((goapi_lmdb *)st, &op);
+    if (rv == APR_SUCCESS) {
+        *value = op.value;
     }
-    rc = mdb_get(txn, db->counters, &k, &v);
-    if (rc == MDB_SUCCESS && v.mv_size == sizeof(out)) {
-        for (i = 7; i >= 0; i--) {
-            n = (n << 8) | ((const unsigned char *)v.mv_data)[i];
-        }
-    }
-    else if (rc == MDB_SUCCESS || rc != MDB_NOTFOUND) {
-        mdb_txn_abort(txn);
-        return rc == MDB_SUCCESS ? APR_EINVAL : goapi_lmdb_status(rc);
-    }
-    n++;
-    for (i = 0; i < 8; i++) {
-        out[i] = (unsigned char)(n >> (8 * i));
-    }
-    v.mv_size = sizeof(out);
-    v.mv_data = out;
-    rc = goapi_lmdb_commit(txn, mdb_put(txn, db->counters, &k, &v, 0));
-    if (rc == MDB_SUCCESS) {
-        *value = n;
-    }
-    return goapi_lmdb_status(rc);
+    return rv;
 }
 
 /* A file on this host answers whenever the process runs. */
@@ -470,6 +746,19 @@ apr_status_t goapi_store_lmdb_open(goapi_store **st, const char *path,
     int rc, dead = 0;
 
     db->base.ops = &goapi_lmdb_ops;
+#if APR_HAS_THREADS
+    {
+        /* in this process only: a store is opened after fork */
+        apr_status_t rv = apr_thread_mutex_create(&db->mutex, APR_THREAD_MUTEX_DEFAULT, p);
+
+        if (rv == APR_SUCCESS) {
+            rv = apr_pool_create(&db->wpool, p);
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+#endif
     rc = goapi_lmdb_env_open(&db->env, path, map_size, 0);
     if (rc == MDB_SUCCESS) {
         mdb_reader_check(db->env, &dead);
@@ -484,6 +773,19 @@ apr_status_t goapi_store_lmdb_open(goapi_store **st, const char *path,
     apr_pool_cleanup_register(p, db, goapi_lmdb_close, apr_pool_cleanup_null);
     *st = &db->base;
     return APR_SUCCESS;
+}
+
+void goapi_store_lmdb_get_stats(goapi_store *st, goapi_store_lmdb_stats *stats)
+{
+    goapi_lmdb *db = (goapi_lmdb *)st;
+
+#if APR_HAS_THREADS
+    apr_thread_mutex_lock(db->mutex);
+    *stats = db->stats;
+    apr_thread_mutex_unlock(db->mutex);
+#else
+    *stats = db->stats;
+#endif
 }
 
 /* ---- checking a ledger before use ------------------------------------------ *

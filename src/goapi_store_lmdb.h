@@ -25,6 +25,20 @@
 apr_status_t goapi_store_lmdb_open(goapi_store **st, const char *path,
                                    apr_size_t map_size, apr_pool_t *p);
 
+/* What the writes of one process have done since its store was opened.
+ * Claims, completions, releases and counter increments that wait at the
+ * same moment are committed together: one transaction, one sync. */
+typedef struct {
+    apr_uint64_t writes;        /* writes that changed the ledger, committed */
+    apr_uint64_t commits;       /* write transactions committed (one sync each) */
+    apr_uint64_t retried;       /* groups that failed and were applied again,
+                                 * one write per transaction */
+    apr_uint64_t queued;        /* writes waiting now for the next group */
+} goapi_store_lmdb_stats;
+
+/* The statistics of st, a store that goapi_store_lmdb_open() opened. */
+void goapi_store_lmdb_get_stats(goapi_store *st, goapi_store_lmdb_stats *stats);
+
 typedef enum {
     GOAPI_LEDGER_READY = 0,     /* checked (or created) and its space reserved */
     GOAPI_LEDGER_SOUND,         /* check only: exists and reads in full */
