@@ -155,6 +155,15 @@ class KilledChildrenTest(FaultCase):
         self.assertCleanLog(h)
 
 
+class KilledChildrenWorkerTest(KilledChildrenTest):
+    MPM = "worker"
+
+    def assertCleanLog(self, h, allowed=()):
+        # the worker MPM's words for the workers a kill took away
+        super().assertCleanLog(h, (r"AH00286: server reached MaxRequestWorkers",)
+                               + tuple(allowed))
+
+
 class KilledChildrenPreforkTest(KilledChildrenTest):
     MPM = "prefork"
 

@@ -134,6 +134,65 @@ class IdempotencyTest(BackendTestCase):
         self.assertEqual(out[0][0], 201)
 
     # -- replay --------------------------------------------------------------
+    def test_concurrent_first_executions_run_once_each(self):
+        """600 first executions at once (32 clients), each with its own key,
+        half on the dispatch route and half proxied: the claims, counter
+        increments and completions of concurrent requests share the ledger's
+        commits, and still each runs once, gets its own dispatch number and
+        is recorded (its retry replays it)."""
+        n, clients = 600, 32
+        keys = ["gc-%d" % i for i in range(n)]
+
+        def path(i):
+            return "/parcels/p-gc-%d/dispatch" % i if i % 2 == 0 else "/api/create/gc-%d" % i
+
+        def run_all():
+            work = list(range(n))
+            out, errors, lock = {}, [], threading.Lock()
+
+            def client():
+                while True:
+                    with lock:
+                        if not work:
+                            return
+                        i = work.pop()
+                    try:
+                        r = post(self.httpd, path(i), keys[i])
+                        with lock:
+                            out[i] = (r.status, r.header("Location"),
+                                      r.header("Idempotent-Replayed"), r.body)
+                    except Exception as e:      # noqa: BLE001 - reported below
+                        with lock:
+                            errors.append(repr(e))
+
+            run_threads([threading.Thread(target=client) for _ in range(clients)], 60)
+            self.assertEqual(errors, [])
+            self.assertEqual(len(out), n)
+            return out
+
+        before = self.executions("/create/gc-")
+        t0 = time.monotonic()
+        firsts = run_all()
+        took = time.monotonic() - t0
+        numbers = set()
+        for i, (status, location, replayed, body) in firsts.items():
+            self.assertEqual(status, 201, (i, body))
+            self.assertIsNone(replayed, i)
+            if i % 2 == 0:
+                m = re.fullmatch(r"/parcels/p-gc-%d/dispatches/(\d+)" % i, location)
+                self.assertIsNotNone(m, location)
+                numbers.add(int(m.group(1)))
+        # the dispatch counter handed out each number once
+        self.assertEqual(len(numbers), n // 2)
+        self.assertEqual(self.executions("/create/gc-") - before, n // 2)
+
+        replays = run_all()
+        for i, (status, location, replayed, body) in replays.items():
+            self.assertEqual((status, location, replayed, body),
+                             (201, firsts[i][1], "true", firsts[i][3]), i)
+        self.assertEqual(self.executions("/create/gc-") - before, n // 2)
+        print("\n  %d first executions by %d clients in %.2f s" % (n, clients, took))
+
     def test_replay_carries_the_original_response(self):
         first = post(self.httpd, "/api/create/replay", '"replay-key-1"', b'{"a":1}')
         self.assertEqual(first.status, 201)
