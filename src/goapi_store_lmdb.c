@@ -59,7 +59,7 @@ typedef struct {
     goapi_lmdb_waiter *idle;    /* waiters of threads that are not waiting */
     apr_pool_t *wpool;          /* where waiters are made */
 #endif
-    goapi_store_lmdb_stats stats;   /* stats.queued: the length of the queue */
+    goapi_store_lmdb_stats stats;
 } goapi_lmdb;
 
 static apr_status_t goapi_lmdb_status(int rc)
@@ -330,18 +330,18 @@ static int goapi_lmdb_apply(goapi_lmdb *db, MDB_txn *txn, goapi_lmdb_op *op)
     }
 }
 
-/* Apply n ops from first in txn (begun by the caller, rc its begin's
- * result) and commit them if any wrote (a group that only read needs no
- * sync).  On failure nothing of the group was kept, and every op's answer
- * is the failure. */
-static int goapi_lmdb_group(goapi_lmdb *db, MDB_txn *txn, int rc, goapi_lmdb_op *first,
-                            int n, goapi_store_lmdb_stats *add)
+/* Apply the ops of a group (a list) in txn, begun by the caller (rc its
+ * begin's result), and commit them if any wrote: a group that only read
+ * needs no sync.  On failure nothing of the group was kept, and every op's
+ * answer is the failure. */
+static int goapi_lmdb_group(goapi_lmdb *db, MDB_txn *txn, int rc, goapi_lmdb_op *group,
+                            goapi_store_lmdb_stats *add)
 {
     goapi_lmdb_op *op;
-    int i, wrote = 0;
+    int wrote = 0;
 
     if (rc == MDB_SUCCESS) {
-        for (op = first, i = 0; i < n && rc == MDB_SUCCESS; op = op->next, i++) {
+        for (op = group; op && rc == MDB_SUCCESS; op = op->next) {
             rc = goapi_lmdb_apply(db, txn, op);
             wrote += op->wrote;
         }
@@ -357,7 +357,7 @@ static int goapi_lmdb_group(goapi_lmdb *db, MDB_txn *txn, int rc, goapi_lmdb_op 
         add->commits += wrote > 0;
         return MDB_SUCCESS;
     }
-    for (op = first, i = 0; i < n; op = op->next, i++) {
+    for (op = group; op; op = op->next) {
         op->rv = goapi_lmdb_status(rc);
     }
     return rc;
@@ -365,19 +365,21 @@ static int goapi_lmdb_group(goapi_lmdb *db, MDB_txn *txn, int rc, goapi_lmdb_op 
 
 /* Apply a group in txn; if it fails, each of its ops again in a
  * transaction of its own. */
-static void goapi_lmdb_write(goapi_lmdb *db, MDB_txn *txn, int rc, goapi_lmdb_op *first,
-                             int n, goapi_store_lmdb_stats *add)
+static void goapi_lmdb_write(goapi_lmdb *db, MDB_txn *txn, int rc, goapi_lmdb_op *group,
+                             goapi_store_lmdb_stats *add)
 {
-    goapi_lmdb_op *op;
-    int i;
+    goapi_lmdb_op *op, *next;
 
-    if (goapi_lmdb_group(db, txn, rc, first, n, add) == MDB_SUCCESS || n == 1) {
+    if (goapi_lmdb_group(db, txn, rc, group, add) == MDB_SUCCESS || !group->next) {
         return;
     }
     add->retried++;
-    for (op = first, i = 0; i < n; op = op->next, i++) {
+    for (op = group; op; op = next) {
+        next = op->next;
+        op->next = NULL;                /* a group of one */
         rc = mdb_txn_begin(db->env, NULL, 0, &txn);
-        goapi_lmdb_group(db, txn, rc, op, 1, add);
+        goapi_lmdb_group(db, txn, rc, op, add);
+        op->next = next;
     }
 }
 
@@ -420,20 +422,19 @@ static void goapi_lmdb_lead(goapi_lmdb *db)
     goapi_store_lmdb_stats add;
     goapi_lmdb_op *group, *o;
     MDB_txn *txn = NULL;
-    int n, rc;
+    int rc;
 
     db->leading = 1;
     apr_thread_mutex_unlock(db->mutex);
     rc = mdb_txn_begin(db->env, NULL, 0, &txn);
     apr_thread_mutex_lock(db->mutex);
     group = db->head;
-    n = (int)db->stats.queued;
     db->head = db->tail = NULL;
     db->stats.queued = 0;
     apr_thread_mutex_unlock(db->mutex);
 
     memset(&add, 0, sizeof(add));
-    goapi_lmdb_write(db, txn, rc, group, n, &add);
+    goapi_lmdb_write(db, txn, rc, group, &add);
 
     apr_thread_mutex_lock(db->mutex);
     goapi_lmdb_stats_add(&db->stats, &add);
@@ -490,7 +491,7 @@ static apr_status_t goapi_lmdb_submit(goapi_lmdb *db, goapi_lmdb_op *op)
 
     memset(&add, 0, sizeof(add));
     op->next = NULL;
-    goapi_lmdb_write(db, txn, rc, op, 1, &add);
+    goapi_lmdb_write(db, txn, rc, op, &add);
     goapi_lmdb_stats_add(&db->stats, &add);
 #endif
     return op->rv;

@@ -508,7 +508,7 @@ static void *APR_THREAD_FUNC racer_run(apr_thread_t *t, void *data)
 
     for (i = 0; i < RACE_KEYS; i++) {
         key_of(k, apr_psprintf(r->p, "race-%d", i));
-        mine = in_flight((apr_uint64_t)(r->proc * 1000 + r->id + 1));
+        mine = in_flight((apr_uint64_t)r->proc * 1000u + (apr_uint64_t)r->id + 1u);
         if (r->st->ops->claim(r->st, k, &mine, NOW, 0, &res, &got, r->p) != APR_SUCCESS) {
             r->failed = 1;
             continue;
