@@ -125,6 +125,9 @@ static const command_rec goapi_cmds[] = {
                   RSRC_CONF,
                   "Redis ledger: the prefix of its keys (default "
                   GOAPI_DEFAULT_IDEM_STORE_PREFIX "); main server only"),
+    AP_INIT_FLAG("GoapiProbeFastPath", goapi_cmd_probe_fast_path, NULL, RSRC_CONF,
+                 "Off: the probes always take httpd's full request cycle (default On: "
+                 "answered before it where nothing configured acts on them)"),
     AP_INIT_TAKE1("GoapiIdempotencyDamagedStore", goapi_cmd_idem_damaged, NULL, RSRC_CONF,
                   "A damaged ledger at startup: Refuse (the server does not start) or "
                   "StartFresh (moved aside, a new empty one; its records are lost) "
@@ -229,6 +232,14 @@ static void goapi_register_hooks(apr_pool_t *p)
     ap_hook_handler(goapi_idem_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
 
     ap_hook_handler(goapi_routes_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* After mod_alias, mod_rewrite and mod_proxy, which may map the URL
+     * first; before core's DocumentRoot mapping (REALLY_LAST). */
+    ap_hook_translate_name(goapi_routes_translate, NULL, NULL, APR_HOOK_LAST);
+    /* Like mod_proxy's: a URL that is not a file skips the directory walk. */
+    ap_hook_map_to_storage(goapi_routes_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_quick_handler(goapi_routes_quick_handler, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_check_config(goapi_routes_check_config, NULL, NULL, APR_HOOK_LAST);
+    ap_hook_test_config(goapi_routes_test_config, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(goapi) = {

@@ -58,6 +58,7 @@ typedef struct {
     apr_interval_time_t idem_sweep;     /* between sweeps of expired records
                                          * (main server); -1 unset */
     int idem_damaged;                   /* GOAPI_DAMAGED_* (main server); -1 unset */
+    int probe_fast_path;                /* GoapiProbeFastPath; -1 unset = 1 */
 } goapi_server_conf;
 
 /* Per directory/location. */
@@ -112,7 +113,10 @@ const char *goapi_cmd_idem_damaged(cmd_parms *cmd, void *dconf, const char *arg)
 const char *goapi_cmd_idem_store_timeout(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_idem_store_prefix(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_idem_replay_cache(cmd_parms *cmd, void *dconf, const char *arg);
+const char *goapi_cmd_probe_fast_path(cmd_parms *cmd, void *dconf, int flag);
 int goapi_config_idempotency_used(void);
+/* "the main server", or "the virtual host <name> defined at <file>:<line>" */
+const char *goapi_server_name(apr_pool_t *p, const server_rec *s);
 void goapi_config_test_config(apr_pool_t *pconf, server_rec *s);
 int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *s);
@@ -189,5 +193,11 @@ apr_status_t goapi_idem_counter_next(request_rec *r, const char *name,
 
 /* mod_goapi_routes.c */
 int goapi_routes_handler(request_rec *r);
+int goapi_routes_translate(request_rec *r);
+int goapi_routes_map_to_storage(request_rec *r);
+int goapi_routes_quick_handler(request_rec *r, int lookup);
+int goapi_routes_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                              server_rec *s);
+void goapi_routes_test_config(apr_pool_t *pconf, server_rec *s);
 
 #endif /* MOD_GOAPI_H */

@@ -48,6 +48,7 @@ void *goapi_config_create_server(apr_pool_t *p, server_rec *s)
     conf->idem_replay_cache = -1;
     conf->idem_sweep = -1;
     conf->idem_damaged = -1;
+    conf->probe_fast_path = -1;
     if (!s->is_virtual) {
         /* the main server's record is made first in each reading of the
          * configuration */
@@ -66,6 +67,7 @@ void *goapi_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     GOAPI_MERGE(idempotency_key_header, NULL);
     GOAPI_MERGE(max_id_length, -1);
     GOAPI_MERGE(trust_incoming_ids, -1);
+    GOAPI_MERGE(probe_fast_path, -1);
     goapi_limits_merge(&conf->limits, &base->limits, &add->limits);
     conf->idle_own = add->idle_own;
     conf->checks = base->checks;            /* main server only */
@@ -141,7 +143,7 @@ static const char *goapi_cmd_where(const cmd_parms *cmd)
                                          cmd->directive->line_num) : "?";
 }
 
-static const char *goapi_server_name(apr_pool_t *p, const server_rec *s)
+const char *goapi_server_name(apr_pool_t *p, const server_rec *s)
 {
     return s->is_virtual && s->defn_name
            ? apr_psprintf(p, "the virtual host %s defined at %s:%u",
@@ -258,6 +260,13 @@ const char *goapi_cmd_trust_incoming_ids(cmd_parms *cmd, void *dconf, int flag)
 {
     (void)dconf;
     goapi_cmd_sconf_noted(cmd, flag ? "On" : "Off")->trust_incoming_ids = flag;
+    return NULL;
+}
+
+const char *goapi_cmd_probe_fast_path(cmd_parms *cmd, void *dconf, int flag)
+{
+    (void)dconf;
+    goapi_cmd_sconf_noted(cmd, flag ? "On" : "Off")->probe_fast_path = flag;
     return NULL;
 }
 
@@ -632,6 +641,8 @@ int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                 c->max_id_length = GOAPI_DEFAULT_MAX_ID_LENGTH;
             if (c->trust_incoming_ids < 0)
                 c->trust_incoming_ids = 1;
+            if (c->probe_fast_path < 0)
+                c->probe_fast_path = 1;
             c->limits_set = goapi_limits_resolve(&c->limits);
             if (c->check_interval < 0)
                 c->check_interval = GOAPI_DEFAULT_CHECK_INTERVAL;

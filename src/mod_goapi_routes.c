@@ -10,6 +10,9 @@
 #include "http_request.h"
 #include "mod_core.h"
 
+#include <stdlib.h>
+
+#include <apr_hash.h>
 #include <apr_strings.h>
 
 #include "goapi_health.h"
@@ -18,6 +21,11 @@
 #include "mod_goapi.h"
 
 APLOG_USE_MODULE(goapi);
+
+static int goapi_strcmp_p(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
 
 static void goapi_set_type(request_rec *r, const char *type)
 {
@@ -186,16 +194,14 @@ static int goapi_may_have_body(const request_rec *r)
            || apr_table_get(r->headers_in, "Transfer-Encoding");
 }
 
-int goapi_routes_handler(request_rec *r)
+/* Everything the handler does once the request is known to be ours. */
+static int goapi_routes_serve(request_rec *r)
 {
     const char *path;
     apr_size_t len;
     goapi_match m;
     int rv;
 
-    if (!r->handler || strcmp(r->handler, GOAPI_HANDLER) != 0) {
-        return DECLINED;
-    }
     if (goapi_may_have_body(r) && (rv = ap_discard_request_body(r)) != OK) {
         return rv;
     }
@@ -232,4 +238,206 @@ int goapi_routes_handler(request_rec *r)
                                                ": ", m.reason, "\n", NULL));
     }
     return HTTP_INTERNAL_SERVER_ERROR;
+}
+
+int goapi_routes_handler(request_rec *r)
+{
+    if (!r->handler || strcmp(r->handler, GOAPI_HANDLER) != 0) {
+        return DECLINED;
+    }
+    return goapi_routes_serve(r);
+}
+
+/* ---- URLs of the goapi handler are not files -----------------------------
+ *
+ * A URL that "SetHandler goapi" maps is answered from the route table, so
+ * httpd's mapping onto the filesystem (DocumentRoot, the directory walk
+ * with its stat() calls and .htaccess lookups) is skipped, as mod_proxy
+ * does for its URLs: translate_name gives it a filename of its own, and
+ * map_to_storage accepts that filename without a walk.  <Location>
+ * sections and every later phase (access control included) apply as
+ * before; <Directory> sections and .htaccess files do not, there being no
+ * directory. */
+
+#define GOAPI_FILENAME_PREFIX "goapi:"
+
+/* After a location walk: does "SetHandler goapi" apply to r? */
+static int goapi_handler_configured(request_rec *r)
+{
+    core_dir_config *d = ap_get_core_module_config(r->per_dir_config);
+    const char *err = NULL, *h;
+
+    if (!d->expr_handler) {
+        return 0;
+    }
+    h = ap_expr_str_exec(r, d->expr_handler, &err);
+    return !err && h && strcmp(h, GOAPI_HANDLER) == 0;
+}
+
+int goapi_routes_translate(request_rec *r)
+{
+    /* r->per_dir_config holds the first location walk's result here */
+    if (r->proxyreq || !r->uri || r->uri[0] != '/' || !goapi_handler_configured(r)) {
+        return DECLINED;
+    }
+    r->filename = apr_pstrcat(r->pool, GOAPI_FILENAME_PREFIX, r->uri, NULL);
+    return OK;
+}
+
+int goapi_routes_map_to_storage(request_rec *r)
+{
+    if (r->filename && strncmp(r->filename, GOAPI_FILENAME_PREFIX,
+                               sizeof(GOAPI_FILENAME_PREFIX) - 1) == 0) {
+        return OK;
+    }
+    return DECLINED;
+}
+
+/* ---- the probes' fast path -------------------------------------------------
+ *
+ * GET /healthz, /readyz and /startupz are answered from the quick handler,
+ * before httpd's translate, access, authentication, type and fixup phases,
+ * when nothing configured would act on them there:
+ *   - the request's <Location> (and <If>) sections map it to "SetHandler
+ *     goapi", and no Require of any kind applies to it (mod_authz_core);
+ *   - no loaded module other than those below hooks those phases (a
+ *     module that does, e.g. mod_rewrite, mod_headers, mod_security or
+ *     mod_access_compat, could act on every request: then no probe takes
+ *     the fast path);
+ *   - GoapiProbeFastPath is not Off for the server.
+ * Everything else takes the full request cycle.  "apachectl -t" says
+ * which applies. */
+
+/* Modules whose hooks in the skipped phases never act on a request that
+ * no Require applies to and that mod_goapi answers itself. */
+static const char *const goapi_fast_allowed[] = {
+    "core.c", "http_core.c", "mod_so.c", "mod_goapi.c", "mod_authz_core.c",
+    "mod_authn_core.c", "mod_authz_host.c", "mod_authz_user.c", "mod_authz_groupfile.c",
+    "mod_authn_file.c", "mod_auth_basic.c", "mod_auth_digest.c", "mod_mime.c",
+    "mod_dir.c", "mod_reqtimeout.c", "mod_log_config.c", "mod_logio.c",
+    "mod_unixd.c", "mod_watchdog.c", "mod_version.c", NULL
+};
+
+/* Why the fast path is off in this configuration (modules that hook the
+ * phases it skips), or NULL when it may be taken. */
+static const char *goapi_fast_blockers;
+
+static void goapi_fast_scan(apr_pool_t *p, apr_array_header_t *hooks,
+                            apr_hash_t *seen)
+{
+    int i, k;
+
+    if (!hooks) {
+        return;
+    }
+    /* every hook array of httpd starts with the function, then its name */
+    for (i = 0; i < hooks->nelts; i++) {
+        const struct { void *fn; const char *name; } *h =
+            (const void *)(hooks->elts + (apr_size_t)i * (apr_size_t)hooks->elt_size);
+        const char *name = h->name ? h->name : "(unnamed module)";
+
+        for (k = 0; goapi_fast_allowed[k] && strcmp(goapi_fast_allowed[k], name); k++)
+            ;
+        if (!goapi_fast_allowed[k]) {
+            apr_hash_set(seen, apr_pstrdup(p, name), APR_HASH_KEY_STRING, "");
+        }
+    }
+}
+
+int goapi_routes_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                              server_rec *s)
+{
+    apr_hash_t *seen = apr_hash_make(ptemp);
+    apr_hash_index_t *hi;
+    apr_array_header_t *names = apr_array_make(ptemp, 4, sizeof(const char *));
+
+    (void)plog;
+    (void)s;
+    goapi_fast_scan(ptemp, ap_hook_get_translate_name(), seen);
+    goapi_fast_scan(ptemp, ap_hook_get_map_to_storage(), seen);
+    goapi_fast_scan(ptemp, ap_hook_get_header_parser(), seen);
+    goapi_fast_scan(ptemp, ap_hook_get_access_checker(), seen);
+    goapi_fast_scan(ptemp, ap_hook_get_access_checker_ex(), seen);
+    goapi_fast_scan(ptemp, ap_hook_get_check_user_id(), seen);
+    goapi_fast_scan(ptemp, ap_hook_get_auth_checker(), seen);
+    goapi_fast_scan(ptemp, ap_hook_get_type_checker(), seen);
+    goapi_fast_scan(ptemp, ap_hook_get_fixups(), seen);
+    goapi_fast_scan(ptemp, ap_hook_get_insert_filter(), seen);
+    for (hi = apr_hash_first(ptemp, seen); hi; hi = apr_hash_next(hi)) {
+        APR_ARRAY_PUSH(names, const char *) = apr_hash_this_key(hi);
+    }
+    goapi_fast_blockers = NULL;
+    if (names->nelts) {
+        qsort(names->elts, (size_t)names->nelts, sizeof(const char *), goapi_strcmp_p);
+        goapi_fast_blockers = apr_array_pstrcat(pconf, names, ' ');
+    }
+    return OK;
+}
+
+void goapi_routes_test_config(apr_pool_t *pconf, server_rec *s)
+{
+    for (; s; s = s->next) {
+        const goapi_server_conf *sc = ap_get_module_config(s->module_config, &goapi_module);
+        const char *name = goapi_server_name(pconf, s);
+
+        if (!sc->probe_fast_path) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_INFO, 0, s, GOAPI_LOGNO(00066)
+                         "%s: the probes take the full request cycle "
+                         "(GoapiProbeFastPath Off)", name);
+        }
+        else if (goapi_fast_blockers) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_INFO, 0, s, GOAPI_LOGNO(00066)
+                         "%s: the probes take the full request cycle: %s hook(s) "
+                         "the phases their fast path skips", name, goapi_fast_blockers);
+        }
+        else {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_INFO, 0, s, GOAPI_LOGNO(00066)
+                         "%s: GET /healthz, /readyz and /startupz mapped to SetHandler "
+                         "goapi, with no Require over them, are answered before "
+                         "httpd's translate, access, type and fixup phases "
+                         "(GoapiProbeFastPath Off turns this off)", name);
+        }
+    }
+}
+
+/* The probe a bodiless GET's path names exactly, or GOAPI_ROUTE_NONE. */
+static goapi_route_id goapi_fast_probe(const char *path, apr_size_t len)
+{
+    switch (len) {
+    case 7:
+        return memcmp(path, "/readyz", 7) == 0 ? GOAPI_ROUTE_READYZ : GOAPI_ROUTE_NONE;
+    case 8:
+        return memcmp(path, "/healthz", 8) == 0 ? GOAPI_ROUTE_HEALTHZ : GOAPI_ROUTE_NONE;
+    case 9:
+        return memcmp(path, "/startupz", 9) == 0 ? GOAPI_ROUTE_STARTUPZ : GOAPI_ROUTE_NONE;
+    }
+    return GOAPI_ROUTE_NONE;
+}
+
+int goapi_routes_quick_handler(request_rec *r, int lookup)
+{
+    const goapi_server_conf *sc;
+    const char *path;
+    apr_size_t len;
+
+    if (lookup || r->main || r->prev || r->method_number != M_GET
+        || goapi_fast_blockers || goapi_may_have_body(r)) {
+        return DECLINED;
+    }
+    sc = ap_get_module_config(r->server->module_config, &goapi_module);
+    if (!sc->probe_fast_path) {
+        return DECLINED;
+    }
+    goapi_path_of_target(r->unparsed_uri, &path, &len);
+    if (goapi_fast_probe(path, len) == GOAPI_ROUTE_NONE) {
+        return DECLINED;
+    }
+    /* the same sections httpd would apply; the walk is cached, so a
+     * request that goes on to the full cycle does not walk twice */
+    if (ap_location_walk(r) != OK || ap_if_walk(r) != OK
+        || !goapi_handler_configured(r) || ap_some_auth_required(r)) {
+        return DECLINED;
+    }
+    r->handler = GOAPI_HANDLER;
+    return goapi_routes_serve(r);
 }

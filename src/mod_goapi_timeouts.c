@@ -260,7 +260,7 @@ static void goapi_find_goapi_servers(const ap_directive_t *d, server_rec *main_s
     }
 }
 
-static const char *goapi_server_name(apr_pool_t *p, const server_rec *s)
+static const char *goapi_checklist_name(apr_pool_t *p, const server_rec *s)
 {
     if (!s->is_virtual) {
         return "main server";
@@ -316,7 +316,7 @@ static void goapi_checklist(apr_pool_t *p, server_rec *main_s, int level_flags)
             }
             ap_log_error(APLOG_MARK, level_flags | APLOG_WARNING, 0, s,
                          GOAPI_LOGNO(00010) "checklist: %s %s",
-                         goapi_server_name(p, s), sentence);
+                         goapi_checklist_name(p, s), sentence);
         }
     }
     {
@@ -346,7 +346,7 @@ static void goapi_checklist(apr_pool_t *p, server_rec *main_s, int level_flags)
 
         ap_log_error(APLOG_MARK, level_flags | APLOG_WARNING, 0, k->s,
                      GOAPI_LOGNO(00011) "checklist: %s sets KeepAliveTimeout %s "
-                     "and GoapiIdleTimeout %s; %s wins", goapi_server_name(p, k->s),
+                     "and GoapiIdleTimeout %s; %s wins", goapi_checklist_name(p, k->s),
                      goapi_format_duration(k->keepalive, a),
                      goapi_format_duration(goapi_conf_of(k->s)->limits.idle, b),
                      k->keepalive_wins ? "its own KeepAliveTimeout" : "GoapiIdleTimeout");
