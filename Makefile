@@ -167,8 +167,17 @@ $(BUILD)/bench/mod_goapi_benchok.so: bench/mod_goapi_benchok.c
 	    $(addprefix -Wc$(comma),$(WARN) $(CSTD)) mod_goapi_benchok.c >/dev/null
 	cp bench/.libs/mod_goapi_benchok.so $@
 
+# The benchmark's Go peer, with Debian's Go toolchain (standard library
+# only: nothing is downloaded).
+GO := /usr/lib/go-1.19/bin/go
+$(BUILD)/bench/goserver: bench/goserver/main.go bench/goserver/go.mod
+	@scripts/deps.sh golang-1.19-go
+	@mkdir -p $(dir $@)
+	cd bench/goserver && GOCACHE=$(CURDIR)/$(BUILD)/gocache GOPROXY=off GOFLAGS=-mod=mod \
+	    GOTOOLCHAIN=local $(GO) build -trimpath -o $(CURDIR)/$@ .
+
 # Not part of "make test": it measures, it does not assert.
-bench: all $(BUILD)/bench/mod_goapi_benchok.so
+bench: all $(BUILD)/bench/mod_goapi_benchok.so $(BUILD)/bench/goserver
 	@scripts/deps.sh wrk valgrind
 	@GOAPI_MODULE=$(CURDIR)/$(BUILD)/mod_goapi.so $(PYTHON) bench/bench.py
 

@@ -1,13 +1,24 @@
 #!/usr/bin/python3
-"""make bench: mod_goapi's cost, measured against a baseline in the same run.
+"""make bench: mod_goapi's cost, measured against peers in the same run.
 
-Three servers from the same httpd binary, modules and MPM settings, on free
-loopback ports:
-  base    without mod_goapi: bench/mod_goapi_benchok.so answers "ok\\n" from
-          the handler phase (as mod_goapi's /healthz does), and a 3-byte file;
-  goapi   mod_goapi with the seed's deadlines (read 5s, write 10s, idle 60s)
-          and idempotent dispatches;
-  nodl    mod_goapi without any deadline.
+Servers on free loopback ports, every one writing one access-log line per
+request:
+  base    httpd without mod_goapi, the same binary, modules and MPM
+          settings as goapi: bench/mod_goapi_benchok.so answers "ok\\n"
+          from the handler phase (as mod_goapi's /healthz does), and a
+          3-byte file;
+  goapi   the configuration mod_goapi ships (conf/goapi.conf and the MPM
+          settings of conf/mpm.conf, as "make run" and the image use them):
+          the seed's deadlines, generated IDs, idempotent dispatches;
+  nodl    the same without any deadline;
+  go      bench/goserver: a Go net/http server written the way the design
+          describes (routes, ID middleware, one log line per request, the
+          same timeouts), built with Debian's Go toolchain;
+  stock   stock Apache doing the nearest thing without mod_goapi: a static
+          probe file, mod_unique_id for the ID, mod_headers to set and echo
+          it, mod_reqtimeout for the read deadlines;
+  redis   mod_goapi with its ledger on a local Redis (with and without the
+          replay cache).
 wrk runs every scenario once per round, rounds interleaved (A, B, C, ..., A,
 B, C, ...) so that machine noise hits every side alike; a warm-up round is
 discarded; medians of the rounds are compared.  Then: RSS of each child
@@ -19,6 +30,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -45,20 +57,25 @@ SERVER_CPUS = set(CPUS[:max(1, len(CPUS) // 2)])
 CLIENT_CPUS = set(CPUS[len(SERVER_CPUS):]) or set(CPUS)
 THREADS = max(1, min(2, len(CLIENT_CPUS)))
 RSS_REQUESTS = int(os.environ.get("BENCH_RSS_REQUESTS", "1000000"))
+# BENCH_ONLY=rounds: the rounds alone (no idle, memory or callgrind runs)
+ONLY_ROUNDS = os.environ.get("BENCH_ONLY") == "rounds"
 RSS_SECONDS_MAX = 150                   # the memory run stops here in any case
 CALLGRIND_REQUESTS = 2000
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# The access line of the httpds that do not use mod_goapi's shipped "goapi"
+# format: the same fields (IDs where the server has them).
+ACCESS_FORMAT = ("request_id=%{X-Request-ID}i correlation_id=%{X-Correlation-ID}i "
+                 "path=%U method=%m status=%>s bytes=%B duration_ms=%{ms}T client=%a"
+                 ).replace('"', '\\"')
 
-MPM = """StartServers 2
-ServerLimit 2
-ThreadsPerChild 32
-MinSpareThreads 32
-MaxSpareThreads 64
-MaxRequestWorkers 64
-KeepAlive On
-MaxKeepAliveRequests 0
-KeepAliveTimeout 60
-"""
+# The MPM and its settings that mod_goapi ships (conf/mpm.conf, used by
+# "make run" and the image): every httpd of the benchmark runs with them.
+with open(os.path.join(TOP, "conf", "mpm.conf")) as _f:
+    MPM = _f.read()
+with open(os.path.join(TOP, "conf", "run.conf")) as _f:
+    SHIPPED_MPM = re.search(r"^LoadModule\s+mpm_(\w+)_module", _f.read(), re.M).group(1)
+GOSERVER = os.path.join(BUILD, "bench", "goserver")
+IDLE_CONNECTIONS = 2000
 
 # Hooks and filters of mod_goapi a request or its connection passes; their
 # inclusive instruction counts add up to its cost (none calls another).
@@ -71,19 +88,22 @@ HOOKS = ("goapi_timeouts_pre_connection", "goapi_timeouts_process_connection",
 
 
 class Server:
-    def __init__(self, name, body, goapi=True, extra_modules=()):
+    def __init__(self, name, body, goapi=True, extra_modules=(), mpm=None):
         self.name = name
         self.dir = tempfile.mkdtemp(prefix="goapi-bench-")
         os.chmod(self.dir, 0o755)
         for sub in ("conf", "logs", "run", "htdocs"):
             os.makedirs(os.path.join(self.dir, sub), mode=0o755)
-        with open(os.path.join(self.dir, "htdocs", "ok.txt"), "w") as f:
-            f.write("ok\n")
-        os.chmod(os.path.join(self.dir, "htdocs", "ok.txt"), 0o644)
+        for name in ("ok.txt", "healthz"):
+            with open(os.path.join(self.dir, "htdocs", name), "w") as f:
+                f.write("ok\n")
+            os.chmod(os.path.join(self.dir, "htdocs", name), 0o644)
         self.port = free_port()
-        lines = ["ServerRoot %s" % self.dir, "DefaultRuntimeDir %s/run" % self.dir,
+        mpm = mpm or SHIPPED_MPM
+        lines = ["ServerRoot %s" % self.dir,
+                 "LoadModule mpm_%s_module %s/mod_mpm_%s.so" % (mpm, MODULES_DIR, mpm),
+                 "DefaultRuntimeDir %s/run" % self.dir,
                  "PidFile %s/run/httpd.pid" % self.dir,
-                 "LoadModule mpm_event_module %s/mod_mpm_event.so" % MODULES_DIR,
                  "LoadModule authz_core_module %s/mod_authz_core.so" % MODULES_DIR]
         for m in extra_modules:
             lines.append("LoadModule %s" % m)
@@ -91,7 +111,11 @@ class Server:
             lines.append("LoadModule goapi_module %s" % MODULE)
         lines += ["ServerName localhost", "Listen 127.0.0.1:%d" % self.port,
                   "DocumentRoot %s/htdocs" % self.dir, "ErrorLog %s/logs/error.log" % self.dir,
-                  "LogLevel warn", "Timeout 10"]
+                  "LogLevel warn", "Timeout 10",
+                  # one access-log line per request on every side
+                  'LogFormat "%s" benchlog' % ACCESS_FORMAT,
+                  "CustomLog %s/logs/access.log %s"
+                  % (self.dir, "goapi" if "goapi.conf" in body else "benchlog")]
         if os.geteuid() == 0:
             lines += ["User www-data", "Group www-data"]
         self.conf = os.path.join(self.dir, "conf", "httpd.conf")
@@ -152,9 +176,79 @@ class Server:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class GoServer:
+    """bench/goserver on the servers' CPUs (Go sizes GOMAXPROCS from them)."""
+
+    def __init__(self, name):
+        self.name = name
+        self.dir = tempfile.mkdtemp(prefix="goapi-bench-go-")
+        self.port = free_port()
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen([GOSERVER, "-addr", "127.0.0.1:%d" % self.port,
+                                      "-log", os.path.join(self.dir, "access.log")],
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=open(os.path.join(self.dir, "error.log"), "w"),
+                                     start_new_session=True,
+                                     preexec_fn=lambda: os.sched_setaffinity(0, SERVER_CPUS))
+        if not wait_for_port("127.0.0.1", self.port, time.monotonic() + 30, self.proc):
+            raise RuntimeError("%s did not start" % self.name)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        self.proc = None
+
+    def cpu_ticks(self):
+        try:
+            with open("/proc/%d/stat" % self.proc.pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            return 0
+
+    def children(self):
+        return [self.proc.pid]
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# Stock Apache's nearest equivalent of GET /healthz: a static file, an ID
+# from mod_unique_id set on the request and echoed by mod_headers, read
+# deadlines from mod_reqtimeout, the seed's write and idle times.
+STOCK_MODULES = tuple("%s_module %s/mod_%s.so" % (m, MODULES_DIR, m)
+                      for m in ("unique_id", "headers", "reqtimeout"))
+STOCK_BODY = """RequestReadTimeout header=5 body=5
+<Location "/healthz">
+    ForceType "text/plain; charset=utf-8"
+    RequestHeader setifempty X-Request-ID "%{UNIQUE_ID}e"
+    RequestHeader setifempty X-Correlation-ID "%{UNIQUE_ID}e"
+    Header always set X-Request-ID "%{X-Request-ID}i"
+    Header always set X-Correlation-ID "%{X-Correlation-ID}i"
+    Header set Cache-Control no-store
+    Header set X-Content-Type-Options nosniff
+</Location>
+"""
+
+
 def goapi_body(deadlines, store="lmdb:@DIR@/run/ledger.mdb 1G", extra=""):
-    d = ("GoapiReadTimeout 5s\nGoapiWriteTimeout 10s\nGoapiIdleTimeout 60s\n"
-         if deadlines else "")
+    """The shipped configuration (conf/goapi.conf, as conf/run.conf uses it),
+    or the same routes without any deadline."""
+    if deadlines:
+        d = "Include %s\nAllowEncodedSlashes NoDecode\n" % os.path.join(TOP, "conf", "goapi.conf")
+    else:
+        d = ""
     return d + extra + "GoapiIdempotencyStore %s\n" % store + """<Location "/">
     SetHandler goapi
 </Location>
@@ -175,6 +269,10 @@ def redis_commands(redis):
             total += int(calls)
     return total
 
+
+GO_HZ = "Go net/http: /healthz"
+GO_PARCEL = "Go net/http: GET /parcels/{id}"
+STOCK_HZ = "stock Apache: static probe"
 
 BASE_BODY = """<Location "/ok">
     SetHandler benchok
@@ -238,9 +336,57 @@ def wrk(url, seconds, headers=(), script=None, args=(), connections=CONNECTIONS)
         m = re.search(r"^\s+%s%%\s+([\d.]+)(us|ms|s)\s*$" % pct, out, re.M)
         lat[pct] = float(m.group(1)) * UNIT[m.group(2)]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return {"rps": rps, "p50": lat["50"], "p99": lat["99"],
             "non2xx": int(errors.group(1)) if errors else 0,
+            "sockerr": sum(int(x) for x in sock.groups()) if sock else 0,
             "total": int(re.search(r"(\d+) requests in", out).group(1))}
+
+
+def hold_idle(port, n, deadline):
+    """n kept-alive connections that have each had one answer and then
+    stay idle; how many of them got their answer."""
+    socks, answered = [], 0
+    request = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    for _ in range(n):
+        s = socket.socket()
+        s.settimeout(max(0.1, deadline - time.monotonic()))
+        socks.append(s)
+        try:
+            s.connect(("127.0.0.1", port))
+            s.sendall(request)
+        except OSError:
+            pass
+    for s in socks:
+        try:
+            s.settimeout(max(0.1, deadline - time.monotonic()))
+            if s.recv(4096).startswith(b"HTTP/1.1 200"):
+                answered += 1
+        except OSError:
+            pass
+    return socks, answered
+
+
+def idle_load(srv, label):
+    """/healthz with and without IDLE_CONNECTIONS idle kept-alive
+    connections open beside the load, interleaved: the ratio, and the
+    errors wrk saw."""
+    plain, loaded, errors, answered = [], [], 0, []
+    for _ in range(3):
+        plain.append(wrk(srv.url("/healthz"), SECONDS)["rps"])
+        socks, ok = hold_idle(srv.port, IDLE_CONNECTIONS, time.monotonic() + 30)
+        answered.append(ok)
+        try:
+            r = wrk(srv.url("/healthz"), SECONDS)
+            loaded.append(r["rps"])
+            errors += r["non2xx"] + r["sockerr"]
+        finally:
+            for s in socks:
+                s.close()
+    return ("  %-24s %6.3f   (%d answers that were not 200 or socket errors; the idle "
+            "connections got %s of %d first answers)"
+            % (label, statistics.median(loaded) / statistics.median(plain), errors,
+               "/".join(str(a) for a in answered), IDLE_CONNECTIONS))
 
 
 def rss_kib(pid):
@@ -311,7 +457,9 @@ def main():
     # every replay a round trip: what a retry that reaches another host costs
     rnocache = Server("redis-nocache", goapi_body(True, "redis://127.0.0.1:%d/1" % redis.port,
                                                   "GoapiIdempotencyReplayCache 0\n"))
-    servers = (base, goapi, nodl, rgoapi, rnocache)
+    go = GoServer("go")
+    stock = Server("stock", STOCK_BODY, goapi=False, extra_modules=STOCK_MODULES)
+    servers = (base, goapi, nodl, rgoapi, rnocache, go, stock)
     lines = []
     try:
         redis.start()
@@ -325,6 +473,9 @@ def main():
                             srv.url("/parcels/p-1/dispatch")], check=True)
         ids = ("X-Request-ID: bench-req-0001", "X-Correlation-ID: bench-corr-0001")
         scenarios = [
+            (GO_HZ, go.url("/healthz"), (), None, ()),
+            (GO_PARCEL, go.url("/parcels/p-1"), (), None, ()),
+            (STOCK_HZ, stock.url("/healthz"), (), None, ()),
             ("baseline: trivial handler", base.url("/ok"), (), None, ()),
             ("static 3-byte file", base.url("/ok.txt"), (), None, ()),
             ("/healthz, IDs generated", goapi.url("/healthz"), (), None, ()),
@@ -372,18 +523,30 @@ def main():
         def med(name, key):
             return statistics.median(r[key] for r in results[name])
 
-        lines.append("%-32s %12s %10s %10s %12s" % ("scenario", "requests/s", "p50 ms",
-                                                     "p99 ms", "CPU us/req"))
+        lines.append("%-32s %10s %8s %8s %8s %8s %8s %8s" % (
+            "scenario", "req/s", "p50 ms", "p99 ms", "CPU us", "rps/Go", "p99/Go",
+            "rps/stock"))
         for name, *_ in scenarios:
-            lines.append("%-32s %12.0f %10.3f %10.3f %12.1f"
+            peer = GO_PARCEL if name == "GET /parcels/{id}" else GO_HZ
+            lines.append("%-32s %10.0f %8.3f %8.3f %8.1f %8.3f %8.3f %8.3f"
                          % (name, med(name, "rps"), med(name, "p50"), med(name, "p99"),
-                            med(name, "cpu_us")))
+                            med(name, "cpu_us"), med(name, "rps") / med(peer, "rps"),
+                            med(name, "p99") / med(peer, "p99"),
+                            med(name, "rps") / med(STOCK_HZ, "rps")))
         lines.append("")
         base_rps, base_p99 = med("baseline: trivial handler", "rps"), \
             med("baseline: trivial handler", "p99")
         hz = "/healthz, IDs generated"
         ratios = [
-            ("/healthz (IDs generated) / baseline, req/s", med(hz, "rps") / base_rps, ">= 0.95"),
+            ("/healthz / Go net/http /healthz, req/s", med(hz, "rps") / med(GO_HZ, "rps"),
+             ">= 1.10"),
+            ("/healthz / Go net/http /healthz, p99", med(hz, "p99") / med(GO_HZ, "p99"),
+             "<= 1.00"),
+            ("GET /parcels/{id} / Go net/http, req/s",
+             med("GET /parcels/{id}", "rps") / med(GO_PARCEL, "rps"), ">= 1.00"),
+            ("/healthz / stock Apache static probe, req/s",
+             med(hz, "rps") / med(STOCK_HZ, "rps"), ">= 1.30"),
+            ("/healthz (IDs generated) / baseline, req/s", med(hz, "rps") / base_rps, ">= 0.97"),
             ("/healthz (IDs generated) / baseline, p99", med(hz, "p99") / base_p99, "<= 1.10"),
             ("/healthz (client IDs) / baseline, req/s",
              med("/healthz, client IDs", "rps") / base_rps, ">= 0.95"),
@@ -393,7 +556,7 @@ def main():
             ("deadlines on / off, req/s", med(hz, "rps") / med("/healthz, no deadlines", "rps"),
              ">= 0.97"),
             ("/healthz (IDs generated) / baseline, CPU/req",
-             med(hz, "cpu_us") / med("baseline: trivial handler", "cpu_us"), ""),
+             med(hz, "cpu_us") / med("baseline: trivial handler", "cpu_us"), "<= 1.03"),
             ("idempotent replay / GET /healthz, req/s",
              med("POST dispatch, replay", "rps") / med(hz, "rps"), ">= 0.90"),
             ("first execution / GET /healthz, req/s",
@@ -432,6 +595,14 @@ def main():
             lines.append("  %-30s %8.3f / %8.3f%s" % (
                 name, r["p50"], r["p99"],
                 "   (budget p99 <= 2 ms)" if name == "Redis: POST, first execution" else ""))
+        if ONLY_ROUNDS:
+            print("\n".join(lines), flush=True)
+            return
+        lines.append("")
+        lines.append("/healthz with %d idle kept-alive connections open / without "
+                     "(req/s, same run):" % IDLE_CONNECTIONS)
+        for srv, label in ((goapi, "mod_goapi, shipped"), (go, "Go net/http")):
+            lines.append(idle_load(srv, label))
         print("\n".join(lines), flush=True)
 
         # memory: every child of the goapi server, before and after

@@ -194,6 +194,21 @@ class ContainerTest(unittest.TestCase):
         self.assertRegex(self.logs(), r"request_id=req-docker-1 correlation_id=corr-docker-1 "
                                       r"path=/healthz method=GET status=200")
 
+    def test_5_probes_fast_path_and_mpm(self):
+        # the image enables only what the service uses: "apachectl -t"
+        # says the probes take the fast path, and the shipped MPM settings
+        # are the ones in force
+        res = sh("docker", "exec", self.name, "/usr/sbin/apache2", "-t", "-C",
+                 "LogLevel goapi:info", check=False)
+        self.assertIn("Syntax OK", res.stdout + res.stderr)
+        self.assertRegex(res.stderr, r"GOAPI00066: the main server: GET /healthz, /readyz "
+                                     r"and /startupz mapped to SetHandler goapi")
+        self.assertRegex(sh("docker", "exec", self.name, "/usr/sbin/apache2", "-V",
+                            check=False).stdout, r"Server MPM:\s+event")
+        conf = sh("docker", "exec", self.name, "cat",
+                  "/etc/apache2/conf-enabled/goapi-mpm.conf").stdout
+        self.assertIn("AsyncRequestWorkerFactor 40", conf)
+
     def test_9_rolling_update(self):
         port, results, lock = self.port, [], threading.Lock()
         lb_routes = threading.Event()           # the load balancer still sends here

@@ -1,0 +1,3 @@
+module goapi.bench/goserver
+
+go 1.19
