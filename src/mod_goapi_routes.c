@@ -336,7 +336,7 @@ static void goapi_fast_scan(apr_pool_t *p, apr_array_header_t *hooks,
             (const void *)(hooks->elts + (apr_size_t)i * (apr_size_t)hooks->elt_size);
         const char *name = h->name ? h->name : "(unnamed module)";
 
-        for (k = 0; goapi_fast_allowed[k] && strcmp(goapi_fast_allowed[k], name); k++)
+        for (k = 0; goapi_fast_allowed[k] && strcmp(goapi_fast_allowed[k], name) != 0; k++)
             ;
         if (!goapi_fast_allowed[k]) {
             apr_hash_set(seen, apr_pstrdup(p, name), APR_HASH_KEY_STRING, "");
