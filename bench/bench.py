@@ -390,8 +390,14 @@ def idle_load(srv, label):
 
 
 def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        return int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1))
+    """Resident memory of pid, or None for a process that is gone or
+    exiting (no memory left to measure)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            m = re.search(r"VmRSS:\s+(\d+) kB", f.read())
+    except OSError:
+        return None
+    return int(m.group(1)) if m else None
 
 
 def keepalive_requests(port, path, n):
@@ -606,12 +612,12 @@ def main():
         print("\n".join(lines), flush=True)
 
         # memory: every child of the goapi server, before and after
-        before = {pid: rss_kib(pid) for pid in goapi.children()}
+        before = {pid: kib for pid in goapi.children() for kib in [rss_kib(pid)] if kib}
         t0, sent = time.monotonic(), 0
         while sent < RSS_REQUESTS and time.monotonic() - t0 < RSS_SECONDS_MAX:
             sent += wrk(goapi.url("/healthz"), 10)["total"]
         took = time.monotonic() - t0
-        after = {pid: rss_kib(pid) for pid in goapi.children()}
+        after = {pid: kib for pid in goapi.children() for kib in [rss_kib(pid)] if kib}
         lines.append("")
         lines.append("RSS of the goapi children over %d requests of /healthz (%.0f s):"
                      % (sent, took))
