@@ -305,8 +305,9 @@ int goapi_routes_map_to_storage(request_rec *r)
  *     mod_access_compat, could act on every request: then no probe takes
  *     the fast path);
  *   - GoapiProbeFastPath is not Off for the server.
- * Everything else takes the full request cycle.  "apachectl -t" says
- * which applies. */
+ * Everything else (a subrequest, a proxy request, a body, an escaped
+ * path) takes the full request cycle.  "apachectl -t" (LogLevel
+ * goapi:info) says which applies. */
 
 /* Modules whose hooks in the skipped phases never act on a request that
  * no Require applies to and that mod_goapi answers itself. */
@@ -420,7 +421,7 @@ int goapi_routes_quick_handler(request_rec *r, int lookup)
     const char *path;
     apr_size_t len;
 
-    if (lookup || r->main || r->prev || r->method_number != M_GET
+    if (lookup || r->main || r->prev || r->proxyreq || r->method_number != M_GET
         || goapi_fast_blockers || goapi_may_have_body(r)) {
         return DECLINED;
     }
