@@ -198,7 +198,8 @@ class ContainerTest(unittest.TestCase):
         # the image enables only what the service uses: "apachectl -t"
         # says the probes take the fast path, and the shipped MPM settings
         # are the ones in force
-        res = sh("docker", "exec", self.name, "/usr/sbin/apache2", "-t", "-C",
+        # -c: after the configuration, whose own LogLevel would win over -C
+        res = sh("docker", "exec", self.name, "/usr/sbin/apache2", "-t", "-c",
                  "LogLevel goapi:info", check=False)
         self.assertIn("Syntax OK", res.stdout + res.stderr)
         self.assertRegex(res.stderr, r"GOAPI00066: the main server: GET /healthz, /readyz "
