@@ -371,8 +371,7 @@ static int group_setup(void **state)
     if (unit_setup(state) != 0) {
         return -1;
     }
-    snprintf(top, sizeof(top), "/tmp/goapi-file-XXXXXX");
-    if (!mkdtemp(top)) {
+    if (unit_make_dir(top, sizeof(top), "goapi-file") != 0) {
         return -1;
     }
     return chmod(top, 0755) == 0 ? 0 : -1;
@@ -380,11 +379,7 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-    char cmd[128];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
-    /* NOLINTNEXTLINE(cert-env33-c,concurrency-mt-unsafe): fixed command, one thread */
-    if (system(cmd) != 0) {
+    if (unit_remove_dir(top) != 0) {
         return -1;
     }
     return unit_teardown(state);

@@ -598,17 +598,12 @@ static int group_setup(void **state)
     if (unit_setup(state) != 0) {
         return -1;
     }
-    snprintf(store_dir, sizeof(store_dir), "/tmp/goapi-store-lmdb-XXXXXX");
-    return mkdtemp(store_dir) ? 0 : -1;
+    return unit_make_dir(store_dir, sizeof(store_dir), "goapi-store-lmdb");
 }
 
 static int group_teardown(void **state)
 {
-    char cmd[128];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", store_dir);
-    /* NOLINTNEXTLINE(cert-env33-c,concurrency-mt-unsafe): fixed command, one thread */
-    if (system(cmd) != 0) {
+    if (unit_remove_dir(store_dir) != 0) {
         return -1;
     }
     return unit_teardown(state);

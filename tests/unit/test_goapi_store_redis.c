@@ -468,8 +468,7 @@ static int group_setup(void **state)
     if (access(REDIS_SERVER, X_OK) != 0) {
         return 0;
     }
-    snprintf(dir, sizeof(dir), "/tmp/goapi-redis-XXXXXX");
-    if (!mkdtemp(dir) || (port = free_port()) < 0) {
+    if (unit_make_dir(dir, sizeof(dir), "goapi-redis") != 0 || (port = free_port()) < 0) {
         return -1;
     }
     start_server(NULL);
@@ -478,15 +477,9 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-    char cmd[128];
-
     stop_server();
-    if (dir[0]) {
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        /* NOLINTNEXTLINE(cert-env33-c,concurrency-mt-unsafe): fixed command, one thread */
-        if (system(cmd) != 0) {
-            return -1;
-        }
+    if (dir[0] && unit_remove_dir(dir) != 0) {
+        return -1;
     }
     return unit_teardown(state);
 }

@@ -11,6 +11,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
+
 #include <apr_general.h>
 #include <apr_pools.h>
 
@@ -31,6 +34,24 @@ static int unit_teardown(void **state)
     apr_pool_destroy(unit_pool);
     apr_terminate();
     return 0;
+}
+
+/* A fresh directory /tmp/<prefix>-XXXXXX in dir (at least 64 bytes):
+ * 0, or -1. */
+static inline int unit_make_dir(char *dir, size_t size, const char *prefix)
+{
+    snprintf(dir, size, "/tmp/%s-XXXXXX", prefix);
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+/* Remove a directory made by unit_make_dir() with all it holds: 0, or -1. */
+static inline int unit_remove_dir(const char *dir)
+{
+    char cmd[128];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    /* NOLINTNEXTLINE(cert-env33-c,concurrency-mt-unsafe): fixed command, one thread */
+    return system(cmd) == 0 ? 0 : -1;
 }
 
 #define UNIT_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
