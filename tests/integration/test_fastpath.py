@@ -166,3 +166,13 @@ class FastPathReportTest(HttpdTestCase):
         self.assertEqual(lines, ["GOAPI00066: the main server: the probes take the full "
                                  "request cycle: mod_alias.c mod_rewrite.c hook(s) the "
                                  "phases their fast path skips"])
+
+
+class FastPathWorkerTest(FastPathTest):
+    """The same under the worker MPM (threads, no async keep-alive)."""
+    MPM = "worker"
+
+
+class FastPathPreforkTest(FastPathTest):
+    """The same under the prefork MPM (one process per connection)."""
+    MPM = "prefork"
