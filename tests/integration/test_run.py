@@ -7,6 +7,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -103,6 +104,49 @@ class MakeRunTest(unittest.TestCase):
                          r"request_id=req-local-001 correlation_id=checkout-flow-001 "
                          r"path=/healthz method=GET status=200 bytes=3 duration_ms=\d+ "
                          r"client=127\.0\.0\.1")
+
+    def test_2b_shipped_mpm_cuts_slow_headers(self):
+        # conf/mpm.conf's event MPM with conf/goapi.conf's read deadline (5 s):
+        # a client that sends its headers a byte a second gets 408 at the
+        # deadline, while 200 idle kept-alive connections are open and the
+        # probes keep answering
+        idle = []
+        try:
+            for _ in range(200):
+                c = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+                c.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                self.assertIn(b" 200 ", c.recv(4096))
+                idle.append(c)
+            s = socket.create_connection(("127.0.0.1", self.port), timeout=15)
+            t0 = time.monotonic()
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+            answer = b""
+            while time.monotonic() - t0 < 12:
+                try:
+                    s.sendall(b"a")
+                except OSError:
+                    break
+                r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                    "http://127.0.0.1:%d/healthz" % self.port],
+                                   capture_output=True, text=True, timeout=10)
+                self.assertEqual(r.stdout, "200")
+                s.settimeout(1.0)
+                try:
+                    chunk = s.recv(4096)
+                except socket.timeout:
+                    continue
+                except OSError:
+                    break
+                answer += chunk
+                if not chunk or b"\r\n\r\n" in answer:
+                    break
+            took = time.monotonic() - t0
+            s.close()
+            self.assertTrue(answer.startswith(b"HTTP/1.1 408 "), answer[:80])
+            self.assertAlmostEqual(took, 5.0, delta=1.5)
+        finally:
+            for c in idle:
+                c.close()
 
     def test_3_ctrl_c_stops_cleanly(self):
         os.killpg(self.proc.pid, signal.SIGINT)
