@@ -12,7 +12,8 @@ httpd=$(command -v apache2 || echo /usr/sbin/apache2)
 
 mkdir -p "$root/conf" "$root/logs" "$root/run" "$root/modules"
 cp "$top/conf/run.conf" "$root/conf/httpd.conf"
-cp "$top/conf/goapi.conf" "$top/conf/mpm.conf" "$root/conf/"
+cp "$top/conf/goapi.conf" "$root/conf/goapi.conf"
+cp "$top/conf/mpm.conf" "$root/conf/mpm.conf"
 cp "${GOAPI_MODULE:-$top/build/mod_goapi.so}" "$root/modules/mod_goapi.so"
 chmod -R a+rX "$root"
 
