@@ -94,10 +94,10 @@ class Server:
         os.chmod(self.dir, 0o755)
         for sub in ("conf", "logs", "run", "htdocs"):
             os.makedirs(os.path.join(self.dir, sub), mode=0o755)
-        for name in ("ok.txt", "healthz"):
-            with open(os.path.join(self.dir, "htdocs", name), "w") as f:
+        for fname in ("ok.txt", "healthz"):
+            with open(os.path.join(self.dir, "htdocs", fname), "w") as f:
                 f.write("ok\n")
-            os.chmod(os.path.join(self.dir, "htdocs", name), 0o644)
+            os.chmod(os.path.join(self.dir, "htdocs", fname), 0o644)
         self.port = free_port()
         mpm = mpm or SHIPPED_MPM
         lines = ["ServerRoot %s" % self.dir,
@@ -186,12 +186,12 @@ class GoServer:
         self.proc = None
 
     def start(self):
-        self.proc = subprocess.Popen([GOSERVER, "-addr", "127.0.0.1:%d" % self.port,
-                                      "-log", os.path.join(self.dir, "access.log")],
-                                     stdout=subprocess.DEVNULL,
-                                     stderr=open(os.path.join(self.dir, "error.log"), "w"),
-                                     start_new_session=True,
-                                     preexec_fn=lambda: os.sched_setaffinity(0, SERVER_CPUS))
+        with open(os.path.join(self.dir, "error.log"), "w") as err:
+            self.proc = subprocess.Popen([GOSERVER, "-addr", "127.0.0.1:%d" % self.port,
+                                          "-log", os.path.join(self.dir, "access.log")],
+                                         stdout=subprocess.DEVNULL, stderr=err,
+                                         start_new_session=True,
+                                         preexec_fn=lambda: os.sched_setaffinity(0, SERVER_CPUS))
         if not wait_for_port("127.0.0.1", self.port, time.monotonic() + 30, self.proc):
             raise RuntimeError("%s did not start" % self.name)
 
