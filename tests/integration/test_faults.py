@@ -160,7 +160,8 @@ class KilledChildrenWorkerTest(KilledChildrenTest):
 
     def assertCleanLog(self, h, allowed=()):
         # the worker MPM's words for the workers a kill took away
-        super().assertCleanLog(h, (r"AH00286: server reached MaxRequestWorkers",)
+        super().assertCleanLog(h, (r"AH00286: server reached MaxRequestWorkers",
+                                   r"AH00287: server is within MinSpareThreads")
                                + tuple(allowed))
 
 

@@ -13,7 +13,9 @@ import tempfile
 import time
 import unittest
 
-from harness import BAD_LEVEL, MODULE, TOP, UUID7, free_port, httpd_env, wait_for_port
+from harness import (BAD_LEVEL, MODULE, TOP, UUID7, Httpd, free_port, httpd_env,
+                     is_httpd_stop_race, note_httpd_stop_race, tcp_connections,
+                     wait_for_port)
 
 
 def readme_examples():
@@ -147,6 +149,10 @@ class MakeRunTest(unittest.TestCase):
         finally:
             for c in idle:
                 c.close()
+            # the server has let them go before the next test stops it
+            deadline = time.monotonic() + 10
+            while tcp_connections(self.port) and time.monotonic() < deadline:
+                time.sleep(0.1)
 
     def test_3_ctrl_c_stops_cleanly(self):
         os.killpg(self.proc.pid, signal.SIGINT)
@@ -155,6 +161,15 @@ class MakeRunTest(unittest.TestCase):
         out = self.console()
         self.assertIn("caught SIGTERM, shutting down", out)
         bad = [l for l in out.splitlines() if BAD_LEVEL.search(l)]
+        # under the sanitizers, httpd's own stop race (README, Known
+        # problems) is noted, not counted; any other report fails
+        reports = glob.glob(os.path.join(self.root, "san", "*san.*"))
+        races = [f for f in reports if is_httpd_stop_race(Httpd.read(f))]
+        for f in races:
+            note_httpd_stop_race(f)
+        if races and len(races) == len(reports):
+            bad = [l for l in bad if "Sanitizer:DEADLYSIGNAL" not in l]
+            reports = []
         self.assertEqual(bad, [])
         self.assertNotIn("script>", out)
-        self.assertEqual(glob.glob(os.path.join(self.root, "san", "*san.*")), [])
+        self.assertEqual(reports, [])
