@@ -1019,19 +1019,33 @@ static void goapi_lmdb_read_all(MDB_env *env, goapi_lmdb_verdict *v)
 static int goapi_lmdb_rehearse_grow(MDB_cursor *cur)
 {
     unsigned char *buf = NULL;
-    MDB_val k, d, nd;
+    MDB_val k, d, nk, nd;
     int rc;
 
     for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == MDB_SUCCESS;
          rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
         free(buf);
-        if (!(buf = calloc(1, d.mv_size + 8))) {
+        /* key and value copied out of the page: a put that grows the
+         * record moves the page's nodes, which k and d point into */
+        if (!(buf = calloc(1, k.mv_size + d.mv_size + 8))) {
             return ENOMEM;
         }
-        memcpy(buf, d.mv_data, d.mv_size);
+        memcpy(buf, k.mv_data, k.mv_size);
+        memcpy(buf + k.mv_size, d.mv_data, d.mv_size);
+        nk.mv_size = k.mv_size;
+        nk.mv_data = buf;
         nd.mv_size = d.mv_size + 8;
-        nd.mv_data = buf;
-        if ((rc = mdb_cursor_put(cur, &k, &nd, MDB_CURRENT)) != MDB_SUCCESS) {
+        nd.mv_data = buf + k.mv_size;
+        if ((rc = mdb_cursor_put(cur, &nk, &nd, MDB_CURRENT)) != MDB_SUCCESS) {
+            break;
+        }
+        /* the record is where it was, under its own key */
+        if ((rc = mdb_cursor_get(cur, &k, &d, MDB_GET_CURRENT)) != MDB_SUCCESS) {
+            break;
+        }
+        if (k.mv_size != nk.mv_size || memcmp(k.mv_data, buf, k.mv_size) != 0
+            || d.mv_size != nd.mv_size) {
+            rc = MDB_CORRUPTED;
             break;
         }
     }

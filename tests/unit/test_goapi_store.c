@@ -556,6 +556,49 @@ static void test_prepare_new_ledger(void **state)
     assert_non_null(strstr(rep.detail, "50 record(s)"));
 }
 
+/* The check's rehearsal grows every record in place: records of many
+ * sizes (in flight, completed with short and long bodies) in hash order,
+ * as a ledger holds them after a kill mid-load. */
+static void test_prepare_mixed_records(void **state)
+{
+    const char *path = store_path();
+    goapi_ledger_report rep;
+    apr_pool_t *p;
+    goapi_store *st;
+    unsigned char k[GOAPI_SHA256_LEN];
+    goapi_idem_record rec, got;
+    goapi_claim_result res;
+    char body[600];
+    int i;
+
+    (void)state;
+    rep = prepare(path, 2 << 20, 1);
+    assert_int_equal(rep.state, GOAPI_LEDGER_READY);
+    assert_int_equal(apr_pool_create(&p, unit_pool), APR_SUCCESS);
+    assert_int_equal(goapi_store_lmdb_open(&st, path, 2 << 20, p), APR_SUCCESS);
+    for (i = 0; i < 300; i++) {
+        char name[32];
+
+        snprintf(name, sizeof(name), "mixed-%d", i);
+        key_of(k, name);
+        rec = in_flight((apr_uint64_t)i + 1, SEC(10), SEC(60), 7);
+        assert_int_equal(st->ops->claim(st, k, &rec, SEC(10), 0, &res, &got, p),
+                         APR_SUCCESS);
+        if (i % 3) {
+            memset(body, 'a' + i % 26, sizeof(body));
+            body[(i * 37) % (sizeof(body) - 1)] = '\0';
+            rec = completed(&rec, SEC(3600), body);
+            assert_int_equal(st->ops->complete(st, k, &rec), APR_SUCCESS);
+        }
+    }
+    apr_pool_destroy(p);
+    rep = prepare(path, 2 << 20, 1);
+    assert_int_equal(rep.state, GOAPI_LEDGER_READY);
+    assert_true(rep.records == 300);
+    rep = prepare(path, 2 << 20, 0);
+    assert_int_equal(rep.state, GOAPI_LEDGER_SOUND);
+}
+
 static void test_empty_file_is_damage(void **state)
 {
     const char *path = store_path();
@@ -774,6 +817,7 @@ int main(void)
         cmocka_unit_test(test_bad_path),
         cmocka_unit_test(test_log_limit),
         cmocka_unit_test(test_prepare_new_ledger),
+        cmocka_unit_test(test_prepare_mixed_records),
         cmocka_unit_test(test_empty_file_is_damage),
         cmocka_unit_test(test_truncated_ledger),
         cmocka_unit_test(test_damaged_pages),
