@@ -87,7 +87,47 @@ HOOKS = ("goapi_timeouts_pre_connection", "goapi_timeouts_process_connection",
          "goapi_ids_out_filter", "goapi_write_disarm")
 
 
-class Server:
+class Process:
+    """A server process of the benchmark, stopped by its pid (its process
+    group if it does not stop), and its temp directory."""
+    STOP_SECONDS = 60
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(self.STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        self.proc = None
+
+    def children(self):
+        """Its child processes (none of its own)."""
+        return []
+
+    def cpu_ticks(self):
+        """User and system CPU time of the server's processes, in clock
+        ticks: the time they ran, whatever else the machine did."""
+        total = 0
+        for pid in [self.proc.pid] + self.children():
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])      # utime, stime
+            except (OSError, IndexError, ValueError):
+                pass
+        return total
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Server(Process):
     def __init__(self, name, body, goapi=True, extra_modules=(), mpm=None):
         self.name = name
         self.dir = tempfile.mkdtemp(prefix="goapi-bench-")
@@ -133,29 +173,6 @@ class Server:
         if not wait_for_port("127.0.0.1", self.port, time.monotonic() + 60, self.proc):
             raise RuntimeError("%s did not start:\n%s" % (self.name, self.log()))
 
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-        self.proc = None
-
-    def cpu_ticks(self):
-        """User and system CPU time of the server's processes, in clock
-        ticks: the time they ran, whatever else the machine did."""
-        total = 0
-        for pid in [self.proc.pid] + self.children():
-            try:
-                with open("/proc/%d/stat" % pid) as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])      # utime, stime
-            except (OSError, IndexError, ValueError):
-                pass
-        return total
-
     def children(self):
         out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)],
                              capture_output=True, text=True).stdout
@@ -168,16 +185,10 @@ class Server:
         except OSError:
             return ""
 
-    def url(self, path):
-        return "http://127.0.0.1:%d%s" % (self.port, path)
 
-    def cleanup(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-class GoServer:
+class GoServer(Process):
     """bench/goserver on the servers' CPUs (Go sizes GOMAXPROCS from them)."""
+    STOP_SECONDS = 30
 
     def __init__(self, name):
         self.name = name
@@ -194,34 +205,6 @@ class GoServer:
                                          preexec_fn=lambda: os.sched_setaffinity(0, SERVER_CPUS))
         if not wait_for_port("127.0.0.1", self.port, time.monotonic() + 30, self.proc):
             raise RuntimeError("%s did not start" % self.name)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-        self.proc = None
-
-    def cpu_ticks(self):
-        try:
-            with open("/proc/%d/stat" % self.proc.pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            return int(fields[11]) + int(fields[12])
-        except (OSError, IndexError, ValueError):
-            return 0
-
-    def children(self):
-        return [self.proc.pid]
-
-    def url(self, path):
-        return "http://127.0.0.1:%d%s" % (self.port, path)
-
-    def cleanup(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # Stock Apache's nearest equivalent of GET /healthz: a static file, an ID

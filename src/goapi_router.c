@@ -232,3 +232,17 @@ goapi_match_result goapi_route_match(apr_pool_t *p, const char *method,
     }
     return m->allowed ? GOAPI_MATCH_NOT_ALLOWED : GOAPI_MATCH_NOT_FOUND;
 }
+
+goapi_route_id goapi_route_probe(const char *path, apr_size_t len)
+{
+    switch (len) {
+    case 7:
+        return memcmp(path, "/readyz", 7) == 0 ? GOAPI_ROUTE_READYZ : GOAPI_ROUTE_NONE;
+    case 8:
+        return memcmp(path, "/healthz", 8) == 0 ? GOAPI_ROUTE_HEALTHZ : GOAPI_ROUTE_NONE;
+    case 9:
+        return memcmp(path, "/startupz", 9) == 0 ? GOAPI_ROUTE_STARTUPZ : GOAPI_ROUTE_NONE;
+    default:
+        return GOAPI_ROUTE_NONE;
+    }
+}

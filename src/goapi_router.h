@@ -59,4 +59,9 @@ goapi_match_result goapi_route_match(apr_pool_t *p, const char *method,
                                      const char *path, apr_size_t len,
                                      goapi_match *m);
 
+/* The probe (GOAPI_ROUTE_HEALTHZ, _READYZ or _STARTUPZ) that an escaped
+ * path names exactly, without escapes, dots or a trailing slash; else
+ * GOAPI_ROUTE_NONE.  No allocation: the probes' fast path asks it first. */
+goapi_route_id goapi_route_probe(const char *path, apr_size_t len);
+
 #endif /* GOAPI_ROUTER_H */

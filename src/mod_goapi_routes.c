@@ -401,20 +401,6 @@ void goapi_routes_test_config(apr_pool_t *pconf, server_rec *s)
     }
 }
 
-/* The probe a bodiless GET's path names exactly, or GOAPI_ROUTE_NONE. */
-static goapi_route_id goapi_fast_probe(const char *path, apr_size_t len)
-{
-    switch (len) {
-    case 7:
-        return memcmp(path, "/readyz", 7) == 0 ? GOAPI_ROUTE_READYZ : GOAPI_ROUTE_NONE;
-    case 8:
-        return memcmp(path, "/healthz", 8) == 0 ? GOAPI_ROUTE_HEALTHZ : GOAPI_ROUTE_NONE;
-    case 9:
-        return memcmp(path, "/startupz", 9) == 0 ? GOAPI_ROUTE_STARTUPZ : GOAPI_ROUTE_NONE;
-    }
-    return GOAPI_ROUTE_NONE;
-}
-
 int goapi_routes_quick_handler(request_rec *r, int lookup)
 {
     const goapi_server_conf *sc;
@@ -422,7 +408,7 @@ int goapi_routes_quick_handler(request_rec *r, int lookup)
     apr_size_t len;
 
     if (lookup || r->main || r->prev || r->proxyreq || r->method_number != M_GET
-        || goapi_fast_blockers || goapi_may_have_body(r)) {
+        || goapi_fast_blockers) {
         return DECLINED;
     }
     sc = ap_get_module_config(r->server->module_config, &goapi_module);
@@ -430,7 +416,7 @@ int goapi_routes_quick_handler(request_rec *r, int lookup)
         return DECLINED;
     }
     goapi_path_of_target(r->unparsed_uri, &path, &len);
-    if (goapi_fast_probe(path, len) == GOAPI_ROUTE_NONE) {
+    if (goapi_route_probe(path, len) == GOAPI_ROUTE_NONE || goapi_may_have_body(r)) {
         return DECLINED;
     }
     /* the same sections httpd would apply; the walk is cached, so a

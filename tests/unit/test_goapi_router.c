@@ -198,10 +198,41 @@ static void test_methods(void **state)
                         "GET, HEAD, POST, PUT, PATCH, DELETE");
 }
 
+/* Exactly the three probe paths, as the client wrote them. */
+static void test_route_probe(void **state)
+{
+    static const struct {
+        const char *path;
+        goapi_route_id want;
+    } cases[] = {
+        { "/healthz", GOAPI_ROUTE_HEALTHZ },
+        { "/readyz", GOAPI_ROUTE_READYZ },
+        { "/startupz", GOAPI_ROUTE_STARTUPZ },
+        { "/healthz/", GOAPI_ROUTE_NONE },
+        { "/%68ealthz", GOAPI_ROUTE_NONE },
+        { "/Healthz", GOAPI_ROUTE_NONE },
+        { "//healthz", GOAPI_ROUTE_NONE },
+        { "/readyz/db", GOAPI_ROUTE_NONE },
+        { "/", GOAPI_ROUTE_NONE },
+        { "/parcels", GOAPI_ROUTE_NONE },
+        { "", GOAPI_ROUTE_NONE },
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < UNIT_ELEMS(cases); i++) {
+        assert_int_equal(goapi_route_probe(cases[i].path, strlen(cases[i].path)),
+                         cases[i].want);
+    }
+    /* only len bytes count: "/healthz" followed by a query */
+    assert_int_equal(goapi_route_probe("/healthz?x=1", 8), GOAPI_ROUTE_HEALTHZ);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_route_table),
+        cmocka_unit_test(test_route_probe),
         cmocka_unit_test(test_param_length_limit),
         cmocka_unit_test(test_reason_never_reflects_value),
         cmocka_unit_test(test_methods),
