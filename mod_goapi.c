@@ -132,6 +132,13 @@ static const command_rec goapi_cmds[] = {
                   "A damaged ledger at startup: Refuse (the server does not start) or "
                   "StartFresh (moved aside, a new empty one; its records are lost) "
                   "(default Refuse); main server only"),
+    AP_INIT_FLAG("GoapiMetrics", goapi_cmd_metrics, NULL, RSRC_CONF,
+                 "Off: no metrics are collected and /metrics answers 404 "
+                 "(default On); main server only"),
+    AP_INIT_TAKE1("GoapiMetricsRoute", goapi_cmd_metrics_route, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "The route label of requests here that no route of mod_goapi "
+                  "answers (default \"other\")"),
     { NULL, { NULL }, NULL, 0, RAW_ARGS, NULL }
 };
 
@@ -239,6 +246,18 @@ static void goapi_register_hooks(apr_pool_t *p)
     ap_hook_map_to_storage(goapi_routes_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_quick_handler(goapi_routes_quick_handler, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_check_config(goapi_routes_check_config, NULL, NULL, APR_HOOK_LAST);
+
+    /* Metrics.  Route names are gathered while the configuration is read
+     * (pre_config starts the list); the shared region is made by the
+     * parent.  Requests are counted once answered, after the other
+     * loggers: the access log line is written first. */
+    ap_hook_pre_config(goapi_metrics_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(goapi_metrics_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(goapi_metrics_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_read_request(goapi_metrics_post_read_request, NULL, NULL,
+                              APR_HOOK_MIDDLE);
+    ap_hook_log_transaction(goapi_metrics_log_transaction, NULL, NULL,
+                            APR_HOOK_REALLY_LAST);
     ap_hook_test_config(goapi_routes_test_config, NULL, NULL, APR_HOOK_MIDDLE);
 }
 

@@ -57,6 +57,7 @@ SERVER_CPUS = set(CPUS[:max(1, len(CPUS) // 2)])
 CLIENT_CPUS = set(CPUS[len(SERVER_CPUS):]) or set(CPUS)
 THREADS = max(1, min(2, len(CLIENT_CPUS)))
 RSS_REQUESTS = int(os.environ.get("BENCH_RSS_REQUESTS", "1000000"))
+SCRAPES = 200
 # BENCH_ONLY=rounds: the rounds alone (no idle, memory or callgrind runs)
 ONLY_ROUNDS = os.environ.get("BENCH_ONLY") == "rounds"
 RSS_SECONDS_MAX = 150                   # the memory run stops here in any case
@@ -383,6 +384,22 @@ def rss_kib(pid):
     return int(m.group(1)) if m else None
 
 
+def scrape_ms(port, n):
+    """The time of n scrapes of /metrics, one after another, in ms."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    took = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        conn.request("GET", "/metrics")
+        r = conn.getresponse()
+        r.read()
+        took.append((time.perf_counter() - t0) * 1000)
+        if r.status != 200:
+            raise RuntimeError("GET /metrics: %d" % r.status)
+    conn.close()
+    return took
+
+
 def keepalive_requests(port, path, n):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     for _ in range(n):
@@ -440,6 +457,7 @@ def main():
     base = Server("base", BASE_BODY, goapi=False, extra_modules=(benchok,))
     goapi = Server("goapi", goapi_body(True))
     nodl = Server("nodl", goapi_body(False))
+    nometrics = Server("nometrics", goapi_body(True, extra="GoapiMetrics Off\n"))
     # the shared ledger: a Redis on the servers' CPUs, as a host's would be
     redis = RedisServer()
     rgoapi = Server("redis", goapi_body(True, "redis://127.0.0.1:%d/0" % redis.port))
@@ -448,7 +466,7 @@ def main():
                                                   "GoapiIdempotencyReplayCache 0\n"))
     go = GoServer("go")
     stock = Server("stock", STOCK_BODY, goapi=False, extra_modules=STOCK_MODULES)
-    servers = (base, goapi, nodl, rgoapi, rnocache, go, stock)
+    servers = (base, goapi, nodl, nometrics, rgoapi, rnocache, go, stock)
     lines = []
     try:
         redis.start()
@@ -471,6 +489,7 @@ def main():
             ("/healthz, client IDs", goapi.url("/healthz"), ids, None, ()),
             ("GET /parcels/{id}", goapi.url("/parcels/p-1"), (), None, ()),
             ("/healthz, no deadlines", nodl.url("/healthz"), (), None, ()),
+            ("/healthz, metrics off", nometrics.url("/healthz"), (), None, ()),
             ("POST dispatch, replay", goapi.url("/parcels/p-1/dispatch"), (),
              lua_s["post_fixed"], ()),
             ("Redis: POST dispatch, replay", rgoapi.url("/parcels/p-1/dispatch"), (),
@@ -544,6 +563,8 @@ def main():
             ("static file / baseline, req/s", med("static 3-byte file", "rps") / base_rps, ""),
             ("deadlines on / off, req/s", med(hz, "rps") / med("/healthz, no deadlines", "rps"),
              ">= 0.97"),
+            ("metrics on / GoapiMetrics Off, req/s",
+             med(hz, "rps") / med("/healthz, metrics off", "rps"), ">= 0.98"),
             ("/healthz (IDs generated) / baseline, CPU/req",
              med(hz, "cpu_us") / med("baseline: trivial handler", "cpu_us"), "<= 1.03"),
             ("idempotent replay / GET /healthz, req/s",
@@ -584,6 +605,11 @@ def main():
             lines.append("  %-30s %8.3f / %8.3f%s" % (
                 name, r["p50"], r["p99"],
                 "   (budget p99 <= 2 ms)" if name == "Redis: POST, first execution" else ""))
+        # a scrape of a server whose every route was used
+        took = scrape_ms(goapi.port, SCRAPES)
+        lines.append("GET /metrics, every route used (%d scrapes, one connection): median "
+                     "%.2f ms, max %.2f ms   (budget < 5 ms)"
+                     % (SCRAPES, statistics.median(took), max(took)))
         if ONLY_ROUNDS:
             print("\n".join(lines), flush=True)
             return

@@ -188,6 +188,15 @@ class ContainerTest(unittest.TestCase):
         self.assertEqual(answers[0][0], 201)
         self.assertEqual({a[:3] for a in answers}, {answers[0][:3]})
         self.assertEqual([a[3] for a in answers], [None, "true", "true"])
+        # counted in the image's metrics: one execution, two replays
+        st, h, body = get(self.port, "/metrics")
+        self.assertEqual(st, 200)
+        self.assertEqual(h["content-type"], "text/plain; version=0.0.4; charset=utf-8")
+        text = body.decode()
+        self.assertRegex(text, r'(?m)^goapi_idempotency_requests_total\{outcome="executed"\} 1$')
+        self.assertRegex(text, r'(?m)^goapi_idempotency_requests_total\{outcome="replayed"\} 2$')
+        self.assertRegex(text, r'(?m)^http_server_requests_total\{route="/parcels/\{parcelID\}'
+                               r'/dispatch",method="POST",code="201"\} 3$')
 
     def test_4_access_log_on_stdout(self):
         time.sleep(0.3)

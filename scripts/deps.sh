@@ -6,7 +6,8 @@ set -eu
 
 PACKAGES="apache2 apache2-dev libapr1-dev libaprutil1-dev libcmocka-dev liblmdb-dev
           libhiredis-dev redis-server redis-sentinel
-          gcc libc6-dev make perl python3 curl clang openssl gdb"
+          gcc libc6-dev make perl python3 curl clang openssl gdb
+          prometheus python3-prometheus-client"
 
 missing=""
 for p in $PACKAGES "$@"; do

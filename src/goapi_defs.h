@@ -15,6 +15,9 @@
  * its parent pool may already have destroyed, and it leaves the stack of
  * the unfinished frames poisoned for AddressSanitizer. */
 
+/* The release: shown by goapi_build_info and the startup notice. */
+#define GOAPI_VERSION                  "0.9.0"
+
 /* The handler name used with "SetHandler goapi". */
 #define GOAPI_HANDLER                  "goapi"
 

@@ -24,9 +24,22 @@ static const goapi_route goapi_routes[] = {
     { "/readyz",             NULL,       GOAPI_M_GET, GOAPI_ROUTE_READYZ },
     { "/readyz/{check}",     "check",    GOAPI_M_GET, GOAPI_ROUTE_READYZ_CHECK },
     { "/startupz",           NULL,       GOAPI_M_GET, GOAPI_ROUTE_STARTUPZ },
+    { "/metrics",            NULL,       GOAPI_M_GET, GOAPI_ROUTE_METRICS },
     { "/parcels/{parcelID}", "parcelID", GOAPI_M_GET, GOAPI_ROUTE_PARCEL },
     { "/parcels/{parcelID}/dispatch", "parcelID", GOAPI_M_POST, GOAPI_ROUTE_DISPATCH },
 };
+
+const char *goapi_route_pattern(goapi_route_id id)
+{
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(goapi_routes) / sizeof(goapi_routes[0]); i++) {
+        if (goapi_routes[i].route == id) {
+            return goapi_routes[i].pattern;
+        }
+    }
+    return NULL;
+}
 
 static const struct {
     const char *name;

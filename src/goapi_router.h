@@ -18,7 +18,9 @@ typedef enum {
     GOAPI_ROUTE_READYZ_CHECK,   /* GET /readyz/{check} */
     GOAPI_ROUTE_STARTUPZ,       /* GET /startupz    */
     GOAPI_ROUTE_PARCEL,         /* GET /parcels/{parcelID} */
-    GOAPI_ROUTE_DISPATCH        /* POST /parcels/{parcelID}/dispatch */
+    GOAPI_ROUTE_DISPATCH,       /* POST /parcels/{parcelID}/dispatch */
+    GOAPI_ROUTE_METRICS,        /* GET /metrics     */
+    GOAPI_ROUTE__N
 } goapi_route_id;
 
 /* Method bits.  A pattern that allows GET also allows HEAD. */
@@ -49,6 +51,9 @@ typedef struct {
 } goapi_match;
 
 unsigned goapi_method_bit(const char *method);
+
+/* The pattern of a route ("/parcels/{parcelID}"), or NULL for none. */
+const char *goapi_route_pattern(goapi_route_id id);
 
 /* "GET, HEAD, POST" for a method mask, in a fixed order. */
 const char *goapi_allow_header(apr_pool_t *p, unsigned mask);

@@ -11,6 +11,7 @@
 #include "goapi_defs.h"
 #include "goapi_health.h"
 #include "goapi_limits.h"
+#include "goapi_metrics.h"
 #include "goapi_redis_url.h"
 #include "goapi_shutdown.h"
 
@@ -59,6 +60,7 @@ typedef struct {
                                          * (main server); -1 unset */
     int idem_damaged;                   /* GOAPI_DAMAGED_* (main server); -1 unset */
     int probe_fast_path;                /* GoapiProbeFastPath; -1 unset = 1 */
+    int metrics;                        /* GoapiMetrics (main server); -1 unset = 1 */
 } goapi_server_conf;
 
 /* Per directory/location. */
@@ -76,6 +78,8 @@ typedef struct {
                                          * -1 unset = 0 */
     apr_int64_t idem_max_body;          /* request body fingerprinted, bytes; -1 unset */
     apr_int64_t idem_max_response;      /* response kept for replays, bytes; -1 unset */
+    int metrics_route;                  /* GoapiMetricsRoute: 1 + its index among
+                                         * this configuration's names; 0 unset */
 } goapi_dir_conf;
 
 /* The IDs of one request, shared by its internal redirects and subrequests. */
@@ -87,6 +91,8 @@ typedef struct {
     void *idem;                         /* the idempotency state of the request
                                          * (mod_goapi_idempotency.c), or NULL */
     int published;                      /* headers and env set on the main request */
+    int metrics_route;                  /* 1 + the route label mod_goapi's router
+                                         * matched (goapi_metrics_route); 0 none */
 } goapi_ids;
 
 /* mod_goapi_config.c */
@@ -114,6 +120,7 @@ const char *goapi_cmd_idem_store_timeout(cmd_parms *cmd, void *dconf, const char
 const char *goapi_cmd_idem_store_prefix(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_idem_replay_cache(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_probe_fast_path(cmd_parms *cmd, void *dconf, int flag);
+const char *goapi_cmd_metrics(cmd_parms *cmd, void *dconf, int flag);
 int goapi_config_idempotency_used(void);
 /* "the main server", or "the virtual host <name> defined at <file>:<line>" */
 const char *goapi_server_name(apr_pool_t *p, const server_rec *s);
@@ -190,6 +197,27 @@ int goapi_idem_store_ping(apr_pool_t *p, const char **why);
 /* The next value of a counter kept in the ledger; APR_ENOTIMPL without one. */
 apr_status_t goapi_idem_counter_next(request_rec *r, const char *name,
                                      apr_uint64_t *value);
+
+/* mod_goapi_metrics.c: counters in shared memory (src/goapi_metrics.h).
+ * Every writer is a no-op while GoapiMetrics is Off. */
+const char *goapi_cmd_metrics_route(cmd_parms *cmd, void *dconf, const char *arg);
+int goapi_metrics_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
+int goapi_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                              server_rec *s);
+void goapi_metrics_child_init(apr_pool_t *pchild, server_rec *s);
+int goapi_metrics_post_read_request(request_rec *r);
+int goapi_metrics_log_transaction(request_rec *r);
+/* Count n of a goapi_metrics_counter (c: the connection, or NULL). */
+void goapi_metrics_add(conn_rec *c, goapi_metrics_counter counter, apr_uint64_t n);
+void goapi_metrics_store_time(conn_rec *c, apr_interval_time_t took);
+void goapi_metrics_hook_time(const char *hook, apr_interval_time_t took);
+/* The request was answered by mod_goapi's route (a goapi_route_id). */
+void goapi_metrics_route(request_rec *r, int route);
+/* The exposition for a scrape (OpenMetrics when the Accept header asks for
+ * it, *type says which), with readiness as /readyz sees it; NULL while
+ * metrics are off. */
+const char *goapi_metrics_scrape(request_rec *r, const goapi_readiness *rd,
+                                 const char **type, apr_size_t *len);
 
 /* mod_goapi_routes.c */
 int goapi_routes_handler(request_rec *r);

@@ -49,6 +49,7 @@ void *goapi_config_create_server(apr_pool_t *p, server_rec *s)
     conf->idem_sweep = -1;
     conf->idem_damaged = -1;
     conf->probe_fast_path = -1;
+    conf->metrics = -1;
     if (!s->is_virtual) {
         /* the main server's record is made first in each reading of the
          * configuration */
@@ -83,6 +84,7 @@ void *goapi_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     conf->idem_replay_cache = base->idem_replay_cache;
     conf->idem_sweep = base->idem_sweep;
     conf->idem_damaged = base->idem_damaged;
+    conf->metrics = base->metrics;          /* main server only */
     return conf;
 }
 
@@ -116,6 +118,7 @@ void *goapi_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     GOAPI_MERGE(idem_rerun, -1);
     GOAPI_MERGE(idem_max_body, -1);
     GOAPI_MERGE(idem_max_response, -1);
+    GOAPI_MERGE(metrics_route, 0);
     return conf;
 }
 
@@ -267,6 +270,18 @@ const char *goapi_cmd_probe_fast_path(cmd_parms *cmd, void *dconf, int flag)
 {
     (void)dconf;
     goapi_cmd_sconf_noted(cmd, flag ? "On" : "Off")->probe_fast_path = flag;
+    return NULL;
+}
+
+const char *goapi_cmd_metrics(cmd_parms *cmd, void *dconf, int flag)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dconf;
+    if (err) {
+        return err;
+    }
+    goapi_cmd_sconf_noted(cmd, flag ? "On" : "Off")->metrics = flag;
     return NULL;
 }
 
@@ -643,6 +658,8 @@ int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                 c->trust_incoming_ids = 1;
             if (c->probe_fast_path < 0)
                 c->probe_fast_path = 1;
+            if (c->metrics < 0)
+                c->metrics = 1;
             c->limits_set = goapi_limits_resolve(&c->limits);
             if (c->check_interval < 0)
                 c->check_interval = GOAPI_DEFAULT_CHECK_INTERVAL;

@@ -106,6 +106,7 @@ typedef struct {
     const char *detail;
     int retry_after;                    /* seconds, 0 for none */
     const char *type;                   /* problem type URI, NULL about:blank */
+    goapi_metrics_counter outcome;      /* how a PROBLEM is counted */
     char digest[7 + GOAPI_IDEM_DIGEST_LEN + 1]; /* the key in logs, once made */
 } goapi_idem_req;
 
@@ -119,12 +120,20 @@ static apr_int64_t goapi_dir_or(apr_int64_t v, apr_int64_t unset, apr_int64_t de
     return v == unset ? def : v;
 }
 
+/* The time of a ledger operation that began at t0, for the metrics. */
+static void goapi_idem_timed(conn_rec *c, apr_time_t t0)
+{
+    goapi_metrics_store_time(c, apr_time_now() - t0);
+}
+
 /* ---- answers ---------------------------------------------------------- */
 
-static void goapi_idem_problem(goapi_idem_req *ctx, int status, int retry_after,
-                               const char *title, const char *detail)
+static void goapi_idem_problem(goapi_idem_req *ctx, goapi_metrics_counter outcome,
+                               int status, int retry_after, const char *title,
+                               const char *detail)
 {
     ctx->mode = GOAPI_IDEM_PROBLEM;
+    ctx->outcome = outcome;
     ctx->type = NULL;
     ctx->status = status;
     ctx->retry_after = retry_after;
@@ -408,6 +417,7 @@ static void goapi_idem_finish(goapi_idem_req *ctx, request_rec *r, int complete)
 {
     goapi_idem_record done = ctx->claim;
     apr_status_t rv;
+    apr_time_t t0;
     char d[32];
 
     if (ctx->finished) {
@@ -415,7 +425,10 @@ static void goapi_idem_finish(goapi_idem_req *ctx, request_rec *r, int complete)
     }
     ctx->finished = 1;
     if (goapi_idem_not_applied(ctx, r)) {
+        apr_time_t t0 = apr_time_now();
+
         rv = goapi_ledger->ops->release(goapi_ledger, ctx->key, ctx->claim.claim_id);
+        goapi_idem_timed(r->connection, t0);
         ap_log_rerror(APLOG_MARK, rv == APR_SUCCESS ? APLOG_INFO : APLOG_WARNING, rv, r,
                       GOAPI_LOGNO(00038) "Idempotency-Key %s released: status %d, the "
                       "operation was not reached", goapi_idem_key_text(ctx, r), r->status);
@@ -447,7 +460,9 @@ static void goapi_idem_finish(goapi_idem_req *ctx, request_rec *r, int complete)
             done.body_len = 0;
         }
     }
+    t0 = apr_time_now();
     rv = goapi_ledger->ops->complete(goapi_ledger, ctx->key, &done);
+    goapi_idem_timed(r->connection, t0);
     if (rv == APR_ENOSPC && done.flags) {
         /* full: the outcome without the response still fits where the
          * claim was */
@@ -659,19 +674,19 @@ static void goapi_idem_decide(goapi_idem_req *ctx, request_rec *r,
 {
     switch (goapi_idem_judge(held, fp, now)) {
     case GOAPI_HELD_REUSED:
-        goapi_idem_problem(ctx, HTTP_UNPROCESSABLE_ENTITY, 0,
+        goapi_idem_problem(ctx, GOAPI_MC_IDEM_MISMATCH, HTTP_UNPROCESSABLE_ENTITY, 0,
                            "Idempotency-Key reused",
                            "this key was already used for a different request (method, "
                            "path, query, body or user); use a new key for a new request");
         break;
     case GOAPI_HELD_IN_PROGRESS:
-        goapi_idem_problem(ctx, HTTP_CONFLICT, GOAPI_IDEM_RETRY_AFTER,
+        goapi_idem_problem(ctx, GOAPI_MC_IDEM_IN_FLIGHT, HTTP_CONFLICT, GOAPI_IDEM_RETRY_AFTER,
                            "Request in progress",
                            "a request with this key is still being processed; retry "
                            "after the time given in Retry-After");
         break;
     case GOAPI_HELD_OUTCOME_UNKNOWN:
-        goapi_idem_problem(ctx, HTTP_CONFLICT, 0, "Outcome unknown",
+        goapi_idem_problem(ctx, GOAPI_MC_IDEM_UNKNOWN, HTTP_CONFLICT, 0, "Outcome unknown",
                            "a request with this key was being processed when its server "
                            "process ended or its lease ran out; whether it took effect is "
                            "not known, and it will not be processed again: check the "
@@ -683,7 +698,8 @@ static void goapi_idem_decide(goapi_idem_req *ctx, request_rec *r,
                       goapi_idem_key_text(ctx, r), apr_time_sec(now - held->created));
         break;
     case GOAPI_HELD_NOT_REPLAYABLE:
-        goapi_idem_problem(ctx, HTTP_CONFLICT, 0, "Response not replayable",
+        goapi_idem_problem(ctx, GOAPI_MC_IDEM_NOT_REPLAYABLE, HTTP_CONFLICT, 0,
+                           "Response not replayable",
                            "the request with this key was already processed, but its "
                            "response was not kept (larger than "
                            "GoapiIdempotencyMaxResponse, or the connection broke before "
@@ -709,7 +725,7 @@ static void goapi_idem_claim(goapi_idem_req *ctx, request_rec *r,
     goapi_store *st = goapi_ledger;
     goapi_idem_record held;
     goapi_claim_result res = GOAPI_CLAIM_HELD;
-    apr_time_t now = apr_time_now();
+    apr_time_t now = apr_time_now(), t0;
     apr_interval_time_t lease = goapi_dir_or(ctx->dc->idem_lease, -1,
                                              GOAPI_DEFAULT_IDEM_LEASE);
     apr_interval_time_t ttl = goapi_dir_or(ctx->dc->idem_ttl, -1, GOAPI_DEFAULT_IDEM_TTL);
@@ -735,7 +751,9 @@ static void goapi_idem_claim(goapi_idem_req *ctx, request_rec *r,
     /* unknown, if its holder dies, for as long as a completion is kept */
     ctx->claim.expires = now + (ttl > lease ? ttl : lease);
     memcpy(ctx->claim.fingerprint, fp, GOAPI_SHA256_LEN);
+    t0 = apr_time_now();
     rv = st->ops->claim(st, ctx->key, &ctx->claim, now, flags, &res, &held, r->pool);
+    goapi_idem_timed(r->connection, t0);
     if (rv == APR_SUCCESS && res == GOAPI_CLAIM_HELD) {
         goapi_replay_cache_put(goapi_ledger_cache, ctx->key, &held);
         goapi_idem_decide(ctx, r, &held, fp, now);
@@ -764,7 +782,7 @@ static void goapi_idem_claim(goapi_idem_req *ctx, request_rec *r,
                           goapi_store_why(st, rv), skipped);
         }
     }
-    goapi_idem_problem(ctx, HTTP_SERVICE_UNAVAILABLE, 60,
+    goapi_idem_problem(ctx, GOAPI_MC_IDEM_STORE_ERROR, HTTP_SERVICE_UNAVAILABLE, 60,
                        rv == APR_ENOSPC ? "Idempotency store full"
                                         : "Idempotency store unavailable",
                        "the request was not processed; retry later with the same key");
@@ -809,7 +827,8 @@ int goapi_idem_fixups(request_rec *r)
     ctx->r = r;
     ctx->dc = dc;
     if (ids->idempotency_key_refused) {
-        goapi_idem_problem(ctx, HTTP_BAD_REQUEST, 0, "Invalid Idempotency-Key",
+        goapi_idem_problem(ctx, GOAPI_MC_IDEM_KEY_INVALID, HTTP_BAD_REQUEST, 0,
+                           "Invalid Idempotency-Key",
                            "Idempotency-Key must be one string of 1 to "
                            GOAPI_STR(GOAPI_IDEMPOTENCY_KEY_MAX) " printable ASCII "
                            "characters, e.g. \"8e03978e-40d5-43e8-bc93-6894a57f9324\"");
@@ -818,7 +837,8 @@ int goapi_idem_fixups(request_rec *r)
         if (goapi_dir_or(dc->idem_required, -1, 0) != 1) {
             return DECLINED;
         }
-        goapi_idem_problem(ctx, HTTP_BAD_REQUEST, 0, "Idempotency-Key required",
+        goapi_idem_problem(ctx, GOAPI_MC_IDEM_KEY_MISSING, HTTP_BAD_REQUEST, 0,
+                           "Idempotency-Key required",
                            apr_psprintf(r->pool, "%s requests to this resource need an "
                                         "Idempotency-Key header", r->method));
     }
@@ -826,7 +846,7 @@ int goapi_idem_fixups(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, GOAPI_LOGNO(00046)
                       "no idempotency store in this process (see the error at its "
                       "start): refusing %s with Idempotency-Key", r->method);
-        goapi_idem_problem(ctx, HTTP_SERVICE_UNAVAILABLE, 60,
+        goapi_idem_problem(ctx, GOAPI_MC_IDEM_STORE_ERROR, HTTP_SERVICE_UNAVAILABLE, 60,
                            "Idempotency store unavailable",
                            "the request was not processed; retry later with the same key");
     }
@@ -835,7 +855,7 @@ int goapi_idem_fixups(request_rec *r)
                                                        GOAPI_DEFAULT_IDEM_MAX_BODY),
                                   body_sha);
         if (rv == HTTP_REQUEST_ENTITY_TOO_LARGE) {
-            goapi_idem_problem(ctx, rv, 0, "Request body too large",
+            goapi_idem_problem(ctx, GOAPI_MC_IDEM_TOO_LARGE, rv, 0, "Request body too large",
                                apr_psprintf(r->pool, "requests with an Idempotency-Key "
                                             "may have a body of at most %" APR_INT64_T_FMT
                                             " bytes here (GoapiIdempotencyMaxBody)",
@@ -855,6 +875,10 @@ int goapi_idem_fixups(request_rec *r)
         }
     }
     ids->idem = ctx;
+    goapi_metrics_add(r->connection,
+                      ctx->mode == GOAPI_IDEM_RUN ? GOAPI_MC_IDEM_EXECUTED
+                      : ctx->mode == GOAPI_IDEM_REPLAY ? GOAPI_MC_IDEM_REPLAYED
+                      : ctx->outcome, 1);
     if (ctx->mode != GOAPI_IDEM_RUN) {
         r->handler = GOAPI_IDEM_HANDLER;
     }
@@ -865,11 +889,14 @@ apr_status_t goapi_idem_counter_next(request_rec *r, const char *name,
                                      apr_uint64_t *value)
 {
     apr_status_t rv;
+    apr_time_t t0;
 
     if (!goapi_ledger) {
         return APR_ENOTIMPL;
     }
+    t0 = apr_time_now();
     rv = goapi_ledger->ops->next(goapi_ledger, name, value);
+    goapi_idem_timed(r->connection, t0);
     if (rv != APR_SUCCESS) {
         apr_uint32_t skipped;
 

@@ -242,6 +242,7 @@ static void goapi_report_hook(void *baton, const char *name, int started,
                      "shutdown hook %s started", name);
     }
     else {
+        goapi_metrics_hook_time(name, took);
         ap_log_error(APLOG_MARK, rv == APR_SUCCESS ? APLOG_INFO : APLOG_WARNING, rv, s,
                      GOAPI_LOGNO(00031) "shutdown hook %s finished in %" APR_TIME_T_FMT
                      "ms", name, apr_time_as_msec(took));
@@ -268,10 +269,13 @@ static void *APR_THREAD_FUNC goapi_supervise(apr_thread_t *thd, void *data)
         /* The hooks run before anything else, even when the child is
          * already leaving (an idle child exits at once). */
         if (began && !hooks_done) {
-            int skipped = goapi_shutdown_run(goapi_shutdown_hooks,
-                                             began + goapi_shutdown_window,
-                                             goapi_report_hook, s);
+            int skipped;
 
+            if (goapi_stop_graceful) {
+                goapi_metrics_add(NULL, GOAPI_MC_SHUTDOWN_WINDOWS, 1);
+            }
+            skipped = goapi_shutdown_run(goapi_shutdown_hooks, began + goapi_shutdown_window,
+                                         goapi_report_hook, s);
             if (skipped) {
                 ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, GOAPI_LOGNO(00032)
                              "%d shutdown hook(s) not run: the shutdown window of %s "
@@ -294,6 +298,8 @@ static void *APR_THREAD_FUNC goapi_supervise(apr_thread_t *thd, void *data)
 
             cut_at = now;
             if (n) {
+                goapi_metrics_add(NULL, GOAPI_MC_CUT_SHUTDOWN, 1);
+                goapi_metrics_add(NULL, GOAPI_MC_SHUTDOWN_CUT, n);
                 ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00033)
                              "shutdown window of %s over: %" APR_SIZE_T_FMT
                              " connection(s) cut",

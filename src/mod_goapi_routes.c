@@ -160,8 +160,32 @@ static apr_int64_t goapi_httpd_methods(unsigned mask)
     return m;
 }
 
+/* /metrics: never cached; 404 while GoapiMetrics is Off. */
+static int goapi_respond_metrics(request_rec *r)
+{
+    goapi_readiness rd;
+    const char *type = NULL, *body;
+    apr_size_t len = 0;
+
+    goapi_lifecycle_readiness(r, &rd);
+    body = goapi_metrics_scrape(r, &rd, &type, &len);
+    if (!body) {
+        return goapi_respond_error(r, HTTP_NOT_FOUND, "404 page not found (GoapiMetrics "
+                                   "Off)\n");
+    }
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_mergen(r->headers_out, "Vary", "Accept");
+    goapi_set_type(r, type);
+    ap_set_content_length(r, (apr_off_t)len);
+    if (!r->header_only) {
+        ap_rwrite(body, (int)len, r);
+    }
+    return OK;
+}
+
 static int goapi_respond_route(request_rec *r, const goapi_match *m)
 {
+    goapi_metrics_route(r, m->route);
     switch (m->route) {
     case GOAPI_ROUTE_ROOT:
         return goapi_respond_text(r, HTTP_OK, "parcel service is reachable\n");
@@ -179,7 +203,10 @@ static int goapi_respond_route(request_rec *r, const goapi_match *m)
                                               m->param, "\n", NULL));
     case GOAPI_ROUTE_DISPATCH:
         return goapi_respond_dispatch(r, m->param);
+    case GOAPI_ROUTE_METRICS:
+        return goapi_respond_metrics(r);
     case GOAPI_ROUTE_NONE:
+    case GOAPI_ROUTE__N:
         break;
     }
     return HTTP_INTERNAL_SERVER_ERROR;
@@ -231,6 +258,7 @@ static int goapi_routes_serve(request_rec *r)
         return goapi_respond_text(r, HTTP_MOVED_PERMANENTLY, "Moved Permanently\n");
 
     case GOAPI_MATCH_BAD_PARAM:
+        goapi_metrics_route(r, m.route);        /* the route's, refused */
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, GOAPI_LOGNO(00005)
                       "refusing %s: %s", m.param_name, m.reason);
         return goapi_respond_error(r, HTTP_BAD_REQUEST,

@@ -70,6 +70,9 @@ typedef struct {
     apr_off_t head_bytes;       /* request line + headers, as read */
     goapi_wslot *slot;          /* registry slot (write deadline), or NULL */
     int client;                 /* accepted by httpd (not a proxy backend) */
+    int cut;                    /* a read deadline cut it */
+    apr_time_t ended;           /* when its last request ended; 0 none yet */
+    apr_interval_time_t keepalive;  /* the KeepAliveTimeout after it */
 } goapi_conn;
 
 /* What the reaper needs to fire one request's write deadline; lives in the
@@ -81,6 +84,10 @@ typedef struct {
     const char *request_id;
     apr_interval_time_t timeout;
 } goapi_write_target;
+
+/* How much earlier than its keep-alive time a connection may end and still
+ * count as cut by it (the MPM's clock is not ours). */
+#define GOAPI_IDLE_SLACK apr_time_from_msec(100)
 
 /* Set at configuration time (in the parent, inherited by children). */
 static int goapi_read_filter_needed;
@@ -500,6 +507,16 @@ static apr_status_t goapi_getline(ap_filter_t *f, goapi_conn *cc, apr_bucket_bri
     return rv;
 }
 
+/* Has a read deadline passed, for a read that timed out?  The socket's
+ * waits count in milliseconds and may end up to one before the deadline
+ * asked for: a timeout that close to it is the deadline's. */
+#define GOAPI_CLOCK_SLACK apr_time_from_msec(2)
+
+static int goapi_deadline_passed(apr_time_t deadline)
+{
+    return apr_time_now() + GOAPI_CLOCK_SLACK >= deadline;
+}
+
 /* Does httpd hand this connection's next request to us only once its
  * first bytes are there?  The event MPM waits for a kept-alive connection
  * to become readable before a worker reads it, unless a filter keeps the
@@ -557,7 +574,7 @@ static apr_status_t goapi_read_filter(ap_filter_t *f, apr_bucket_brigade *bb,
         if (rv == APR_SUCCESS && cc->phase == GOAPI_PHASE_HEAD) {
             cc->head_bytes += len;
         }
-        if (APR_STATUS_IS_TIMEUP(rv) && apr_time_now() >= deadline) {
+        if (APR_STATUS_IS_TIMEUP(rv) && goapi_deadline_passed(deadline)) {
             goto timed_out;
         }
         return rv;
@@ -584,13 +601,16 @@ static apr_status_t goapi_read_filter(ap_filter_t *f, apr_bucket_brigade *bb,
         apr_brigade_length(bb, 1, &len);
         cc->head_bytes += len;
     }
-    if (!(APR_STATUS_IS_TIMEUP(rv) && deadline && apr_time_now() >= deadline)) {
+    if (!(APR_STATUS_IS_TIMEUP(rv) && deadline && goapi_deadline_passed(deadline))) {
         return rv;
     }
 
 timed_out:
     /* Our deadline, not httpd's Timeout: this connection is done. */
     c->keepalive = AP_CONN_CLOSE;
+    cc->cut = 1;
+    goapi_metrics_add(c, cc->phase == GOAPI_PHASE_HEAD ? GOAPI_MC_CUT_READ_HEADER
+                                                       : GOAPI_MC_CUT_READ, 1);
     ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c, GOAPI_LOGNO(00012)
                   "read deadline passed while reading the request %s",
                   cc->phase == GOAPI_PHASE_HEAD ? "headers" : "body");
@@ -603,6 +623,28 @@ static apr_status_t goapi_conn_release(void *data)
 
     goapi_reaper_release(goapi_write_reaper, cc->slot);
     cc->slot = NULL;
+    return APR_SUCCESS;
+}
+
+/* A connection that ends while it waits for its next request, once the
+ * keep-alive time after its last response has passed, was cut by the idle
+ * deadline (httpd closes it without a word: this is where it shows). */
+static apr_status_t goapi_conn_closed(void *data)
+{
+    const goapi_conn *cc = data;
+
+    if (cc->ended && !cc->cut && cc->phase != GOAPI_PHASE_HEAD && cc->keepalive > 0
+        && apr_time_now() - cc->ended >= cc->keepalive - GOAPI_IDLE_SLACK) {
+        goapi_metrics_add(cc->c, GOAPI_MC_CUT_IDLE, 1);
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t goapi_request_ended(void *data)
+{
+    goapi_conn *cc = data;
+
+    cc->ended = apr_time_now();
     return APR_SUCCESS;
 }
 
@@ -640,6 +682,7 @@ int goapi_timeouts_process_connection(conn_rec *c)
         return DECLINED;
     }
     cc->client = 1;
+    apr_pool_cleanup_register(c->pool, cc, goapi_conn_closed, apr_pool_cleanup_null);
     if (goapi_write_reaper && apr_os_sock_get(&fd, cc->sock) == APR_SUCCESS) {
         cc->slot = goapi_reaper_acquire(goapi_write_reaper, (int)fd);
         if (cc->slot) {
@@ -693,6 +736,7 @@ static void goapi_write_fire(void *baton, void *target, const void *tag,
     (void)tag;
     (void)deadline;
     apr_socket_shutdown(t->sock, APR_SHUTDOWN_READWRITE);
+    goapi_metrics_add(t->c, GOAPI_MC_CUT_WRITE, 1);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, t->s, GOAPI_LOGNO(00013)
                  "write deadline of %s passed for request %s from %s; "
                  "connection shut down", goapi_format_duration(t->timeout, d),
@@ -742,6 +786,8 @@ int goapi_timeouts_post_read_request(request_rec *r)
         return DECLINED;
     }
     sc = goapi_conf_of(r->server);
+    cc->keepalive = r->server->keep_alive ? r->server->keep_alive_timeout : 0;
+    apr_pool_cleanup_register(r->pool, cc, goapi_request_ended, apr_pool_cleanup_null);
     if (cc->phase == GOAPI_PHASE_HEAD) {
         /* The name-based virtual host is known now: its read deadline
          * governs the body, counted from the same start. */
@@ -753,6 +799,7 @@ int goapi_timeouts_post_read_request(request_rec *r)
                           "exceed GoapiMaxHeaderBytes %" APR_INT64_T_FMT,
                           cc->head_bytes, sc->limits.max_header_bytes);
             r->connection->keepalive = AP_CONN_CLOSE;
+            goapi_metrics_add(r->connection, GOAPI_MC_HEADER_LIMIT, 1);
             return HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE;
         }
     }

@@ -21,6 +21,8 @@ static const route_case cases[] = {
     { "GET", "/healthz", GOAPI_MATCH_FOUND, GOAPI_ROUTE_HEALTHZ, NULL },
     { "GET", "/readyz", GOAPI_MATCH_FOUND, GOAPI_ROUTE_READYZ, NULL },
     { "GET", "/startupz", GOAPI_MATCH_FOUND, GOAPI_ROUTE_STARTUPZ, NULL },
+    { "GET", "/metrics", GOAPI_MATCH_FOUND, GOAPI_ROUTE_METRICS, NULL },
+    { "POST", "/metrics", GOAPI_MATCH_NOT_ALLOWED, GOAPI_ROUTE_NONE, "GET, HEAD" },
     { "GET", "/readyz/db", GOAPI_MATCH_FOUND, GOAPI_ROUTE_READYZ_CHECK, "db" },
     { "GET", "/readyz/", GOAPI_MATCH_NOT_FOUND, GOAPI_ROUTE_NONE, NULL },
     { "GET", "/readyz/db/x", GOAPI_MATCH_NOT_FOUND, GOAPI_ROUTE_NONE, NULL },
@@ -228,6 +230,19 @@ static void test_route_probe(void **state)
     assert_int_equal(goapi_route_probe("/healthz?x=1", 8), GOAPI_ROUTE_HEALTHZ);
 }
 
+static void test_route_patterns(void **state)
+{
+    int id;
+
+    (void)state;
+    assert_null(goapi_route_pattern(GOAPI_ROUTE_NONE));
+    assert_string_equal(goapi_route_pattern(GOAPI_ROUTE_PARCEL), "/parcels/{parcelID}");
+    assert_string_equal(goapi_route_pattern(GOAPI_ROUTE_METRICS), "/metrics");
+    for (id = GOAPI_ROUTE_NONE + 1; id < GOAPI_ROUTE__N; id++) {
+        assert_non_null(goapi_route_pattern((goapi_route_id)id));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -236,6 +251,7 @@ int main(void)
         cmocka_unit_test(test_param_length_limit),
         cmocka_unit_test(test_reason_never_reflects_value),
         cmocka_unit_test(test_methods),
+        cmocka_unit_test(test_route_patterns),
     };
 
     return cmocka_run_group_tests_name("goapi_router", tests, unit_setup, unit_teardown);

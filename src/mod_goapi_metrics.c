@@ -1,0 +1,344 @@
+/*
+ * mod_goapi_metrics.c — Prometheus metrics: the shared region, the
+ * request hooks that count, and the scrape (GET /metrics of the goapi
+ * handler).
+ *
+ * The region (src/goapi_metrics.c) is made once per httpd process tree,
+ * in the parent's process pool, and inherited by the children: a graceful
+ * restart keeps every counter.  A child adds into the slot of its
+ * scoreboard index, with atomic adds: no lock, no system call.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "ap_mpm.h"
+#include "scoreboard.h"
+
+#include <unistd.h>
+
+#include <apr_shm.h>
+#include <apr_strings.h>
+
+#include "goapi_metrics.h"
+#include "goapi_router.h"
+#include "mod_goapi.h"
+
+APLOG_USE_MODULE(goapi);
+
+#define GOAPI_METRICS_SHM_KEY   "goapi_metrics_shm"
+/* Slots beyond this are shared (taken modulo): sums stay exact. */
+#define GOAPI_METRICS_MAX_SLOTS 64
+
+/* Inherited by the children at fork; NULL while GoapiMetrics is Off. */
+static goapi_metrics *goapi_metrics_region;
+
+/* Route labels: of mod_goapi's routes (by goapi_route_id), and of this
+ * configuration's GoapiMetricsRoute names (by their index). */
+static int goapi_route_label[GOAPI_ROUTE__N];
+static apr_array_header_t *goapi_route_names;
+static int *goapi_route_name_label;
+
+/* Children's scoreboard slots from a connection's id: ids are
+ * child * ThreadLimit + thread under every MPM. */
+static int goapi_thread_limit = 1;
+/* This child's slot, for counts made outside a connection. */
+static int goapi_child_slot;
+
+static int goapi_slot_of(const conn_rec *c)
+{
+    if (c && !c->master) {
+        return (int)(c->id / (long)goapi_thread_limit);
+    }
+    return goapi_child_slot;
+}
+
+const char *goapi_cmd_metrics_route(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    goapi_dir_conf *dc = dconf;
+    const char *why = goapi_metrics_label_check(arg);
+    int i;
+
+    if (why) {
+        return apr_psprintf(cmd->pool, "GoapiMetricsRoute %s: %s", arg, why);
+    }
+    if (!goapi_route_names) {
+        return "GoapiMetricsRoute: the module's pre_config did not run";
+    }
+    for (i = 0; i < goapi_route_names->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(goapi_route_names, i, const char *), arg) == 0) {
+            break;
+        }
+    }
+    if (i == goapi_route_names->nelts) {
+        if (i >= GOAPI_METRICS_LABELS - GOAPI_ROUTE__N) {
+            return apr_psprintf(cmd->pool, "GoapiMetricsRoute %s: at most %d route "
+                                "names", arg, GOAPI_METRICS_LABELS - GOAPI_ROUTE__N);
+        }
+        APR_ARRAY_PUSH(goapi_route_names, const char *) = apr_pstrdup(cmd->pool, arg);
+    }
+    dc->metrics_route = i + 1;
+    return NULL;
+}
+
+int goapi_metrics_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    (void)plog;
+    (void)ptemp;
+    goapi_route_names = apr_array_make(pconf, 4, sizeof(const char *));
+    goapi_route_name_label = NULL;
+    goapi_metrics_region = NULL;
+    return OK;
+}
+
+/* The region, made on the first real configuration and kept for the life
+ * of the process tree. */
+static goapi_metrics *goapi_metrics_shared(server_rec *s)
+{
+    apr_pool_t *pp = s->process->pool;
+    apr_shm_t *shm = NULL;
+    apr_status_t rv;
+    int limit = 0, nslots;
+
+    apr_pool_userdata_get((void **)&shm, GOAPI_METRICS_SHM_KEY, pp);
+    if (shm) {
+        return apr_shm_baseaddr_get(shm);
+    }
+    if (ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &limit) != APR_SUCCESS || limit < 1) {
+        limit = 1;
+    }
+    nslots = limit < GOAPI_METRICS_MAX_SLOTS ? limit : GOAPI_METRICS_MAX_SLOTS;
+    rv = apr_shm_create(&shm, goapi_metrics_size(nslots), NULL, pp);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, GOAPI_LOGNO(00067)
+                     "cannot create the shared memory for metrics (%" APR_SIZE_T_FMT
+                     " bytes)", goapi_metrics_size(nslots));
+        return NULL;
+    }
+    memset(apr_shm_baseaddr_get(shm), 0, goapi_metrics_size(nslots));
+    goapi_metrics_init(apr_shm_baseaddr_get(shm), nslots, apr_time_now());
+    apr_pool_userdata_set(shm, GOAPI_METRICS_SHM_KEY, apr_pool_cleanup_null, pp);
+    return apr_shm_baseaddr_get(shm);
+}
+
+int goapi_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                              server_rec *s)
+{
+    const goapi_server_conf *sc = ap_get_module_config(s->module_config, &goapi_module);
+    goapi_metrics *m;
+    int i;
+
+    (void)plog;
+    (void)ptemp;
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG || !sc->metrics) {
+        return OK;                      /* the trial reading, or metrics off */
+    }
+    if (ap_mpm_query(AP_MPMQ_HARD_LIMIT_THREADS, &goapi_thread_limit) != APR_SUCCESS
+        || goapi_thread_limit < 1) {
+        goapi_thread_limit = 1;
+    }
+    m = goapi_metrics_shared(s);
+    if (!m) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    /* Label 0 is "other"; a name keeps its label across restarts. */
+    goapi_metrics_label(m, GOAPI_METRICS_OTHER);
+    for (i = 0; i < GOAPI_ROUTE__N; i++) {
+        const char *pattern = goapi_route_pattern((goapi_route_id)i);
+
+        goapi_route_label[i] = pattern ? goapi_metrics_label(m, pattern) : 0;
+    }
+    goapi_route_name_label = apr_pcalloc(pconf, sizeof(int) * (goapi_route_names->nelts + 1));
+    for (i = 0; i < goapi_route_names->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(goapi_route_names, i, const char *);
+
+        goapi_route_name_label[i] = goapi_metrics_label(m, name);
+        if (goapi_route_name_label[i] < 0) {
+            /* names of earlier configurations fill the table */
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, GOAPI_LOGNO(00068)
+                         "GoapiMetricsRoute %s: no room left for another route "
+                         "name until httpd is stopped and started; its requests "
+                         "count as \"" GOAPI_METRICS_OTHER "\"", name);
+            goapi_route_name_label[i] = 0;
+        }
+    }
+    goapi_metrics_region = m;
+    return OK;
+}
+
+void goapi_metrics_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    (void)pchild;
+    (void)s;
+    goapi_child_slot = (int)getpid();
+}
+
+static apr_status_t goapi_metrics_request_ended(void *data)
+{
+    goapi_metrics_active(goapi_metrics_region, goapi_slot_of(data), -1);
+    return APR_SUCCESS;
+}
+
+int goapi_metrics_post_read_request(request_rec *r)
+{
+    if (!goapi_metrics_region || r->prev || r->main) {
+        return DECLINED;
+    }
+    goapi_metrics_active(goapi_metrics_region, goapi_slot_of(r->connection), 1);
+    apr_pool_cleanup_register(r->pool, r->connection, goapi_metrics_request_ended,
+                              apr_pool_cleanup_null);
+    return DECLINED;
+}
+
+void goapi_metrics_route(request_rec *r, int route)
+{
+    if (goapi_metrics_region && route > 0 && route < GOAPI_ROUTE__N) {
+        goapi_ids_of(r)->metrics_route = goapi_route_label[route] + 1;
+    }
+}
+
+static goapi_metrics_method goapi_method_label(const request_rec *r)
+{
+    switch (r->method_number) {
+    case M_GET:
+        return r->header_only ? GOAPI_MM_HEAD : GOAPI_MM_GET;
+    case M_POST:    return GOAPI_MM_POST;
+    case M_PUT:     return GOAPI_MM_PUT;
+    case M_PATCH:   return GOAPI_MM_PATCH;
+    case M_DELETE:  return GOAPI_MM_DELETE;
+    case M_OPTIONS: return GOAPI_MM_OPTIONS;
+    case M_CONNECT: return GOAPI_MM_CONNECT;
+    case M_TRACE:   return GOAPI_MM_TRACE;
+    default:
+        return r->method ? goapi_metrics_method_of(r->method) : GOAPI_MM_OTHER;
+    }
+}
+
+/* The label of a request: the route mod_goapi's router matched, else the
+ * GoapiMetricsRoute of where it ended, else "other". */
+static int goapi_route_of(request_rec *r, const request_rec *last)
+{
+    const goapi_ids *ids = ap_get_module_config(r->request_config, &goapi_module);
+    const goapi_dir_conf *dc;
+
+    if (ids && ids->metrics_route > 0) {
+        return ids->metrics_route - 1;
+    }
+    dc = last->per_dir_config ? ap_get_module_config(last->per_dir_config, &goapi_module)
+                              : NULL;
+    if (dc && dc->metrics_route > 0 && goapi_route_name_label
+        && dc->metrics_route <= goapi_route_names->nelts) {
+        return goapi_route_name_label[dc->metrics_route - 1];
+    }
+    return 0;
+}
+
+int goapi_metrics_log_transaction(request_rec *r)
+{
+    const request_rec *last = r;
+
+    if (!goapi_metrics_region) {
+        return DECLINED;
+    }
+    while (last->next) {
+        last = last->next;
+    }
+    goapi_metrics_request(goapi_metrics_region, goapi_slot_of(r->connection),
+                          goapi_route_of(r, last), goapi_method_label(r), last->status,
+                          apr_time_now() - r->request_time,
+                          last->bytes_sent > 0 ? (apr_uint64_t)last->bytes_sent : 0);
+    return DECLINED;
+}
+
+void goapi_metrics_add(conn_rec *c, goapi_metrics_counter counter, apr_uint64_t n)
+{
+    if (goapi_metrics_region) {
+        goapi_metrics_count(goapi_metrics_region, goapi_slot_of(c), counter, n);
+    }
+}
+
+void goapi_metrics_store_time(conn_rec *c, apr_interval_time_t took)
+{
+    if (goapi_metrics_region) {
+        goapi_metrics_store_took(goapi_metrics_region, goapi_slot_of(c), took);
+    }
+}
+
+void goapi_metrics_hook_time(const char *hook, apr_interval_time_t took)
+{
+    if (goapi_metrics_region) {
+        goapi_metrics_hook_took(goapi_metrics_region, goapi_child_slot,
+                                goapi_metrics_hook(goapi_metrics_region, hook), took);
+    }
+}
+
+/* ---- the scrape ---------------------------------------------------------- */
+
+static const char *const goapi_worker_states[] = {
+    "starting", "idle", "reading", "writing", "keepalive", "logging", "dns",
+    "closing", "graceful", "idle_kill", NULL
+};
+static const char *const goapi_conn_states[] = {
+    "total", "writing", "keepalive", "closing", NULL
+};
+
+/* Worker threads by state, and (async MPMs) connections by state, from
+ * the scoreboard. */
+static void goapi_scoreboard_counts(apr_uint64_t *workers, apr_uint64_t *conns)
+{
+    int slimit = 0, tlimit = 0, i, j;
+
+    memset(workers, 0, sizeof(apr_uint64_t) * 10);
+    memset(conns, 0, sizeof(apr_uint64_t) * 4);
+    if (!ap_scoreboard_image
+        || ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &slimit) != APR_SUCCESS
+        || ap_mpm_query(AP_MPMQ_HARD_LIMIT_THREADS, &tlimit) != APR_SUCCESS) {
+        return;
+    }
+    for (i = 0; i < slimit; i++) {
+        process_score *ps = ap_get_scoreboard_process(i);
+
+        if (!ps || !ps->pid) {
+            continue;
+        }
+        conns[0] += ps->connections;
+        conns[1] += ps->write_completion;
+        conns[2] += ps->keep_alive;
+        conns[3] += ps->lingering_close;
+        for (j = 0; j < tlimit; j++) {
+            const worker_score *ws = ap_get_scoreboard_worker_from_indexes(i, j);
+
+            if (ws && ws->status > SERVER_DEAD && ws->status < SERVER_NUM_STATUS) {
+                workers[ws->status - 1]++;
+            }
+        }
+    }
+}
+
+const char *goapi_metrics_scrape(request_rec *r, const goapi_readiness *rd,
+                                 const char **type, apr_size_t *len)
+{
+    goapi_metrics_extra x;
+    apr_uint64_t workers[10], conns[4];
+    int om, async = 0;
+
+    if (!goapi_metrics_region) {
+        return NULL;
+    }
+    memset(&x, 0, sizeof(x));
+    x.version = GOAPI_VERSION;
+    x.httpd = AP_SERVER_BASEREVISION;
+    x.have_readiness = 1;
+    x.readiness = *rd;
+    x.ready = goapi_readiness_ok(rd);
+    goapi_scoreboard_counts(workers, conns);
+    x.worker_states = goapi_worker_states;
+    x.workers = workers;
+    if (ap_mpm_query(AP_MPMQ_IS_ASYNC, &async) == APR_SUCCESS && async) {
+        x.conn_states = goapi_conn_states;
+        x.conns = conns;
+    }
+    om = goapi_metrics_wants_openmetrics(apr_table_get(r->headers_in, "Accept"));
+    *type = om ? GOAPI_METRICS_OPENMETRICS_TYPE : GOAPI_METRICS_TEXT_TYPE;
+    return goapi_metrics_render(r->pool, goapi_metrics_region, &x, om, len);
+}
