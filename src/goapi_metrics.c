@@ -55,7 +55,6 @@ void goapi_metrics_init(goapi_metrics *m, int nslots, apr_time_t now)
     m->nslots = nslots < 1 ? 1 : (apr_uint32_t)nslots;
     m->started = now;
     m->nlabels = 0;
-    m->nhooks = 0;
 }
 
 const char *goapi_metrics_label_check(const char *name)
@@ -103,13 +102,35 @@ int goapi_metrics_label(goapi_metrics *m, const char *name)
                            &m->nlabels, name);
 }
 
+#define GOAPI_HOOK_FREE   0u
+#define GOAPI_HOOK_NAMING 1u
+#define GOAPI_HOOK_NAMED  2u
+
 int goapi_metrics_hook(goapi_metrics *m, const char *name)
 {
     char cut[GOAPI_METRICS_HOOK_MAX + 1];
+    int i;
 
     apr_cpystrn(cut, name, sizeof(cut));
-    return goapi_name_slot(&m->hook[0][0], sizeof(m->hook[0]), GOAPI_METRICS_HOOKS,
-                           &m->nhooks, cut);
+    for (i = 0; i < GOAPI_METRICS_HOOKS; i++) {
+        apr_uint32_t state = apr_atomic_read32(&m->hook_state[i]);
+
+        if (state == GOAPI_HOOK_FREE) {
+            state = apr_atomic_cas32(&m->hook_state[i], GOAPI_HOOK_NAMING, GOAPI_HOOK_FREE);
+            if (state == GOAPI_HOOK_FREE) {
+                apr_cpystrn(m->hook[i], cut, sizeof(m->hook[i]));
+                apr_atomic_set32(&m->hook_state[i], GOAPI_HOOK_NAMED);
+                return i;
+            }
+        }
+        /* another writer names this entry: its name is there in a moment */
+        while ((state = apr_atomic_read32(&m->hook_state[i])) == GOAPI_HOOK_NAMING) {
+        }
+        if (strcmp(m->hook[i], cut) == 0) {
+            return i;
+        }
+    }
+    return -1;
 }
 
 goapi_metrics_method goapi_metrics_method_of(const char *method)
@@ -498,8 +519,7 @@ static void goapi_render_goapi(goapi_out *o, const goapi_metrics *m)
     static const char *const one[] = { "", NULL };
     apr_uint64_t store[GOAPI_METRICS_DUR_BUCKETS + 1];
     const char *labels[5];
-    apr_uint32_t i, nhooks;
-    int b;
+    int i, b;
 
     goapi_render_counters(o, m, "goapi_deadline_cuts_total",
                           "Requests and connections cut by a deadline.", "deadline",
@@ -530,8 +550,11 @@ static void goapi_render_goapi(goapi_out *o, const goapi_metrics *m)
 
     goapi_family(o, "goapi_shutdown_hook_seconds", GOAPI_T_SUMMARY,
                  "Time taken by each shutdown hook.");
-    nhooks = apr_atomic_read32((volatile apr_uint32_t *)&m->nhooks);
-    for (i = 0; i < nhooks && i < GOAPI_METRICS_HOOKS; i++) {
+    for (i = 0; i < GOAPI_METRICS_HOOKS; i++) {
+        if (apr_atomic_read32((volatile apr_uint32_t *)&m->hook_state[i])
+            != GOAPI_HOOK_NAMED) {
+            continue;
+        }
         labels[0] = "hook";
         labels[1] = m->hook[i];
         labels[2] = NULL;

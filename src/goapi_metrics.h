@@ -92,7 +92,8 @@ typedef struct {
     apr_time_t started;                 /* when the region was made */
     volatile apr_uint32_t nlabels;
     char label[GOAPI_METRICS_LABELS][GOAPI_METRICS_LABEL_MAX + 1];
-    volatile apr_uint32_t nhooks;
+    /* 0 free, 1 being named, 2 named: children add hooks concurrently */
+    volatile apr_uint32_t hook_state[GOAPI_METRICS_HOOKS];
     char hook[GOAPI_METRICS_HOOKS][GOAPI_METRICS_HOOK_MAX + 1];
     volatile apr_uint32_t series[GOAPI_METRICS_SERIES];    /* key + 1; 0 free */
     volatile apr_uint32_t hseries[GOAPI_METRICS_HSERIES];
@@ -114,7 +115,9 @@ int goapi_metrics_label(goapi_metrics *m, const char *name);
  * printable ASCII characters other than '"' and '\'; else why not. */
 const char *goapi_metrics_label_check(const char *name);
 
-/* The same for a shutdown hook's name; -1 when the table is full. */
+/* The index of a shutdown hook's name (cut to GOAPI_METRICS_HOOK_MAX),
+ * added if new; safe from any number of processes and threads at once.
+ * -1 when the table is full. */
 int goapi_metrics_hook(goapi_metrics *m, const char *name);
 
 goapi_metrics_method goapi_metrics_method_of(const char *method);

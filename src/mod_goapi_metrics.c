@@ -192,7 +192,9 @@ int goapi_metrics_post_read_request(request_rec *r)
 
 void goapi_metrics_route(request_rec *r, int route)
 {
-    if (goapi_metrics_region && route > 0 && route < GOAPI_ROUTE__N) {
+    /* a subrequest (an SSI include of /readyz, say) does not name the
+     * request it serves */
+    if (goapi_metrics_region && !r->main && route > 0 && route < GOAPI_ROUTE__N) {
         goapi_ids_of(r)->metrics_route = goapi_route_label[route] + 1;
     }
 }

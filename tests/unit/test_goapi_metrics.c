@@ -298,6 +298,56 @@ static void test_threads_exact(void **state)
                         apr_psprintf(unit_pool, "%d", THREADS * (ADDS / 3)));
 }
 
+static void *APR_THREAD_FUNC namer(apr_thread_t *t, void *data)
+{
+    static const char *const names[] = { "flush", "deregister", "close-pool" };
+    int i;
+
+    (void)data;
+    for (i = 0; i < 300; i++) {
+        int at = goapi_metrics_hook(shared_region, names[i % 3]);
+
+        goapi_metrics_hook_took(shared_region, i, at, 10);
+    }
+    (void)t;
+    return NULL;
+}
+
+/* Children name their hooks at once: each name gets one entry. */
+static void test_hooks_named_concurrently(void **state)
+{
+    apr_thread_t *t[THREADS];
+    apr_status_t rv;
+    const char *text, *p;
+    char name[16];
+    int i, entries = 0;
+
+    (void)state;
+    shared_region = new_region(2);
+    for (i = 0; i < THREADS; i++) {
+        assert_int_equal(apr_thread_create(&t[i], NULL, namer, NULL, unit_pool), APR_SUCCESS);
+    }
+    for (i = 0; i < THREADS; i++) {
+        apr_thread_join(&rv, t[i]);
+    }
+    text = render(shared_region, 0);
+    for (p = text; (p = strstr(p, "\ngoapi_shutdown_hook_seconds_count{")) != NULL; p++) {
+        entries++;
+    }
+    assert_int_equal(entries, 3);
+    assert_string_equal(value_of(text, "goapi_shutdown_hook_seconds_count{hook=\"flush\"}"),
+                        apr_psprintf(unit_pool, "%d", THREADS * 100));
+    assert_string_equal(value_of(text, "goapi_shutdown_hook_seconds_sum{hook=\"close-pool\"}"),
+                        apr_psprintf(unit_pool, "0.%06d", THREADS * 100 * 10));
+    /* a full table: -1, and the time is not counted */
+    for (i = 3; i < GOAPI_METRICS_HOOKS; i++) {
+        apr_snprintf(name, sizeof(name), "h%d", i);
+        assert_int_equal(goapi_metrics_hook(shared_region, name), i);
+    }
+    assert_int_equal(goapi_metrics_hook(shared_region, "one-more"), -1);
+    assert_int_equal(goapi_metrics_hook(shared_region, "flush"), 0);
+}
+
 static void test_accept(void **state)
 {
     (void)state;
@@ -324,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_labels_and_hooks),
         cmocka_unit_test(test_extra),
         cmocka_unit_test(test_threads_exact),
+        cmocka_unit_test(test_hooks_named_concurrently),
         cmocka_unit_test(test_accept),
     };
 
