@@ -139,6 +139,29 @@ static const command_rec goapi_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "The route label of requests here that no route of mod_goapi "
                   "answers (default \"other\")"),
+    AP_INIT_FLAG("GoapiTraceContext", ap_set_flag_slot,
+                 (void *)offsetof(goapi_dir_conf, trace_context), RSRC_CONF | ACCESS_CONF,
+                 "On: continue or begin a W3C trace and pass traceparent and "
+                 "tracestate on; Off: leave both headers as the client sent them "
+                 "(default On)"),
+    AP_INIT_FLAG("GoapiTrustIncomingTrace", goapi_cmd_server_flag,
+                 (void *)offsetof(goapi_server_conf, trust_incoming_trace), RSRC_CONF,
+                 "On: continue a valid client traceparent; Off: always begin a new "
+                 "trace (default On)"),
+    AP_INIT_FLAG("GoapiTraceSampled", goapi_cmd_server_flag,
+                 (void *)offsetof(goapi_server_conf, trace_sampled), RSRC_CONF,
+                 "The sampled flag of traces begun here (default On)"),
+    AP_INIT_FLAG("GoapiTraceResponse", goapi_cmd_server_flag,
+                 (void *)offsetof(goapi_server_conf, trace_response), RSRC_CONF,
+                 "On: answer with a traceresponse header (default Off)"),
+    AP_INIT_TAKE1("GoapiDeadlineHeader", goapi_cmd_deadline_header,
+                  (void *)offsetof(goapi_server_conf, deadline_header), RSRC_CONF,
+                  "Header carrying the time a request has left, in milliseconds, "
+                  "to backends (default X-Request-Timeout-Ms; Off: none)"),
+    AP_INIT_FLAG("GoapiTrustIncomingDeadline", goapi_cmd_server_flag,
+                 (void *)offsetof(goapi_server_conf, trust_incoming_deadline), RSRC_CONF,
+                 "On: a client's deadline header may shorten the request's time "
+                 "(never lengthen it); Off: it is removed (default Off)"),
     { NULL, { NULL }, NULL, 0, RAW_ARGS, NULL }
 };
 
@@ -252,6 +275,16 @@ static void goapi_register_hooks(apr_pool_t *p)
      * parent.  Requests are counted once answered, after the other
      * loggers: the access log line is written first. */
     ap_hook_pre_config(goapi_metrics_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+
+    /* The trace right after the IDs (both really first: a 431 of the
+     * header limit carries it); the time left at fixups after the ID
+     * policy (APR_HOOK_FIRST), before the idempotency claim
+     * (APR_HOOK_LAST). */
+    ap_hook_child_init(goapi_context_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_read_request(goapi_context_post_read_request, NULL, NULL,
+                              APR_HOOK_REALLY_FIRST);
+    ap_hook_fixups(goapi_context_fixups, NULL, NULL, APR_HOOK_MIDDLE);
+
     ap_hook_post_config(goapi_metrics_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(goapi_metrics_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(goapi_metrics_post_read_request, NULL, NULL,

@@ -458,6 +458,7 @@ def main():
     goapi = Server("goapi", goapi_body(True))
     nodl = Server("nodl", goapi_body(False))
     nometrics = Server("nometrics", goapi_body(True, extra="GoapiMetrics Off\n"))
+    notrace = Server("notrace", goapi_body(True, extra="GoapiTraceContext Off\n"))
     # the shared ledger: a Redis on the servers' CPUs, as a host's would be
     redis = RedisServer()
     rgoapi = Server("redis", goapi_body(True, "redis://127.0.0.1:%d/0" % redis.port))
@@ -466,7 +467,7 @@ def main():
                                                   "GoapiIdempotencyReplayCache 0\n"))
     go = GoServer("go")
     stock = Server("stock", STOCK_BODY, goapi=False, extra_modules=STOCK_MODULES)
-    servers = (base, goapi, nodl, nometrics, rgoapi, rnocache, go, stock)
+    servers = (base, goapi, nodl, nometrics, notrace, rgoapi, rnocache, go, stock)
     lines = []
     try:
         redis.start()
@@ -490,6 +491,7 @@ def main():
             ("GET /parcels/{id}", goapi.url("/parcels/p-1"), (), None, ()),
             ("/healthz, no deadlines", nodl.url("/healthz"), (), None, ()),
             ("/healthz, metrics off", nometrics.url("/healthz"), (), None, ()),
+            ("/healthz, trace context off", notrace.url("/healthz"), (), None, ()),
             ("POST dispatch, replay", goapi.url("/parcels/p-1/dispatch"), (),
              lua_s["post_fixed"], ()),
             ("Redis: POST dispatch, replay", rgoapi.url("/parcels/p-1/dispatch"), (),
@@ -565,6 +567,8 @@ def main():
              ">= 0.97"),
             ("metrics on / GoapiMetrics Off, req/s",
              med(hz, "rps") / med("/healthz, metrics off", "rps"), ">= 0.98"),
+            ("trace context on / off, req/s",
+             med(hz, "rps") / med("/healthz, trace context off", "rps"), ">= 0.98"),
             ("/healthz (IDs generated) / baseline, CPU/req",
              med(hz, "cpu_us") / med("baseline: trivial handler", "cpu_us"), "<= 1.03"),
             ("idempotent replay / GET /healthz, req/s",

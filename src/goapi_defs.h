@@ -49,6 +49,13 @@
 #define GOAPI_ENV_REQUEST_ID           "GOAPI_REQUEST_ID"
 #define GOAPI_ENV_CORRELATION_ID       "GOAPI_CORRELATION_ID"
 #define GOAPI_ENV_IDEMPOTENCY_KEY      "GOAPI_IDEMPOTENCY_KEY"
+#define GOAPI_ENV_TRACE_ID             "GOAPI_TRACE_ID"
+#define GOAPI_ENV_SPAN_ID              "GOAPI_SPAN_ID"
+#define GOAPI_ENV_PARENT_ID            "GOAPI_PARENT_ID"
+#define GOAPI_ENV_TRACE_FLAGS          "GOAPI_TRACE_FLAGS"
+
+/* The header carrying the time a request has left, in milliseconds. */
+#define GOAPI_DEFAULT_DEADLINE_HEADER  "X-Request-Timeout-Ms"
 
 /* Readiness checks: time between rounds and per check (microseconds). */
 #define GOAPI_DEFAULT_CHECK_INTERVAL   (5 * 1000000)

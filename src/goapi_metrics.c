@@ -124,7 +124,7 @@ int goapi_metrics_hook(goapi_metrics *m, const char *name)
             }
         }
         /* another writer names this entry: its name is there in a moment */
-        while ((state = apr_atomic_read32(&m->hook_state[i])) == GOAPI_HOOK_NAMING) {
+        while (apr_atomic_read32(&m->hook_state[i]) == GOAPI_HOOK_NAMING) {
         }
         if (strcmp(m->hook[i], cut) == 0) {
             return i;
@@ -417,6 +417,16 @@ static const char *goapi_label_name(const goapi_metrics *m, apr_uint32_t i)
            ? m->label[i] : GOAPI_METRICS_OTHER;
 }
 
+/* The route and method labels of a series (labels[0] to [3]). */
+static void goapi_route_method(const char **labels, const goapi_metrics *m,
+                               apr_uint32_t route, apr_uint32_t method)
+{
+    labels[0] = "route";
+    labels[1] = goapi_label_name(m, route);
+    labels[2] = "method";
+    labels[3] = goapi_method_names[method & 0xf];
+}
+
 static void goapi_render_requests(goapi_out *o, const goapi_metrics *m)
 {
     const char *labels[9];
@@ -430,10 +440,7 @@ static void goapi_render_requests(goapi_out *o, const goapi_metrics *m)
         if (!k--) {
             continue;
         }
-        labels[0] = "route";
-        labels[1] = goapi_label_name(m, k >> 14);
-        labels[2] = "method";
-        labels[3] = goapi_method_names[(k >> 10) & 0xf];
+        goapi_route_method(labels, m, k >> 14, k >> 10);
         labels[4] = "code";
         labels[5] = goapi_code_text(o->p, k & 0x3ff);
         labels[6] = NULL;
@@ -464,10 +471,7 @@ static void goapi_render_request_histograms(goapi_out *o, const goapi_metrics *m
             if (!k--) {
                 continue;
             }
-            labels[0] = "route";
-            labels[1] = goapi_label_name(m, k >> 4);
-            labels[2] = "method";
-            labels[3] = goapi_method_names[k & 0xf];
+            goapi_route_method(labels, m, k >> 4, k);
             if (pass == 0) {
                 for (b = 0; b <= GOAPI_METRICS_DUR_BUCKETS; b++) {
                     dur[b] = goapi_sum(m, GOAPI_OFF(dur[i][b]));

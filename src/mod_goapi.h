@@ -61,6 +61,11 @@ typedef struct {
     int idem_damaged;                   /* GOAPI_DAMAGED_* (main server); -1 unset */
     int probe_fast_path;                /* GoapiProbeFastPath; -1 unset = 1 */
     int metrics;                        /* GoapiMetrics (main server); -1 unset = 1 */
+    int trust_incoming_trace;           /* GoapiTrustIncomingTrace; -1 unset = 1 */
+    int trace_sampled;                  /* GoapiTraceSampled; -1 unset = 1 */
+    int trace_response;                 /* GoapiTraceResponse; -1 unset = 0 */
+    const char *deadline_header;        /* GoapiDeadlineHeader; "" Off; NULL unset */
+    int trust_incoming_deadline;        /* GoapiTrustIncomingDeadline; -1 unset = 0 */
 } goapi_server_conf;
 
 /* Per directory/location. */
@@ -80,6 +85,7 @@ typedef struct {
     apr_int64_t idem_max_response;      /* response kept for replays, bytes; -1 unset */
     int metrics_route;                  /* GoapiMetricsRoute: 1 + its index among
                                          * this configuration's names; 0 unset */
+    int trace_context;                  /* GoapiTraceContext; -1 unset = 1 */
 } goapi_dir_conf;
 
 /* The IDs of one request, shared by its internal redirects and subrequests. */
@@ -93,6 +99,8 @@ typedef struct {
     int published;                      /* headers and env set on the main request */
     int metrics_route;                  /* 1 + the route label mod_goapi's router
                                          * matched (goapi_metrics_route); 0 none */
+    struct goapi_context *context;      /* trace and time left
+                                         * (mod_goapi_context.c), or NULL */
 } goapi_ids;
 
 /* mod_goapi_config.c */
@@ -121,6 +129,8 @@ const char *goapi_cmd_idem_store_prefix(cmd_parms *cmd, void *dconf, const char 
 const char *goapi_cmd_idem_replay_cache(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_probe_fast_path(cmd_parms *cmd, void *dconf, int flag);
 const char *goapi_cmd_metrics(cmd_parms *cmd, void *dconf, int flag);
+const char *goapi_cmd_server_flag(cmd_parms *cmd, void *dconf, int flag);
+const char *goapi_cmd_deadline_header(cmd_parms *cmd, void *dconf, const char *arg);
 int goapi_config_idempotency_used(void);
 /* "the main server", or "the virtual host <name> defined at <file>:<line>" */
 const char *goapi_server_name(apr_pool_t *p, const server_rec *s);
@@ -152,6 +162,8 @@ void goapi_timeouts_pre_read_request(request_rec *r, conn_rec *c);
 int goapi_timeouts_post_read_request(request_rec *r);
 void goapi_timeouts_register_filters(void);
 apr_size_t goapi_timeouts_cut_all(void);
+/* When the request's write deadline (GoapiWriteTimeout) passes; 0 none. */
+apr_time_t goapi_timeouts_write_deadline(request_rec *r);
 
 /* A thread of a child process: started with every signal blocked (signals
  * are the MPM's), told to stop through its flag and joined by a
@@ -218,6 +230,11 @@ void goapi_metrics_route(request_rec *r, int route);
  * metrics are off. */
 const char *goapi_metrics_scrape(request_rec *r, const goapi_readiness *rd,
                                  const char **type, apr_size_t *len);
+
+/* mod_goapi_context.c: trace context and time left, downstream */
+void goapi_context_child_init(apr_pool_t *pchild, server_rec *s);
+int goapi_context_post_read_request(request_rec *r);
+int goapi_context_fixups(request_rec *r);
 
 /* mod_goapi_routes.c */
 int goapi_routes_handler(request_rec *r);

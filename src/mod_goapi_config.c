@@ -50,6 +50,10 @@ void *goapi_config_create_server(apr_pool_t *p, server_rec *s)
     conf->idem_damaged = -1;
     conf->probe_fast_path = -1;
     conf->metrics = -1;
+    conf->trust_incoming_trace = -1;
+    conf->trace_sampled = -1;
+    conf->trace_response = -1;
+    conf->trust_incoming_deadline = -1;
     if (!s->is_virtual) {
         /* the main server's record is made first in each reading of the
          * configuration */
@@ -69,6 +73,11 @@ void *goapi_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     GOAPI_MERGE(max_id_length, -1);
     GOAPI_MERGE(trust_incoming_ids, -1);
     GOAPI_MERGE(probe_fast_path, -1);
+    GOAPI_MERGE(trust_incoming_trace, -1);
+    GOAPI_MERGE(trace_sampled, -1);
+    GOAPI_MERGE(trace_response, -1);
+    GOAPI_MERGE(deadline_header, NULL);
+    GOAPI_MERGE(trust_incoming_deadline, -1);
     goapi_limits_merge(&conf->limits, &base->limits, &add->limits);
     conf->idle_own = add->idle_own;
     conf->checks = base->checks;            /* main server only */
@@ -101,6 +110,7 @@ void *goapi_config_create_dir(apr_pool_t *p, char *dir)
     conf->idem_rerun = -1;
     conf->idem_max_body = -1;
     conf->idem_max_response = -1;
+    conf->trace_context = -1;
     return conf;
 }
 
@@ -119,6 +129,7 @@ void *goapi_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     GOAPI_MERGE(idem_max_body, -1);
     GOAPI_MERGE(idem_max_response, -1);
     GOAPI_MERGE(metrics_route, 0);
+    GOAPI_MERGE(trace_context, -1);
     return conf;
 }
 
@@ -283,6 +294,26 @@ const char *goapi_cmd_metrics(cmd_parms *cmd, void *dconf, int flag)
     }
     goapi_cmd_sconf_noted(cmd, flag ? "On" : "Off")->metrics = flag;
     return NULL;
+}
+
+/* A flag of the server record: cmd->info is the offset of its int field. */
+const char *goapi_cmd_server_flag(cmd_parms *cmd, void *dconf, int flag)
+{
+    (void)dconf;
+    *(int *)((char *)goapi_cmd_sconf_noted(cmd, flag ? "On" : "Off")
+             + (apr_size_t)cmd->info) = flag;
+    return NULL;
+}
+
+/* GoapiDeadlineHeader name|Off */
+const char *goapi_cmd_deadline_header(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    if (strcasecmp(arg, "Off") == 0) {
+        goapi_cmd_sconf_noted(cmd, "Off")->deadline_header = "";
+        return NULL;
+    }
+    return goapi_cmd_header_name(cmd, dconf, arg);
 }
 
 /* Goapi*Timeout: cmd->info is the offset of the apr_interval_time_t field
@@ -660,6 +691,16 @@ int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                 c->probe_fast_path = 1;
             if (c->metrics < 0)
                 c->metrics = 1;
+            if (c->trust_incoming_trace < 0)
+                c->trust_incoming_trace = 1;
+            if (c->trace_sampled < 0)
+                c->trace_sampled = 1;
+            if (c->trace_response < 0)
+                c->trace_response = 0;
+            if (!c->deadline_header)
+                c->deadline_header = GOAPI_DEFAULT_DEADLINE_HEADER;
+            if (c->trust_incoming_deadline < 0)
+                c->trust_incoming_deadline = 0;
             c->limits_set = goapi_limits_resolve(&c->limits);
             if (c->check_interval < 0)
                 c->check_interval = GOAPI_DEFAULT_CHECK_INTERVAL;

@@ -71,6 +71,7 @@ typedef struct {
     goapi_wslot *slot;          /* registry slot (write deadline), or NULL */
     int client;                 /* accepted by httpd (not a proxy backend) */
     int cut;                    /* a read deadline cut it */
+    apr_time_t write_deadline;  /* of the request being served; 0 none */
     apr_time_t ended;           /* when its last request ended; 0 none yet */
     apr_interval_time_t keepalive;  /* the KeepAliveTimeout after it */
 } goapi_conn;
@@ -806,16 +807,27 @@ int goapi_timeouts_post_read_request(request_rec *r)
     /* A protocol upgrade (WebSocket, h2c) turns the connection into a
      * tunnel that lives as long as its peers want: no deadlines, as Go
      * drops them on a hijacked connection. */
+    cc->write_deadline = 0;
     if (apr_table_get(r->headers_in, "Upgrade")) {
         if (cc->phase == GOAPI_PHASE_BODY) {
             cc->request_deadline = 0;
         }
         return DECLINED;
     }
-    if (sc->limits.write > 0 && goapi_reaper_thread.thread) {
-        goapi_write_arm(r, cc, sc->limits.write);
+    if (sc->limits.write > 0) {
+        cc->write_deadline = apr_time_now() + sc->limits.write;
+        if (goapi_reaper_thread.thread) {
+            goapi_write_arm(r, cc, sc->limits.write);
+        }
     }
     return DECLINED;
+}
+
+apr_time_t goapi_timeouts_write_deadline(request_rec *r)
+{
+    const goapi_conn *cc = ap_get_module_config(r->connection->conn_config, &goapi_module);
+
+    return cc && cc->client ? cc->write_deadline : 0;
 }
 
 static void *APR_THREAD_FUNC goapi_reaper_main(apr_thread_t *thd, void *data)

@@ -124,3 +124,19 @@ write("uuid", "negative", uuid_seed([0xff] * 8, -1, 2**63 - 1))
 write("uuid", "wrap", uuid_seed([0xff, 0xff, 0xff, 0xfe, 0, 0, 0, 1], 999, 999, 1000))
 write("uuid", "ms_48bit", uuid_seed([1, 2, 3, 4, 5, 6, 7, 8],
                                     (2**48 - 1) * 1000 + 999, 2**48 * 1000))
+
+
+# trace: a traceparent, tracestate or deadline header value.
+TID, PID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+for name, value in {
+    "traceparent": "00-%s-%s-01" % (TID, PID),
+    "traceparent_future": "cc-%s-%s-01-more" % (TID, PID),
+    "traceparent_ows": " \t00-%s-%s-00 " % (TID, PID),
+    "traceparent_two": "00-%s-%s-01, 00-%s-%s-01" % (TID, PID, TID, PID),
+    "tracestate": "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE",
+    "tracestate_ows": "foo=1 \t , \t bar=2,,",
+    "tracestate_tenant": "t@v=1,a*b/c_d-e=x y",
+    "tracestate_long": ",".join("k%d=%s" % (i, "v" * 100) for i in range(6)),
+    "deadline": "1500",
+}.items():
+    write("trace", name, value)

@@ -951,8 +951,9 @@ class HttpdTestCase(unittest.TestCase):
 
 
 class BackendTestCase(HttpdTestCase):
-    """A server that proxies to a loopback EchoBackend (cls.backend), with
-    mod_proxy loaded, and a port nothing listens on (cls.dead_port)."""
+    """A server that proxies to a loopback EchoBackend (cls.backend, its
+    port @BACKEND@ in CONF), with mod_proxy loaded, and a port nothing
+    listens on (cls.dead_port)."""
 
     MODULES = ("proxy", "proxy_http")
 
@@ -965,3 +966,7 @@ class BackendTestCase(HttpdTestCase):
     def after_stop(cls):
         cls.backend.stop()
 
+    @classmethod
+    def conf_body(cls):
+        """CONF with @BACKEND@ as the backend's port."""
+        return cls.CONF.replace("@BACKEND@", str(cls.backend.port))

@@ -512,6 +512,11 @@ class IdempotencyLeaseTest(BackendTestCase):
         with self.backend.lock:
             return sum(1 for q in self.backend.requests if q["path"] == path)
 
+    def unknown_count(self):
+        text = self.httpd.request("GET", "/metrics").text
+        return int(re.search(r'(?m)^goapi_idempotency_requests_total\{outcome="outcome_unknown"\} '
+                             r'(\d+)$', text).group(1))
+
     def test_killed_child_outcome_unknown(self):
         t_kill = self.kill_holder("/api/sleep/3", "lease-key")
         # before the lease ends: still in progress
@@ -522,6 +527,7 @@ class IdempotencyLeaseTest(BackendTestCase):
         self.assertEqual(r.header("Retry-After"), "1")
         # after it: the outcome is unknown, and stays so
         time.sleep(max(0.0, self.LEASE + 0.3 - (time.monotonic() - t_kill)))
+        unknown_before = self.unknown_count()
         for _ in range(3):
             r = post(self.httpd, "/api/sleep/3", "lease-key", timeout=15)
             self.assertEqual(r.status, 409)
@@ -532,6 +538,8 @@ class IdempotencyLeaseTest(BackendTestCase):
             self.assertEqual(doc["title"], "Outcome unknown")
             self.assertEqual(doc["status"], 409)
             self.assertIn("will not be processed again", doc["detail"])
+        # counted (/metrics)
+        self.assertEqual(self.unknown_count() - unknown_before, 3)
         # the backend saw the first request only
         self.assertEqual(self.runs("/sleep/3"), 1)
         self.assertIn("Idempotency-Key %s: outcome unknown" % digest("lease-key"),

@@ -247,7 +247,7 @@ ScriptAlias /cgi-private/ @DIR@/cgi-bin/
         self.assertEqual(len(lines), 1)
         self.assertRegex(lines[0], r"^request_id=log-req-1 correlation_id=log-corr-1 "
                                    r"path=/healthz method=GET status=200 bytes=3 "
-                                   r"duration_ms=\d+ client=127\.0\.0\.1$")
+                                   r"duration_ms=\d+ client=127\.0\.0\.1 trace_id=[0-9a-f]{32}$")
 
     def test_percent_L_is_request_id(self):
         r = self.get("/healthz")

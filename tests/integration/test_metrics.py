@@ -24,8 +24,8 @@ from prometheus_client.openmetrics.parser import \
     text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families as text_families
 
-from harness import (TEST_MODULES, TOP, EchoBackend, Httpd, HttpdTestCase, free_port,
-                     parse_raw, run_threads, wait_for_port)
+from harness import (TEST_MODULES, TOP, BackendTestCase, EchoBackend, Httpd, HttpdTestCase,
+                     free_port, parse_raw, run_threads, wait_for_port)
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
@@ -113,23 +113,15 @@ ProxyPass "/slow/" "http://127.0.0.1:@BACKEND@/"
 BIG_FILE = 16 * 1024 * 1024
 
 
-class MetricsTest(HttpdTestCase):
-    MODULES = ("proxy", "proxy_http")
+class MetricsTest(BackendTestCase):
+    CONF = CONF
     MPM = "event"
     RANDOM_PATHS = 10000
 
     @classmethod
     def before_start(cls):
-        cls.backend = EchoBackend()
+        super().before_start()
         cls.FILES = {"htdocs/static/big.bin": (b"\0" * BIG_FILE, 0o644)}
-
-    @classmethod
-    def after_stop(cls):
-        cls.backend.stop()
-
-    @classmethod
-    def conf_body(cls):
-        return CONF.replace("@BACKEND@", str(cls.backend.port))
 
     def test_text_format(self):
         self.get("/healthz")
