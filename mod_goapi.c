@@ -162,6 +162,15 @@ static const command_rec goapi_cmds[] = {
                  (void *)offsetof(goapi_server_conf, trust_incoming_deadline), RSRC_CONF,
                  "On: a client's deadline header may shorten the request's time "
                  "(never lengthen it); Off: it is removed (default Off)"),
+    AP_INIT_TAKE1("GoapiMaxInFlight", goapi_cmd_max_in_flight, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "At most this many requests of this server or location at once, "
+                  "across every child; the next get 503 with Retry-After (default 0: "
+                  "no limit)"),
+    AP_INIT_TAKE1("GoapiShedRetryAfter", goapi_cmd_shed_retry_after, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "Retry-After of a shed request, seconds, plus up to as much again "
+                  "at random (default 1)"),
     { NULL, { NULL }, NULL, 0, RAW_ARGS, NULL }
 };
 
@@ -284,6 +293,15 @@ static void goapi_register_hooks(apr_pool_t *p)
     ap_hook_post_read_request(goapi_context_post_read_request, NULL, NULL,
                               APR_HOOK_REALLY_FIRST);
     ap_hook_fixups(goapi_context_fixups, NULL, NULL, APR_HOOK_MIDDLE);
+
+    /* Load shedding: at fixups after the ID policy, before the time left
+     * is written and before the idempotency claim; its answer before any
+     * other handler. */
+    ap_hook_pre_config(goapi_shed_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(goapi_shed_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(goapi_shed_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_fixups(goapi_shed_fixups, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_handler(goapi_shed_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
 
     ap_hook_post_config(goapi_metrics_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(goapi_metrics_child_init, NULL, NULL, APR_HOOK_MIDDLE);

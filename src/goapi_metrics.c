@@ -251,6 +251,14 @@ void goapi_metrics_hook_took(goapi_metrics *m, int slot, int hook,
     apr_atomic_add64(&s->hook_runs[hook], 1);
 }
 
+void goapi_metrics_shed_count(goapi_metrics *m, int slot, int route)
+{
+    if (route < 0 || route >= GOAPI_METRICS_LABELS) {
+        route = 0;
+    }
+    apr_atomic_add64(&goapi_slot(m, slot)->shed[route], 1);
+}
+
 /* ---- the scrape ---------------------------------------------------------- */
 
 /* The value summed over every slot of the field at offset off. */
@@ -566,6 +574,19 @@ static void goapi_render_goapi(goapi_out *o, const goapi_metrics *m)
                      goapi_secs(o->p, goapi_sum(m, GOAPI_OFF(hook_us[i]))));
         goapi_sample(o, "goapi_shutdown_hook_seconds_count", labels,
                      goapi_u64(o->p, goapi_sum(m, GOAPI_OFF(hook_runs[i]))));
+    }
+
+    goapi_family(o, "goapi_shed_total", GOAPI_T_COUNTER,
+                 "Requests turned away with 503 by GoapiMaxInFlight, by route.");
+    for (i = 0; i < GOAPI_METRICS_LABELS; i++) {
+        apr_uint64_t n = goapi_sum(m, GOAPI_OFF(shed[i]));
+
+        if (n) {
+            labels[0] = "route";
+            labels[1] = goapi_label_name(m, (apr_uint32_t)i);
+            labels[2] = NULL;
+            goapi_sample(o, "goapi_shed_total", labels, goapi_u64(o->p, n));
+        }
     }
 
     goapi_render_counters(o, m, "goapi_metrics_series_overflow_total",

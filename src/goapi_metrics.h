@@ -83,6 +83,7 @@ typedef struct {
     apr_uint64_t counter[GOAPI_MC__N];
     apr_uint64_t hook_us[GOAPI_METRICS_HOOKS];
     apr_uint64_t hook_runs[GOAPI_METRICS_HOOKS];
+    apr_uint64_t shed[GOAPI_METRICS_LABELS];    /* by route label */
     apr_uint32_t active;                /* in minus out, modulo 2^32 */
 } goapi_metrics_slot;
 
@@ -134,6 +135,8 @@ void goapi_metrics_request(goapi_metrics *m, int slot, int route,
 void goapi_metrics_store_took(goapi_metrics *m, int slot, apr_interval_time_t took);
 void goapi_metrics_hook_took(goapi_metrics *m, int slot, int hook,
                              apr_interval_time_t took);
+/* A request of route label route shed by GoapiMaxInFlight. */
+void goapi_metrics_shed_count(goapi_metrics *m, int slot, int route);
 
 /* What a scrape adds from outside the region. */
 typedef struct {

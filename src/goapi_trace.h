@@ -31,7 +31,11 @@ typedef struct {
  * more.  1 when valid (*out filled), else 0. */
 int goapi_traceparent_parse(const char *value, goapi_traceparent *out);
 
-/* "00-<trace>-<span>-<flags>" into out (GOAPI_TRACEPARENT_LEN + 1 bytes). */
+/* Two lowercase hex digits of flags, NUL-terminated. */
+void goapi_trace_flags_hex(char out[3], unsigned flags);
+
+/* "00-<trace>-<span>-<flags>" into out (GOAPI_TRACEPARENT_LEN + 1 bytes;
+ * the IDs must have their full lengths). */
 void goapi_traceparent_format(char *out, const char *trace_id, const char *span_id,
                               unsigned flags);
 

@@ -86,6 +86,10 @@ typedef struct {
     int metrics_route;                  /* GoapiMetricsRoute: 1 + its index among
                                          * this configuration's names; 0 unset */
     int trace_context;                  /* GoapiTraceContext; -1 unset = 1 */
+    int max_in_flight;                  /* GoapiMaxInFlight; 0 none; -1 unset = 0 */
+    int shed_scope;                     /* its counter (1 + its index among this
+                                         * configuration's); 0 none */
+    int shed_retry_after;               /* GoapiShedRetryAfter, s; -1 unset = 1 */
 } goapi_dir_conf;
 
 /* The IDs of one request, shared by its internal redirects and subrequests. */
@@ -101,6 +105,8 @@ typedef struct {
                                          * matched (goapi_metrics_route); 0 none */
     struct goapi_context *context;      /* trace and time left
                                          * (mod_goapi_context.c), or NULL */
+    int shed;                           /* turned away by GoapiMaxInFlight: no
+                                         * other fixup acts on it */
 } goapi_ids;
 
 /* mod_goapi_config.c */
@@ -131,6 +137,7 @@ const char *goapi_cmd_probe_fast_path(cmd_parms *cmd, void *dconf, int flag);
 const char *goapi_cmd_metrics(cmd_parms *cmd, void *dconf, int flag);
 const char *goapi_cmd_server_flag(cmd_parms *cmd, void *dconf, int flag);
 const char *goapi_cmd_deadline_header(cmd_parms *cmd, void *dconf, const char *arg);
+const char *goapi_cmd_shed_retry_after(cmd_parms *cmd, void *dconf, const char *arg);
 int goapi_config_idempotency_used(void);
 /* "the main server", or "the virtual host <name> defined at <file>:<line>" */
 const char *goapi_server_name(apr_pool_t *p, const server_rec *s);
@@ -223,6 +230,8 @@ int goapi_metrics_log_transaction(request_rec *r);
 void goapi_metrics_add(conn_rec *c, goapi_metrics_counter counter, apr_uint64_t n);
 void goapi_metrics_store_time(conn_rec *c, apr_interval_time_t took);
 void goapi_metrics_hook_time(const char *hook, apr_interval_time_t took);
+/* A request shed by GoapiMaxInFlight (goapi_shed_total{route}). */
+void goapi_metrics_shed(request_rec *r);
 /* The request was answered by mod_goapi's route (a goapi_route_id). */
 void goapi_metrics_route(request_rec *r, int route);
 /* The exposition for a scrape (OpenMetrics when the Accept header asks for
@@ -235,6 +244,16 @@ const char *goapi_metrics_scrape(request_rec *r, const goapi_readiness *rd,
 void goapi_context_child_init(apr_pool_t *pchild, server_rec *s);
 int goapi_context_post_read_request(request_rec *r);
 int goapi_context_fixups(request_rec *r);
+
+/* mod_goapi_shed.c: GoapiMaxInFlight */
+const char *goapi_cmd_max_in_flight(cmd_parms *cmd, void *dconf, const char *arg);
+int goapi_shed_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
+int goapi_shed_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                            server_rec *s);
+int goapi_shed_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                           server_rec *s);
+int goapi_shed_fixups(request_rec *r);
+int goapi_shed_handler(request_rec *r);
 
 /* mod_goapi_routes.c */
 int goapi_routes_handler(request_rec *r);

@@ -111,6 +111,8 @@ void *goapi_config_create_dir(apr_pool_t *p, char *dir)
     conf->idem_max_body = -1;
     conf->idem_max_response = -1;
     conf->trace_context = -1;
+    conf->max_in_flight = -1;
+    conf->shed_retry_after = -1;
     return conf;
 }
 
@@ -130,6 +132,16 @@ void *goapi_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     GOAPI_MERGE(idem_max_response, -1);
     GOAPI_MERGE(metrics_route, 0);
     GOAPI_MERGE(trace_context, -1);
+    /* a limit and its counter go together */
+    if (add->max_in_flight != -1) {
+        conf->max_in_flight = add->max_in_flight;
+        conf->shed_scope = add->shed_scope;
+    }
+    else {
+        conf->max_in_flight = base->max_in_flight;
+        conf->shed_scope = base->shed_scope;
+    }
+    GOAPI_MERGE(shed_retry_after, -1);
     return conf;
 }
 
@@ -302,6 +314,20 @@ const char *goapi_cmd_server_flag(cmd_parms *cmd, void *dconf, int flag)
     (void)dconf;
     *(int *)((char *)goapi_cmd_sconf_noted(cmd, flag ? "On" : "Off")
              + (apr_size_t)cmd->info) = flag;
+    return NULL;
+}
+
+/* GoapiShedRetryAfter seconds */
+const char *goapi_cmd_shed_retry_after(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    apr_int64_t v;
+    const char *err = goapi_parse_int_range(arg, 1, 3600, &v);
+
+    if (err) {
+        return goapi_cmd_error(cmd, arg, apr_psprintf(cmd->pool, "%s; expected whole "
+                                                      "seconds from 1 to 3600", err));
+    }
+    ((goapi_dir_conf *)dconf)->shed_retry_after = (int)v;
     return NULL;
 }
 

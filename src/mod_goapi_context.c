@@ -75,7 +75,7 @@ static void goapi_context_env(request_rec *r, const struct goapi_context *cx)
 static void goapi_context_trace(request_rec *r, struct goapi_context *cx,
                                 const goapi_server_conf *sc)
 {
-    char tp[GOAPI_TRACEPARENT_LEN + 1];
+    char *tp = apr_palloc(r->pool, GOAPI_TRACEPARENT_LEN + 1);
     goapi_traceparent in;
     const char *state = NULL;
     unsigned flags;
@@ -92,17 +92,17 @@ static void goapi_context_trace(request_rec *r, struct goapi_context *cx,
         flags = sc->trace_sampled ? GOAPI_TRACE_FLAG_SAMPLED : 0;
     }
     goapi_trace_new_span_id(&goapi_trace_ids, cx->span_id);
-    apr_snprintf(cx->flags, sizeof(cx->flags), "%02x", flags & 0xffu);
+    goapi_trace_flags_hex(cx->flags, flags);
     goapi_traceparent_format(tp, cx->trace_id, cx->span_id, flags);
-    apr_table_set(r->headers_in, GOAPI_TRACEPARENT, tp);
+    apr_table_setn(r->headers_in, GOAPI_TRACEPARENT, tp);
     if (state) {
         apr_table_setn(r->headers_in, GOAPI_TRACESTATE, state);
     }
-    else {
+    else if (cx->in_state) {
         apr_table_unset(r->headers_in, GOAPI_TRACESTATE);
     }
     if (sc->trace_response) {
-        apr_table_set(r->err_headers_out, GOAPI_TRACERESPONSE, tp);
+        apr_table_setn(r->err_headers_out, GOAPI_TRACERESPONSE, tp);
     }
     goapi_context_env(r, cx);
     cx->traced = 1;

@@ -800,7 +800,13 @@ int goapi_idem_fixups(request_rec *r)
     if (r->main) {
         return DECLINED;
     }
-    ids = r->prev ? goapi_ids_of(r) : NULL;
+    ids = goapi_ids_of(r);
+    if (ids->shed) {
+        return DECLINED;                /* turned away: no claim, no record */
+    }
+    if (!r->prev) {
+        ids = NULL;
+    }
     if (ids && ids->idem) {
         /* an internal redirect of a request already handled here */
         ctx = ids->idem;

@@ -252,6 +252,14 @@ int goapi_metrics_log_transaction(request_rec *r)
     return DECLINED;
 }
 
+void goapi_metrics_shed(request_rec *r)
+{
+    if (goapi_metrics_region) {
+        goapi_metrics_shed_count(goapi_metrics_region, goapi_slot_of(r->connection),
+                                 goapi_route_of(r, r));
+    }
+}
+
 void goapi_metrics_add(conn_rec *c, goapi_metrics_counter counter, apr_uint64_t n)
 {
     if (goapi_metrics_region) {

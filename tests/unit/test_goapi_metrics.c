@@ -250,6 +250,15 @@ static void test_extra(void **state)
     assert_string_equal(value_of(t, "goapi_idempotency_store_seconds_bucket{le=\"+Inf\"}"),
                         "2");
     assert_string_equal(value_of(t, "goapi_idempotency_store_seconds_count"), "2");
+    /* shed requests by route; a route nothing was shed from has no series */
+    assert_null(strstr(t, "goapi_shed_total{"));
+    assert_int_equal(goapi_metrics_label(m, "orders"), 1);
+    goapi_metrics_shed_count(m, 0, 1);
+    goapi_metrics_shed_count(m, 3, 1);
+    goapi_metrics_shed_count(m, 0, 99);             /* out of range: "other" */
+    t = goapi_metrics_render(unit_pool, m, &x, 0, &len);
+    assert_string_equal(value_of(t, "goapi_shed_total{route=\"orders\"}"), "2");
+    assert_string_equal(value_of(t, "goapi_shed_total{route=\"other\"}"), "1");
 }
 
 #define THREADS 4
