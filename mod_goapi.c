@@ -132,7 +132,8 @@ static const command_rec goapi_cmds[] = {
                   "A damaged ledger at startup: Refuse (the server does not start) or "
                   "StartFresh (moved aside, a new empty one; its records are lost) "
                   "(default Refuse); main server only"),
-    AP_INIT_FLAG("GoapiMetrics", goapi_cmd_metrics, NULL, RSRC_CONF,
+    AP_INIT_FLAG("GoapiMetrics", goapi_cmd_global_flag,
+                 (void *)offsetof(goapi_server_conf, metrics), RSRC_CONF,
                  "Off: no metrics are collected and /metrics answers 404 "
                  "(default On); main server only"),
     AP_INIT_TAKE1("GoapiMetricsRoute", goapi_cmd_metrics_route, NULL,
@@ -171,6 +172,11 @@ static const command_rec goapi_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "Retry-After of a shed request, seconds, plus up to as much again "
                   "at random (default 1)"),
+    AP_INIT_FLAG("GoapiGracefulStopSignals", goapi_cmd_global_flag,
+                 (void *)offsetof(goapi_server_conf, graceful_signals), RSRC_CONF,
+                 "On: SIGTERM and SIGINT stop gracefully within GoapiShutdownTimeout, "
+                 "a second one at once; Off: httpd's immediate stop (default On); "
+                 "main server only"),
     { NULL, { NULL }, NULL, 0, RAW_ARGS, NULL }
 };
 
@@ -237,6 +243,9 @@ static void goapi_register_hooks(apr_pool_t *p)
                             APR_HOOK_MIDDLE);
     }
     ap_hook_child_stopping(goapi_lifecycle_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
+    /* The parent's stop: its signal handlers, set once it has started a
+     * child (after the MPM set its own). */
+    ap_hook_child_status(goapi_lifecycle_child_status, NULL, NULL, APR_HOOK_MIDDLE);
     /* After goapi_timeouts_child_init: the supervisor cuts the connections
      * of its registry. */
     ap_hook_child_init(goapi_lifecycle_child_init, NULL, NULL, APR_HOOK_LAST);

@@ -219,6 +219,53 @@ class ContainerTest(unittest.TestCase):
                   "/etc/apache2/conf-enabled/goapi-mpm.conf").stdout
         self.assertIn("AsyncRequestWorkerFactor 40", conf)
 
+    def test_8_docker_stop_sigterm_drains(self):
+        """A runtime that sends SIGTERM (here: --stop-signal SIGTERM) drains
+        as well: the request in flight completes."""
+        port, name = free_port(), self.name + "-term"
+        sh("docker", "run", "-d", "--network", "host", "-e", "GOAPI_PORT=%d" % port,
+           "--stop-signal", "SIGTERM", "--name", name, IMAGE)
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    if get(port, "/startupz", timeout=1)[0] == 200:
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.05)
+            out = {}
+
+            def slow():
+                s = socket.create_connection(("127.0.0.1", port), timeout=15)
+                s.sendall(b"POST /parcels/term-1/dispatch HTTP/1.1\r\nHost: localhost\r\n"
+                          b"Idempotency-Key: term-1\r\nContent-Length: 5\r\n"
+                          b"Connection: close\r\n\r\n")
+                for _ in range(5):              # 1 s of body
+                    time.sleep(0.2)
+                    s.sendall(b"x")
+                out["status"] = parse_raw(read_to_close(s)).status
+                s.close()
+
+            t = threading.Thread(target=slow)
+            t.start()
+            time.sleep(0.3)
+            t0 = time.monotonic()
+            sh("docker", "stop", "-t", "10", name, timeout=60)
+            took = time.monotonic() - t0
+            t.join(15)
+            self.assertEqual(out.get("status"), 201)
+            self.assertLess(took, SHUTDOWN_WINDOW + 1.0)
+            state = json.loads(sh("docker", "inspect", "--format", "{{json .State}}",
+                                  name).stdout)
+            self.assertEqual(state["ExitCode"], 0)
+            logs = sh("docker", "logs", name, check=False)
+            text = logs.stdout + logs.stderr
+            self.assertIn("GOAPI00074: SIGTERM was taken as a graceful stop", text)
+            self.assertEqual([l for l in text.splitlines() if BAD.search(l)], [])
+        finally:
+            sh("docker", "rm", "-f", name, check=False)
+
     def test_9_rolling_update(self):
         port, results, lock = self.port, [], threading.Lock()
         lb_routes = threading.Event()           # the load balancer still sends here

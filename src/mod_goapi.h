@@ -7,6 +7,7 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include "ap_mpm.h"
 
 #include "goapi_defs.h"
 #include "goapi_health.h"
@@ -66,6 +67,8 @@ typedef struct {
     int trace_response;                 /* GoapiTraceResponse; -1 unset = 0 */
     const char *deadline_header;        /* GoapiDeadlineHeader; "" Off; NULL unset */
     int trust_incoming_deadline;        /* GoapiTrustIncomingDeadline; -1 unset = 0 */
+    int graceful_signals;               /* GoapiGracefulStopSignals (main server);
+                                         * -1 unset = 1 */
 } goapi_server_conf;
 
 /* Per directory/location. */
@@ -134,7 +137,7 @@ const char *goapi_cmd_idem_store_timeout(cmd_parms *cmd, void *dconf, const char
 const char *goapi_cmd_idem_store_prefix(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_idem_replay_cache(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_probe_fast_path(cmd_parms *cmd, void *dconf, int flag);
-const char *goapi_cmd_metrics(cmd_parms *cmd, void *dconf, int flag);
+const char *goapi_cmd_global_flag(cmd_parms *cmd, void *dconf, int flag);
 const char *goapi_cmd_server_flag(cmd_parms *cmd, void *dconf, int flag);
 const char *goapi_cmd_deadline_header(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_shed_retry_after(cmd_parms *cmd, void *dconf, const char *arg);
@@ -193,6 +196,9 @@ int goapi_child_thread_stopping(goapi_child_thread *t);
 int goapi_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                 apr_pool_t *ptemp, server_rec *s);
 void goapi_lifecycle_child_stopping(apr_pool_t *pchild, int graceful);
+void goapi_lifecycle_parent_config(apr_pool_t *pconf, server_rec *s);
+void goapi_lifecycle_child_status(server_rec *s, pid_t pid, ap_generation_t gen,
+                                  int slot, mpm_child_status state);
 void goapi_lifecycle_child_init(apr_pool_t *pchild, server_rec *s);
 void goapi_lifecycle_readiness(request_rec *r, goapi_readiness *out);
 apr_status_t goapi_register_shutdown_hook(apr_pool_t *p, const char *name,

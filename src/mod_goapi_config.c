@@ -54,6 +54,7 @@ void *goapi_config_create_server(apr_pool_t *p, server_rec *s)
     conf->trace_sampled = -1;
     conf->trace_response = -1;
     conf->trust_incoming_deadline = -1;
+    conf->graceful_signals = -1;
     if (!s->is_virtual) {
         /* the main server's record is made first in each reading of the
          * configuration */
@@ -94,6 +95,7 @@ void *goapi_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     conf->idem_sweep = base->idem_sweep;
     conf->idem_damaged = base->idem_damaged;
     conf->metrics = base->metrics;          /* main server only */
+    conf->graceful_signals = base->graceful_signals;
     return conf;
 }
 
@@ -296,16 +298,15 @@ const char *goapi_cmd_probe_fast_path(cmd_parms *cmd, void *dconf, int flag)
     return NULL;
 }
 
-const char *goapi_cmd_metrics(cmd_parms *cmd, void *dconf, int flag)
+/* A flag of the main server only: cmd->info is the offset of its field. */
+const char *goapi_cmd_global_flag(cmd_parms *cmd, void *dconf, int flag)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
 
-    (void)dconf;
     if (err) {
         return err;
     }
-    goapi_cmd_sconf_noted(cmd, flag ? "On" : "Off")->metrics = flag;
-    return NULL;
+    return goapi_cmd_server_flag(cmd, dconf, flag);
 }
 
 /* A flag of the server record: cmd->info is the offset of its int field. */
@@ -727,6 +728,8 @@ int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                 c->deadline_header = GOAPI_DEFAULT_DEADLINE_HEADER;
             if (c->trust_incoming_deadline < 0)
                 c->trust_incoming_deadline = 0;
+            if (c->graceful_signals < 0)
+                c->graceful_signals = 1;
             c->limits_set = goapi_limits_resolve(&c->limits);
             if (c->check_interval < 0)
                 c->check_interval = GOAPI_DEFAULT_CHECK_INTERVAL;

@@ -29,10 +29,12 @@
 
 #include <apr_atomic.h>
 #include <apr_shm.h>
+#include <apr_signal.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "goapi_check.h"
@@ -53,6 +55,11 @@ static goapi_health *goapi_health_table;
 static volatile int goapi_child_stopping_flag;
 static volatile apr_time_t goapi_stop_began;
 static volatile int goapi_stop_graceful;
+/* Set by the parent on a second SIGTERM or SIGINT, read by the stopping
+ * children (a child stopping gracefully no longer reads httpd's own
+ * messages). */
+#define GOAPI_STOP_SHM_KEY      "goapi_stop_shm"
+static volatile apr_uint32_t *goapi_stop_now;
 
 /* The shutdown window (main server), set at configuration. */
 static apr_interval_time_t goapi_shutdown_window;
@@ -68,7 +75,7 @@ static goapi_child_thread goapi_supervisor = {
 /* After the cut, how long workers get to let go before the process ends:
  * short after a graceful stop's window; on an immediate stop, where the MPM
  * has closed the connections itself, time for a normal exit. */
-#define GOAPI_CUT_GRACE         apr_time_from_msec(250)
+#define GOAPI_CUT_GRACE         apr_time_from_msec(100)
 #define GOAPI_CUT_GRACE_NOW     apr_time_from_sec(1)
 #define GOAPI_SUPERVISOR_TICK   apr_time_from_msec(20)
 /* Before the stop: the MPM's child_stopping hook sets the start of the
@@ -171,6 +178,7 @@ int goapi_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;                      /* the first, trial reading */
     }
+    goapi_lifecycle_parent_config(pconf, s);
     /* The window is the server's: GoapiShutdownTimeout of the main server.
      * The parent waits a little longer than the children's own clocks. */
     goapi_shutdown_window = sc->limits.shutdown;
@@ -223,6 +231,9 @@ void goapi_lifecycle_child_stopping(apr_pool_t *pchild, int graceful)
         goapi_stop_graceful = graceful;
         goapi_stop_began = apr_time_now();
     }
+    else if (!graceful) {
+        goapi_stop_graceful = 0;        /* an immediate stop during a graceful one */
+    }
     goapi_child_stopping_flag = 1;
 }
 
@@ -266,6 +277,10 @@ static void *APR_THREAD_FUNC goapi_supervise(apr_thread_t *thd, void *data)
             goapi_stop_graceful = 1;
             goapi_stop_began = began = now;
         }
+        if (began && goapi_stop_graceful && goapi_stop_now
+            && apr_atomic_read32(goapi_stop_now)) {
+            goapi_stop_graceful = 0;    /* a second SIGTERM or SIGINT: now */
+        }
         /* The hooks run before anything else, even when the child is
          * already leaving (an idle child exits at once). */
         if (began && !hooks_done) {
@@ -300,10 +315,17 @@ static void *APR_THREAD_FUNC goapi_supervise(apr_thread_t *thd, void *data)
             if (n) {
                 goapi_metrics_add(NULL, GOAPI_MC_CUT_SHUTDOWN, 1);
                 goapi_metrics_add(NULL, GOAPI_MC_SHUTDOWN_CUT, n);
-                ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00033)
-                             "shutdown window of %s over: %" APR_SIZE_T_FMT
-                             " connection(s) cut",
-                             goapi_format_duration(goapi_shutdown_window, d), n);
+                if (goapi_stop_graceful) {
+                    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00033)
+                                 "shutdown window of %s over: %" APR_SIZE_T_FMT
+                                 " connection(s) cut",
+                                 goapi_format_duration(goapi_shutdown_window, d), n);
+                }
+                else {
+                    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00033)
+                                 "immediate stop: %" APR_SIZE_T_FMT " connection(s) cut",
+                                 n);
+                }
             }
         }
         if (cut_at && now >= cut_at + (goapi_stop_graceful ? GOAPI_CUT_GRACE
@@ -360,9 +382,124 @@ int goapi_child_thread_stopping(goapi_child_thread *t)
     return apr_atomic_read32(&t->stop) != 0;
 }
 
+/* ---- the parent's stop ------------------------------------------------------
+ *
+ * httpd's parent, once a graceful stop has begun, looks at its children
+ * once a second: a stop took up to a second longer than its children.  A
+ * handler for SIGCHLD ends the parent's nap as soon as a child exits, so
+ * the parent ends right after its last child.  A child that exits just
+ * before the parent begins its nap would not end it: the handler also sets
+ * a timer a few milliseconds away, whose SIGALRM ends that nap.
+ *
+ * GoapiGracefulStopSignals On: SIGTERM and SIGINT, httpd's immediate stop,
+ * become the graceful stop (bounded by GoapiShutdownTimeout), as the Go
+ * server's; a second one during the stop is the immediate stop.  The
+ * handlers are put in place when the parent has started the first child
+ * of a generation (the child_status hook, which runs in the parent after
+ * the MPM has set its own handlers; those are kept, for a second signal). */
+
+static volatile sig_atomic_t goapi_stop_signal;    /* the first one seen */
+static struct sigaction goapi_mpm_term, goapi_mpm_int;
+static int goapi_signals_set;                       /* in this generation */
+static int goapi_graceful_signals;
+
+#define GOAPI_WAKE_AGAIN_USEC   20000
+
+static void goapi_wake(int sig)
+{
+    /* interrupting the nap is the point; SIGCHLD asks for SIGALRM too */
+    if (sig == SIGCHLD) {
+        struct itimerval again;
+
+        memset(&again, 0, sizeof(again));
+        again.it_value.tv_usec = GOAPI_WAKE_AGAIN_USEC;
+        setitimer(ITIMER_REAL, &again, NULL);
+    }
+}
+
+static void goapi_graceful_signal(int sig)
+{
+    const struct sigaction *mpm = sig == SIGINT ? &goapi_mpm_int : &goapi_mpm_term;
+
+    if (!goapi_stop_signal) {
+        goapi_stop_signal = sig;
+        kill(getpid(), AP_SIG_GRACEFUL_STOP);       /* the MPM's graceful stop */
+    }
+    else {
+        if (goapi_stop_now) {
+            *goapi_stop_now = 1;                    /* the children cut now */
+        }
+        if (mpm->sa_handler != SIG_DFL && mpm->sa_handler != SIG_IGN) {
+            mpm->sa_handler(sig);                   /* the MPM's immediate stop */
+        }
+    }
+}
+
+/* At the parent's end: what stopped it, when it was one of ours. */
+static apr_status_t goapi_note_stop(void *data)
+{
+    server_rec *s = data;
+
+    if (goapi_stop_signal) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, GOAPI_LOGNO(00074)
+                     "%s was taken as a graceful stop (GoapiGracefulStopSignals On); "
+                     "a second one would have stopped at once",
+                     goapi_stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+    }
+    return APR_SUCCESS;
+}
+
+void goapi_lifecycle_parent_config(apr_pool_t *pconf, server_rec *s)
+{
+    const goapi_server_conf *sc = ap_get_module_config(s->module_config, &goapi_module);
+    apr_pool_t *pp = s->process->pool;
+    apr_shm_t *shm = NULL;
+
+    apr_pool_userdata_get((void **)&shm, GOAPI_STOP_SHM_KEY, pp);
+    if (!shm && apr_shm_create(&shm, sizeof(apr_uint32_t), NULL, pp) == APR_SUCCESS) {
+        apr_pool_userdata_set(shm, GOAPI_STOP_SHM_KEY, apr_pool_cleanup_null, pp);
+    }
+    goapi_stop_now = shm ? apr_shm_baseaddr_get(shm) : NULL;
+    if (goapi_stop_now) {
+        *goapi_stop_now = 0;
+    }
+    goapi_signals_set = 0;
+    goapi_graceful_signals = sc->graceful_signals;
+    apr_pool_cleanup_register(pconf, s, goapi_note_stop, apr_pool_cleanup_null);
+}
+
+void goapi_lifecycle_child_status(server_rec *s, pid_t pid, ap_generation_t gen,
+                                  int slot, mpm_child_status state)
+{
+    struct sigaction sa;
+
+    (void)s;
+    (void)pid;
+    (void)gen;
+    (void)slot;
+    if (goapi_signals_set || state != MPM_CHILD_STARTED) {
+        return;
+    }
+    goapi_signals_set = 1;
+    memset(&sa, 0, sizeof(sa));
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = goapi_wake;
+    sigaction(SIGCHLD, &sa, NULL);
+    sigaction(SIGALRM, &sa, NULL);
+    if (goapi_graceful_signals) {
+        sa.sa_handler = goapi_graceful_signal;
+        sigaction(SIGTERM, &sa, &goapi_mpm_term);
+        sigaction(SIGINT, &sa, &goapi_mpm_int);
+    }
+}
+
 void goapi_lifecycle_child_init(apr_pool_t *pchild, server_rec *s)
 {
     apr_status_t rv;
+
+    /* the parent's SIGCHLD and SIGALRM handlers are not the child's business */
+    apr_signal(SIGCHLD, SIG_DFL);
+    apr_signal(SIGALRM, SIG_DFL);
 
     goapi_stop_began = 0;
     goapi_child_stopping_flag = 0;

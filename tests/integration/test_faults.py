@@ -168,6 +168,12 @@ class KilledChildrenWorkerTest(KilledChildrenTest):
 class KilledChildrenPreforkTest(KilledChildrenTest):
     MPM = "prefork"
 
+    def assertCleanLog(self, h, allowed=()):
+        # the prefork MPM's words for the processes a kill took away, when
+        # the parent replaces them under full load
+        super().assertCleanLog(h, (r"AH00161: server reached MaxRequestWorkers",)
+                               + tuple(allowed))
+
 
 class KilledServerTest(FaultCase):
     """SIGKILL of the whole process group mid-load, then a restart on the

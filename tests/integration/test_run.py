@@ -159,7 +159,9 @@ class MakeRunTest(unittest.TestCase):
         rc = self.proc.wait(15)
         self.assertEqual(rc, 0)
         out = self.console()
-        self.assertIn("caught SIGTERM, shutting down", out)
+        # Ctrl-C is the graceful stop (GoapiGracefulStopSignals On)
+        self.assertIn("caught SIGWINCH, shutting down gracefully", out)
+        self.assertIn("GOAPI00074: SIGINT was taken as a graceful stop", out)
         bad = [l for l in out.splitlines() if BAD_LEVEL.search(l)]
         # under the sanitizers, httpd's own stop race (README, Known
         # problems) is noted, not counted; any other report fails

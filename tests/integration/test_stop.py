@@ -42,11 +42,13 @@ class Inflight(threading.Thread):
 class StopTestCase(unittest.TestCase):
     CONF = ""
     MODULES = ("proxy", "proxy_http")
+    MPM = "event"
 
     def setUp(self):
         self.backend = EchoBackend()
         self.httpd = Httpd('GoapiShutdownTimeout %gs\nProxyPass "/slow/" "http://127.0.0.1:%d/"\n%s'
-                           % (WINDOW, self.backend.port, self.CONF), modules=self.MODULES)
+                           % (WINDOW, self.backend.port, self.CONF), modules=self.MODULES,
+                           mpm=self.MPM)
         self.httpd.start()
         time.sleep(0.3)
 
@@ -224,19 +226,28 @@ class StopSignalsTest(StopTestCase):
         self.assertEqual(rc, 0)
         log = self.httpd.read(self.httpd.error_log)
         self.assertIn("SIGHUP received.  Attempting to restart", log)
-        self.assertIn("caught SIGTERM, shutting down", log)
+        # the restart's new handlers take SIGTERM as the graceful stop
+        self.assertIn("caught SIGWINCH, shutting down gracefully", log)
+        self.assertIn("GOAPI00074: SIGTERM was taken as a graceful stop", log)
         self.assertIn("GOAPI00035: cleanup hook started: shutdown supervisor", log)
         self.assertIn("GOAPI00036: cleanup hook finished: shutdown supervisor", log)
         self.assertCleanLog()
 
     def test_immediate_stop_with_request_in_flight(self):
+        # SIGTERM begins the graceful stop; a second one during it stops at once
         q = Inflight(self.httpd, 10)
         q.start()
         time.sleep(0.3)
-        took, rc = self.stop_and_wait(signal.SIGTERM, 10, settle=False)
+        t0 = time.monotonic()
+        self.httpd.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        self.assertIsNone(self.httpd.proc.poll())       # draining
+        self.httpd.send_signal(signal.SIGTERM)
+        rc = self.httpd.proc.wait(10)
         q.join(10)
         self.assertEqual(rc, 0)
-        self.assertLess(took, 3.0)
+        self.assertLess(time.monotonic() - t0, 0.3 + 1.5)
+        self.assertNotIn(b"200 OK", q.data)
         self.assertCleanLog()
 
 
@@ -296,4 +307,92 @@ class ShutdownHooksTest(StopTestCase):
         self.assertEqual(len(mine), len(expected), mine)
         for line, pattern in zip(mine, expected):
             self.assertRegex(line, pattern)
+        self.assertCleanLog()
+
+
+class ExactStopTest(StopTestCase):
+    """The stop ends when its last request does, or when its window ends,
+    not at the parent's next look at its children."""
+
+    def stop_timed(self, sig):
+        """Send sig; when it was sent, when httpd was gone, its status."""
+        t0 = time.monotonic()
+        self.httpd.send_signal(sig)
+        rc = self.httpd.proc.wait(10)
+        return t0, time.monotonic(), rc
+
+    def test_idle_graceful_stop(self):
+        took, rc = self.stop_and_wait(signal.SIGWINCH, 10)
+        self.assertEqual(rc, 0)
+        self.assertLess(took, 0.3)
+        self.assertCleanLog()
+
+    def test_stop_ends_with_the_last_request(self):
+        q = Inflight(self.httpd, 1.0)
+        q.start()
+        time.sleep(0.3)
+        t0, gone, rc = self.stop_timed(signal.SIGWINCH)
+        q.join(10)
+        self.assertOk(q)
+        self.assertEqual(rc, 0)
+        self.assertLess(gone - q.ended, 0.25, (gone - t0, q.ended - t0))
+        self.assertCleanLog()
+
+    def test_stop_ends_with_the_window(self):
+        q = Inflight(self.httpd, 6)
+        q.start()
+        time.sleep(0.3)
+        took, rc = self.stop_and_wait(signal.SIGWINCH, 10)
+        q.join(10)
+        self.assertEqual(rc, 0)
+        self.assertLess(took, WINDOW + 0.25 + 0.1)
+        self.assertGreater(took, WINDOW - TOLERANCE)
+        self.assertCleanLog()
+
+    def test_sigterm_and_sigint_drain(self):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            if sig == signal.SIGINT:
+                self.httpd.cleanup()
+                self.httpd = Httpd('GoapiShutdownTimeout %gs\nProxyPass "/slow/" '
+                                   '"http://127.0.0.1:%d/"\n' % (WINDOW, self.backend.port),
+                                   modules=self.MODULES, mpm=self.MPM)
+                self.httpd.start()
+                time.sleep(0.3)
+            q = Inflight(self.httpd, 1.0)
+            q.start()
+            time.sleep(0.3)
+            t0, gone, rc = self.stop_timed(sig)
+            q.join(10)
+            self.assertOk(q)                            # it completed
+            self.assertEqual(rc, 0)
+            self.assertLess(gone - q.ended, 0.25, (sig, gone - t0, q.ended - t0))
+            log = self.httpd.read(self.httpd.error_log)
+            self.assertIn("caught SIGWINCH, shutting down gracefully", log)
+            self.assertRegex(log, r"GOAPI00074: %s was taken as a graceful stop"
+                             % ("SIGTERM" if sig == signal.SIGTERM else "SIGINT"))
+            self.assertCleanLog()
+
+
+class ExactStopWorkerTest(ExactStopTest):
+    MPM = "worker"
+
+
+class ExactStopPreforkTest(ExactStopTest):
+    MPM = "prefork"
+
+
+class SignalsOffTest(StopTestCase):
+    """GoapiGracefulStopSignals Off: SIGTERM is httpd's immediate stop."""
+    CONF = "GoapiGracefulStopSignals Off"
+
+    def test_sigterm_is_immediate(self):
+        q = Inflight(self.httpd, 10)
+        q.start()
+        time.sleep(0.3)
+        took, rc = self.stop_and_wait(signal.SIGTERM, 10, settle=False)
+        q.join(10)
+        self.assertEqual(rc, 0)
+        self.assertLess(took, 2.0)
+        self.assertNotIn(b"200 OK", q.data)
+        self.assertNotIn("GOAPI00074", self.httpd.read(self.httpd.error_log))
         self.assertCleanLog()
