@@ -238,6 +238,9 @@ void goapi_metrics_store_time(conn_rec *c, apr_interval_time_t took);
 void goapi_metrics_hook_time(const char *hook, apr_interval_time_t took);
 /* A request shed by GoapiMaxInFlight (goapi_shed_total{route}). */
 void goapi_metrics_shed(request_rec *r);
+/* A request the goapi handler was to answer, answered by another (an
+ * idempotent replay, say): labelled by the route its path matches. */
+void goapi_metrics_route_of_path(request_rec *r);
 /* The request was answered by mod_goapi's route (a goapi_route_id). */
 void goapi_metrics_route(request_rec *r, int route);
 /* The exposition for a scrape (OpenMetrics when the Accept header asks for

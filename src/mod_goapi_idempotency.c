@@ -886,6 +886,9 @@ int goapi_idem_fixups(request_rec *r)
                       : ctx->mode == GOAPI_IDEM_REPLAY ? GOAPI_MC_IDEM_REPLAYED
                       : ctx->outcome, 1);
     if (ctx->mode != GOAPI_IDEM_RUN) {
+        if (r->handler && strcmp(r->handler, GOAPI_HANDLER) == 0) {
+            goapi_metrics_route_of_path(r);     /* a replay of mod_goapi's route */
+        }
         r->handler = GOAPI_IDEM_HANDLER;
     }
     return DECLINED;

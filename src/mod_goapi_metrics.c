@@ -21,6 +21,7 @@
 #include <apr_strings.h>
 
 #include "goapi_metrics.h"
+#include "goapi_path.h"
 #include "goapi_router.h"
 #include "mod_goapi.h"
 
@@ -188,6 +189,23 @@ int goapi_metrics_post_read_request(request_rec *r)
     apr_pool_cleanup_register(r->pool, r->connection, goapi_metrics_request_ended,
                               apr_pool_cleanup_null);
     return DECLINED;
+}
+
+void goapi_metrics_route_of_path(request_rec *r)
+{
+    const char *path;
+    apr_size_t len;
+    goapi_match m;
+    goapi_match_result res;
+
+    if (!goapi_metrics_region || r->main) {
+        return;
+    }
+    goapi_path_of_target(r->unparsed_uri, &path, &len);
+    res = goapi_route_match(r->pool, r->method, path, len, &m);
+    if (res == GOAPI_MATCH_FOUND || res == GOAPI_MATCH_BAD_PARAM) {
+        goapi_metrics_route(r, m.route);
+    }
 }
 
 void goapi_metrics_route(request_rec *r, int route)

@@ -329,10 +329,15 @@ class MetricsTest(BackendTestCase):
             return self.counter_delta(action, "goapi_idempotency_requests_total",
                                       outcome=outcome)
 
+        route = dict(route="/parcels/{parcelID}/dispatch", method="POST", code="201")
+        first = value(snapshot(self.httpd), "http_server_requests_total", **route)
         self.assertEqual(delta("executed", lambda: self.assertEqual(
             post("/parcels/p-1/dispatch", key).status, 201)), 1)
         self.assertEqual(delta("replayed", lambda: self.assertEqual(
             post("/parcels/p-1/dispatch", key).status, 201)), 1)
+        # a replay counts under the route it replays
+        self.assertEqual(value(snapshot(self.httpd), "http_server_requests_total", **route)
+                         - first, 2)
         self.assertEqual(delta("mismatch", lambda: self.assertEqual(
             post("/parcels/p-1/dispatch", key, b'{"x":1}').status, 422)), 1)
         self.assertEqual(delta("key_invalid", lambda: self.assertEqual(
