@@ -188,8 +188,14 @@ class ContainerTest(unittest.TestCase):
         self.assertEqual(answers[0][0], 201)
         self.assertEqual({a[:3] for a in answers}, {answers[0][:3]})
         self.assertEqual([a[3] for a in answers], [None, "true", "true"])
-        # counted in the image's metrics: one execution, two replays
-        st, h, body = get(self.port, "/metrics")
+        # counted in the image's metrics: one execution, two replays (a
+        # request is counted once logged, just after its response)
+        deadline = time.monotonic() + 5
+        while True:
+            st, h, body = get(self.port, "/metrics")
+            if b'dispatch",method="POST",code="201"} 3' in body or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         self.assertEqual(st, 200)
         self.assertEqual(h["content-type"], "text/plain; version=0.0.4; charset=utf-8")
         text = body.decode()

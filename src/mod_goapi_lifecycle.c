@@ -32,6 +32,7 @@
 #include <apr_signal.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/time.h>
@@ -407,6 +408,8 @@ static int goapi_graceful_signals;
 
 static void goapi_wake(int sig)
 {
+    int saved = errno;                  /* the interrupted code's */
+
     /* interrupting the nap is the point; SIGCHLD asks for SIGALRM too */
     if (sig == SIGCHLD) {
         struct itimerval again;
@@ -415,11 +418,13 @@ static void goapi_wake(int sig)
         again.it_value.tv_usec = GOAPI_WAKE_AGAIN_USEC;
         setitimer(ITIMER_REAL, &again, NULL);
     }
+    errno = saved;
 }
 
 static void goapi_graceful_signal(int sig)
 {
     const struct sigaction *mpm = sig == SIGINT ? &goapi_mpm_int : &goapi_mpm_term;
+    int saved = errno;                  /* the interrupted code's */
 
     if (!goapi_stop_signal) {
         goapi_stop_signal = sig;
@@ -433,6 +438,7 @@ static void goapi_graceful_signal(int sig)
             mpm->sa_handler(sig);                   /* the MPM's immediate stop */
         }
     }
+    errno = saved;
 }
 
 /* At the parent's end: what stopped it, when it was one of ours. */

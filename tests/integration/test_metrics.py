@@ -57,6 +57,18 @@ def snapshot(httpd):
     return samples(scrape(httpd).text)
 
 
+def settled(httpd, done, limit=5.0):
+    """A snapshot once done(snapshot) holds, or the last one after limit
+    seconds: a request is counted when it is logged, just after its
+    response has gone."""
+    deadline = time.monotonic() + limit
+    while True:
+        snap = snapshot(httpd)
+        if done(snap) or time.monotonic() > deadline:
+            return snap
+        time.sleep(0.05)
+
+
 def check_histograms(testcase, snap):
     """Every histogram: cumulative buckets, +Inf equal to _count."""
     buckets = {}
@@ -179,7 +191,14 @@ class MetricsTest(BackendTestCase):
         run_threads([threading.Thread(target=slow) for _ in range(20)]
                     + [threading.Thread(target=parcels, args=(50,)) for _ in range(6)], 60)
         self.assertEqual(errors, [])
-        after = snapshot(self.httpd)
+
+        def grown(snap, route, n):
+            key = dict(route=route, method="GET")
+            return (value(snap, "http_server_requests_total", code="200", **key)
+                    - value(before, "http_server_requests_total", code="200", **key)) >= n
+
+        after = settled(self.httpd, lambda snap: grown(snap, "/parcels/{parcelID}", 300)
+                        and grown(snap, "slow", 20))
         for route, n in (("/parcels/{parcelID}", 300), ("slow", 20)):
             key = dict(route=route, method="GET")
             self.assertEqual(value(after, "http_server_requests_total", code="200", **key)
@@ -227,11 +246,14 @@ class MetricsTest(BackendTestCase):
         self.assertEqual(self.get("/app/x").status, 404)          # goapi, not a route
         self.assertEqual(self.get("/static/none").status, 404)    # core's handler
         self.assertEqual(self.get("/").status, 200)
-        after = snapshot(self.httpd)
-        for labels in (dict(route="other", method="_OTHER", code="405"),
-                       dict(route="app", method="GET", code="404"),
-                       dict(route="static", method="GET", code="404"),
-                       dict(route="/", method="GET", code="200")):
+        wanted = (dict(route="other", method="_OTHER", code="405"),
+                  dict(route="app", method="GET", code="404"),
+                  dict(route="static", method="GET", code="404"),
+                  dict(route="/", method="GET", code="200"))
+        after = settled(self.httpd, lambda snap: all(
+            value(snap, "http_server_requests_total", **l)
+            > value(before, "http_server_requests_total", **l) for l in wanted))
+        for labels in wanted:
             self.assertEqual(value(after, "http_server_requests_total", **labels)
                              - value(before, "http_server_requests_total", **labels), 1, labels)
 
@@ -336,8 +358,9 @@ class MetricsTest(BackendTestCase):
         self.assertEqual(delta("replayed", lambda: self.assertEqual(
             post("/parcels/p-1/dispatch", key).status, 201)), 1)
         # a replay counts under the route it replays
-        self.assertEqual(value(snapshot(self.httpd), "http_server_requests_total", **route)
-                         - first, 2)
+        snap = settled(self.httpd, lambda snap: value(
+            snap, "http_server_requests_total", **route) - first >= 2)
+        self.assertEqual(value(snap, "http_server_requests_total", **route) - first, 2)
         self.assertEqual(delta("mismatch", lambda: self.assertEqual(
             post("/parcels/p-1/dispatch", key, b'{"x":1}').status, 422)), 1)
         self.assertEqual(delta("key_invalid", lambda: self.assertEqual(
