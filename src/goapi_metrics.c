@@ -612,35 +612,34 @@ static void goapi_render_readiness(goapi_out *o, const goapi_metrics_extra *x)
 {
     const goapi_readiness *rd = &x->readiness;
     const char *labels[3];
-    int i;
+    int i, pass;
 
     goapi_family(o, "goapi_ready", GOAPI_T_GAUGE, "1 when /readyz answers ready.");
     goapi_sample(o, "goapi_ready", NULL, x->ready ? "1" : "0");
     goapi_family(o, "goapi_draining", GOAPI_T_GAUGE,
                  "1 while the server drains (drain file, or stopping).");
     goapi_sample(o, "goapi_draining", NULL, rd->draining ? "1" : "0");
-    goapi_family(o, "goapi_readiness_check_up", GOAPI_T_GAUGE,
-                 "1 when the last run of a readiness check passed.");
-    for (i = 0; i < rd->n; i++) {
-        if (!rd->e[i].ran) {
-            continue;
+    /* per check that has run: its result, then how long it took */
+    for (pass = 0; pass < 2; pass++) {
+        const char *name = pass ? "goapi_readiness_check_duration_seconds"
+                                : "goapi_readiness_check_up";
+
+        goapi_family(o, name, GOAPI_T_GAUGE,
+                     pass ? "Time the last run of a readiness check took."
+                          : "1 when the last run of a readiness check passed.");
+        for (i = 0; i < rd->n; i++) {
+            const goapi_health_entry *e = &rd->e[i];
+
+            if (!e->ran) {
+                continue;
+            }
+            labels[0] = "check";
+            labels[1] = e->name;
+            labels[2] = NULL;
+            goapi_sample(o, name, labels,
+                         !pass ? (e->ok ? "1" : "0")
+                               : goapi_secs(o->p, e->took > 0 ? (apr_uint64_t)e->took : 0));
         }
-        labels[0] = "check";
-        labels[1] = rd->e[i].name;
-        labels[2] = NULL;
-        goapi_sample(o, "goapi_readiness_check_up", labels, rd->e[i].ok ? "1" : "0");
-    }
-    goapi_family(o, "goapi_readiness_check_duration_seconds", GOAPI_T_GAUGE,
-                 "Time the last run of a readiness check took.");
-    for (i = 0; i < rd->n; i++) {
-        if (!rd->e[i].ran) {
-            continue;
-        }
-        labels[0] = "check";
-        labels[1] = rd->e[i].name;
-        labels[2] = NULL;
-        goapi_sample(o, "goapi_readiness_check_duration_seconds", labels,
-                     goapi_secs(o->p, rd->e[i].took > 0 ? (apr_uint64_t)rd->e[i].took : 0));
     }
 }
 
