@@ -441,10 +441,31 @@ static void goapi_graceful_signal(int sig)
     errno = saved;
 }
 
-/* At the parent's end: what stopped it, when it was one of ours. */
+/* At the end of a generation (a restart, or the parent's end), before
+ * httpd unloads the modules: httpd's own signal handling back, and no
+ * timer left to fire into unloaded code.  Then, at the parent's end, what
+ * stopped it, when it was one of ours. */
 static apr_status_t goapi_note_stop(void *data)
 {
     server_rec *s = data;
+
+    if (goapi_signals_set) {
+        struct itimerval none;
+        struct sigaction dfl;
+
+        memset(&none, 0, sizeof(none));
+        setitimer(ITIMER_REAL, &none, NULL);
+        memset(&dfl, 0, sizeof(dfl));
+        sigemptyset(&dfl.sa_mask);
+        dfl.sa_handler = SIG_DFL;
+        sigaction(SIGCHLD, &dfl, NULL);
+        sigaction(SIGALRM, &dfl, NULL);
+        if (goapi_graceful_signals) {
+            sigaction(SIGTERM, &goapi_mpm_term, NULL);
+            sigaction(SIGINT, &goapi_mpm_int, NULL);
+        }
+        goapi_signals_set = 0;
+    }
 
     if (goapi_stop_signal) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, GOAPI_LOGNO(00074)
