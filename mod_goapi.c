@@ -163,11 +163,12 @@ static const command_rec goapi_cmds[] = {
                  (void *)offsetof(goapi_server_conf, trust_incoming_deadline), RSRC_CONF,
                  "On: a client's deadline header may shorten the request's time "
                  "(never lengthen it); Off: it is removed (default Off)"),
-    AP_INIT_TAKE1("GoapiMaxInFlight", goapi_cmd_max_in_flight, NULL,
-                  RSRC_CONF | ACCESS_CONF,
-                  "At most this many requests of this server or location at once, "
-                  "across every child; the next get 503 with Retry-After (default 0: "
-                  "no limit)"),
+    AP_INIT_RAW_ARGS("GoapiMaxInFlight", goapi_cmd_max_in_flight, NULL,
+                     RSRC_CONF | ACCESS_CONF,
+                     "At most this many requests of this server or location at once, "
+                     "across every child; the next get 503 with Retry-After (default 0: "
+                     "no limit); auto [min=N] [max=N] [start=N]: a limit that follows "
+                     "the requests' latency"),
     AP_INIT_TAKE1("GoapiShedRetryAfter", goapi_cmd_shed_retry_after, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "Retry-After of a shed request, seconds, plus up to as much again "

@@ -460,6 +460,10 @@ def main():
     nometrics = Server("nometrics", goapi_body(True, extra="GoapiMetrics Off\n"))
     notrace = Server("notrace", goapi_body(True, extra="GoapiTraceContext Off\n"))
     limited = Server("limited", goapi_body(True, extra="GoapiMaxInFlight 60\n"))
+    # the adaptive limit's bookkeeping on every request, held at 60 so that
+    # nothing is shed
+    adaptive = Server("adaptive", goapi_body(True, extra="GoapiMaxInFlight auto min=60 "
+                                                         "max=60\n"))
     # the shared ledger: a Redis on the servers' CPUs, as a host's would be
     redis = RedisServer()
     rgoapi = Server("redis", goapi_body(True, "redis://127.0.0.1:%d/0" % redis.port))
@@ -468,7 +472,8 @@ def main():
                                                   "GoapiIdempotencyReplayCache 0\n"))
     go = GoServer("go")
     stock = Server("stock", STOCK_BODY, goapi=False, extra_modules=STOCK_MODULES)
-    servers = (base, goapi, nodl, nometrics, notrace, limited, rgoapi, rnocache, go, stock)
+    servers = (base, goapi, nodl, nometrics, notrace, limited, adaptive, rgoapi, rnocache, go,
+               stock)
     lines = []
     try:
         redis.start()
@@ -494,6 +499,7 @@ def main():
             ("/healthz, metrics off", nometrics.url("/healthz"), (), None, ()),
             ("/healthz, trace context off", notrace.url("/healthz"), (), None, ()),
             ("GET /parcels/{id}, MaxInFlight 60", limited.url("/parcels/p-1"), (), None, ()),
+            ("GET /parcels/{id}, MaxInFlight auto", adaptive.url("/parcels/p-1"), (), None, ()),
             ("POST dispatch, replay", goapi.url("/parcels/p-1/dispatch"), (),
              lua_s["post_fixed"], ()),
             ("Redis: POST dispatch, replay", rgoapi.url("/parcels/p-1/dispatch"), (),
@@ -573,6 +579,9 @@ def main():
              med(hz, "rps") / med("/healthz, trace context off", "rps"), ">= 0.98"),
             ("GoapiMaxInFlight 60 / no limit, GET /parcels, req/s",
              med("GET /parcels/{id}, MaxInFlight 60", "rps") / med("GET /parcels/{id}", "rps"),
+             ">= 0.98"),
+            ("MaxInFlight auto (held at 60) / no limit, req/s",
+             med("GET /parcels/{id}, MaxInFlight auto", "rps") / med("GET /parcels/{id}", "rps"),
              ">= 0.98"),
             ("/healthz (IDs generated) / baseline, CPU/req",
              med(hz, "cpu_us") / med("baseline: trivial handler", "cpu_us"), "<= 1.03"),

@@ -658,6 +658,27 @@ static void goapi_render_states(goapi_out *o, const char *name, const char *help
     }
 }
 
+static void goapi_render_scopes(goapi_out *o, const goapi_metrics_extra *x)
+{
+    const char *labels[3];
+    int pass, i;
+
+    for (pass = 0; pass < 2; pass++) {
+        const char *name = pass ? "goapi_in_flight" : "goapi_max_in_flight_limit";
+
+        goapi_family(o, name, GOAPI_T_GAUGE,
+                     pass ? "Requests of a GoapiMaxInFlight scope being served now."
+                          : "Requests a GoapiMaxInFlight scope admits at once now.");
+        for (i = 0; i < x->nscopes; i++) {
+            labels[0] = "scope";
+            labels[1] = x->scope_names[i];
+            labels[2] = NULL;
+            goapi_sample(o, name, labels,
+                         goapi_u64(o->p, pass ? x->scope_taken[i] : x->scope_limits[i]));
+        }
+    }
+}
+
 char *goapi_metrics_render(apr_pool_t *p, const goapi_metrics *m,
                            const goapi_metrics_extra *x, int openmetrics,
                            apr_size_t *len)
@@ -686,6 +707,9 @@ char *goapi_metrics_render(apr_pool_t *p, const goapi_metrics *m,
         goapi_render_states(&o, "apache_connections",
                             "Connections held by httpd children (scoreboard), by state.",
                             x->conn_states, x->conns);
+        if (x->nscopes > 0) {
+            goapi_render_scopes(&o, x);
+        }
     }
     goapi_family(&o, "process_start_time_seconds", GOAPI_T_GAUGE,
                  "Start time of the httpd parent since the Unix epoch, in seconds.");

@@ -149,6 +149,10 @@ typedef struct {
     const apr_uint64_t *workers;
     const char *const *conn_states;     /* apache_connections{state} */
     const apr_uint64_t *conns;
+    int nscopes;                        /* GoapiMaxInFlight scopes */
+    const char *const *scope_names;
+    const apr_uint64_t *scope_limits;
+    const apr_uint64_t *scope_taken;
 } goapi_metrics_extra;
 
 #define GOAPI_METRICS_TEXT_TYPE "text/plain; version=0.0.4; charset=utf-8"

@@ -1,33 +1,264 @@
 /*
- * goapi_shed.c — places of a load-shedding scope (see goapi_shed.h).
+ * goapi_shed.c — places of a load-shedding scope, and the adaptive limit
+ * (see goapi_shed.h).
  */
+#include <string.h>
+
 #include <apr_atomic.h>
 
 #include "goapi_shed.h"
 
-int goapi_shed_enter(volatile apr_uint32_t *in_flight, apr_uint32_t limit)
+#define GOAPI_SHED_TOLERANCE 1.25       /* latency accepted over the unloaded one */
+#define GOAPI_SHED_GRADIENT_MIN 0.5
+#define GOAPI_SHED_GRADIENT_MAX 2.0
+#define GOAPI_SHED_JITTER apr_time_from_sec(3)
+
+void goapi_shed_scope_init(goapi_shed_scope *s, const goapi_shed_conf *conf, apr_time_t now)
 {
-    apr_uint32_t now = apr_atomic_read32(in_flight);
+    memset((void *)s, 0, sizeof(*s));
+    s->conf = *conf;
+    s->limit = conf->start;
+    s->estimate = conf->start;
+    s->window_start = (apr_uint64_t)now;
+}
+
+/* ---- the latency histogram ----------------------------------------------- */
+
+int goapi_shed_bucket(apr_uint64_t us)
+{
+    int k = 0;
+
+    if (us < 4) {
+        return (int)us;
+    }
+    if (us >> 33) {
+        us = ((apr_uint64_t)1 << 33) - 1;
+    }
+    while (us >> (k + 1)) {
+        k++;                            /* k: the highest bit set, >= 2 */
+    }
+    return 4 * (k - 1) + (int)((us >> (k - 2)) & 3);
+}
+
+apr_uint64_t goapi_shed_bucket_value(int bucket)
+{
+    int k, sub;
+
+    if (bucket < 4) {
+        return bucket < 0 ? 0 : (apr_uint64_t)bucket;
+    }
+    k = bucket / 4 + 1;
+    sub = bucket % 4;
+    return ((apr_uint64_t)(4 + sub) << (k - 2)) + (((apr_uint64_t)1 << (k - 2)) >> 1);
+}
+
+/* ---- places ---------------------------------------------------------------- */
+
+static void goapi_shed_note_peak(goapi_shed_scope *s, apr_uint32_t held)
+{
+    apr_uint32_t seen = apr_atomic_read32(&s->peak);
+
+    while (seen < held) {
+        apr_uint32_t was = apr_atomic_cas32(&s->peak, held, seen);
+
+        if (was == seen) {
+            break;
+        }
+        seen = was;
+    }
+}
+
+int goapi_shed_enter(goapi_shed_scope *s, apr_time_t now, goapi_shed_ticket *t)
+{
+    apr_uint32_t epoch = apr_atomic_read32(&s->epoch);
+    apr_uint32_t limit = apr_atomic_read32(&s->limit);
+    apr_uint32_t held = apr_atomic_read32(&s->taken);
 
     /* compare-and-swap rather than add-then-undo: a request that is turned
      * away never holds a place, even for a moment */
     for (;;) {
         apr_uint32_t seen;
 
-        if (now >= limit) {
+        if (held >= limit) {
             return 0;
         }
-        seen = apr_atomic_cas32(in_flight, now + 1, now);
-        if (seen == now) {
-            return 1;
+        seen = apr_atomic_cas32(&s->taken, held + 1, held);
+        if (seen == held) {
+            break;
         }
-        now = seen;
+        held = seen;
+    }
+    if (s->conf.adaptive) {
+        goapi_shed_note_peak(s, held + 1);
+    }
+    t->scope = s;
+    t->admitted = now;
+    t->epoch = epoch;
+    return 1;
+}
+
+/* ---- the adaptive limit ---------------------------------------------------- */
+
+static apr_uint32_t goapi_isqrt(apr_uint32_t n)
+{
+    apr_uint32_t x = n, y = (n + 1) / 2;
+
+    while (y < x) {
+        x = y;
+        y = (x + n / x) / 2;
+    }
+    return x;
+}
+
+static apr_uint32_t goapi_shed_bounded(const goapi_shed_conf *c, double v)
+{
+    if (v < c->min) {
+        return c->min;
+    }
+    if (v > c->max) {
+        return c->max;
+    }
+    return (apr_uint32_t)(v + 0.5);
+}
+
+/* Empties the histogram into a median; n: how many it held. */
+static apr_uint64_t goapi_shed_take_median(goapi_shed_scope *s, apr_uint32_t *n)
+{
+    apr_uint32_t count[GOAPI_SHED_BUCKETS], total = 0, seen = 0;
+    int b;
+
+    for (b = 0; b < GOAPI_SHED_BUCKETS; b++) {
+        count[b] = apr_atomic_xchg32(&s->hist[b], 0);
+        total += count[b];
+    }
+    apr_atomic_sub32(&s->samples, total);
+    *n = total;
+    for (b = 0; b < GOAPI_SHED_BUCKETS; b++) {
+        seen += count[b];
+        if (total && seen * 2 >= total) {
+            return goapi_shed_bucket_value(b);
+        }
+    }
+    return 0;
+}
+
+static void goapi_shed_next_measure(goapi_shed_scope *s, apr_time_t now,
+                                    apr_uint32_t random_bits)
+{
+    s->next_measure = now + GOAPI_SHED_MEASURE_EVERY
+                      + (apr_time_t)(random_bits % (apr_uint32_t)GOAPI_SHED_JITTER);
+}
+
+/* A new limit starts a new epoch: the requests admitted under another one
+ * tell nothing of it. */
+static void goapi_shed_set_limit(goapi_shed_scope *s, apr_uint32_t limit)
+{
+    if (apr_atomic_xchg32(&s->limit, limit) != limit) {
+        apr_atomic_inc32(&s->epoch);
     }
 }
 
-void goapi_shed_leave(volatile apr_uint32_t *in_flight)
+/* The holder of updating sets the limit from a window's median latency. */
+static void goapi_shed_adapt(goapi_shed_scope *s, apr_uint64_t median, apr_uint32_t peak,
+                             apr_time_t now, apr_uint32_t random_bits)
 {
-    apr_atomic_dec32(in_flight);
+    const goapi_shed_conf *c = &s->conf;
+    double gradient, next;
+
+    if (median < 1) {
+        median = 1;
+    }
+    if (s->saved) {
+        /* a measurement ends: its median is the unloaded latency */
+        s->unloaded = median > 0xffffffffu ? 0xffffffffu : (apr_uint32_t)median;
+        s->estimate = s->saved;
+        goapi_shed_set_limit(s, s->saved);
+        apr_atomic_set32(&s->saved, 0);
+        goapi_shed_next_measure(s, now, random_bits);
+        return;
+    }
+    if (!s->unloaded) {
+        s->unloaded = median > 0xffffffffu ? 0xffffffffu : (apr_uint32_t)median;
+        goapi_shed_next_measure(s, now, random_bits);
+        return;
+    }
+    if (now >= s->next_measure) {
+        /* hold the limit at min until requests admitted under it tell the
+         * latency without a queue */
+        apr_atomic_set32(&s->saved, apr_atomic_read32(&s->limit));
+        apr_atomic_set32(&s->limit, c->min);
+        apr_atomic_inc32(&s->epoch);    /* even when min was the limit */
+        return;
+    }
+    gradient = GOAPI_SHED_TOLERANCE * (double)s->unloaded / (double)median;
+    if (gradient < GOAPI_SHED_GRADIENT_MIN) {
+        gradient = GOAPI_SHED_GRADIENT_MIN;
+    }
+    if (gradient > GOAPI_SHED_GRADIENT_MAX) {
+        gradient = GOAPI_SHED_GRADIENT_MAX;
+    }
+    if (gradient > 1.0 && (double)peak * 2 < s->estimate) {
+        gradient = 1.0;                 /* unused places prove nothing */
+    }
+    /* a fall starts from the most the window used, or it could take
+     * windows to come down to where it bites */
+    next = (gradient < 1.0 && peak < s->estimate ? (double)peak : s->estimate) * gradient;
+    next += goapi_isqrt(next < 1 ? 1 : (apr_uint32_t)(next > 1e9 ? 1e9 : next)) / 2.0;
+    if (next < c->min) {
+        next = c->min;
+    }
+    if (next > c->max) {
+        next = c->max;
+    }
+    s->estimate = next;
+    goapi_shed_set_limit(s, goapi_shed_bounded(c, next));
+}
+
+static int goapi_shed_window_done(goapi_shed_scope *s, apr_time_t now,
+                                  apr_uint32_t random_bits)
+{
+    apr_uint64_t start = apr_atomic_read64(&s->window_start), median;
+    int measuring = apr_atomic_read32(&s->saved) != 0;
+    apr_uint32_t n, peak;
+
+    if (apr_atomic_read32(&s->samples)
+            < (measuring ? GOAPI_SHED_MEASURE_SAMPLES : GOAPI_SHED_WINDOW_SAMPLES)
+        || (apr_time_t)start > now - GOAPI_SHED_WINDOW
+        || apr_atomic_cas32(&s->updating, 1, 0) != 0) {
+        return 0;
+    }
+    if (apr_atomic_read64(&s->window_start) != start) {
+        apr_atomic_set32(&s->updating, 0);      /* another process was first */
+        return 0;
+    }
+    median = goapi_shed_take_median(s, &n);
+    peak = apr_atomic_xchg32(&s->peak, apr_atomic_read32(&s->taken));
+    if (n) {
+        goapi_shed_adapt(s, median, peak, now, random_bits);
+    }
+    apr_atomic_set64(&s->window_start, (apr_uint64_t)now);
+    apr_atomic_set32(&s->updating, 0);
+    return n > 0;
+}
+
+int goapi_shed_leave(goapi_shed_ticket *t, apr_time_t now, apr_uint32_t random_bits)
+{
+    goapi_shed_scope *s = t->scope;
+    apr_uint32_t epoch;
+
+    apr_atomic_dec32(&s->taken);
+    if (!s->conf.adaptive) {
+        return 0;
+    }
+    /* only requests admitted under the limit now tell of it */
+    epoch = apr_atomic_read32(&s->epoch);
+    if (t->epoch == epoch) {
+        /* counted before it is filed, so samples >= what hist holds */
+        apr_atomic_inc32(&s->samples);
+        apr_atomic_inc32(&s->hist[goapi_shed_bucket(
+            now > t->admitted ? (apr_uint64_t)(now - t->admitted) : 0)]);
+    }
+    return goapi_shed_window_done(s, now, random_bits);
 }
 
 int goapi_shed_retry_after(int base, apr_uint32_t random_bits)

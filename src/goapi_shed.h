@@ -1,20 +1,94 @@
 /*
  * goapi_shed.h — load shedding: at most N requests of a scope at once,
- * counted in shared memory by every child.  Pure: APR and libc only.
+ * counted in shared memory by every child; N fixed, or adapted to the
+ * latency the scope's requests see.  Pure: APR and libc only.
+ *
+ * The adaptive limit (GoapiMaxInFlight auto) is a gradient limiter in the
+ * manner of Envoy's adaptive concurrency filter and Netflix's Gradient2:
+ *
+ *   - every window (100 ms, and at least 10 finished requests) the median
+ *     latency of the window's requests is compared with the scope's
+ *     unloaded latency: gradient = unloaded * 1.1 / median, held within
+ *     [0.5, 2];
+ *   - the new limit is limit * gradient + sqrt(limit * gradient), the
+ *     square root being room for bursts, held within [min, max]; a limit
+ *     that the window's requests never came near using does not grow;
+ *   - the unloaded latency is the first window's median, then measured
+ *     again every 30 s (plus up to 3 s of jitter) by holding the limit at
+ *     min until 20 requests admitted under it have finished.
+ *
+ * So when a backend's latency grows because it is given more than it can
+ * serve, the limit falls towards what it serves at near its unloaded
+ * latency, and rises again when the latency comes back down.
  */
 #ifndef GOAPI_SHED_H
 #define GOAPI_SHED_H
 
 #include <apr.h>
+#include <apr_time.h>
 
-/* Take one of limit places: 1 when taken (goapi_shed_leave() gives it
- * back), 0 when all are taken (nothing to give back). */
-int goapi_shed_enter(volatile apr_uint32_t *in_flight, apr_uint32_t limit);
-void goapi_shed_leave(volatile apr_uint32_t *in_flight);
+/* Latency histogram of a window: 4 buckets per power of two of
+ * microseconds (bucket width at most 25 % of its value). */
+#define GOAPI_SHED_BUCKETS 128
+
+/* Settings of one scope (read-only once the scope is made). */
+typedef struct {
+    int adaptive;                       /* 0: limit is fixed */
+    apr_uint32_t min;                   /* adaptive: bounds and first limit */
+    apr_uint32_t max;
+    apr_uint32_t start;
+} goapi_shed_conf;
+
+/* One scope, in shared memory.  The volatile fields are read and written
+ * with atomics by every process, the others only by the holder of
+ * updating. */
+typedef struct {
+    goapi_shed_conf conf;
+    volatile apr_uint32_t taken;        /* requests admitted and not yet ended */
+    volatile apr_uint32_t limit;        /* places now */
+    volatile apr_uint32_t epoch;        /* + 1 at each change of limit */
+    volatile apr_uint32_t updating;     /* 1 while a process sets the limit */
+    volatile apr_uint32_t samples;      /* in hist */
+    volatile apr_uint32_t peak;         /* most taken at once in this window */
+    volatile apr_uint64_t window_start; /* apr_time_t */
+    volatile apr_uint32_t hist[GOAPI_SHED_BUCKETS];
+    double estimate;                    /* the limit before rounding */
+    apr_uint32_t unloaded;              /* median latency unloaded, us; 0 unknown */
+    volatile apr_uint32_t saved;        /* limit before a measurement; 0 none */
+    apr_time_t next_measure;
+} goapi_shed_scope;
+
+/* What one admitted request carries to its end. */
+typedef struct {
+    goapi_shed_scope *scope;
+    apr_time_t admitted;
+    apr_uint32_t epoch;
+} goapi_shed_ticket;
+
+#define GOAPI_SHED_WINDOW         apr_time_from_msec(100)
+#define GOAPI_SHED_WINDOW_SAMPLES 10
+#define GOAPI_SHED_MEASURE_EVERY  apr_time_from_sec(30)
+#define GOAPI_SHED_MEASURE_SAMPLES 20
+
+void goapi_shed_scope_init(goapi_shed_scope *s, const goapi_shed_conf *conf, apr_time_t now);
+
+/* Take a place: 1 when taken (goapi_shed_leave() gives it back; t is
+ * filled), 0 when all are taken (nothing to give back). */
+int goapi_shed_enter(goapi_shed_scope *s, apr_time_t now, goapi_shed_ticket *t);
+
+/* Give the place back; an adaptive scope learns the request's latency and,
+ * when a window is complete, sets a new limit.  random_bits jitter the
+ * next measurement.  1 when this call set a new limit. */
+int goapi_shed_leave(goapi_shed_ticket *t, apr_time_t now, apr_uint32_t random_bits);
 
 /* Retry-After for a shed request: base seconds plus a jitter of up to as
  * much again, from any 32 random bits, so that the clients told to wait do
  * not all come back in the same second. */
 int goapi_shed_retry_after(int base, apr_uint32_t random_bits);
+
+/* The latency histogram's bucket of us microseconds, and the value the
+ * bucket stands for (its middle).  Exposed for the unit tests. */
+int goapi_shed_bucket(apr_uint64_t us);
+apr_uint64_t goapi_shed_bucket_value(int bucket);
 
 #endif /* GOAPI_SHED_H */

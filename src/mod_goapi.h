@@ -89,9 +89,9 @@ typedef struct {
     int metrics_route;                  /* GoapiMetricsRoute: 1 + its index among
                                          * this configuration's names; 0 unset */
     int trace_context;                  /* GoapiTraceContext; -1 unset = 1 */
-    int max_in_flight;                  /* GoapiMaxInFlight; 0 none; -1 unset = 0 */
-    int shed_scope;                     /* its counter (1 + its index among this
-                                         * configuration's); 0 none */
+    int max_in_flight;                  /* 1: GoapiMaxInFlight given here; -1 unset */
+    int shed_scope;                     /* its scope (1 + its index among this
+                                         * configuration's); 0 no limit */
     int shed_retry_after;               /* GoapiShedRetryAfter, s; -1 unset = 1 */
 } goapi_dir_conf;
 
@@ -263,6 +263,9 @@ int goapi_shed_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
                            server_rec *s);
 int goapi_shed_fixups(request_rec *r);
 int goapi_shed_handler(request_rec *r);
+/* Per scope: its name, limit now and requests admitted (n returned). */
+int goapi_shed_gauges(apr_pool_t *p, const char ***labels, apr_uint64_t **limits,
+                      apr_uint64_t **taken);
 
 /* mod_goapi_routes.c */
 int goapi_routes_handler(request_rec *r);

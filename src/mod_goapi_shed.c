@@ -2,7 +2,8 @@
  * mod_goapi_shed.c — load shedding (GoapiMaxInFlight): at most N requests
  * of a scope (the server or <Location> the directive is written in) run at
  * once, counted by every child in shared memory; the next gets 503 with
- * Retry-After at once, instead of waiting in httpd's queue.
+ * Retry-After at once, instead of waiting in httpd's queue.  N is fixed, or
+ * adapted to the latency the scope's requests see (auto; goapi_shed.h).
  *
  * Decided at fixups, after access control and before the idempotency
  * claim (the last fixup): a shed request reads no body, leaves no record
@@ -18,6 +19,7 @@
 #include "http_request.h"
 #include "ap_mpm.h"
 
+#include <apr_atomic.h>
 #include <apr_shm.h>
 #include <apr_strings.h>
 
@@ -33,49 +35,139 @@ APLOG_USE_MODULE(goapi);
 #define GOAPI_SHED_HANDLER      "goapi-shed"
 #define GOAPI_SHED_SCOPES       256
 #define GOAPI_SHED_MAX          1000000
+#define GOAPI_SHED_AUTO_MIN     3
 #define GOAPI_SHED_LOG_INTERVAL apr_time_from_sec(10)
 
-/* A GoapiMaxInFlight of this configuration, for the check against the
- * MPM's size. */
+/* A GoapiMaxInFlight of this configuration: its scope's settings, where
+ * it is written, and its name in the metrics. */
 typedef struct {
-    apr_int64_t limit;
+    goapi_shed_conf conf;
+    int max_given, start_given;
     const char *where;
+    const char *label;
 } goapi_shed_decl;
 
 static apr_array_header_t *goapi_shed_decls;
 
-/* Places taken per scope (index: goapi_dir_conf.shed_scope), in shared
- * memory made for each generation of children. */
-static volatile apr_uint32_t *goapi_shed_taken;
+/* The scopes (index: goapi_dir_conf.shed_scope, from 1), in shared memory
+ * made for each generation of children. */
+static goapi_shed_scope *goapi_shed_scopes;
 
 static goapi_store_log_limit goapi_shed_log;
 
-const char *goapi_cmd_max_in_flight(cmd_parms *cmd, void *dconf, const char *arg)
+/* "auto", then min=N, max=N, start=N in any order. */
+static const char *goapi_shed_parse_auto(cmd_parms *cmd, const char *args,
+                                         goapi_shed_decl *d)
+{
+    const char *word;
+
+    d->conf.adaptive = 1;
+    d->conf.min = GOAPI_SHED_AUTO_MIN;
+    while (*(word = ap_getword_conf(cmd->temp_pool, &args))) {
+        const char *eq = strchr(word, '=');
+        apr_uint32_t *field = NULL;
+        apr_int64_t v;
+        const char *err;
+
+        if (eq && eq - word == 3 && !strncmp(word, "min", 3)) {
+            field = &d->conf.min;
+        }
+        else if (eq && eq - word == 3 && !strncmp(word, "max", 3)) {
+            field = &d->conf.max;
+            d->max_given = 1;
+        }
+        else if (eq && eq - word == 5 && !strncmp(word, "start", 5)) {
+            field = &d->conf.start;
+            d->start_given = 1;
+        }
+        if (!field) {
+            return apr_psprintf(cmd->pool, "GoapiMaxInFlight auto: '%s' is not one of "
+                                "min=N, max=N, start=N", word);
+        }
+        err = goapi_parse_int_range(eq + 1, 1, GOAPI_SHED_MAX, &v);
+        if (err) {
+            return apr_psprintf(cmd->pool, "GoapiMaxInFlight auto: '%s' is not valid: %s; "
+                                "expected a number of requests from 1 to %d", word, err,
+                                GOAPI_SHED_MAX);
+        }
+        *field = (apr_uint32_t)v;
+    }
+    if (d->max_given && d->conf.min > d->conf.max) {
+        return apr_psprintf(cmd->pool, "GoapiMaxInFlight auto: min=%u is above max=%u",
+                            d->conf.min, d->conf.max);
+    }
+    if (d->start_given && (d->conf.start < d->conf.min
+                           || (d->max_given && d->conf.start > d->conf.max))) {
+        return apr_psprintf(cmd->pool, "GoapiMaxInFlight auto: start=%u is not between "
+                            "min=%u and max", d->conf.start, d->conf.min);
+    }
+    return NULL;
+}
+
+/* The scope's name in goapi_max_in_flight_limit{scope}: its <Location>,
+ * or "server"; the place it is written in when that name is taken. */
+static const char *goapi_shed_label(cmd_parms *cmd, const goapi_shed_decl *d)
+{
+    const char *label = cmd->path ? cmd->path
+                        : cmd->server->is_virtual ? "virtual host" : "server";
+    int i;
+
+    for (i = 0; i < goapi_shed_decls->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(goapi_shed_decls, i, goapi_shed_decl).label, label)) {
+            return apr_pstrcat(cmd->pool, label, " ", d->where, NULL);
+        }
+    }
+    return label;
+}
+
+/* GoapiMaxInFlight N | auto [min=N] [max=N] [start=N] */
+const char *goapi_cmd_max_in_flight(cmd_parms *cmd, void *dconf, const char *args)
 {
     goapi_dir_conf *dc = dconf;
-    apr_int64_t v;
-    const char *err = goapi_parse_int_range(arg, 0, GOAPI_SHED_MAX, &v);
-    goapi_shed_decl *d;
+    const char *first = ap_getword_conf(cmd->temp_pool, &args);
+    goapi_shed_decl d, *slot;
+    const char *err;
 
-    if (err) {
-        return apr_psprintf(cmd->pool, "GoapiMaxInFlight: '%s' is not valid: %s; expected "
-                            "a number of requests from 1 to %d, or 0 for no limit",
-                            arg, err, GOAPI_SHED_MAX);
-    }
     if (!goapi_shed_decls) {
         return "GoapiMaxInFlight: the module's pre_config did not run";
+    }
+    memset(&d, 0, sizeof(d));
+    if (!strcasecmp(first, "auto")) {
+        err = goapi_shed_parse_auto(cmd, args, &d);
+        if (err) {
+            return err;
+        }
+    }
+    else {
+        apr_int64_t v;
+
+        err = goapi_parse_int_range(first, 0, GOAPI_SHED_MAX, &v);
+        if (err || *args) {
+            return apr_psprintf(cmd->pool, "GoapiMaxInFlight: '%s%s%s' is not valid: %s; "
+                                "expected a number of requests from 1 to %d, 0 for no "
+                                "limit, or auto [min=N] [max=N] [start=N]", first,
+                                *args ? " " : "", args, err ? err : "one value only",
+                                GOAPI_SHED_MAX);
+        }
+        dc->max_in_flight = 1;
+        dc->shed_scope = 0;
+        if (v == 0) {
+            return NULL;                /* no limit here */
+        }
+        d.conf.min = d.conf.max = d.conf.start = (apr_uint32_t)v;
     }
     if (goapi_shed_decls->nelts + 1 >= GOAPI_SHED_SCOPES) {
         return apr_psprintf(cmd->pool, "GoapiMaxInFlight: at most %d in one configuration",
                             GOAPI_SHED_SCOPES - 1);
     }
-    d = apr_array_push(goapi_shed_decls);
-    d->limit = v;
-    d->where = cmd->directive
-               ? apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
-                              cmd->directive->line_num)
-               : "?";
-    dc->max_in_flight = (int)v;
+    d.where = cmd->directive
+              ? apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                             cmd->directive->line_num)
+              : "?";
+    d.label = goapi_shed_label(cmd, &d);
+    slot = apr_array_push(goapi_shed_decls);
+    *slot = d;
+    dc->max_in_flight = 1;
     dc->shed_scope = goapi_shed_decls->nelts;       /* from 1 */
     return NULL;
 }
@@ -85,15 +177,17 @@ int goapi_shed_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     (void)plog;
     (void)ptemp;
     goapi_shed_decls = apr_array_make(pconf, 4, sizeof(goapi_shed_decl));
-    goapi_shed_taken = NULL;
+    goapi_shed_scopes = NULL;
     return OK;
 }
 
-/* "apachectl -t" and every start: a limit the MPM can never reach. */
+/* "apachectl -t" and every start: a fixed limit the MPM can never reach;
+ * an adaptive one's defaults from the MPM's size. */
 int goapi_shed_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                             server_rec *s)
 {
     int daemons = 0, threads = 0, i;
+    apr_uint32_t workers;
 
     (void)pconf;
     (void)plog;
@@ -103,18 +197,30 @@ int goapi_shed_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
         || ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS) {
         return OK;
     }
-    if (threads < 1) {
-        threads = 1;
-    }
+    workers = (apr_uint32_t)(daemons > 0 ? daemons : 1) * (apr_uint32_t)(threads > 0 ? threads : 1);
     for (i = 0; i < goapi_shed_decls->nelts; i++) {
-        const goapi_shed_decl *d = &APR_ARRAY_IDX(goapi_shed_decls, i, goapi_shed_decl);
+        goapi_shed_decl *d = &APR_ARRAY_IDX(goapi_shed_decls, i, goapi_shed_decl);
 
-        if (d->limit > 0 && d->limit >= (apr_int64_t)daemons * threads) {
+        if (d->conf.adaptive) {
+            if (!d->max_given) {
+                d->conf.max = workers > d->conf.min ? workers : d->conf.min;
+            }
+            if (!d->start_given) {
+                d->conf.start = d->conf.max;
+            }
+            if (d->conf.start > d->conf.max) {
+                ap_log_error(APLOG_MARK, APLOG_ERR | APLOG_STARTUP, 0, s,
+                             GOAPI_LOGNO(00075) "GoapiMaxInFlight auto at %s: start=%u is "
+                             "above max (%u, MaxRequestWorkers when not given)", d->where,
+                             d->conf.start, d->conf.max);
+                return HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+        else if (d->conf.max >= workers) {
             ap_log_error(APLOG_MARK, APLOG_WARNING | APLOG_STARTUP, 0, s,
-                         GOAPI_LOGNO(00071) "GoapiMaxInFlight %" APR_INT64_T_FMT
-                         " at %s is not below the %d requests the MPM serves at once "
-                         "(MaxRequestWorkers): it would never act", d->limit, d->where,
-                         daemons * threads);
+                         GOAPI_LOGNO(00071) "GoapiMaxInFlight %u at %s is not below the %u "
+                         "requests the MPM serves at once (MaxRequestWorkers): it would "
+                         "never act", d->conf.max, d->where, workers);
         }
     }
     return OK;
@@ -126,6 +232,8 @@ int goapi_shed_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     apr_size_t size;
     apr_shm_t *shm;
     apr_status_t rv;
+    apr_time_t now = apr_time_now();
+    int i;
 
     (void)plog;
     (void)ptemp;
@@ -135,21 +243,45 @@ int goapi_shed_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     }
     /* A region per generation: the children of a graceful restart count
      * from zero, while those still finishing keep theirs. */
-    size = sizeof(apr_uint32_t) * (apr_size_t)(goapi_shed_decls->nelts + 1);
+    size = sizeof(goapi_shed_scope) * (apr_size_t)(goapi_shed_decls->nelts + 1);
     rv = apr_shm_create(&shm, size, NULL, pconf);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, GOAPI_LOGNO(00072)
                      "cannot create the shared memory for GoapiMaxInFlight");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    memset(apr_shm_baseaddr_get(shm), 0, size);
-    goapi_shed_taken = apr_shm_baseaddr_get(shm);
+    goapi_shed_scopes = apr_shm_baseaddr_get(shm);
+    memset(goapi_shed_scopes, 0, size);
+    for (i = 0; i < goapi_shed_decls->nelts; i++) {
+        goapi_shed_scope_init(&goapi_shed_scopes[i + 1],
+                              &APR_ARRAY_IDX(goapi_shed_decls, i, goapi_shed_decl).conf, now);
+    }
     return OK;
+}
+
+int goapi_shed_gauges(apr_pool_t *p, const char ***labels, apr_uint64_t **limits,
+                      apr_uint64_t **taken)
+{
+    int i, n = goapi_shed_scopes ? goapi_shed_decls->nelts : 0;
+
+    *labels = apr_pcalloc(p, sizeof(char *) * (apr_size_t)(n + 1));
+    *limits = apr_pcalloc(p, sizeof(apr_uint64_t) * (apr_size_t)(n + 1));
+    *taken = apr_pcalloc(p, sizeof(apr_uint64_t) * (apr_size_t)(n + 1));
+    for (i = 0; i < n; i++) {
+        goapi_shed_scope *sc = &goapi_shed_scopes[i + 1];
+
+        (*labels)[i] = APR_ARRAY_IDX(goapi_shed_decls, i, goapi_shed_decl).label;
+        (*limits)[i] = apr_atomic_read32(&sc->limit);
+        (*taken)[i] = apr_atomic_read32(&sc->taken);
+    }
+    return n;
 }
 
 static apr_status_t goapi_shed_release(void *data)
 {
-    goapi_shed_leave(data);
+    apr_time_t now = apr_time_now();
+
+    goapi_shed_leave(data, now, (apr_uint32_t)now * 2654435761u);
     return APR_SUCCESS;
 }
 
@@ -165,19 +297,21 @@ static int goapi_never_shed(const request_rec *r)
 int goapi_shed_fixups(request_rec *r)
 {
     const goapi_dir_conf *dc;
-    volatile apr_uint32_t *taken;
+    goapi_shed_scope *scope;
+    goapi_shed_ticket *ticket;
     apr_uint32_t skipped;
 
-    if (r->main || r->prev || !goapi_shed_taken) {
+    if (r->main || r->prev || !goapi_shed_scopes) {
         return DECLINED;                /* the initial request holds the place */
     }
     dc = ap_get_module_config(r->per_dir_config, &goapi_module);
-    if (dc->max_in_flight <= 0 || dc->shed_scope <= 0 || goapi_never_shed(r)) {
+    if (dc->shed_scope <= 0 || goapi_never_shed(r)) {
         return DECLINED;
     }
-    taken = &goapi_shed_taken[dc->shed_scope];
-    if (goapi_shed_enter(taken, (apr_uint32_t)dc->max_in_flight)) {
-        apr_pool_cleanup_register(r->pool, (void *)taken, goapi_shed_release,
+    scope = &goapi_shed_scopes[dc->shed_scope];
+    ticket = apr_palloc(r->pool, sizeof(*ticket));
+    if (goapi_shed_enter(scope, apr_time_now(), ticket)) {
+        apr_pool_cleanup_register(r->pool, ticket, goapi_shed_release,
                                   apr_pool_cleanup_null);
         return DECLINED;
     }
@@ -187,8 +321,9 @@ int goapi_shed_fixups(request_rec *r)
     if (goapi_store_log_due(&goapi_shed_log, apr_time_now(), GOAPI_SHED_LOG_INTERVAL,
                             &skipped)) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, GOAPI_LOGNO(00073)
-                      "GoapiMaxInFlight %d reached: %s shed with 503 (%u more shed in "
-                      "this process since the last such line)", dc->max_in_flight,
+                      "GoapiMaxInFlight%s reached, %u at once: %s shed with 503 (%u more "
+                      "shed in this process since the last such line)",
+                      scope->conf.adaptive ? " auto" : "", apr_atomic_read32(&scope->limit),
                       r->uri, skipped);
     }
     return DECLINED;

@@ -2,16 +2,23 @@
 that takes its time: exactly N requests reach the backend, the rest get
 503 at once; the probes keep answering; places come back from aborted
 clients and cut requests; a shed idempotent request runs on retry; the
-count holds across children (event and prefork)."""
+count holds across children (event and prefork).  The adaptive limit
+(auto) against a backend whose capacity drops and comes back, beside a
+fixed limit of the same start."""
 
 import json
+import os
 import re
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import unittest
 
-from harness import BackendTestCase, Httpd, run_threads
+from harness import (BackendTestCase, HttpdTestCase, Httpd, free_port, run_threads,
+                     wait_for_port)
 
 PROBLEM = "application/problem+json"
 
@@ -148,6 +155,10 @@ class ShedTest(BackendTestCase):
         m = re.search(r'(?m)^goapi_shed_total\{route="slow"\} (\d+)$', snap)
         self.assertIsNotNone(m, snap[-2000:])
         self.assertGreaterEqual(int(m.group(1)), 3)
+        # each scope's limit, by its <Location> or "server"
+        self.assertRegex(snap, r'(?m)^goapi_max_in_flight_limit\{scope="server"\} 4$')
+        self.assertRegex(snap, r'(?m)^goapi_max_in_flight_limit\{scope="/slow/sleep/1.2"\} 2$')
+        self.assertRegex(snap, r'(?m)^goapi_in_flight\{scope="server"\} [01]$')
 
 
 class ShedPreforkTest(ShedTest):
@@ -166,7 +177,7 @@ class ShedConfigTest(unittest.TestCase):
                                          r"below the \d+ requests the MPM serves at once")
         finally:
             h.cleanup()
-        for bad in ("-1", "x", "2000000"):
+        for bad in ("-1", "x", "2000000", "4 5"):
             h = Httpd('<Location "/a/">\n GoapiMaxInFlight %s\n</Location>\n' % bad)
             try:
                 res = h.configtest()
@@ -174,3 +185,198 @@ class ShedConfigTest(unittest.TestCase):
                 self.assertIn("GoapiMaxInFlight: '%s' is not valid" % bad, res.stderr)
             finally:
                 h.cleanup()
+
+    def test_auto_arguments(self):
+        cases = [
+            ("auto min=0", "GoapiMaxInFlight auto: 'min=0' is not valid: "),
+            ("auto size=4", "GoapiMaxInFlight auto: 'size=4' is not one of min=N, max=N, "
+                            "start=N"),
+            ("auto min=8 max=4", "GoapiMaxInFlight auto: min=8 is above max=4"),
+            ("auto min=4 max=8 start=9", "GoapiMaxInFlight auto: start=9 is not between "
+                                         "min=4 and max"),
+        ]
+        for args, message in cases:
+            h = Httpd('<Location "/a/">\n GoapiMaxInFlight %s\n</Location>\n' % args)
+            try:
+                res = h.configtest()
+                self.assertNotEqual(res.returncode, 0, args)
+                self.assertIn(message, res.stderr)
+            finally:
+                h.cleanup()
+        # start above the MPM's size when max is not given
+        h = Httpd('<Location "/a/">\n GoapiMaxInFlight auto start=500\n</Location>\n')
+        try:
+            res = h.configtest()
+            self.assertNotEqual(res.returncode, 0)
+            self.assertRegex(res.stderr, r"GOAPI00075: GoapiMaxInFlight auto at .*:\d+: "
+                                         r"start=500 is above max \(32, MaxRequestWorkers")
+        finally:
+            h.cleanup()
+        h = Httpd('<Location "/a/">\n GoapiMaxInFlight auto min=2 start=10\n</Location>\n')
+        try:
+            res = h.configtest()
+            self.assertEqual(res.returncode, 0, res.stderr)
+            self.assertNotIn("GOAPI0007", res.stderr)
+        finally:
+            h.cleanup()
+
+
+CAPACITY_BACKEND = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "capacity_backend.py")
+SERVICE = 0.05                          # the backend's unloaded latency, s
+CLIENTS = 30                            # ten times what the backend serves when it drops
+WIDE, NARROW = 64, 3                    # its capacity, before and after the drop
+
+ADAPTIVE_CONF = """
+ProxyPass "/auto/" "http://127.0.0.1:@BACKEND@/" retry=0
+ProxyPass "/fixed/" "http://127.0.0.1:@BACKEND@/" retry=0
+<Location "/auto/">
+    GoapiMaxInFlight auto min=2 max=64 start=%(clients)d
+</Location>
+<Location "/fixed/">
+    GoapiMaxInFlight %(clients)d
+</Location>
+""" % {"clients": CLIENTS}
+
+
+def p99(values):
+    values = sorted(values)
+    return values[min(len(values) - 1, (len(values) * 99) // 100)]
+
+
+class AdaptiveShedTest(HttpdTestCase):
+    """A backend serving WIDE requests at SERVICE, then NARROW (so that
+    CLIENTS admitted at once take ten times as long), then WIDE again.
+    The fixed limit admits them all and its requests queue; the adaptive
+    one falls to what the backend serves without a queue, its admitted
+    requests stay within twice the unloaded p99, and it rises again."""
+
+    MODULES = ("proxy", "proxy_http")
+    MPM = "event"
+    CONF = ADAPTIVE_CONF
+
+    @classmethod
+    def before_start(cls):
+        cls.backend_port = free_port()
+        cls.backend_proc = subprocess.Popen(
+            [sys.executable, CAPACITY_BACKEND, str(cls.backend_port), str(SERVICE),
+             str(WIDE)], stdout=subprocess.DEVNULL, start_new_session=True)
+        if not wait_for_port("127.0.0.1", cls.backend_port, time.monotonic() + 10,
+                             cls.backend_proc):
+            os.killpg(cls.backend_proc.pid, signal.SIGTERM)
+            raise RuntimeError("the capacity backend did not start")
+
+    @classmethod
+    def after_stop(cls):
+        os.killpg(cls.backend_proc.pid, signal.SIGTERM)
+        cls.backend_proc.wait(10)
+
+    @classmethod
+    def conf_body(cls):
+        body = cls.CONF.replace("@BACKEND@", str(cls.backend_port))
+        if cls.MPM == "prefork":
+            # a process per client
+            body += ("ServerLimit 48\nMaxRequestWorkers 48\nStartServers 40\n"
+                     "MinSpareServers 40\nMaxSpareServers 48\n")
+        else:
+            body += "ServerLimit 8\nMaxRequestWorkers 64\nStartServers 5\n"
+        return body
+
+    def capacity(self, n):
+        import http.client
+        c = http.client.HTTPConnection("127.0.0.1", self.backend_port, timeout=5)
+        try:
+            c.request("GET", "/capacity/%d" % n)
+            self.assertEqual(c.getresponse().status, 200)
+        finally:
+            c.close()
+
+    def limit_now(self, scope):
+        text = self.httpd.request("GET", "/metrics").text
+        m = re.search(r'(?m)^goapi_max_in_flight_limit\{scope="%s"\} (\d+)$'
+                      % re.escape(scope), text)
+        self.assertIsNotNone(m, text[-1500:])
+        return int(m.group(1))
+
+    def drive(self, prefix, steps):
+        """CLIENTS in a closed loop on prefix (a shed client waits 0.1 s)
+        while steps [(at, capacity)] change the backend; returns the
+        answers (end time from the start, status, latency) and the limit
+        read from /metrics at each step."""
+        t0 = time.monotonic()
+        stop_at = t0 + steps[-1][0]
+        out, lock, limits = [], threading.Lock(), []
+
+        def client():
+            while time.monotonic() < stop_at:
+                a = time.monotonic()
+                try:
+                    status = self.httpd.request("GET", prefix + "work", timeout=10).status
+                except OSError:
+                    status = None
+                b = time.monotonic()
+                with lock:
+                    out.append((b - t0, status, b - a))
+                if status != 200:
+                    time.sleep(0.1)
+
+        threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+        for t in threads:
+            t.start()
+        try:
+            for at, cap in steps:
+                time.sleep(max(0, t0 + at - time.monotonic()))
+                limits.append(self.limit_now(prefix))
+                if cap:
+                    self.capacity(cap)
+        finally:
+            for t in threads:
+                t.join(20)
+        return out, limits
+
+    @staticmethod
+    def window(answers, start, end):
+        ok = [lat for at, st, lat in answers if start <= at < end and st == 200]
+        shed = sum(1 for at, st, lat in answers if start <= at < end and st == 503)
+        other = [st for at, st, lat in answers if start <= at < end and st not in (200, 503)]
+        return ok, shed, other
+
+    def test_adaptive_limit_against_fixed(self):
+        if self.MPM == "prefork":
+            # a process per connection: the shed clients' next connections
+            # can find every process busy for a moment
+            self.allowed_errors.append(r"AH00161: server reached MaxRequestWorkers")
+        # the fixed limit: all CLIENTS admitted, ten times the latency
+        self.capacity(WIDE)
+        answers, _ = self.drive("/fixed/", [(0, None), (2, NARROW), (7, WIDE)])
+        base, _, other = self.window(answers, 0.5, 2)
+        loaded, shed, other2 = self.window(answers, 4, 7)
+        self.assertEqual(other + other2, [])
+        fixed_ratio = p99(loaded) / p99(base)
+        self.assertGreater(fixed_ratio, 4, (p99(base), p99(loaded)))
+
+        # the adaptive one, from the same start
+        answers, limits = self.drive("/auto/", [(0, None), (3, NARROW), (9, WIDE),
+                                                (13, None)])
+        base, _, other = self.window(answers, 1, 3)
+        loaded, shed, other2 = self.window(answers, 6, 9)
+        back, shed_back, other3 = self.window(answers, 11.5, 13)
+        self.assertEqual(other + other2 + other3, [])
+        ratio = p99(loaded) / p99(base)
+        sys.stderr.write("    [%s] p99 unloaded %.0f ms; overloaded: fixed %d %.1fx, "
+                         "auto %.1fx (limit %s, %d shed); back: %d shed\n"
+                         % (self.MPM, p99(base) * 1000, CLIENTS, fixed_ratio, ratio,
+                            limits, shed, shed_back))
+        self.assertLess(ratio, 2.0, (p99(base), p99(loaded), limits))
+        self.assertGreater(shed, 0)
+        self.assertLessEqual(limits[2], 3 * NARROW, limits)     # fell
+        self.assertGreaterEqual(limits[3], 20, limits)          # and rose again
+        # (a client's next request may come before its last one's place
+        # is given back, at the end of its logging)
+        self.assertLessEqual(shed_back, len(back) // 50, (shed_back, len(back)))
+        self.assertGreater(len(back), 100)
+
+
+class AdaptiveShedPreforkTest(AdaptiveShedTest):
+    """The adaptive limit kept in shared memory by every process."""
+    MPM = "prefork"

@@ -259,6 +259,23 @@ static void test_extra(void **state)
     t = goapi_metrics_render(unit_pool, m, &x, 0, &len);
     assert_string_equal(value_of(t, "goapi_shed_total{route=\"orders\"}"), "2");
     assert_string_equal(value_of(t, "goapi_shed_total{route=\"other\"}"), "1");
+    /* GoapiMaxInFlight scopes: their limit now and what they hold */
+    assert_null(strstr(t, "goapi_max_in_flight_limit"));
+    {
+        static const char *const names[] = { "server", "/api/\"x\"" };
+        static const apr_uint64_t limits[] = { 40, 7 }, taken[] = { 3, 7 };
+
+        x.nscopes = 2;
+        x.scope_names = names;
+        x.scope_limits = limits;
+        x.scope_taken = taken;
+        t = goapi_metrics_render(unit_pool, m, &x, 0, &len);
+        assert_string_equal(value_of(t, "goapi_max_in_flight_limit{scope=\"server\"}"), "40");
+        assert_string_equal(value_of(t, "goapi_in_flight{scope=\"server\"}"), "3");
+        assert_string_equal(value_of(t, "goapi_max_in_flight_limit{scope=\"/api/\\\"x\\\"\"}"),
+                            "7");
+        assert_non_null(strstr(t, "# TYPE goapi_in_flight gauge\n"));
+    }
 }
 
 #define THREADS 4

@@ -1,5 +1,8 @@
 /*
- * Load shedding places: never more than the limit at once, across threads.
+ * Load shedding: places never exceed the limit across threads; the
+ * adaptive limit, driven by a simulated backend whose capacity drops and
+ * comes back, keeps the admitted requests' latency near the unloaded one
+ * where a fixed limit of the same start does not.
  */
 #include <apr_atomic.h>
 #include <apr_thread_proc.h>
@@ -11,7 +14,7 @@
 #define ROUNDS  20000
 #define LIMIT   3
 
-static volatile apr_uint32_t places;
+static goapi_shed_scope shared;
 static volatile apr_uint32_t most;
 static volatile apr_uint32_t admitted;
 
@@ -21,50 +24,294 @@ static void *APR_THREAD_FUNC worker(apr_thread_t *t, void *data)
 
     (void)data;
     for (i = 0; i < ROUNDS; i++) {
-        if (goapi_shed_enter(&places, LIMIT)) {
-            apr_uint32_t held = apr_atomic_read32(&places), m;
+        goapi_shed_ticket ticket;
+        apr_time_t now = (apr_time_t)i * 50;
+
+        if (goapi_shed_enter(&shared, now, &ticket)) {
+            apr_uint32_t held = apr_atomic_read32(&shared.taken), m;
 
             while ((m = apr_atomic_read32(&most)) < held
                    && apr_atomic_cas32(&most, held, m) != m) {
             }
             apr_atomic_inc32(&admitted);
-            goapi_shed_leave(&places);
+            goapi_shed_leave(&ticket, now + 40, (apr_uint32_t)i);
         }
     }
     (void)t;
     return NULL;
 }
 
-static void test_limit_holds_across_threads(void **state)
+static void run_threads(void)
 {
     apr_thread_t *t[THREADS];
     apr_status_t rv;
     int i;
 
-    (void)state;
+    most = 0;
+    admitted = 0;
     for (i = 0; i < THREADS; i++) {
         assert_int_equal(apr_thread_create(&t[i], NULL, worker, NULL, unit_pool), APR_SUCCESS);
     }
     for (i = 0; i < THREADS; i++) {
         apr_thread_join(&rv, t[i]);
     }
+}
+
+static void test_limit_holds_across_threads(void **state)
+{
+    goapi_shed_conf c = { 0, LIMIT, LIMIT, LIMIT };
+
+    (void)state;
+    goapi_shed_scope_init(&shared, &c, 0);
+    run_threads();
     assert_true(most >= 1 && most <= LIMIT);
     assert_true(admitted > 0);
-    assert_int_equal(places, 0);            /* every place given back */
+    assert_int_equal(shared.taken, 0);      /* every place given back */
+}
+
+static void test_adaptive_limit_holds_across_threads(void **state)
+{
+    goapi_shed_conf c = { 1, 2, 6, 4 };
+    apr_uint32_t b, n = 0;
+
+    (void)state;
+    goapi_shed_scope_init(&shared, &c, 0);
+    run_threads();
+    assert_true(most >= 1 && most <= 6);
+    assert_true(admitted > 0);
+    assert_int_equal(shared.taken, 0);
+    assert_int_equal(shared.updating, 0);
+    assert_true(shared.limit >= 2 && shared.limit <= 6);
+    for (b = 0; b < GOAPI_SHED_BUCKETS; b++) {
+        n += shared.hist[b];
+    }
+    assert_true(shared.samples >= n);       /* what hist holds is counted */
 }
 
 static void test_enter_and_leave(void **state)
 {
-    volatile apr_uint32_t n = 0;
+    goapi_shed_conf c = { 0, 2, 2, 2 };
+    goapi_shed_scope s;
+    goapi_shed_ticket t1, t2, t3;
 
     (void)state;
-    assert_true(goapi_shed_enter(&n, 2));
-    assert_true(goapi_shed_enter(&n, 2));
-    assert_false(goapi_shed_enter(&n, 2));
-    assert_int_equal(n, 2);                 /* a refusal holds nothing */
-    goapi_shed_leave(&n);
-    assert_true(goapi_shed_enter(&n, 2));
-    assert_false(goapi_shed_enter(&n, 0));
+    goapi_shed_scope_init(&s, &c, 0);
+    assert_true(goapi_shed_enter(&s, 0, &t1));
+    assert_true(goapi_shed_enter(&s, 0, &t2));
+    assert_false(goapi_shed_enter(&s, 0, &t3));
+    assert_int_equal(s.taken, 2);           /* a refusal holds nothing */
+    assert_int_equal(goapi_shed_leave(&t1, 10, 0), 0);
+    assert_true(goapi_shed_enter(&s, 0, &t3));
+    c.start = 0;
+    goapi_shed_scope_init(&s, &c, 0);
+    assert_false(goapi_shed_enter(&s, 0, &t1));
+}
+
+static void test_buckets(void **state)
+{
+    apr_uint64_t us;
+    int last = -1;
+
+    (void)state;
+    for (us = 0; us < 100000; us += 1 + us / 50) {
+        int b = goapi_shed_bucket(us);
+        apr_uint64_t v = goapi_shed_bucket_value(b);
+
+        assert_true(b >= last);                     /* monotonic */
+        assert_true(b < GOAPI_SHED_BUCKETS);
+        last = b;
+        /* a bucket's value is within a quarter of what fell in it */
+        assert_true(v * 4 >= us * 3 && v * 4 <= us * 5 + 4);
+    }
+    assert_int_equal(goapi_shed_bucket(3), 3);
+    assert_int_equal(goapi_shed_bucket(4), 4);
+    assert_int_equal(goapi_shed_bucket(8), 8);
+    assert_int_equal(goapi_shed_bucket(10), 9);
+    assert_int_equal(goapi_shed_bucket_value(9), 11);
+    assert_int_equal(goapi_shed_bucket((apr_uint64_t)1 << 40), GOAPI_SHED_BUCKETS - 1);
+}
+
+/* ---- a simulated backend ----------------------------------------------------
+ * Clients in a closed loop; the backend serves `capacity` requests at its
+ * unloaded latency and shares itself beyond that (a request admitted with n
+ * in flight takes SERVICE * n / capacity).  A shed client waits 20 ms. */
+
+#define CLIENTS 32
+#define SERVICE 50000                   /* us */
+#define MAXLAT  4096
+
+typedef struct {
+    apr_time_t at;                      /* its next event */
+    int busy;
+    goapi_shed_ticket ticket;
+} client;
+
+typedef struct {
+    apr_time_t from, to;                /* latencies recorded in [from, to) */
+    apr_interval_time_t lat[MAXLAT];
+    int n, shed;
+    apr_uint32_t lowest, highest;       /* limit seen in [from, to) */
+} record;
+
+static apr_uint32_t rng = 12345;
+
+static apr_uint32_t next_random(void)
+{
+    rng = rng * 1664525u + 1013904223u;
+    return rng;
+}
+
+/* Runs from t0 to t1 with the given backend capacity. */
+static void simulate(goapi_shed_scope *s, client *cl, apr_time_t t0, apr_time_t t1,
+                     int capacity, record *rec)
+{
+    apr_time_t now = t0;
+
+    for (;;) {
+        int i, next = 0;
+
+        for (i = 1; i < CLIENTS; i++) {
+            if (cl[i].at < cl[next].at) {
+                next = i;
+            }
+        }
+        now = cl[next].at;
+        if (now >= t1) {
+            return;
+        }
+        if (rec && now >= rec->from && now < rec->to) {
+            apr_uint32_t l = s->limit;
+
+            rec->lowest = l < rec->lowest ? l : rec->lowest;
+            rec->highest = l > rec->highest ? l : rec->highest;
+        }
+        if (cl[next].busy) {
+            cl[next].busy = 0;
+            if (rec && now >= rec->from && now < rec->to && rec->n < MAXLAT) {
+                rec->lat[rec->n++] = now - cl[next].ticket.admitted;
+            }
+            goapi_shed_leave(&cl[next].ticket, now, next_random());
+            cl[next].at = now + 1000;   /* the client's own time */
+        }
+        else if (goapi_shed_enter(s, now, &cl[next].ticket)) {
+            apr_uint32_t n = s->taken;
+
+            cl[next].busy = 1;
+            cl[next].at = now + (n > (apr_uint32_t)capacity
+                                 ? (apr_time_t)SERVICE * n / capacity : SERVICE)
+                          + (apr_time_t)(next_random() % 2000);
+        }
+        else {
+            if (rec && now >= rec->from && now < rec->to) {
+                rec->shed++;
+            }
+            cl[next].at = now + 20000;
+        }
+    }
+}
+
+static int cmp_lat(const void *a, const void *b)
+{
+    apr_interval_time_t x = *(const apr_interval_time_t *)a;
+    apr_interval_time_t y = *(const apr_interval_time_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static apr_interval_time_t p99(record *r)
+{
+    assert_true(r->n > 20);
+    qsort(r->lat, (size_t)r->n, sizeof(r->lat[0]), cmp_lat);
+    return r->lat[(r->n * 99) / 100];
+}
+
+static record *new_record(apr_time_t from, apr_time_t to)
+{
+    record *r = apr_pcalloc(unit_pool, sizeof(*r));
+
+    r->from = from;
+    r->to = to;
+    r->lowest = 0xffffffffu;
+    return r;
+}
+
+/* Unloaded 3 s at capacity 32, overloaded 6 s at capacity 3 (32 clients:
+ * ten times the latency when all are admitted), back 6 s. */
+static void run_steps(const goapi_shed_conf *c, record **unloaded, record **loaded,
+                      record **back)
+{
+    goapi_shed_scope s;
+    client cl[CLIENTS];
+    int i;
+
+    memset(cl, 0, sizeof(cl));
+    for (i = 0; i < CLIENTS; i++) {
+        cl[i].at = (apr_time_t)i * 3000;
+    }
+    goapi_shed_scope_init(&s, c, 0);
+    *unloaded = new_record(apr_time_from_sec(1), apr_time_from_sec(3));
+    *loaded = new_record(apr_time_from_sec(6), apr_time_from_sec(9));
+    *back = new_record(apr_time_from_sec(11), apr_time_from_sec(15));
+    simulate(&s, cl, 0, apr_time_from_sec(3), 32, *unloaded);
+    simulate(&s, cl, apr_time_from_sec(3), apr_time_from_sec(9), 3, *loaded);
+    simulate(&s, cl, apr_time_from_sec(9), apr_time_from_sec(15), 32, *back);
+    assert_true(s.taken <= (apr_uint32_t)CLIENTS);
+    assert_int_equal(s.updating, 0);
+}
+
+static void test_adaptive_against_fixed(void **state)
+{
+    goapi_shed_conf adaptive = { 1, 1, 64, 32 }, fixed = { 0, 32, 32, 32 };
+    record *u, *l, *b;
+    apr_interval_time_t base;
+
+    (void)state;
+    run_steps(&adaptive, &u, &l, &b);
+    base = p99(u);
+    assert_true(base >= SERVICE && base < SERVICE * 11 / 10);
+    /* overloaded: from 3 s after the step, the limit stays near what the
+     * backend serves unqueued, the admitted requests within twice the
+     * unloaded p99 */
+    assert_true(p99(l) <= 2 * base);
+    assert_true(l->highest <= 8);
+    assert_true(l->lowest >= 3);
+    assert_true(l->shed > 0);
+    /* back: the limit rises again and the shedding stops */
+    assert_true(b->lowest >= 20);
+    assert_true(p99(b) <= base * 11 / 10);
+    assert_int_equal(b->shed, 0);
+
+    /* a fixed limit of the same start lets the queue grow tenfold */
+    run_steps(&fixed, &u, &l, &b);
+    base = p99(u);
+    assert_true(p99(l) > 8 * base);
+}
+
+/* Every 30 s or so the limit is held at min until 20 requests admitted
+ * under it have ended; their median is the new unloaded latency. */
+static void test_unloaded_latency_measured_again(void **state)
+{
+    goapi_shed_conf c = { 1, 2, 64, 16 };
+    goapi_shed_scope s;
+    client cl[CLIENTS];
+    record *r;
+    int i;
+
+    (void)state;
+    memset(cl, 0, sizeof(cl));
+    for (i = 0; i < CLIENTS; i++) {
+        cl[i].at = (apr_time_t)i * 3000;
+    }
+    goapi_shed_scope_init(&s, &c, 0);
+    simulate(&s, cl, 0, apr_time_from_sec(2), 32, NULL);
+    assert_int_equal(s.saved, 0);               /* not measuring */
+    assert_true(s.unloaded >= SERVICE * 9 / 10 && s.unloaded <= SERVICE * 11 / 10);
+    r = new_record(apr_time_from_sec(2), apr_time_from_sec(40));
+    simulate(&s, cl, apr_time_from_sec(2), apr_time_from_sec(40), 32, r);
+    assert_int_equal(r->lowest, 2);             /* at min meanwhile */
+    assert_int_equal(s.saved, 0);               /* and the measurement ended */
+    assert_true(s.limit > 16);
+    assert_true(s.unloaded >= SERVICE * 9 / 10 && s.unloaded <= SERVICE * 11 / 10);
 }
 
 static void test_retry_after(void **state)
@@ -89,7 +336,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_limit_holds_across_threads),
+        cmocka_unit_test(test_adaptive_limit_holds_across_threads),
         cmocka_unit_test(test_enter_and_leave),
+        cmocka_unit_test(test_buckets),
+        cmocka_unit_test(test_adaptive_against_fixed),
+        cmocka_unit_test(test_unloaded_latency_measured_again),
         cmocka_unit_test(test_retry_after),
     };
 
