@@ -352,6 +352,55 @@ class ExactStopTest(StopTestCase):
         self.assertGreater(took, WINDOW - TOLERANCE)
         self.assertCleanLog()
 
+    def old_generation_gone(self, old, limit=10):
+        """When the children of old had all exited (a zombie counts: it
+        has ended, its parent reaps it later)."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            alive = []
+            for pid in old:
+                try:
+                    with open("/proc/%d/stat" % pid) as f:
+                        state = f.read().rsplit(")", 1)[1].split()[0]
+                except OSError:
+                    continue
+                if state != "Z":
+                    alive.append(pid)
+            if not alive:
+                return time.monotonic()
+            time.sleep(0.01)
+        self.fail("old children still running: %r" % alive)
+
+    def test_restart_old_generation_ends_with_its_last_request(self):
+        q = Inflight(self.httpd, 1.0)
+        q.start()
+        time.sleep(0.3)
+        old = self.httpd.children()
+        t0 = time.monotonic()
+        self.httpd.send_signal(signal.SIGUSR1)
+        gone = self.old_generation_gone(old)
+        q.join(10)
+        self.assertOk(q)
+        self.assertLess(gone - q.ended, 0.25 + EXIT_SLACK, (gone - t0, q.ended - t0))
+        self.assertEqual(self.httpd.request("GET", "/healthz").status, 200)
+        self.assertEqual(self.httpd.stop(signal.SIGWINCH), 0)
+        self.assertCleanLog()
+
+    def test_restart_old_generation_ends_with_the_window(self):
+        q = Inflight(self.httpd, 6)
+        q.start()
+        time.sleep(0.3)
+        old = self.httpd.children()
+        t0 = time.monotonic()
+        self.httpd.send_signal(signal.SIGUSR1)
+        gone = self.old_generation_gone(old)
+        q.join(10)
+        self.assertLess(gone - t0, WINDOW + 0.25 + 0.1 + EXIT_SLACK)
+        self.assertGreater(gone - t0, WINDOW - TOLERANCE)
+        self.assertEqual(self.httpd.request("GET", "/healthz").status, 200)
+        self.assertEqual(self.httpd.stop(signal.SIGWINCH), 0)
+        self.assertCleanLog()
+
     def test_sigterm_and_sigint_drain(self):
         for sig in (signal.SIGTERM, signal.SIGINT):
             if sig == signal.SIGINT:
