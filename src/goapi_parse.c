@@ -204,7 +204,7 @@ const char *goapi_parse_duration(const char *arg, apr_interval_time_t *out)
     apr_int64_t ns;
 
     if (*arg == '\0') {
-        return "expected " GOAPI_DURATION_FORM;
+        return "empty";
     }
     for (s = arg; *s >= '0' && *s <= '9'; s++) {
     }
@@ -213,27 +213,27 @@ const char *goapi_parse_duration(const char *arg, apr_interval_time_t *out)
         apr_int64_t secs;
 
         if (goapi_parse_int_range(arg, 0, GOAPI_DURATION_MAX / APR_USEC_PER_SEC, &secs)) {
-            return "out of range: expected " GOAPI_DURATION_FORM;
+            return "out of range";
         }
         *out = secs * APR_USEC_PER_SEC;
         return NULL;
     }
     if (*arg == '-' || *arg == '+') {
-        return "expected " GOAPI_DURATION_FORM;   /* no sign: no negative timeouts */
+        return "a sign is not allowed";         /* no negative timeouts */
     }
     err = goapi_parse_go_duration(arg, &ns);
     if (err == GOAPI_GO_DURATION_UNIT) {
-        return "missing or unknown unit: expected " GOAPI_DURATION_FORM;
+        return "missing or unknown unit";
     }
     if (err == GOAPI_GO_DURATION_RANGE || (!err && ns > GOAPI_DURATION_MAX * 1000)) {
-        return "out of range: expected " GOAPI_DURATION_FORM;
+        return "out of range";
     }
     if (err) {
-        return "expected " GOAPI_DURATION_FORM;
+        return "not a duration";
     }
     /* Checked in nanoseconds: "2ns" is too short, not 0 (disabled). */
     if (ns != 0 && ns < GOAPI_DURATION_MIN * 1000) {
-        return "too short: expected " GOAPI_DURATION_FORM;
+        return "too short";
     }
     *out = ns / 1000;                           /* to microseconds */
     return NULL;

@@ -25,7 +25,9 @@ const char *goapi_parse_int_range(const char *arg, apr_int64_t min,
 /* A duration as Go writes it (goapi_parse_go_duration()): "250ms", "5s",
  * "1m30s", "1.5h"; without a sign; a plain number is seconds ("5"), as in
  * httpd's own directives; "0" disables.  A non-zero value must lie between
- * 1ms and 24h.  *out is in microseconds, the nanoseconds cut off. */
+ * 1ms and 24h.  *out is in microseconds, the nanoseconds cut off.  NULL,
+ * or why the value is refused ("out of range", "too short"...), without
+ * what is expected: each directive says that itself. */
 const char *goapi_parse_duration(const char *arg, apr_interval_time_t *out);
 
 /* Go's time.ParseDuration, to the nanosecond and with Go's results:
@@ -40,7 +42,8 @@ const char *goapi_parse_go_duration(const char *arg, apr_int64_t *ns);
 #define GOAPI_GO_DURATION_RANGE     goapi_go_duration_reasons[2]
 extern const char *const goapi_go_duration_reasons[3];
 
-/* The form goapi_parse_duration() accepts, for messages. */
+/* The form goapi_parse_duration() accepts, for the messages of the
+ * directives where 0 disables. */
 #define GOAPI_DURATION_FORM \
     "a duration such as 5 (seconds), 250ms, 5s, 1m30s or 1h, from 1ms to 24h, or 0 to disable"
 

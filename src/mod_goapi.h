@@ -18,7 +18,13 @@
 
 extern module AP_MODULE_DECLARE_DATA goapi_module;
 
-/* Stable tags for our log lines ("GOAPI00001: ..."), never httpd's AH numbers. */
+/* Stable tags for our log lines ("GOAPI00001: ..."), never httpd's AH numbers.
+ * Each number is written at exactly one call site, in the call's format
+ * string; a retired number is never given again.  "make lint" checks both
+ * (scripts/check-lognos.py).
+ *
+ * Next free: GOAPI00083
+ */
 #define GOAPI_LOGNO(n) "GOAPI" #n ": "
 
 /* A dependency check of /readyz (GoapiReadyCheck). */
@@ -178,15 +184,13 @@ apr_time_t goapi_timeouts_write_deadline(request_rec *r);
 /* A thread of a child process: started with every signal blocked (signals
  * are the MPM's), told to stop through its flag and joined by a
  * pre-cleanup of pchild, before pchild's sub-pools (the thread's own) go.
- * The cleanup logs "cleanup hook started/finished: <name>" with the tags
- * given. */
+ * The cleanup logs "cleanup hook started/finished: <name>" (GOAPI00035,
+ * GOAPI00036). */
 typedef struct {
     apr_thread_t *thread;
     volatile apr_uint32_t stop;         /* the thread returns once this is set */
     server_rec *s;
     const char *name;
-    const char *tag_started;            /* GOAPI_LOGNO(...) of each log line */
-    const char *tag_finished;
 } goapi_child_thread;
 
 /* mod_goapi_lifecycle.c */

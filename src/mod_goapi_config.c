@@ -245,6 +245,14 @@ static goapi_server_conf *goapi_cmd_sconf(cmd_parms *cmd)
     return ap_get_module_config(cmd->server->module_config, &goapi_module);
 }
 
+/* "GoapiX: 'value' is not valid: <why>; expected <form>" */
+static const char *goapi_duration_error(cmd_parms *cmd, const char *arg, const char *why,
+                                        const char *form)
+{
+    return apr_psprintf(cmd->pool, "%s: '%s' is not valid: %s; expected %s",
+                        cmd->cmd->name, arg, why, form);
+}
+
 /* "GoapiX: 'value' is not valid: <what was expected>" */
 static const char *goapi_cmd_error(cmd_parms *cmd, const char *arg,
                                    const char *expected)
@@ -352,7 +360,7 @@ const char *goapi_cmd_duration(cmd_parms *cmd, void *dconf, const char *arg)
 
     (void)dconf;
     if (err) {
-        return goapi_cmd_error(cmd, arg, err);
+        return goapi_duration_error(cmd, arg, err, GOAPI_DURATION_FORM);
     }
     *(apr_interval_time_t *)((char *)goapi_cmd_sconf_noted(cmd, arg)
                              + (apr_size_t)cmd->info) = d;
@@ -430,11 +438,13 @@ const char *goapi_cmd_check_duration(cmd_parms *cmd, void *dconf, const char *ar
     if (err) {
         return err;
     }
-    if ((err = goapi_parse_duration(arg, &d))) {
-        return goapi_cmd_error(cmd, arg, err);
+    err = goapi_parse_duration(arg, &d);
+    if (!err && d == 0) {
+        err = "0 is not allowed here";
     }
-    if (d == 0) {
-        return goapi_cmd_error(cmd, arg, "expected a duration above 0, such as 5s");
+    if (err) {
+        return goapi_duration_error(cmd, arg, err, "a duration such as 500ms, 5s or 1m, "
+                                    "from 1ms to 24h");
     }
     *(apr_interval_time_t *)((char *)goapi_cmd_sconf_noted(cmd, arg)
                              + (apr_size_t)cmd->info) = d;
@@ -496,8 +506,8 @@ const char *goapi_cmd_idem_duration(cmd_parms *cmd, void *dconf, const char *arg
         err = "0 is not allowed here";
     }
     if (err) {
-        return goapi_cmd_error(cmd, arg, apr_psprintf(cmd->pool, "%s; expected %s",
-                               err, "a duration such as 30s, 60s, 1h or 24h, from 1ms to 24h"));
+        return goapi_duration_error(cmd, arg, err, "a duration such as 30s, 60s, 1h or 24h, "
+                                    "from 1ms to 24h");
     }
     *(apr_interval_time_t *)((char *)dconf + (apr_size_t)cmd->info) = d;
     return NULL;
@@ -590,12 +600,15 @@ const char *goapi_cmd_idem_store_timeout(cmd_parms *cmd, void *dconf, const char
         return err;
     }
     err = goapi_parse_duration(arg, &d);
-    if (!err && (d == 0 || d > 60 * APR_USEC_PER_SEC)) {
-        err = "0 and more than a minute are not allowed here";
+    if (!err && d == 0) {
+        err = "0 is not allowed here";
+    }
+    if (!err && d > 60 * APR_USEC_PER_SEC) {
+        err = "more than a minute is not allowed here";
     }
     if (err) {
-        return goapi_cmd_error(cmd, arg, apr_psprintf(cmd->pool, "%s; expected a duration "
-                               "such as 250ms or 1s, from 1ms to 1m", err));
+        return goapi_duration_error(cmd, arg, err, "a duration such as 250ms or 1s, "
+                                    "from 1ms to 1m");
     }
     goapi_cmd_sconf_noted(cmd, arg)->idem_store_timeout = d;
     return NULL;

@@ -1092,7 +1092,7 @@ static void goapi_idem_probe(server_rec *s, const goapi_server_conf *sc, apr_poo
                      sc->idem_store_shown, why);
     }
     else if (!policy) {
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, GOAPI_LOGNO(00065)
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, GOAPI_LOGNO(00079)
                      "idempotency store %s: its maxmemory-policy cannot be read (CONFIG "
                      "is refused); it must be noeviction, or Redis may evict records and "
                      "an evicted key runs again", sc->idem_store_shown);
@@ -1104,7 +1104,7 @@ static void goapi_idem_probe(server_rec *s, const goapi_server_conf *sc, apr_poo
                      "maxmemory-policy noeviction", sc->idem_store_shown, policy);
     }
     else {
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00061)
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00080)
                      "idempotency store %s: reachable, maxmemory-policy noeviction",
                      sc->idem_store_shown);
     }

@@ -52,10 +52,17 @@ APLOG_USE_MODULE(goapi);
 /* Inherited by the children at fork. */
 static goapi_health *goapi_health_table;
 
-/* Set in a child once it begins to stop (graceful or not). */
-static volatile int goapi_child_stopping_flag;
-static volatile apr_time_t goapi_stop_began;
-static volatile int goapi_stop_graceful;
+/* Set in a child once it begins to stop (graceful or not), by the MPM's
+ * thread; read by the workers and the supervisor: atomics. */
+static volatile apr_uint32_t goapi_child_stopping_flag;
+static volatile apr_uint64_t goapi_stop_began;      /* apr_time_t; 0 not yet */
+static volatile apr_uint32_t goapi_stop_graceful;
+
+static int goapi_graceful(void)
+{
+    return apr_atomic_read32(&goapi_stop_graceful) != 0;
+}
+
 /* Set by the parent on a second SIGTERM or SIGINT, read by the stopping
  * children (a child stopping gracefully no longer reads httpd's own
  * messages). */
@@ -70,7 +77,7 @@ static goapi_shutdown_hook *goapi_shutdown_hooks;
 
 /* The supervisor thread of this child. */
 static goapi_child_thread goapi_supervisor = {
-    NULL, 0, NULL, "shutdown supervisor", GOAPI_LOGNO(00035), GOAPI_LOGNO(00036)
+    NULL, 0, NULL, "shutdown supervisor"
 };
 
 /* After the cut, how long workers get to let go before the process ends:
@@ -88,7 +95,7 @@ static int goapi_mpm_stopping(void)
 {
     int state = AP_MPMQ_RUNNING;
 
-    return goapi_child_stopping_flag
+    return apr_atomic_read32(&goapi_child_stopping_flag)
            || (ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS
                && state == AP_MPMQ_STOPPING);
 }
@@ -228,14 +235,15 @@ int goapi_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 void goapi_lifecycle_child_stopping(apr_pool_t *pchild, int graceful)
 {
     (void)pchild;
-    if (!goapi_stop_began) {
-        goapi_stop_graceful = graceful;
-        goapi_stop_began = apr_time_now();
+    if (!apr_atomic_read64(&goapi_stop_began)) {
+        apr_atomic_set32(&goapi_stop_graceful, (apr_uint32_t)graceful);
+        apr_atomic_set64(&goapi_stop_began, (apr_uint64_t)apr_time_now());
     }
     else if (!graceful) {
-        goapi_stop_graceful = 0;        /* an immediate stop during a graceful one */
+        /* an immediate stop during a graceful one */
+        apr_atomic_set32(&goapi_stop_graceful, 0);
     }
-    goapi_child_stopping_flag = 1;
+    apr_atomic_set32(&goapi_child_stopping_flag, 1);
 }
 
 apr_status_t goapi_register_shutdown_hook(apr_pool_t *p, const char *name,
@@ -271,23 +279,26 @@ static void *APR_THREAD_FUNC goapi_supervise(apr_thread_t *thd, void *data)
     char d[32];
 
     for (;;) {
-        apr_time_t began = goapi_stop_began, now = apr_time_now(), end;
+        apr_time_t began = (apr_time_t)apr_atomic_read64(&goapi_stop_began);
+        apr_time_t now = apr_time_now(), end;
 
         if (!began && goapi_mpm_stopping()) {
             /* prefork has no child_stopping before the end: ask the MPM */
-            goapi_stop_graceful = 1;
-            goapi_stop_began = began = now;
+            apr_atomic_set32(&goapi_stop_graceful, 1);
+            began = now;
+            apr_atomic_set64(&goapi_stop_began, (apr_uint64_t)now);
         }
-        if (began && goapi_stop_graceful && goapi_stop_now
+        if (began && goapi_graceful() && goapi_stop_now
             && apr_atomic_read32(goapi_stop_now)) {
-            goapi_stop_graceful = 0;    /* a second SIGTERM or SIGINT: now */
+            /* a second SIGTERM or SIGINT: now */
+            apr_atomic_set32(&goapi_stop_graceful, 0);
         }
         /* The hooks run before anything else, even when the child is
          * already leaving (an idle child exits at once). */
         if (began && !hooks_done) {
             int skipped;
 
-            if (goapi_stop_graceful) {
+            if (goapi_graceful()) {
                 goapi_metrics_add(NULL, GOAPI_MC_SHUTDOWN_WINDOWS, 1);
             }
             skipped = goapi_shutdown_run(goapi_shutdown_hooks, began + goapi_shutdown_window,
@@ -308,7 +319,7 @@ static void *APR_THREAD_FUNC goapi_supervise(apr_thread_t *thd, void *data)
             apr_sleep(GOAPI_SUPERVISOR_IDLE);
             continue;
         }
-        end = began + (goapi_stop_graceful ? goapi_shutdown_window : 0);
+        end = began + (goapi_graceful() ? goapi_shutdown_window : 0);
         if (!cut_at && now >= end) {
             apr_size_t n = goapi_timeouts_cut_all();
 
@@ -316,21 +327,21 @@ static void *APR_THREAD_FUNC goapi_supervise(apr_thread_t *thd, void *data)
             if (n) {
                 goapi_metrics_add(NULL, GOAPI_MC_CUT_SHUTDOWN, 1);
                 goapi_metrics_add(NULL, GOAPI_MC_SHUTDOWN_CUT, n);
-                if (goapi_stop_graceful) {
+                if (goapi_graceful()) {
                     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00033)
                                  "shutdown window of %s over: %" APR_SIZE_T_FMT
                                  " connection(s) cut",
                                  goapi_format_duration(goapi_shutdown_window, d), n);
                 }
                 else {
-                    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00033)
+                    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00078)
                                  "immediate stop: %" APR_SIZE_T_FMT " connection(s) cut",
                                  n);
                 }
             }
         }
-        if (cut_at && now >= cut_at + (goapi_stop_graceful ? GOAPI_CUT_GRACE
-                                                            : GOAPI_CUT_GRACE_NOW)) {
+        if (cut_at && now >= cut_at + (goapi_graceful() ? GOAPI_CUT_GRACE
+                                                        : GOAPI_CUT_GRACE_NOW)) {
             /* Workers that did not let go with their connections are stuck
              * elsewhere (a backend): end the process, as a normal exit. */
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00034)
@@ -349,13 +360,13 @@ static apr_status_t goapi_child_thread_join(void *data)
     goapi_child_thread *t = data;
     apr_status_t rv;
 
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, t->s, "%scleanup hook started: %s",
-                 t->tag_started, t->name);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, t->s, GOAPI_LOGNO(00035)
+                 "cleanup hook started: %s", t->name);
     apr_atomic_set32(&t->stop, 1);
     apr_thread_join(&rv, t->thread);
     t->thread = NULL;
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, t->s, "%scleanup hook finished: %s",
-                 t->tag_finished, t->name);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, t->s, GOAPI_LOGNO(00036)
+                 "cleanup hook finished: %s", t->name);
     return APR_SUCCESS;
 }
 
@@ -528,8 +539,8 @@ void goapi_lifecycle_child_init(apr_pool_t *pchild, server_rec *s)
     apr_signal(SIGCHLD, SIG_DFL);
     apr_signal(SIGALRM, SIG_DFL);
 
-    goapi_stop_began = 0;
-    goapi_child_stopping_flag = 0;
+    apr_atomic_set64(&goapi_stop_began, 0);
+    apr_atomic_set32(&goapi_child_stopping_flag, 0);
     if (!goapi_shutdown_window) {
         return;                         /* GoapiShutdownTimeout 0: unbounded */
     }

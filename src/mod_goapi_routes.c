@@ -410,12 +410,12 @@ void goapi_routes_test_config(apr_pool_t *pconf, server_rec *s)
         const char *name = goapi_server_name(pconf, s);
 
         if (!sc->probe_fast_path) {
-            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_INFO, 0, s, GOAPI_LOGNO(00066)
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_INFO, 0, s, GOAPI_LOGNO(00081)
                          "%s: the probes take the full request cycle "
                          "(GoapiProbeFastPath Off)", name);
         }
         else if (goapi_fast_blockers) {
-            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_INFO, 0, s, GOAPI_LOGNO(00066)
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_INFO, 0, s, GOAPI_LOGNO(00082)
                          "%s: the probes take the full request cycle: %s hook(s) "
                          "the phases their fast path skips", name, goapi_fast_blockers);
         }

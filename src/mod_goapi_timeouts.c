@@ -98,7 +98,7 @@ static apr_interval_time_t goapi_min_write_timeout;   /* 0: no write deadlines *
 /* Per child. */
 static goapi_reaper *goapi_write_reaper;
 static goapi_child_thread goapi_reaper_thread = {
-    NULL, 0, NULL, "write-deadline thread", GOAPI_LOGNO(00018), GOAPI_LOGNO(00019)
+    NULL, 0, NULL, "write-deadline thread"
 };
 
 static ap_filter_rec_t *goapi_read_filter_handle;
@@ -334,14 +334,14 @@ static void goapi_checklist(apr_pool_t *p, server_rec *main_s, int level_flags)
 
         if (gst && msc->limits.shutdown > 0) {
             ap_log_error(APLOG_MARK, level_flags | APLOG_WARNING, 0, main_s,
-                         GOAPI_LOGNO(00010) "checklist: main server sets "
+                         GOAPI_LOGNO(00076) "checklist: main server sets "
                          "GracefulShutdownTimeout %ss; GoapiShutdownTimeout %s bounds "
                          "the stop instead", gst->args ? gst->args : "?",
                          goapi_format_duration(msc->limits.shutdown, a));
         }
         if (msc->checks->nelts && msc->check_timeout >= msc->check_interval) {
             ap_log_error(APLOG_MARK, level_flags | APLOG_WARNING, 0, main_s,
-                         GOAPI_LOGNO(00010) "checklist: main server "
+                         GOAPI_LOGNO(00077) "checklist: main server "
                          "GoapiReadyCheckTimeout %s is not shorter than "
                          "GoapiReadyCheckInterval %s: a slow round delays the next",
                          goapi_format_duration(msc->check_timeout, a),

@@ -57,8 +57,8 @@ def run_threads(threads, timeout):
 # (close_worker_sockets()).  It reads a worker's socket without a lock; when
 # that worker has just finished its connection and released the socket's
 # memory, the child dies of SIGSEGV in apr_os_sock_get(), called from
-# mod_mpm_event.  This happens without mod_goapi loaded too (README, Known
-# problems).  It is recognised by the crashing thread's stack only: its top
+# mod_mpm_event.  This happens without mod_goapi loaded too (docs/known-problems.md,
+# "Known problems").  It is recognised by the crashing thread's stack only: its top
 # frame, called from mod_mpm_event, and no frame of mod_goapi.
 def is_httpd_stop_race(text):
     """Is this crash report (core_stacks() text, or a sanitizer's report)
@@ -110,7 +110,7 @@ def stack_of(text):
 
 def note_httpd_stop_race(where):
     sys.stderr.write("note: httpd's own crash at an immediate stop (event MPM, "
-                     "close_worker_sockets race; README, Known problems): %s\n" % where)
+                     "close_worker_sockets race; docs/known-problems.md): %s\n" % where)
 
 
 def tcp_connections(port):

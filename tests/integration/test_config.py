@@ -20,10 +20,16 @@ def without_repeats(text):
     """Output of "apache2 -t" without GOAPI00063, which reports a directive
     of the shipped conf/goapi.conf (included by every test server) given
     again: the tests that override those values do it on purpose; and
-    without GOAPI00066, the probes' fast path reported at info level
-    (test_fastpath.py checks it)."""
+    without GOAPI00066, GOAPI00081 and GOAPI00082, the probes' fast path
+    reported at info level (test_fastpath.py checks them)."""
     return "\n".join(l for l in text.splitlines()
-                     if "GOAPI00063" not in l and "GOAPI00066" not in l)
+                     if not any(t in l for t in ("GOAPI00063", "GOAPI00066", "GOAPI00081",
+                                                 "GOAPI00082")))
+
+
+def whole(message):
+    """A pattern for a whole line of the output: the message and nothing more."""
+    return "(?m)^" + re.escape(message) + "$"
 
 
 class ConfigValuesCase(unittest.TestCase):
@@ -125,13 +131,17 @@ class DeadlineValuesTest(ConfigValuesCase):
     def test_durations(self):
         for directive in ("GoapiReadTimeout", "GoapiReadHeaderTimeout", "GoapiWriteTimeout",
                           "GoapiIdleTimeout", "GoapiShutdownTimeout"):
-            for value in ("5x", "-1s", "25h", "1.5", "500us", "5 s", "ten"):
+            for value, why in (("5x", "missing or unknown unit"),
+                               ("-1s", "a sign is not allowed"), ("25h", "out of range"),
+                               ("1.5", "missing or unknown unit"), ("500us", "too short"),
+                               ("5 s", "missing or unknown unit"), ("ten", "not a duration")):
+                # the whole message: why, then what is expected
                 self.assertRefused(
                     '%s "%s"' % (directive, value),
                     r"Syntax error on line \d+ of .*httpd\.conf",
-                    re.escape("%s: '%s' is not valid" % (directive, value)),
-                    re.escape("expected a duration such as 5 (seconds), 250ms, 5s, "
-                              "1m30s or 1h, from 1ms to 24h, or 0 to disable"))
+                    whole("%s: '%s' is not valid: %s; expected a duration such as 5 "
+                              "(seconds), 250ms, 5s, 1m30s or 1h, from 1ms to 24h, or 0 to "
+                              "disable" % (directive, value, why)))
 
     def test_sizes(self):
         for value in ("1KB", "100", "65M", "1.5K", "big"):
@@ -170,12 +180,14 @@ class ReadinessValuesTest(ConfigValuesCase):
 
     def test_intervals(self):
         self.assertRefused("GoapiReadyCheckInterval 0",
-                           "GoapiReadyCheckInterval: '0' is not valid: expected a duration "
-                           "above 0")
+                           whole("GoapiReadyCheckInterval: '0' is not valid: 0 is not "
+                                     "allowed here; expected a duration such as 500ms, 5s or "
+                                     "1m, from 1ms to 24h"))
         self.assertRefused("GoapiReadyCheckTimeout 5x", "GoapiReadyCheckTimeout: '5x'")
         self.assertRefused("GoapiIdempotencySweepInterval 0",
-                           "GoapiIdempotencySweepInterval: '0' is not valid: expected a "
-                           "duration above 0")
+                           whole("GoapiIdempotencySweepInterval: '0' is not valid: 0 is "
+                                     "not allowed here; expected a duration such as 500ms, 5s "
+                                     "or 1m, from 1ms to 24h"))
         self.assertRefused("GoapiIdempotencySweepInterval 1d",
                            "GoapiIdempotencySweepInterval: '1d' is not valid")
         port = free_port()
@@ -207,10 +219,14 @@ class IdempotencyValuesTest(ConfigValuesCase):
 
     def test_durations_and_sizes(self):
         for d in ("GoapiIdempotencyTTL", "GoapiIdempotencyLease"):
-            for value in ("0", "25h", "5x", "-1s"):
+            for value, why in (("0", "0 is not allowed here"), ("25h", "out of range"),
+                               ("5x", "missing or unknown unit"),
+                               ("-1s", "a sign is not allowed")):
+                # no "or 0 to disable" where 0 is refused
                 self.assertRefused('<Location "/a">\n%s %s\n</Location>' % (d, value),
-                                   re.escape("%s: '%s' is not valid" % (d, value)),
-                                   "expected a duration such as 30s")
+                                   whole("%s: '%s' is not valid: %s; expected a duration "
+                                             "such as 30s, 60s, 1h or 24h, from 1ms to 24h"
+                                             % (d, value, why)))
         for d in ("GoapiIdempotencyMaxBody", "GoapiIdempotencyMaxResponse"):
             for value in ("65M", "1KB", "-1", "lots"):
                 self.assertRefused('<Location "/a">\n%s %s\n</Location>' % (d, value),
@@ -234,10 +250,13 @@ class IdempotencyValuesTest(ConfigValuesCase):
     def test_redis_store_values(self):
         self.assertRefused("GoapiIdempotencyStore redis://h 64M",
                            "a size is for an lmdb: store only")
-        for value in ("0", "61s", "5x", "-1s"):
+        for value, why in (("0", "0 is not allowed here"),
+                           ("61s", "more than a minute is not allowed here"),
+                           ("5x", "missing or unknown unit"), ("-1s", "a sign is not allowed")):
             self.assertRefused("GoapiIdempotencyStoreTimeout %s" % value,
-                               re.escape("GoapiIdempotencyStoreTimeout: '%s' is not valid"
-                                         % value), "from 1ms to 1m")
+                               whole("GoapiIdempotencyStoreTimeout: '%s' is not valid: %s; "
+                                         "expected a duration such as 250ms or 1s, from 1ms "
+                                         "to 1m" % (value, why)))
         for value in ("a b", "x{y}", "k" * 65, "caf\u00e9"):
             self.assertRefused('GoapiIdempotencyStorePrefix "%s"' % value,
                                "GoapiIdempotencyStorePrefix: .* is not valid: expected 1 to "
@@ -363,7 +382,7 @@ class ChecklistTest(unittest.TestCase):
     def test_check_timeout_not_below_interval(self):
         lines = self.configtest("GoapiReadyCheck db tcp://127.0.0.1:1\n"
                                 "GoapiReadyCheckInterval 1s\nGoapiReadyCheckTimeout 1s")
-        self.assertEqual(lines, ["GOAPI00010: checklist: main server GoapiReadyCheckTimeout "
+        self.assertEqual(lines, ["GOAPI00077: checklist: main server GoapiReadyCheckTimeout "
                                  "1s is not shorter than GoapiReadyCheckInterval 1s: a slow "
                                  "round delays the next"])
 

@@ -262,7 +262,7 @@ class ExplicitGracefulShutdownTimeoutTest(StopTestCase):
 
     def test_goapi_window_wins(self):
         res = self.httpd.configtest()
-        self.assertIn("GOAPI00010: checklist: main server sets GracefulShutdownTimeout 30s; "
+        self.assertIn("GOAPI00076: checklist: main server sets GracefulShutdownTimeout 30s; "
                       "GoapiShutdownTimeout 2s bounds the stop instead", res.stderr)
         q = Inflight(self.httpd, 10)
         q.start()
