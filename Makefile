@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 # mod_goapi — build, run, test, install.
 #
 #   make            build build/mod_goapi.so with apxs
@@ -29,7 +31,7 @@ STORE_LIBS := -llmdb -lhiredis
 
 PURE_SRC  := $(sort $(wildcard src/goapi_*.c))
 GLUE_SRC  := $(sort $(wildcard src/mod_goapi_*.c))
-HEADERS   := $(wildcard src/*.h)
+HEADERS   := $(wildcard src/*.h include/*.h)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 PURE_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(PURE_SRC))
@@ -52,7 +54,7 @@ $(BUILD)/mod_goapi.so: mod_goapi.c $(PURE_SRC) $(GLUE_SRC) $(HEADERS)
 	@mkdir -p $(BUILD)
 	$(APXS) -S CC="$(CC)" -c -o mod_goapi.la \
 	    $(addprefix -Wc$(comma),$(WARN) $(CSTD) $(EXTRA_CFLAGS)) \
-	    -I src mod_goapi.c $(GLUE_SRC) $(PURE_SRC) $(STORE_LIBS)
+	    -I src -I include mod_goapi.c $(GLUE_SRC) $(PURE_SRC) $(STORE_LIBS)
 	cp .libs/mod_goapi.so $@
 
 comma := ,
@@ -60,7 +62,7 @@ comma := ,
 # Pure units as a static library, for the unit tests.
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CSTD) -g -O1 -fPIC $(EXTRA_CFLAGS) $(APR_CFLAGS) -Isrc -c $< -o $@
+	$(CC) $(WARN) $(CSTD) -g -O1 -fPIC $(EXTRA_CFLAGS) $(APR_CFLAGS) -Isrc -Iinclude -c $< -o $@
 
 $(BUILD)/libgoapi.a: $(PURE_OBJ)
 	rm -f $@
@@ -68,17 +70,19 @@ $(BUILD)/libgoapi.a: $(PURE_OBJ)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgoapi.a $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CSTD) -g -O1 $(EXTRA_CFLAGS) $(APR_CFLAGS) -Isrc $< \
+	$(CC) $(WARN) $(CSTD) -g -O1 $(EXTRA_CFLAGS) $(APR_CFLAGS) -Isrc -Iinclude $< \
 	    $(BUILD)/libgoapi.a -lcmocka $(STORE_LIBS) $(APR_LIBS) -lpthread $(EXTRA_LDFLAGS) -o $@
 
 # Every source must also be warning-free under clang (a syntax-only pass).
 clang-check:
 	@command -v clang >/dev/null || { echo "clang-check: clang missing"; exit 1; }
 	@for f in mod_goapi.c $(GLUE_SRC) $(PURE_SRC); do \
-	    clang $(WARN) $(CSTD) -fsyntax-only -I src $$($(APXS) -q CPPFLAGS) \
+	    clang $(WARN) $(CSTD) -fsyntax-only -I src -I include $$($(APXS) -q CPPFLAGS) \
 	        -I$$($(APXS) -q INCLUDEDIR) $(APR_CFLAGS) $$f || exit 1; \
 	done
-	@echo "clang-check: $(words mod_goapi.c $(GLUE_SRC) $(PURE_SRC)) files clean"
+	@# the public header is for C++ modules too
+	@clang++ -x c++ -Wall -Wextra -Werror -fsyntax-only $(APR_CFLAGS) include/mod_goapi_public.h
+	@echo "clang-check: $(words mod_goapi.c $(GLUE_SRC) $(PURE_SRC)) files clean, and the public header as C++"
 
 # Static analysis of the module, the unit tests and the helper modules: cppcheck
 # (reviewed false positives in .cppcheck-suppressions), then clang-tidy with the
@@ -91,9 +95,9 @@ LINT_SRC   = mod_goapi.c $(GLUE_SRC) $(PURE_SRC) $(UNIT_SRC) \
 CPPCHECK_FLAGS = --enable=warning,portability,performance --error-exitcode=1 \
     --inline-suppr --std=c99 --quiet --library=posix \
     --suppress=missingIncludeSystem --suppressions-list=.cppcheck-suppressions \
-    -Isrc -I$(shell $(APXS) -q INCLUDEDIR) $(shell $(APR_CONFIG) --cppflags --includes) \
+    -Isrc -Iinclude -I$(shell $(APXS) -q INCLUDEDIR) $(shell $(APR_CONFIG) --cppflags --includes) \
     -DAF_UNIX=1
-TIDY_FLAGS = $(WARN) $(CSTD) -Isrc $(shell $(APXS) -q CPPFLAGS) \
+TIDY_FLAGS = $(WARN) $(CSTD) -Isrc -Iinclude $(shell $(APXS) -q CPPFLAGS) \
     -I$(shell $(APXS) -q INCLUDEDIR) $(APR_CFLAGS)
 
 lint:
@@ -105,7 +109,8 @@ lint:
 	done; \
 	if [ $$bad -ne 0 ]; then echo "lint: clang-tidy found problems in $$bad files"; exit 1; fi
 	@$(PYTHON) scripts/check-lognos.py
-	@echo "lint: cppcheck clean, clang-tidy clean ($(words $(LINT_SRC)) files), log tags unique"
+	@$(PYTHON) scripts/check-headers.py
+	@echo "lint: cppcheck clean, clang-tidy clean ($(words $(LINT_SRC)) files), log tags unique, license headers"
 
 # The unit tests under memcheck; fails on any error or definitely lost block.
 # Forked children (test_goapi_store) stay under valgrind and are checked too,
@@ -135,10 +140,10 @@ valgrind: deps $(UNIT_BIN)
 	[ $$bad -eq 0 ] && [ $$errors -eq 0 ] && [ $$lost -eq 0 ]
 
 # A module that uses mod_goapi's shutdown hook API, for the integration tests.
-$(BUILD)/tests/mod_goapi_hooktest.so: tests/modules/mod_goapi_hooktest.c src/goapi_shutdown.h
+$(BUILD)/tests/mod_goapi_hooktest.so: tests/modules/mod_goapi_hooktest.c include/mod_goapi_public.h
 	@mkdir -p $(dir $@)
 	cd tests/modules && $(APXS) -S CC="$(CC)" -c -o mod_goapi_hooktest.la \
-	    $(addprefix -Wc$(comma),$(WARN) $(CSTD) $(EXTRA_CFLAGS)) -I ../../src \
+	    $(addprefix -Wc$(comma),$(WARN) $(CSTD) $(EXTRA_CFLAGS)) -I ../../include \
 	    mod_goapi_hooktest.c >/dev/null
 	cp tests/modules/.libs/mod_goapi_hooktest.so $@
 
@@ -211,7 +216,7 @@ FUZZ_LIBS_ledger   := -llmdb
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(PURE_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(WARN) $(CSTD) $(FUZZ_FLAGS) $(APR_CFLAGS) -Isrc $< $(FUZZ_SRC_$*) \
+	$(FUZZ_CC) $(WARN) $(CSTD) $(FUZZ_FLAGS) $(APR_CFLAGS) -Isrc -Iinclude $< $(FUZZ_SRC_$*) \
 	    $(FUZZ_LIBS_$*) $(APR_LIBS) -ldl -o $@
 
 fuzz:
@@ -228,7 +233,9 @@ DESTDIR ?=
 install: all
 	mkdir -p $(DESTDIR)$$($(APXS) -q LIBEXECDIR) $(DESTDIR)$$($(APXS) -q INCLUDEDIR)
 	$(APXS) -S LIBEXECDIR=$(DESTDIR)$$($(APXS) -q LIBEXECDIR) -i -n goapi $(BUILD)/mod_goapi.so
-	install -m 644 src/goapi_shutdown.h $(DESTDIR)$$($(APXS) -q INCLUDEDIR)/
+	install -m 644 include/mod_goapi_public.h $(DESTDIR)$$($(APXS) -q INCLUDEDIR)/
+	mkdir -p $(DESTDIR)/usr/share/doc/mod_goapi
+	install -m 644 LICENSE README.md $(DESTDIR)/usr/share/doc/mod_goapi/
 	@if [ -d /etc/apache2/mods-available ]; then \
 	    mkdir -p $(DESTDIR)/etc/apache2/mods-available && \
 	    install -m 644 conf/goapi.load conf/goapi.conf $(DESTDIR)/etc/apache2/mods-available/ && \

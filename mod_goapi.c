@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * mod_goapi.c — the module's whole surface: directives and hooks.
  * Each concern lives in src/mod_goapi_<concern>.c; pure logic in src/goapi_*.c.

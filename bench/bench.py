@@ -1,4 +1,6 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 """make bench: mod_goapi's cost, measured against peers in the same run.
 
 Servers on free loopback ports, every one writing one access-log line per

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * mod_goapi_benchok — the baseline of "make bench": "SetHandler benchok"
  * answers "ok\n" from the normal handler phase, as mod_goapi's /healthz

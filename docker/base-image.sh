@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 # Make sure the image the Dockerfile starts FROM exists: pull it, or, when
 # no registry can be reached, build the same Debian release with
 # debootstrap from the Debian mirror this machine uses and import it under

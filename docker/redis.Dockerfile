@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 # A Redis from Debian for "make docker-test" (the shared idempotency ledger
 # of two mod_goapi containers).  docker/k8s.yaml uses the same settings.
 FROM debian:bookworm-slim

@@ -1,4 +1,6 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 """make docker-test: the image, proven with a real Docker daemon.
 
 Starts dockerd if it is not running, makes the base image (docker/
@@ -224,6 +226,10 @@ class ContainerTest(unittest.TestCase):
         conf = sh("docker", "exec", self.name, "cat",
                   "/etc/apache2/conf-enabled/goapi-mpm.conf").stdout
         self.assertIn("AsyncRequestWorkerFactor 40", conf)
+        # the image carries the license
+        lic = sh("docker", "exec", self.name, "head", "-c", "200",
+                 "/usr/share/doc/mod_goapi/LICENSE").stdout
+        self.assertIn("Apache License", lic)
 
     def test_8_docker_stop_sigterm_drains(self):
         """A runtime that sends SIGTERM (here: --stop-signal SIGTERM) drains

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 """The log tags of mod_goapi, kept as httpd keeps its AH numbers: every
 ap_log_*error() call carries a GOAPI_LOGNO(n) in its format, each n is
 written at exactly one call site, never outside a logging call (a tag

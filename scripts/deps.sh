@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 # Install the Debian packages that building, running and testing mod_goapi
 # need, when some are missing.  Runs "apt-get update" at most once per boot.
 # Usage: scripts/deps.sh [extra-package ...]

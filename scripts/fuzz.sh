@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 # Run the libFuzzer targets built by "make fuzz", each for a fixed time on a
 # working copy of its seed corpus; report executions per target and fail on
 # any crash, leak or undefined behaviour.

@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 # "make run": a self-contained server root under build/run, httpd in the
 # foreground with mod_goapi loaded.  Ctrl-C (SIGINT) stops it.
 # Environment: GOAPI_PORT (default 8080; "127.0.0.1:8080" also works),

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_health.h — readiness state shared by every child: dependency check
  * results in a table that one writer updates (the check runner) and any

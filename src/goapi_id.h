@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_id.h — validation of incoming request and correlation IDs and
  * parsing of the Idempotency-Key header.  Pure: APR and libc only.

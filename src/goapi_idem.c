@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_idem.c — idempotency records: codec, ledger key, request
  * fingerprint and the replayed-header filter (see goapi_idem.h).

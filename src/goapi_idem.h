@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_idem.h — idempotency records: what the ledger keeps per key, its
  * byte encoding, the fingerprint of a request and which response headers a

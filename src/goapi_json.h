@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_json.h — JSON text for mod_goapi's answers (application/health+json,
  * application/problem+json).  Pure: APR and libc only.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_limits.h — a server's deadlines and limits (the Goapi*Timeout and
  * GoapiMaxHeaderBytes directives), their defaults, and the production

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_metrics.c — counters in shared memory and their exposition
  * (Prometheus text 0.0.4 and OpenMetrics 1.0).

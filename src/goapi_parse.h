@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_parse.h — parsers for directive values.  Each takes the text of an
  * argument and returns NULL with the value stored, or a static sentence

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_path.h — request paths in their escaped form, as Go's ServeMux sees
  * them: extraction from the request target, cleanliness, percent-decoding.

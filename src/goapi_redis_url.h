@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_redis_url.h — where a Redis ledger lives, as GoapiIdempotencyStore
  * writes it:

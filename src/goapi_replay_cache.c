@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_replay_cache.c — completed records kept in a process (see
  * goapi_replay_cache.h).  A hash table of chains by the ledger key (itself

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_replay_cache.h — completed idempotency records kept in a process,
  * so that retries of a key that process saw complete (or replayed) are

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_router.h — the route table and its matcher, with the semantics of
  * Go 1.22's ServeMux: patterns are matched against the escaped path, a

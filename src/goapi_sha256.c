@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_sha256.c — SHA-256 per FIPS 180-4 (see goapi_sha256.h).
  * Input is read byte by byte into big-endian words, so any buffer

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_sha256.h — SHA-256 (FIPS 180-4), for idempotency fingerprints.
  * Pure: libc and APR types only.  Incremental, so a request body can be

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_shed.c — places of a load-shedding scope, and the adaptive limit
  * (see goapi_shed.h).

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_shed.h — load shedding: at most N requests of a scope at once,
  * counted in shared memory by every child; N fixed, or adapted to the

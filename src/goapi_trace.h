@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_trace.h — W3C Trace Context (https://www.w3.org/TR/trace-context/):
  * the traceparent and tracestate headers, and trace and span IDs drawn

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * mod_goapi.h — declarations shared by the httpd glue (src/mod_goapi_*.c)
  * and the module file.  Pure units never include this.

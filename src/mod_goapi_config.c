@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * mod_goapi_config.c — configuration records, merging and directive
  * callbacks.  Values are parsed by src/goapi_parse.c; defaults are applied

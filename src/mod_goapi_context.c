@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * mod_goapi_context.c — the request's context passed downstream, as Go's
  * context.Context carries it: W3C Trace Context (traceparent, tracestate)

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * mod_goapi_idempotency.c — Idempotency-Key enforcement for any handler
  * behind mod_goapi (its own routes, mod_proxy, CGI).

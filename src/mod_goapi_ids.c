@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * mod_goapi_ids.c — the ID middleware: request ID, correlation ID and
  * Idempotency-Key for every request, on every response, in the logs and in

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * mod_goapi_metrics.c — Prometheus metrics: the shared region, the
  * request hooks that count, and the scrape (GET /metrics of the goapi

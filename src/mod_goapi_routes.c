@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * mod_goapi_routes.c — the "goapi" handler: maps a request onto the route
  * table of src/goapi_router.c and writes the text answers.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * mod_goapi_shed.c — load shedding (GoapiMaxInFlight): at most N requests
  * of a scope (the server or <Location> the directive is written in) run at

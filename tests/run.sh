@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 # Run the unit test binaries given as arguments, then the integration suite,
 # and end with one line "N passed, N failed" for the whole run.
 # --unit-only skips the integration suite.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+// Copyright 2026 the mod_goapi authors; see LICENSE.
 // goserver: the benchmark's Go peer.  A net/http server written the way the
 // design mod_goapi follows describes a production Go service: port and
 // timeouts from configuration, explicit read, write and idle deadlines, the

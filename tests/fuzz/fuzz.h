@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * fuzz.h — shared setup of the libFuzzer targets in tests/fuzz/: APR
  * initialised once, a pool per input, and helpers that hand the code under

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * fuzz_check_url — goapi_check_url_parse(), the GoapiReadinessCheck URL
  * (tcp://host:port, http://host[:port]/path, [IPv6]), with

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * fuzz_id — goapi_id_check() (X-Request-ID / X-Correlation-ID values) under
  * several maxima derived from the input, and goapi_ikey_parse() (the

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * fuzz_parse — the directive value parsers: goapi_parse_duration(),
  * goapi_parse_size(), goapi_parse_int_range() and goapi_parse_header_name(),

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * fuzz_path — request targets through goapi_path_of_target(),
  * goapi_path_is_clean(), goapi_path_clean(), goapi_pct_decode() and

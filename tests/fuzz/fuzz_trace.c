@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * fuzz_trace — goapi_traceparent_parse(), goapi_tracestate_clean() and
  * goapi_deadline_ms_parse() on the same value.

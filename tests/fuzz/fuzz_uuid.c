@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * fuzz_uuid — goapi_uuid_v7() against the RFC 9562 layout, for times and
  * seeds taken from the input (a differential check: the fields are read

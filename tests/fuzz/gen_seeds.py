@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 """Write the seed corpora of tests/fuzz/corpus/<target>/ (run from anywhere;
 the files are committed, this only documents and regenerates them).
 

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 """A backend that serves a given number of requests at its own pace and
 shares itself beyond that, as a busy service does: a request that arrives
 with n in progress takes SERVICE * n / capacity seconds (at least

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 """Real-httpd harness for mod_goapi integration tests.
 
 Each server gets a temp dir as its ServerRoot, a generated config, a free

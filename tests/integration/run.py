@@ -1,4 +1,6 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 """Run the integration tests (tests/integration/test_*.py) against a real
 httpd and end with one line "N passed, N failed[, N skipped]".
 

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 """Configuration: bad directive values refused by "apache2 -t" and at
 startup with a clear message; the shipped configs pass; a2enmod on Debian."""
 
@@ -451,8 +453,13 @@ class DebianA2enmodTest(unittest.TestCase):
         so = os.path.join(stage, "usr/lib/apache2/modules/mod_goapi.so")
         with open(so, "rb") as a, open(MODULE, "rb") as b:
             self.assertEqual(a.read(), b.read())
+        # the public header, not the internal ones; the license
         self.assertTrue(os.path.isfile(os.path.join(stage, "usr/include/apache2",
-                                                    "goapi_shutdown.h")))
+                                                    "mod_goapi_public.h")))
+        self.assertFalse(os.path.exists(os.path.join(stage, "usr/include/apache2",
+                                                     "goapi_shutdown.h")))
+        with open(os.path.join(stage, "usr/share/doc/mod_goapi/LICENSE")) as f:
+            self.assertIn("Apache License", f.read(200))
         avail = os.path.join(stage, "etc/apache2/mods-available")
         load = open(os.path.join(avail, "goapi.load")).read()
         self.assertIn("/usr/lib/apache2/modules/mod_goapi.so", load)

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 """Deadlines and limits against a real httpd, under the event and the
 prefork MPM: slowloris, slow body, slow reader, idle keep-alive, 431, and
 fast clients untouched.  Deadlines are 2 s here; each must fire within 10 %.

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 """The documentation against the code: the directive table of
 docs/directives.md against mod_goapi.c's command table, and every relative
 link of README.md and docs/*.md.  Needs no httpd."""

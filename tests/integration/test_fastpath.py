@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 """The probes' fast path (quick handler) and the goapi handler's URLs
 skipping httpd's filesystem mapping, against a real httpd.
 

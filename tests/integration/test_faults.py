@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 """At most once under faults, against a real httpd and a backend that counts
 what it executes: children killed (kill -9) every few hundred milliseconds
 under idempotent load, the whole process group killed and the server

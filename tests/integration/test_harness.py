@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 """The harness itself: a crashed child fails a test, with its stacks, and
 the one crash it lets pass (httpd's own stop race) is recognised by its
 stack and nothing else."""

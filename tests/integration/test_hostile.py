@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 """Hostile traffic over raw sockets: every request gets its expected status
 (400/404/413/431/422, or a replaced ID), nothing hostile comes back raw in
 a response header, body or log line, and the server still answers /healthz

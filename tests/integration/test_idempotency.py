@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 """Idempotency-Key enforcement against a real httpd: one execution among
 many concurrent retries (mod_goapi's own dispatch route and a mod_proxy
 backend that counts), replays with the original headers, 409 while in

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 """The ID middleware against a real httpd: request and correlation IDs on
 every response, in the logs, in CGI and subrequests, across internal
 redirects; Idempotency-Key carried; hostile values never echoed."""

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 """The idempotency ledger's files before use, against a real httpd.
 
 A damaged file stops the start with one clear line naming it and exit

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 """Prometheus metrics (/metrics) against a real httpd: both exposition
 formats checked by strict parsers and promtool, exact counts across
 children (event, worker, prefork), bounded series, counters kept across a

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 """IDs forwarded through mod_proxy to a real backend on loopback, and on
 proxied responses."""
 

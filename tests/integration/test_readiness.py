@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 """Probes against a real httpd: dependency checks on loopback that the test
 opens and closes, the drain file, startup, and the answer formats."""
 

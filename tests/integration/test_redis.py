@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 """The idempotency ledger on Redis, shared by every host, against real
 httpd servers and a real redis-server (and redis-sentinel) started here on
 loopback: one execution per key across two hosts, 422 and the dispatch

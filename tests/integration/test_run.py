@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 """The "make run" server (scripts/run.sh with conf/run.conf and
 conf/goapi.conf): the README's curl examples, and Ctrl-C."""
 

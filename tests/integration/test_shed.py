@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 """Load shedding (GoapiMaxInFlight) against a real httpd and a backend
 that takes its time: exactly N requests reach the backend, the rest get
 503 at once; the probes keep answering; places come back from aborted

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 """Graceful stop and restart against a real httpd (event MPM): in-flight
 requests shorter and longer than GoapiShutdownTimeout, old children of a
 graceful restart, restarts under load, shutdown hooks, and no error line

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
 """W3C Trace Context and the time left, passed downstream, against a real
 httpd proxying to a backend that records what it receives.  The table of
 traceparent and tracestate cases follows the W3C trace-context test suite

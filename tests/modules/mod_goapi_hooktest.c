@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * mod_goapi_hooktest — a module that uses mod_goapi's shutdown hook API,
  * for the tests: two hooks, each logging what it was told.
@@ -6,7 +8,7 @@
 #include "http_config.h"
 #include "http_log.h"
 
-#include "goapi_shutdown.h"
+#include "mod_goapi_public.h"
 
 static server_rec *hooktest_server;
 

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * Idempotency records: codec (round trips, refusals, every truncation, a
  * fuzz loop), ledger key, request fingerprint and the replayed headers.

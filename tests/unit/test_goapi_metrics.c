@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * Metrics in shared memory: exact sums across slots and threads, bounded
  * series, and both exposition formats.

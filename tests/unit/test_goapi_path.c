@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * Escaped paths: request-target extraction, Go's cleanPath, percent-decoding.
  */

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * Write-deadline slots: arm, disarm, scan, and the state machine under
  * concurrent workers and a scanner.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * Redis store URLs: every form with its fields, the defaults, hostile and
  * malformed values refused with a message that never repeats a secret, and

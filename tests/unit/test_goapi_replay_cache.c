@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * The replay cache: completed records only, until exactly their end, the
  * least recently used going first when the bytes run out, a key replaced,

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * SHA-256: the FIPS 180-4 / NIST example vectors, padding at the block
  * boundaries, and incremental updates split every possible way.

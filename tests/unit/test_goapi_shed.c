@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * Load shedding: places never exceed the limit across threads; the
  * adaptive limit, driven by a simulated backend whose capacity drops and

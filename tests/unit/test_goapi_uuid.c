@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * UUIDv7: RFC 9562 layout, ordering, uniqueness across threads and seeds.
  */

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * unit.h — shared setup for the cmocka unit tests: APR initialised once and
  * one pool per test, cleared afterwards.
