@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_check.h — run one dependency check: a TCP connect, or an HTTP GET
  * whose status must be 2xx, within a time limit.  APR only.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_store.h — the idempotency ledger behind a small interface, so that
  * the request path never knows which store it talks to.  Pure: APR and
@@ -46,7 +48,6 @@ typedef enum {
                                               * whose lease has ended */
 
 typedef struct {
-    const char *name;           /* "lmdb", ... */
     apr_status_t (*claim)(goapi_store *st, const unsigned char key[GOAPI_SHA256_LEN],
                           const goapi_idem_record *mine, apr_time_t now, unsigned flags,
                           goapi_claim_result *res, goapi_idem_record *existing,
@@ -59,9 +60,17 @@ typedef struct {
                            goapi_idem_record *rec, apr_pool_t *p);
     apr_status_t (*sweep)(goapi_store *st, apr_time_t now, apr_size_t *removed);
     apr_status_t (*next)(goapi_store *st, const char *counter, apr_uint64_t *value);
-    /* A short description of the last failure in this thread, or NULL. */
+    /* What the store can say of rv, a failure that one of its operations
+     * has just returned to this thread, beyond rv's own text: the cause
+     * behind a status code (a full store, a malformed record) or the
+     * backend's message (a store on a server keeps its last one per
+     * thread); NULL when it has nothing to add (a store on a local file
+     * answers from rv alone, and has nothing for a failure of the system
+     * or of its library).  The text is the store's: use it before this
+     * thread's next operation on st. */
     const char *(*error)(goapi_store *st, apr_status_t rv);
-    /* Can the store answer now (readiness)?  APR_SUCCESS, or error(). */
+    /* Can the store answer now (readiness)?  APR_SUCCESS, or a failure
+     * that error() describes. */
     apr_status_t (*ping)(goapi_store *st);
 } goapi_store_ops;
 

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_store_file.c — the files of a store kept on this host (see
  * goapi_store_file.h).  Messages are predicates ("is a symbolic link..."):

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_store_lmdb.c — the idempotency ledger in LMDB (see goapi_store.h
  * and goapi_store_lmdb.h).
@@ -49,6 +51,7 @@ typedef struct goapi_lmdb_waiter goapi_lmdb_waiter;
 typedef struct {
     goapi_store base;
     MDB_env *env;
+    MDB_dbi main;               /* LMDB's unnamed database: the names */
     MDB_dbi records;
     MDB_dbi counters;
 #if APR_HAS_THREADS
@@ -59,7 +62,6 @@ typedef struct {
     goapi_lmdb_waiter *idle;    /* waiters of threads that are not waiting */
     apr_pool_t *wpool;          /* where waiters are made */
 #endif
-    goapi_store_lmdb_stats stats;
 } goapi_lmdb;
 
 static apr_status_t goapi_lmdb_status(int rc)
@@ -143,7 +145,7 @@ static apr_status_t goapi_lmdb_lookup(goapi_store *st,
  * map: above the claim limit? */
 static int goapi_lmdb_nearly_full(goapi_lmdb *db, MDB_txn *txn)
 {
-    const MDB_dbi dbis[3] = { 1 /* LMDB's main database */, db->records, db->counters };
+    const MDB_dbi dbis[3] = { db->main, db->records, db->counters };
     MDB_envinfo info;
     MDB_stat st;
     size_t pages = 2, psize = 0;        /* the two meta pages */
@@ -334,13 +336,13 @@ static int goapi_lmdb_apply(goapi_lmdb *db, MDB_txn *txn, goapi_lmdb_op *op)
  * begin's result), and commit them if any wrote: a group that only read
  * needs no sync.  On failure nothing of the group was kept, and every op's
  * answer is the failure. */
-static int goapi_lmdb_group(goapi_lmdb *db, MDB_txn *txn, int rc, goapi_lmdb_op *group,
-                            goapi_store_lmdb_stats *add)
+static int goapi_lmdb_group(goapi_lmdb *db, MDB_txn *txn, int rc, goapi_lmdb_op *group)
 {
     goapi_lmdb_op *op;
-    int wrote = 0;
 
     if (rc == MDB_SUCCESS) {
+        int wrote = 0;
+
         for (op = group; op && rc == MDB_SUCCESS; op = op->next) {
             rc = goapi_lmdb_apply(db, txn, op);
             wrote += op->wrote;
@@ -353,8 +355,6 @@ static int goapi_lmdb_group(goapi_lmdb *db, MDB_txn *txn, int rc, goapi_lmdb_op 
         }
     }
     if (rc == MDB_SUCCESS) {
-        add->writes += (apr_uint64_t)wrote;
-        add->commits += wrote > 0;
         return MDB_SUCCESS;
     }
     for (op = group; op; op = op->next) {
@@ -365,29 +365,20 @@ static int goapi_lmdb_group(goapi_lmdb *db, MDB_txn *txn, int rc, goapi_lmdb_op 
 
 /* Apply a group in txn; if it fails, each of its ops again in a
  * transaction of its own. */
-static void goapi_lmdb_write(goapi_lmdb *db, MDB_txn *txn, int rc, goapi_lmdb_op *group,
-                             goapi_store_lmdb_stats *add)
+static void goapi_lmdb_write(goapi_lmdb *db, MDB_txn *txn, int rc, goapi_lmdb_op *group)
 {
     goapi_lmdb_op *op, *next;
 
-    if (goapi_lmdb_group(db, txn, rc, group, add) == MDB_SUCCESS || !group->next) {
+    if (goapi_lmdb_group(db, txn, rc, group) == MDB_SUCCESS || !group->next) {
         return;
     }
-    add->retried++;
     for (op = group; op; op = next) {
         next = op->next;
         op->next = NULL;                /* a group of one */
         rc = mdb_txn_begin(db->env, NULL, 0, &txn);
-        goapi_lmdb_group(db, txn, rc, op, add);
+        goapi_lmdb_group(db, txn, rc, op);
         op->next = next;
     }
-}
-
-static void goapi_lmdb_stats_add(goapi_store_lmdb_stats *to, const goapi_store_lmdb_stats *add)
-{
-    to->writes += add->writes;
-    to->commits += add->commits;
-    to->retried += add->retried;
 }
 
 #if APR_HAS_THREADS
@@ -419,7 +410,6 @@ static apr_status_t goapi_lmdb_waiter_get(goapi_lmdb *db, goapi_lmdb_waiter **w)
  * came while another process committed are in it too. */
 static void goapi_lmdb_lead(goapi_lmdb *db)
 {
-    goapi_store_lmdb_stats add;
     goapi_lmdb_op *group, *o;
     MDB_txn *txn = NULL;
     int rc;
@@ -430,14 +420,11 @@ static void goapi_lmdb_lead(goapi_lmdb *db)
     apr_thread_mutex_lock(db->mutex);
     group = db->head;
     db->head = db->tail = NULL;
-    db->stats.queued = 0;
     apr_thread_mutex_unlock(db->mutex);
 
-    memset(&add, 0, sizeof(add));
-    goapi_lmdb_write(db, txn, rc, group, &add);
+    goapi_lmdb_write(db, txn, rc, group);
 
     apr_thread_mutex_lock(db->mutex);
-    goapi_lmdb_stats_add(&db->stats, &add);
     for (o = group; o; o = o->next) {
         /* its owner returns, and the op goes, once the mutex is free */
         o->done = 1;
@@ -472,7 +459,6 @@ static apr_status_t goapi_lmdb_submit(goapi_lmdb *db, goapi_lmdb_op *op)
         db->head = op;
     }
     db->tail = op;
-    db->stats.queued++;
     while (!op->done) {
         if (db->leading) {
             apr_thread_cond_wait(op->waiter->cond, db->mutex);
@@ -485,14 +471,11 @@ static apr_status_t goapi_lmdb_submit(goapi_lmdb *db, goapi_lmdb_op *op)
     db->idle = op->waiter;
     apr_thread_mutex_unlock(db->mutex);
 #else
-    goapi_store_lmdb_stats add;
     MDB_txn *txn = NULL;
     int rc = mdb_txn_begin(db->env, NULL, 0, &txn);
 
-    memset(&add, 0, sizeof(add));
     op->next = NULL;
-    goapi_lmdb_write(db, txn, rc, op, &add);
-    goapi_lmdb_stats_add(&db->stats, &add);
+    goapi_lmdb_write(db, txn, rc, op);
 #endif
     return op->rv;
 }
@@ -677,7 +660,6 @@ static apr_status_t goapi_lmdb_ping(goapi_store *st)
 }
 
 static const goapi_store_ops goapi_lmdb_ops = {
-    "lmdb",
     goapi_lmdb_claim,
     goapi_lmdb_complete,
     goapi_lmdb_release,
@@ -733,7 +715,10 @@ static int goapi_lmdb_open_dbs(goapi_lmdb *db)
     if (rc != MDB_SUCCESS) {
         return rc;
     }
-    rc = mdb_dbi_open(txn, GOAPI_LMDB_RECORDS, MDB_CREATE, &db->records);
+    rc = mdb_dbi_open(txn, NULL, 0, &db->main);
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_dbi_open(txn, GOAPI_LMDB_RECORDS, MDB_CREATE, &db->records);
+    }
     if (rc == MDB_SUCCESS) {
         rc = mdb_dbi_open(txn, GOAPI_LMDB_COUNTERS, MDB_CREATE, &db->counters);
     }
@@ -774,19 +759,6 @@ apr_status_t goapi_store_lmdb_open(goapi_store **st, const char *path,
     apr_pool_cleanup_register(p, db, goapi_lmdb_close, apr_pool_cleanup_null);
     *st = &db->base;
     return APR_SUCCESS;
-}
-
-void goapi_store_lmdb_get_stats(goapi_store *st, goapi_store_lmdb_stats *stats)
-{
-    goapi_lmdb *db = (goapi_lmdb *)st;
-
-#if APR_HAS_THREADS
-    apr_thread_mutex_lock(db->mutex);
-    *stats = db->stats;
-    apr_thread_mutex_unlock(db->mutex);
-#else
-    *stats = db->stats;
-#endif
 }
 
 /* ---- checking a ledger before use ------------------------------------------ *
@@ -954,7 +926,10 @@ static int goapi_lmdb_walk_named(MDB_txn *txn, const char *name, goapi_lmdb_walk
 /* Read the whole ledger in a read transaction. */
 static void goapi_lmdb_read_all(MDB_env *env, goapi_lmdb_verdict *v)
 {
-    const MDB_dbi free_dbi = 0, main_dbi = 1;   /* LMDB's own databases */
+    /* The free-page list is LMDB's database 0, which no call of lmdb.h
+     * opens: read as LMDB's own mdb_stat -f reads it. */
+    const MDB_dbi free_dbi = 0;
+    MDB_dbi main_dbi;
     goapi_lmdb_walk_ctx w;
     MDB_envinfo info;
     MDB_stat stat;
@@ -981,7 +956,12 @@ static void goapi_lmdb_read_all(MDB_env *env, goapi_lmdb_verdict *v)
         v->finding = GOAPI_LMDB_TRUNCATED;
         return;
     }
-    if ((rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != MDB_SUCCESS) {
+    /* and the unnamed database, where the named ones are listed */
+    if ((rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) == MDB_SUCCESS
+        && (rc = mdb_dbi_open(txn, NULL, 0, &main_dbi)) != MDB_SUCCESS) {
+        mdb_txn_abort(txn);
+    }
+    if (rc != MDB_SUCCESS) {
         v->finding = GOAPI_LMDB_CORRUPT;
         v->rc = rc;
         return;

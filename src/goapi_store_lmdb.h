@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_store_lmdb.h — the idempotency ledger in an LMDB file on this host:
  * the store (goapi_store.h) and the preparation of its files.
@@ -21,23 +23,11 @@
 #include "goapi_store_file.h"
 
 /* Open the ledger at path, map_size bytes at most, in this process (after
- * fork, never before).  The store is closed when p is destroyed. */
+ * fork, never before).  The store is closed when p is destroyed.  Claims,
+ * completions, releases and counter increments that wait at the same
+ * moment are committed together: one transaction, one sync. */
 apr_status_t goapi_store_lmdb_open(goapi_store **st, const char *path,
                                    apr_size_t map_size, apr_pool_t *p);
-
-/* What the writes of one process have done since its store was opened.
- * Claims, completions, releases and counter increments that wait at the
- * same moment are committed together: one transaction, one sync. */
-typedef struct {
-    apr_uint64_t writes;        /* writes that changed the ledger, committed */
-    apr_uint64_t commits;       /* write transactions committed (one sync each) */
-    apr_uint64_t retried;       /* groups that failed and were applied again,
-                                 * one write per transaction */
-    apr_uint64_t queued;        /* writes waiting now for the next group */
-} goapi_store_lmdb_stats;
-
-/* The statistics of st, a store that goapi_store_lmdb_open() opened. */
-void goapi_store_lmdb_get_stats(goapi_store *st, goapi_store_lmdb_stats *stats);
 
 typedef enum {
     GOAPI_LEDGER_READY = 0,     /* checked (or created) and its space reserved */

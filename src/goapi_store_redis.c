@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_store_redis.c — the idempotency ledger on Redis, shared by every
  * host (see goapi_store.h and goapi_store_redis.h).
@@ -28,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <apr_atomic.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
@@ -89,7 +90,6 @@ struct goapi_redis_store {
     char master_host[256];
     int master_port;
     char sha[GOAPI_SCRIPTS][41];        /* "" until loaded */
-    volatile apr_uint32_t round_trips;  /* commands sent, all threads */
 };
 
 /* ---- connections ---------------------------------------------------------- */
@@ -159,20 +159,11 @@ static goapi_redis_conn *goapi_redis_conn_of(goapi_redis_store *st)
     return conn;
 }
 
-/* A command on c, counted; NULL with c->err set on an I/O failure. */
-static redisReply *goapi_redis_send(goapi_redis_store *st, redisContext *c, int argc,
-                                    const char **argv, const size_t *lens)
-{
-    apr_atomic_inc32(&st->round_trips);
-    return redisCommandArgv(c, argc, argv, lens);
-}
-
 /* A command whose answer must be +OK (AUTH, SELECT); 0 and err set if not. */
-static int goapi_redis_expect_ok(goapi_redis_store *st, goapi_redis_conn *conn,
-                                 redisContext *c, int argc, const char **argv,
-                                 const char *what)
+static int goapi_redis_expect_ok(goapi_redis_conn *conn, redisContext *c, int argc,
+                                 const char **argv, const char *what)
 {
-    redisReply *r = goapi_redis_send(st, c, argc, argv, NULL);
+    redisReply *r = redisCommandArgv(c, argc, argv, NULL);
     int ok = r && r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "OK");
 
     if (!ok) {
@@ -224,7 +215,7 @@ static int goapi_redis_resolve(goapi_redis_store *st, goapi_redis_conn *conn, ch
         if (!c) {
             continue;
         }
-        r = goapi_redis_send(st, c, 3, argv, NULL);
+        r = redisCommandArgv(c, 3, argv, NULL);
         if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2
             && r->element[0]->type == REDIS_REPLY_STRING
             && r->element[1]->type == REDIS_REPLY_STRING
@@ -260,7 +251,7 @@ static int goapi_redis_is_master(goapi_redis_store *st, goapi_redis_conn *conn,
                                  redisContext *c)
 {
     const char *argv[1] = { "ROLE" };
-    redisReply *r = goapi_redis_send(st, c, 1, argv, NULL);
+    redisReply *r = redisCommandArgv(c, 1, argv, NULL);
     int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements > 0
              && r->element[0]->type == REDIS_REPLY_STRING
              && !strcmp(r->element[0]->str, "master");
@@ -325,7 +316,7 @@ static int goapi_redis_connect(goapi_redis_store *st, goapi_redis_conn *conn)
     if (c && (t->password || t->user)) {
         const char *argv[3] = { "AUTH", t->user ? t->user : t->password, t->password };
 
-        if (!goapi_redis_expect_ok(st, conn, c, t->user && t->password ? 3 : 2, argv,
+        if (!goapi_redis_expect_ok(conn, c, t->user && t->password ? 3 : 2, argv,
                                    "AUTH")) {
             redisFree(c);
             c = NULL;
@@ -335,7 +326,7 @@ static int goapi_redis_connect(goapi_redis_store *st, goapi_redis_conn *conn)
         const char *argv[2] = { "SELECT", db };
 
         apr_snprintf(db, sizeof(db), "%d", t->db);
-        if (!goapi_redis_expect_ok(st, conn, c, 2, argv, "SELECT")) {
+        if (!goapi_redis_expect_ok(conn, c, 2, argv, "SELECT")) {
             redisFree(c);
             c = NULL;
         }
@@ -378,7 +369,7 @@ static redisReply *goapi_redis_command(goapi_redis_store *st, goapi_redis_conn *
         if (!conn->c && !goapi_redis_connect(st, conn)) {
             return NULL;
         }
-        r = goapi_redis_send(st, conn->c, argc, argv, lens);
+        r = redisCommandArgv(conn->c, argc, argv, lens);
         if (r) {
             if (r->type == REDIS_REPLY_ERROR
                 && (!strncmp(r->str, "READONLY", 8) || !strncmp(r->str, "MASTERDOWN", 10)
@@ -743,7 +734,6 @@ static const char *goapi_redis_error(goapi_store *base, apr_status_t rv)
 }
 
 static const goapi_store_ops goapi_redis_ops = {
-    "redis",
     goapi_redis_claim,
     goapi_redis_complete,
     goapi_redis_release,
@@ -793,11 +783,6 @@ apr_status_t goapi_store_redis_open(goapi_store **out, const goapi_redis_target 
     apr_pool_cleanup_register(p, st, goapi_redis_close, apr_pool_cleanup_null);
     *out = &st->base;
     return APR_SUCCESS;
-}
-
-apr_uint32_t goapi_store_redis_round_trips(goapi_store *base)
-{
-    return apr_atomic_read32(&((goapi_redis_store *)base)->round_trips);
 }
 
 apr_status_t goapi_store_redis_probe(const goapi_redis_target *target,

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_store_redis.h — the idempotency ledger on Redis (or Valkey), one
  * ledger for every host that names the same server, database and prefix.
@@ -19,9 +21,6 @@
 apr_status_t goapi_store_redis_open(goapi_store **st, const goapi_redis_target *target,
                                     const char *prefix, apr_interval_time_t timeout,
                                     apr_pool_t *p);
-
-/* Commands sent so far by every thread of this store (round trips). */
-apr_uint32_t goapi_store_redis_round_trips(goapi_store *st);
 
 /* At startup: can target be reached and does it answer?  *policy is its
  * maxmemory-policy (NULL when CONFIG is refused, as managed services do).

@@ -120,6 +120,19 @@ typedef struct {
                                          * other fixup acts on it */
 } goapi_ids;
 
+/* The module's record for a server, and for a request's directory: the one
+ * way to reach them (as mod_ssl's mySrvConfig() and myDirConfig()). */
+static APR_INLINE goapi_server_conf *goapi_sconf(const server_rec *s)
+{
+    /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): httpd never passes NULL */
+    return ap_get_module_config(s->module_config, &goapi_module);
+}
+
+static APR_INLINE goapi_dir_conf *goapi_dconf(const request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &goapi_module);
+}
+
 /* mod_goapi_config.c */
 void *goapi_config_create_server(apr_pool_t *p, server_rec *s);
 void *goapi_config_merge_server(apr_pool_t *p, void *basev, void *addv);

@@ -239,12 +239,7 @@ void goapi_config_test_config(apr_pool_t *pconf, server_rec *s)
 static goapi_server_conf *goapi_cmd_sconf_noted(cmd_parms *cmd, const char *value)
 {
     goapi_cmd_note(cmd, value);
-    return ap_get_module_config(cmd->server->module_config, &goapi_module);
-}
-
-static goapi_server_conf *goapi_cmd_sconf(cmd_parms *cmd)
-{
-    return ap_get_module_config(cmd->server->module_config, &goapi_module);
+    return goapi_sconf(cmd->server);
 }
 
 /* "GoapiX: 'value' is not valid: <why>; expected <form>" */
@@ -367,7 +362,7 @@ const char *goapi_cmd_duration(cmd_parms *cmd, void *dconf, const char *arg)
     *(apr_interval_time_t *)((char *)goapi_cmd_sconf_noted(cmd, arg)
                              + (apr_size_t)cmd->info) = d;
     if ((apr_size_t)cmd->info == offsetof(goapi_server_conf, limits.idle)) {
-        goapi_cmd_sconf(cmd)->idle_own = 1;
+        goapi_sconf(cmd->server)->idle_own = 1;
     }
     return NULL;
 }
@@ -393,7 +388,7 @@ const char *goapi_cmd_max_header_bytes(cmd_parms *cmd, void *dconf, const char *
 const char *goapi_cmd_ready_check(cmd_parms *cmd, void *dconf, const char *name,
                                   const char *url)
 {
-    goapi_server_conf *sc = goapi_cmd_sconf(cmd);
+    goapi_server_conf *sc = goapi_sconf(cmd->server);
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
     goapi_ready_check *c;
     int i;
@@ -558,7 +553,7 @@ static const char *goapi_cmd_idem_store_redis(cmd_parms *cmd, goapi_server_conf 
 const char *goapi_cmd_idem_store(cmd_parms *cmd, void *dconf, const char *where,
                                  const char *size)
 {
-    goapi_server_conf *sc = goapi_cmd_sconf(cmd);
+    goapi_server_conf *sc = goapi_sconf(cmd->server);
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
     apr_int64_t bytes = GOAPI_DEFAULT_IDEM_STORE_SIZE;
 
@@ -711,12 +706,45 @@ static int goapi_config_check_distinct(apr_pool_t *ptemp, server_rec *s,
     return 1;
 }
 
+/* A server's directory defaults (its lookup_defaults, the root every
+ * request's directory record is merged from): fields left unset get their
+ * defaults here, once, so that every merged record is complete and a
+ * request reads plain fields (as nginx's ngx_conf_merge_*_value()). */
+static void goapi_config_resolve_dir(goapi_dir_conf *dc)
+{
+    if (!dc) {
+        return;
+    }
+    if (dc->forward_ids < 0)
+        dc->forward_ids = 1;
+    if (dc->idem < 0)
+        dc->idem = 0;
+    if (dc->idem_required < 0)
+        dc->idem_required = 0;
+    if (!dc->idem_methods)
+        dc->idem_methods = (AP_METHOD_BIT << M_POST) | (AP_METHOD_BIT << M_PATCH);
+    if (dc->idem_ttl < 0)
+        dc->idem_ttl = GOAPI_DEFAULT_IDEM_TTL;
+    if (dc->idem_lease < 0)
+        dc->idem_lease = GOAPI_DEFAULT_IDEM_LEASE;
+    if (dc->idem_rerun < 0)
+        dc->idem_rerun = 0;
+    if (dc->idem_max_body < 0)
+        dc->idem_max_body = GOAPI_DEFAULT_IDEM_MAX_BODY;
+    if (dc->idem_max_response < 0)
+        dc->idem_max_response = GOAPI_DEFAULT_IDEM_MAX_RESPONSE;
+    if (dc->trace_context < 0)
+        dc->trace_context = 1;
+    if (dc->shed_retry_after < 0)
+        dc->shed_retry_after = 1;
+}
+
 int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *s)
 {
     (void)plog;
     for (; s; s = s->next) {
-        goapi_server_conf *c = ap_get_module_config(s->module_config, &goapi_module);
+        goapi_server_conf *c = goapi_sconf(s);
 
         if (!c->resolved) {
             if (!c->request_id_header)
@@ -765,6 +793,8 @@ int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                 return HTTP_INTERNAL_SERVER_ERROR;
             }
         }
+        /* every server has its own, even one sharing another's record */
+        goapi_config_resolve_dir(ap_get_module_config(s->lookup_defaults, &goapi_module));
         goapi_timeouts_configure(pconf, s);
     }
     return OK;

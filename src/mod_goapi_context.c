@@ -136,15 +136,14 @@ static void goapi_context_untrace(request_rec *r, struct goapi_context *cx)
 
 static int goapi_trace_on(const request_rec *r)
 {
-    const goapi_dir_conf *dc = ap_get_module_config(r->per_dir_config, &goapi_module);
+    const goapi_dir_conf *dc = goapi_dconf(r);
 
     return dc->trace_context != 0;
 }
 
 int goapi_context_post_read_request(request_rec *r)
 {
-    const goapi_server_conf *sc = ap_get_module_config(r->server->module_config,
-                                                       &goapi_module);
+    const goapi_server_conf *sc = goapi_sconf(r->server);
     goapi_ids *ids;
     struct goapi_context *cx;
 
@@ -193,7 +192,7 @@ int goapi_context_fixups(request_rec *r)
     if (!cx) {
         return DECLINED;
     }
-    sc = ap_get_module_config(r->server->module_config, &goapi_module);
+    sc = goapi_sconf(r->server);
     on = goapi_trace_on(r);
     if (on && !cx->traced) {
         goapi_context_trace(r, cx, sc);

@@ -112,16 +112,6 @@ typedef struct {
     char digest[7 + GOAPI_IDEM_DIGEST_LEN + 1]; /* the key in logs, once made */
 } goapi_idem_req;
 
-static const goapi_server_conf *goapi_idem_sconf(const request_rec *r)
-{
-    return ap_get_module_config(r->server->module_config, &goapi_module);
-}
-
-static apr_int64_t goapi_dir_or(apr_int64_t v, apr_int64_t unset, apr_int64_t def)
-{
-    return v == unset ? def : v;
-}
-
 /* The time of a ledger operation that began at t0, for the metrics. */
 static void goapi_idem_timed(conn_rec *c, apr_time_t t0)
 {
@@ -335,7 +325,7 @@ static int goapi_idem_keep_header(void *baton, const char *name, const char *val
 /* The headers a replay carries, as the client got them. */
 static apr_array_header_t *goapi_idem_response_headers(request_rec *r)
 {
-    const goapi_server_conf *sc = goapi_idem_sconf(r);
+    const goapi_server_conf *sc = goapi_sconf(r->server);
     const char *per_request[] = { sc->request_id_header, sc->correlation_id_header, NULL };
     goapi_header_walk w;
 
@@ -438,8 +428,7 @@ static void goapi_idem_finish(goapi_idem_req *ctx, request_rec *r, int complete)
     }
     done.state = GOAPI_IDEM_COMPLETED;
     done.status = r->status;
-    done.expires = apr_time_now()
-                   + goapi_dir_or(ctx->dc->idem_ttl, -1, GOAPI_DEFAULT_IDEM_TTL);
+    done.expires = apr_time_now() + ctx->dc->idem_ttl;
     done.headers = NULL;
     done.body = NULL;
     done.body_len = 0;
@@ -484,8 +473,8 @@ static void goapi_idem_finish(goapi_idem_req *ctx, request_rec *r, int complete)
                       "Idempotency-Key %s: another request took the key over after "
                       "GoapiIdempotencyLease (%s, with GoapiIdempotencyRerunAfterLease "
                       "On); this outcome is not recorded",
-                      goapi_idem_key_text(ctx, r), goapi_format_duration(
-                          goapi_dir_or(ctx->dc->idem_lease, -1, GOAPI_DEFAULT_IDEM_LEASE), d));
+                      goapi_idem_key_text(ctx, r),
+                      goapi_format_duration(ctx->dc->idem_lease, d));
     }
     else if (rv != APR_SUCCESS) {
         apr_uint32_t skipped;
@@ -559,8 +548,7 @@ static apr_status_t goapi_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     goapi_idem_req *ctx = f->ctx;
     request_rec *r = f->r;
     conn_rec *c = r->connection;
-    apr_int64_t max = goapi_dir_or(ctx->dc->idem_max_response, -1,
-                                   GOAPI_DEFAULT_IDEM_MAX_RESPONSE);
+    apr_int64_t max = ctx->dc->idem_max_response;
     apr_bucket_brigade *out;
     apr_status_t rv = APR_SUCCESS;
 
@@ -728,11 +716,9 @@ static void goapi_idem_claim(goapi_idem_req *ctx, request_rec *r,
     goapi_idem_record held;
     goapi_claim_result res = GOAPI_CLAIM_HELD;
     apr_time_t now = apr_time_now(), t0;
-    apr_interval_time_t lease = goapi_dir_or(ctx->dc->idem_lease, -1,
-                                             GOAPI_DEFAULT_IDEM_LEASE);
-    apr_interval_time_t ttl = goapi_dir_or(ctx->dc->idem_ttl, -1, GOAPI_DEFAULT_IDEM_TTL);
-    unsigned flags = goapi_dir_or(ctx->dc->idem_rerun, -1, 0) == 1
-                     ? GOAPI_CLAIM_RERUN_AFTER_LEASE : 0;
+    apr_interval_time_t lease = ctx->dc->idem_lease;
+    apr_interval_time_t ttl = ctx->dc->idem_ttl;
+    unsigned flags = ctx->dc->idem_rerun == 1 ? GOAPI_CLAIM_RERUN_AFTER_LEASE : 0;
     apr_status_t rv;
 
     /* A retry of a key this child saw complete: no need to ask the store. */
@@ -796,7 +782,6 @@ int goapi_idem_fixups(request_rec *r)
     goapi_ids *ids;
     goapi_idem_req *ctx;
     unsigned char body_sha[GOAPI_SHA256_LEN], fp[GOAPI_SHA256_LEN];
-    apr_int64_t methods;
     int rv;
 
     if (r->main) {
@@ -821,13 +806,11 @@ int goapi_idem_fixups(request_rec *r)
         }
         return DECLINED;
     }
-    dc = ap_get_module_config(r->per_dir_config, &goapi_module);
+    dc = goapi_dconf(r);
     if (dc->idem != 1) {
         return DECLINED;
     }
-    methods = dc->idem_methods ? dc->idem_methods
-                               : (AP_METHOD_BIT << M_POST) | (AP_METHOD_BIT << M_PATCH);
-    if (!(methods & (AP_METHOD_BIT << r->method_number))) {
+    if (!(dc->idem_methods & (AP_METHOD_BIT << r->method_number))) {
         return DECLINED;
     }
     ids = goapi_ids_of(r);
@@ -842,7 +825,7 @@ int goapi_idem_fixups(request_rec *r)
                            "characters, e.g. \"8e03978e-40d5-43e8-bc93-6894a57f9324\"");
     }
     else if (!ids->idempotency_key) {
-        if (goapi_dir_or(dc->idem_required, -1, 0) != 1) {
+        if (dc->idem_required != 1) {
             return DECLINED;
         }
         goapi_idem_problem(ctx, GOAPI_MC_IDEM_KEY_MISSING, HTTP_BAD_REQUEST, 0,
@@ -859,16 +842,13 @@ int goapi_idem_fixups(request_rec *r)
                            "the request was not processed; retry later with the same key");
     }
     else {
-        rv = goapi_idem_read_body(r, ctx, goapi_dir_or(dc->idem_max_body, -1,
-                                                       GOAPI_DEFAULT_IDEM_MAX_BODY),
-                                  body_sha);
+        rv = goapi_idem_read_body(r, ctx, dc->idem_max_body, body_sha);
         if (rv == HTTP_REQUEST_ENTITY_TOO_LARGE) {
             goapi_idem_problem(ctx, GOAPI_MC_IDEM_TOO_LARGE, rv, 0, "Request body too large",
                                apr_psprintf(r->pool, "requests with an Idempotency-Key "
                                             "may have a body of at most %" APR_INT64_T_FMT
                                             " bytes here (GoapiIdempotencyMaxBody)",
-                                            goapi_dir_or(dc->idem_max_body, -1,
-                                                         GOAPI_DEFAULT_IDEM_MAX_BODY)));
+                                            dc->idem_max_body));
         }
         else if (rv != OK) {
             return rv;                  /* the client's read failed: nothing claimed */
@@ -951,7 +931,7 @@ static apr_status_t goapi_idem_sweep(int state, void *data, apr_pool_t *pool)
 static const char *goapi_idem_ledger_where(apr_pool_t *p, server_rec *s,
                                            apr_size_t *size)
 {
-    const goapi_server_conf *sc = ap_get_module_config(s->module_config, &goapi_module);
+    const goapi_server_conf *sc = goapi_sconf(s);
 
     if (!sc->idem_store && !goapi_config_idempotency_used()) {
         return NULL;
@@ -1001,7 +981,7 @@ static void goapi_idem_refuse(server_rec *s, int flags, const char *path,
 int goapi_idem_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                             server_rec *s)
 {
-    const goapi_server_conf *sc = ap_get_module_config(s->module_config, &goapi_module);
+    const goapi_server_conf *sc = goapi_sconf(s);
     goapi_ledger_report rep;
     goapi_store_owner owner;
     apr_size_t size = 0;
@@ -1115,7 +1095,7 @@ static void goapi_idem_probe(server_rec *s, const goapi_server_conf *sc, apr_poo
 int goapi_idem_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                            server_rec *s)
 {
-    const goapi_server_conf *sc = ap_get_module_config(s->module_config, &goapi_module);
+    const goapi_server_conf *sc = goapi_sconf(s);
     APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get;
     APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
     ap_watchdog_t *wd;

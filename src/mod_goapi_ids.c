@@ -51,11 +51,6 @@ void goapi_ids_child_init(apr_pool_t *pchild, server_rec *s)
     }
 }
 
-static const goapi_server_conf *goapi_sconf(const request_rec *r)
-{
-    return ap_get_module_config(r->server->module_config, &goapi_module);
-}
-
 static const char *goapi_new_request_id(request_rec *r)
 {
     char *id = apr_palloc(r->pool, GOAPI_UUID_LEN + 1);
@@ -90,7 +85,7 @@ static void goapi_log_refused_id(request_rec *r, const char *header,
  * generate_log_id hook, which asks for them. */
 static goapi_ids *goapi_ids_compute(request_rec *r)
 {
-    const goapi_server_conf *sc = goapi_sconf(r);
+    const goapi_server_conf *sc = goapi_sconf(r->server);
     goapi_ids *ids = apr_pcalloc(r->pool, sizeof(*ids));
     const char *rid, *cid, *key;
     goapi_id_status rid_st, cid_st;
@@ -148,7 +143,7 @@ goapi_ids *goapi_ids_of(request_rec *r)
  * included) and, for CGI and %{VAR}e, in the environment. */
 static void goapi_ids_publish(request_rec *r, goapi_ids *ids)
 {
-    const goapi_server_conf *sc = goapi_sconf(r);
+    const goapi_server_conf *sc = goapi_sconf(r->server);
     /* On its first publication a request has none of these entries yet
      * (nothing runs before us), so they are added without a search; an
      * internal redirect shares err_headers_out with its predecessor. */
@@ -186,7 +181,7 @@ static void goapi_forward_one(apr_table_t *t, const char *name, const char *valu
 /* Make the validated values the ones passed downstream. */
 static void goapi_ids_forward(request_rec *r, const goapi_ids *ids)
 {
-    const goapi_server_conf *sc = goapi_sconf(r);
+    const goapi_server_conf *sc = goapi_sconf(r->server);
 
     goapi_forward_one(r->headers_in, sc->request_id_header, ids->request_id);
     goapi_forward_one(r->headers_in, sc->correlation_id_header, ids->correlation_id);
@@ -210,10 +205,10 @@ int goapi_ids_post_read_request(request_rec *r)
 /* Per-directory policy, known only once the location is walked. */
 int goapi_ids_fixups(request_rec *r)
 {
-    const goapi_dir_conf *dc = ap_get_module_config(r->per_dir_config, &goapi_module);
+    const goapi_dir_conf *dc = goapi_dconf(r);
 
     if (dc->forward_ids == 0) {
-        const goapi_server_conf *sc = goapi_sconf(r);
+        const goapi_server_conf *sc = goapi_sconf(r->server);
 
         apr_table_unset(r->headers_in, sc->request_id_header);
         apr_table_unset(r->headers_in, sc->correlation_id_header);
@@ -271,7 +266,7 @@ void goapi_ids_insert_filter(request_rec *r)
 static apr_status_t goapi_ids_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
-    const goapi_server_conf *sc = goapi_sconf(r);
+    const goapi_server_conf *sc = goapi_sconf(r->server);
 
     apr_table_unset(r->headers_out, sc->request_id_header);
     apr_table_unset(r->headers_out, sc->correlation_id_header);

@@ -124,7 +124,7 @@ static void goapi_ready_note(server_rec *s, int i, const char *name, const char 
 static apr_status_t goapi_ready_round(int state, void *data, apr_pool_t *pool)
 {
     server_rec *s = data;
-    const goapi_server_conf *sc = ap_get_module_config(s->module_config, &goapi_module);
+    const goapi_server_conf *sc = goapi_sconf(s);
     const char *store = goapi_idem_store_check(sc);
     int i;
 
@@ -176,7 +176,7 @@ static goapi_health *goapi_health_shared(server_rec *s)
 int goapi_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                 apr_pool_t *ptemp, server_rec *s)
 {
-    const goapi_server_conf *sc = ap_get_module_config(s->module_config, &goapi_module);
+    const goapi_server_conf *sc = goapi_sconf(s);
     APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get;
     APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
     ap_watchdog_t *wd;
@@ -491,7 +491,7 @@ static apr_status_t goapi_note_stop(void *data)
 
 void goapi_lifecycle_parent_config(apr_pool_t *pconf, server_rec *s)
 {
-    const goapi_server_conf *sc = ap_get_module_config(s->module_config, &goapi_module);
+    const goapi_server_conf *sc = goapi_sconf(s);
     apr_pool_t *pp = s->process->pool;
     apr_shm_t *shm = NULL;
 
@@ -557,8 +557,7 @@ void goapi_lifecycle_child_init(apr_pool_t *pchild, server_rec *s)
 
 void goapi_lifecycle_readiness(request_rec *r, goapi_readiness *out)
 {
-    const goapi_server_conf *sc = ap_get_module_config(r->server->module_config,
-                                                       &goapi_module);
+    const goapi_server_conf *sc = goapi_sconf(r->server);
     apr_finfo_t fi;
 
     memset(out, 0, sizeof(*out));

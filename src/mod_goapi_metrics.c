@@ -127,7 +127,7 @@ static goapi_metrics *goapi_metrics_shared(server_rec *s)
 int goapi_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                               server_rec *s)
 {
-    const goapi_server_conf *sc = ap_get_module_config(s->module_config, &goapi_module);
+    const goapi_server_conf *sc = goapi_sconf(s);
     goapi_metrics *m;
     int i;
 
@@ -246,7 +246,7 @@ static int goapi_route_of(request_rec *r, const request_rec *last)
     if (ids && ids->metrics_route > 0) {
         return ids->metrics_route - 1;
     }
-    dc = last->per_dir_config ? ap_get_module_config(last->per_dir_config, &goapi_module)
+    dc = last->per_dir_config ? goapi_dconf(last)
                               : NULL;
     if (dc && dc->metrics_route > 0 && goapi_route_name_label
         && dc->metrics_route <= goapi_route_names->nelts) {

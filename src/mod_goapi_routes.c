@@ -408,7 +408,7 @@ int goapi_routes_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
 void goapi_routes_test_config(apr_pool_t *pconf, server_rec *s)
 {
     for (; s; s = s->next) {
-        const goapi_server_conf *sc = ap_get_module_config(s->module_config, &goapi_module);
+        const goapi_server_conf *sc = goapi_sconf(s);
         const char *name = goapi_server_name(pconf, s);
 
         if (!sc->probe_fast_path) {
@@ -441,7 +441,7 @@ int goapi_routes_quick_handler(request_rec *r, int lookup)
         || goapi_fast_blockers) {
         return DECLINED;
     }
-    sc = ap_get_module_config(r->server->module_config, &goapi_module);
+    sc = goapi_sconf(r->server);
     if (!sc->probe_fast_path) {
         return DECLINED;
     }

@@ -306,7 +306,7 @@ int goapi_shed_fixups(request_rec *r)
     if (r->main || r->prev || !goapi_shed_scopes) {
         return DECLINED;                /* the initial request holds the place */
     }
-    dc = ap_get_module_config(r->per_dir_config, &goapi_module);
+    dc = goapi_dconf(r);
     if (dc->shed_scope <= 0 || goapi_never_shed(r)) {
         return DECLINED;
     }
@@ -343,7 +343,7 @@ int goapi_shed_handler(request_rec *r)
     if (!r->handler || strcmp(r->handler, GOAPI_SHED_HANDLER) != 0) {
         return DECLINED;
     }
-    dc = ap_get_module_config(r->per_dir_config, &goapi_module);
+    dc = goapi_dconf(r);
     ids = goapi_ids_of(r);
     body = goapi_problem_json(r->pool, NULL, HTTP_SERVICE_UNAVAILABLE,
                               "Too many requests in flight",
@@ -357,7 +357,7 @@ int goapi_shed_handler(request_rec *r)
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "Retry-After",
                    apr_itoa(r->pool, goapi_shed_retry_after(
-                       dc->shed_retry_after > 0 ? dc->shed_retry_after : 1,
+                       dc->shed_retry_after,
                        (apr_uint32_t)apr_time_now() * 2654435761u)));
     ap_set_content_length(r, (apr_off_t)len);
     if (!r->header_only) {

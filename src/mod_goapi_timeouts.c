@@ -105,12 +105,6 @@ static goapi_child_thread goapi_reaper_thread = {
 
 static ap_filter_rec_t *goapi_read_filter_handle;
 
-static const goapi_server_conf *goapi_conf_of(const server_rec *s)
-{
-    /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): httpd never passes NULL */
-    return ap_get_module_config(s->module_config, &goapi_module);
-}
-
 /* ---- configuration --------------------------------------------------- */
 
 /* The directive `name` of the main server (outside every <VirtualHost>),
@@ -150,7 +144,7 @@ void goapi_timeouts_configure(apr_pool_t *pconf, server_rec *s)
 {
     static int main_keepalive_explicit;
     static const goapi_server_conf *main_sc;
-    const goapi_server_conf *sc = goapi_conf_of(s);
+    const goapi_server_conf *sc = goapi_sconf(s);
     int explicit_ka, idle_own;
 
     if (!s->is_virtual) {
@@ -310,7 +304,7 @@ static void goapi_checklist(apr_pool_t *p, server_rec *main_s, int level_flags)
     goapi_find_goapi_servers(ap_conftree, main_s, serves, n);
 
     for (s = main_s, i = 0; s; s = s->next, i++) {
-        const goapi_server_conf *sc = goapi_conf_of(s);
+        const goapi_server_conf *sc = goapi_sconf(s);
         apr_array_header_t *f = apr_array_make(p, 4, sizeof(const char *));
         int k;
 
@@ -330,7 +324,7 @@ static void goapi_checklist(apr_pool_t *p, server_rec *main_s, int level_flags)
         }
     }
     {
-        const goapi_server_conf *msc = goapi_conf_of(main_s);
+        const goapi_server_conf *msc = goapi_sconf(main_s);
         const ap_directive_t *gst = goapi_main_directive(ap_conftree,
                                                          "GracefulShutdownTimeout");
 
@@ -358,7 +352,7 @@ static void goapi_checklist(apr_pool_t *p, server_rec *main_s, int level_flags)
                      GOAPI_LOGNO(00011) "checklist: %s sets KeepAliveTimeout %s "
                      "and GoapiIdleTimeout %s; %s wins", goapi_checklist_name(p, k->s),
                      goapi_format_duration(k->keepalive, a),
-                     goapi_format_duration(goapi_conf_of(k->s)->limits.idle, b),
+                     goapi_format_duration(goapi_sconf(k->s)->limits.idle, b),
                      k->keepalive_wins ? "its own KeepAliveTimeout" : "GoapiIdleTimeout");
     }
 }
@@ -563,7 +557,7 @@ static apr_status_t goapi_read_filter(ap_filter_t *f, apr_bucket_brigade *bb,
             }
             apr_brigade_cleanup(bb);
         }
-        goapi_read_begin(cc, &goapi_conf_of(c->base_server)->limits);
+        goapi_read_begin(cc, &goapi_sconf(c->base_server)->limits);
     }
 
     deadline = cc->phase == GOAPI_PHASE_HEAD
@@ -788,7 +782,7 @@ int goapi_timeouts_post_read_request(request_rec *r)
     if (!cc || !cc->client) {
         return DECLINED;
     }
-    sc = goapi_conf_of(r->server);
+    sc = goapi_sconf(r->server);
     cc->keepalive = r->server->keep_alive ? r->server->keep_alive_timeout : 0;
     apr_pool_cleanup_register(r->pool, cc, goapi_request_ended, apr_pool_cleanup_null);
     if (cc->phase == GOAPI_PHASE_HEAD) {

@@ -419,6 +419,47 @@ class IdempotencyRestartTest(HttpdTestCase):
         self.assertEqual(r.header("Location"), "/parcels/r1/dispatches/%d" % (n + 1))
 
 
+class DirectoryDefaultsTest(HttpdTestCase):
+    """Directory settings written at server level reach every virtual host
+    that does not set its own, a virtual host's own win, and the defaults
+    of what nobody set (methods POST and PATCH) hold: the directory records
+    are complete once the configuration is read."""
+
+    CONF = """
+GoapiIdempotencyRequired On
+<Location "/parcels/">
+    SetHandler goapi
+    GoapiIdempotency On
+</Location>
+<VirtualHost 127.0.0.1:@PORT@>
+    ServerName localhost
+</VirtualHost>
+<VirtualHost 127.0.0.1:@PORT@>
+    ServerName relaxed.test
+    GoapiIdempotencyRequired Off
+</VirtualHost>
+<VirtualHost 127.0.0.1:@PORT@>
+    ServerName methods.test
+    GoapiIdempotencyMethods PUT
+</VirtualHost>
+"""
+
+    def status(self, method, host):
+        r = self.httpd.request(method, "/parcels/p-1", host=host, body=b"{}")
+        return r.status, b"Idempotency-Key required" in r.body
+
+    def test_inherited_overridden_and_defaults(self):
+        # inherited from the server level; POST and PATCH by default
+        self.assertEqual(self.status("POST", "localhost"), (400, True))
+        self.assertEqual(self.status("PATCH", "localhost"), (400, True))
+        self.assertEqual(self.status("PUT", "localhost"), (405, False))
+        # the virtual host's own setting
+        self.assertEqual(self.status("POST", "relaxed.test"), (405, False))
+        # its own methods, the server's Required
+        self.assertEqual(self.status("POST", "methods.test"), (405, False))
+        self.assertEqual(self.status("PUT", "methods.test"), (400, True))
+
+
 class IdempotencyTTLTest(HttpdTestCase):
     """A completed record is replayed until GoapiIdempotencyTTL, then the key
     runs again; the sweeper removes expired records from the store."""

@@ -1,8 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * The LMDB idempotency ledger: claim, complete, release, lookup, leases and
  * TTLs, sweeping, counters that survive a reopen, a full store, and one
  * claim winning among processes racing for a key.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -347,6 +350,21 @@ static void test_full_store_keeps_what_it_has(void **state)
         assert_int_equal(got.state, GOAPI_IDEM_COMPLETED);
         assert_int_equal(got.body_len, 2999);
     }
+}
+
+/* error(): the cause behind the store's status codes, from rv alone (a
+ * file on this host keeps no message of its own); nothing for a failure
+ * of the system or of LMDB, whose text rv already is. */
+static void test_error_words(void **state)
+{
+    goapi_store *st = open_store(store_path(), 1024 * 1024);
+
+    (void)state;
+    assert_non_null(strstr(st->ops->error(st, APR_ENOSPC), "the store is full"));
+    assert_string_equal(st->ops->error(st, APR_EINVAL), "a record in the store is malformed");
+    assert_string_equal(st->ops->error(st, APR_EAGAIN), "too many readers of the store at once");
+    assert_null(st->ops->error(st, APR_FROM_OS_ERROR(EIO)));
+    assert_null(st->ops->error(st, APR_EGENERAL));
 }
 
 /* Processes racing for one key: exactly one takes it. */
@@ -813,6 +831,7 @@ int main(void)
         cmocka_unit_test(test_ttl_and_sweep),
         cmocka_unit_test(test_counter_survives_reopen),
         cmocka_unit_test(test_full_store_keeps_what_it_has),
+        cmocka_unit_test(test_error_words),
         cmocka_unit_test(test_one_claim_wins_across_processes),
         cmocka_unit_test(test_bad_path),
         cmocka_unit_test(test_log_limit),

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * The files of a store on this host: directories and files another user
  * could control are refused before anything writes through them (planted
