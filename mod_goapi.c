@@ -183,6 +183,11 @@ static const command_rec goapi_cmds[] = {
     { NULL, { NULL }, NULL, 0, RAW_ARGS, NULL }
 };
 
+/* Hooks that must run before mod_watchdog's: its post_config starts the
+ * watchdogs registered so far; its child_init stops them at the end of the
+ * child, so a cleanup registered earlier runs after them. */
+static const char *const goapi_before_watchdog[] = { "mod_watchdog.c", NULL };
+
 static void goapi_register_hooks(apr_pool_t *p)
 {
     (void)p;
@@ -190,6 +195,8 @@ static void goapi_register_hooks(apr_pool_t *p)
     /* Defaults are resolved and cross-directive checks made before the
      * server starts, and also under "apachectl -t". */
     ap_hook_check_config(goapi_config_check, NULL, NULL, APR_HOOK_MIDDLE);
+    /* after the defaults are resolved */
+    ap_hook_check_config(goapi_timeouts_check_config, NULL, NULL, APR_HOOK_MIDDLE + 1);
     /* "apachectl -t" reports a directive given twice with different values. */
     ap_hook_test_config(goapi_config_test_config, NULL, NULL, APR_HOOK_MIDDLE);
 
@@ -239,12 +246,8 @@ static void goapi_register_hooks(apr_pool_t *p)
     /* Readiness: the check runner is a callback of a mod_watchdog child
      * singleton, registered before mod_watchdog's own post_config starts
      * the watchdogs. */
-    {
-        static const char *const before_watchdog[] = { "mod_watchdog.c", NULL };
-
-        ap_hook_post_config(goapi_lifecycle_post_config, NULL, before_watchdog,
-                            APR_HOOK_MIDDLE);
-    }
+    ap_hook_post_config(goapi_lifecycle_post_config, NULL, goapi_before_watchdog,
+                        APR_HOOK_MIDDLE);
     ap_hook_child_stopping(goapi_lifecycle_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
     /* The parent's stop: its signal handlers, set once it has started a
      * child (after the MPM set its own). */
@@ -259,19 +262,11 @@ static void goapi_register_hooks(apr_pool_t *p)
      * checks it (check_config: a failure there fails the test) after the
      * defaults are resolved (goapi_config_check, APR_HOOK_MIDDLE). */
     ap_hook_check_config(goapi_idem_check_config, NULL, NULL, APR_HOOK_LAST);
-    {
-        static const char *const before_watchdog[] = { "mod_watchdog.c", NULL };
-
-        ap_hook_post_config(goapi_idem_post_config, NULL, before_watchdog,
-                            APR_HOOK_MIDDLE);
-    }
-    {
-        /* Before mod_watchdog's: the store's cleanup on pchild then runs
-         * after the one that stops the sweeping thread. */
-        static const char *const before_watchdog[] = { "mod_watchdog.c", NULL };
-
-        ap_hook_child_init(goapi_idem_child_init, NULL, before_watchdog, APR_HOOK_MIDDLE);
-    }
+    ap_hook_post_config(goapi_idem_post_config, NULL, goapi_before_watchdog,
+                        APR_HOOK_MIDDLE);
+    /* Before mod_watchdog's: the store's cleanup on pchild then runs after
+     * the one that stops the sweeping thread. */
+    ap_hook_child_init(goapi_idem_child_init, NULL, goapi_before_watchdog, APR_HOOK_MIDDLE);
     /* Last: after access control and every other fixup (the user is known,
      * the handler chosen). */
     ap_hook_fixups(goapi_idem_fixups, NULL, NULL, APR_HOOK_LAST);

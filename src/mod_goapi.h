@@ -10,6 +10,7 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "ap_mpm.h"
+#include "mod_watchdog.h"
 
 #include "goapi_defs.h"
 #include "goapi_health.h"
@@ -182,7 +183,8 @@ void goapi_ids_register_filters(void);
 goapi_ids *goapi_ids_of(request_rec *r);
 
 /* mod_goapi_timeouts.c */
-void goapi_timeouts_configure(apr_pool_t *pconf, server_rec *s);
+int goapi_timeouts_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                                server_rec *s);
 void goapi_timeouts_test_config(apr_pool_t *pconf, server_rec *s);
 int goapi_timeouts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                apr_pool_t *ptemp, server_rec *s);
@@ -196,6 +198,7 @@ apr_size_t goapi_timeouts_cut_all(void);
 /* When the request's write deadline (GoapiWriteTimeout) passes; 0 none. */
 apr_time_t goapi_timeouts_write_deadline(request_rec *r);
 
+/* mod_goapi_threads.c */
 /* A thread of a child process: started with every signal blocked (signals
  * are the MPM's), told to stop through its flag and joined by a
  * pre-cleanup of pchild, before pchild's sub-pools (the thread's own) go.
@@ -208,10 +211,18 @@ typedef struct {
     const char *name;
 } goapi_child_thread;
 
-/* mod_goapi_lifecycle.c */
 apr_status_t goapi_child_thread_start(goapi_child_thread *t, apr_pool_t *pchild,
                                       apr_thread_start_t fn, void *data);
 int goapi_child_thread_stopping(goapi_child_thread *t);
+/* Call fn every interval in one child at a time (a mod_watchdog child
+ * singleton named name), from post_config; APR_ENOTIMPL without
+ * mod_watchdog.  Register the post_config hook before mod_watchdog's
+ * (goapi_before_watchdog in mod_goapi.c), which starts the watchdogs. */
+apr_status_t goapi_watchdog_every(apr_pool_t *pconf, server_rec *s, const char *name,
+                                  apr_interval_time_t interval,
+                                  ap_watchdog_callback_fn_t *fn);
+
+/* mod_goapi_lifecycle.c */
 int goapi_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                 apr_pool_t *ptemp, server_rec *s);
 void goapi_lifecycle_child_stopping(apr_pool_t *pchild, int graceful);
@@ -257,6 +268,12 @@ void goapi_metrics_store_time(conn_rec *c, apr_interval_time_t took);
 void goapi_metrics_hook_time(const char *hook, apr_interval_time_t took);
 /* A request shed by GoapiMaxInFlight (goapi_shed_total{route}). */
 void goapi_metrics_shed(request_rec *r);
+/* The GoapiMaxInFlight scopes a scrape shows: per scope its name, limit
+ * now and requests admitted; the number of scopes returned.  Set by
+ * mod_goapi_shed.c at each start (NULL: none). */
+typedef int goapi_scope_gauges_fn(apr_pool_t *p, const char ***labels,
+                                  apr_uint64_t **limits, apr_uint64_t **taken);
+void goapi_metrics_scope_gauges(goapi_scope_gauges_fn *fn);
 /* A request the goapi handler was to answer, answered by another (an
  * idempotent replay, say): labelled by the route its path matches. */
 void goapi_metrics_route_of_path(request_rec *r);
@@ -282,9 +299,7 @@ int goapi_shed_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
                            server_rec *s);
 int goapi_shed_fixups(request_rec *r);
 int goapi_shed_handler(request_rec *r);
-/* Per scope: its name, limit now and requests admitted (n returned). */
-int goapi_shed_gauges(apr_pool_t *p, const char ***labels, apr_uint64_t **limits,
-                      apr_uint64_t **taken);
+
 
 /* mod_goapi_routes.c */
 int goapi_routes_handler(request_rec *r);

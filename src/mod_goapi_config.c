@@ -742,6 +742,7 @@ static void goapi_config_resolve_dir(goapi_dir_conf *dc)
 int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *s)
 {
+    (void)pconf;
     (void)plog;
     for (; s; s = s->next) {
         goapi_server_conf *c = goapi_sconf(s);
@@ -795,7 +796,6 @@ int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         }
         /* every server has its own, even one sharing another's record */
         goapi_config_resolve_dir(ap_get_module_config(s->lookup_defaults, &goapi_module));
-        goapi_timeouts_configure(pconf, s);
     }
     return OK;
 }

@@ -37,7 +37,6 @@
 #include "http_protocol.h"
 #include "http_connection.h"
 #include "http_request.h"
-#include "mod_watchdog.h"
 #include "unixd.h"
 #include "util_filter.h"
 
@@ -1096,9 +1095,6 @@ int goapi_idem_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
                            server_rec *s)
 {
     const goapi_server_conf *sc = goapi_sconf(s);
-    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get;
-    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
-    ap_watchdog_t *wd;
     apr_status_t rv;
     int st;
 
@@ -1123,15 +1119,8 @@ int goapi_idem_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     if ((st = goapi_idem_prepare(ptemp, s, sc->idem_damaged)) != OK) {
         return st;
     }
-    wd_get = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
-    wd_register = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
-    rv = APR_ENOTIMPL;
-    if (wd_get && wd_register) {
-        rv = wd_get(&wd, GOAPI_SWEEP_WATCHDOG, 0, 1, pconf);
-        if (rv == APR_SUCCESS) {
-            rv = wd_register(wd, sc->idem_sweep, s, goapi_idem_sweep);
-        }
-    }
+    rv = goapi_watchdog_every(pconf, s, GOAPI_SWEEP_WATCHDOG, sc->idem_sweep,
+                              goapi_idem_sweep);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, GOAPI_LOGNO(00052)
                      "cannot set up the sweeper of the idempotency store "

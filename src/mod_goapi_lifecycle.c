@@ -26,7 +26,6 @@
 #include "http_core.h"
 #include "http_log.h"
 #include "ap_mpm.h"
-#include "mod_watchdog.h"
 #include "mpm_common.h"
 
 #include <apr_atomic.h>
@@ -177,9 +176,6 @@ int goapi_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                 apr_pool_t *ptemp, server_rec *s)
 {
     const goapi_server_conf *sc = goapi_sconf(s);
-    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get;
-    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
-    ap_watchdog_t *wd;
     const char **names, *store = goapi_idem_store_check(sc);
     apr_status_t rv;
     int i, n;
@@ -213,18 +209,14 @@ int goapi_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return OK;
     }
 
-    wd_get = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
-    wd_register = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
-    if (!wd_get || !wd_register) {
+    /* A child singleton: exactly one child runs the checks at a time (a
+     * parent watchdog is not available with forking MPMs). */
+    rv = goapi_watchdog_every(pconf, s, GOAPI_WATCHDOG_NAME, sc->check_interval,
+                              goapi_ready_round);
+    if (rv == APR_ENOTIMPL) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, GOAPI_LOGNO(00023)
                      "GoapiReadyCheck needs mod_watchdog");
         return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    /* A child singleton: exactly one child runs the checks at a time (a
-     * parent watchdog is not available with forking MPMs). */
-    rv = wd_get(&wd, GOAPI_WATCHDOG_NAME, 0, 1, pconf);
-    if (rv == APR_SUCCESS) {
-        rv = wd_register(wd, sc->check_interval, s, goapi_ready_round);
     }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, GOAPI_LOGNO(00024)
@@ -355,45 +347,6 @@ static void *APR_THREAD_FUNC goapi_supervise(apr_thread_t *thd, void *data)
     }
     (void)thd;         /* return, not apr_thread_exit(): see goapi_defs.h */
     return NULL;
-}
-
-static apr_status_t goapi_child_thread_join(void *data)
-{
-    goapi_child_thread *t = data;
-    apr_status_t rv;
-
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, t->s, GOAPI_LOGNO(00035)
-                 "cleanup hook started: %s", t->name);
-    apr_atomic_set32(&t->stop, 1);
-    apr_thread_join(&rv, t->thread);
-    t->thread = NULL;
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, t->s, GOAPI_LOGNO(00036)
-                 "cleanup hook finished: %s", t->name);
-    return APR_SUCCESS;
-}
-
-apr_status_t goapi_child_thread_start(goapi_child_thread *t, apr_pool_t *pchild,
-                                      apr_thread_start_t fn, void *data)
-{
-    sigset_t all, old;
-    apr_status_t rv;
-
-    apr_atomic_set32(&t->stop, 0);
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    rv = apr_thread_create(&t->thread, NULL, fn, data, pchild);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rv != APR_SUCCESS) {
-        t->thread = NULL;
-        return rv;
-    }
-    apr_pool_pre_cleanup_register(pchild, t, goapi_child_thread_join);
-    return APR_SUCCESS;
-}
-
-int goapi_child_thread_stopping(goapi_child_thread *t)
-{
-    return apr_atomic_read32(&t->stop) != 0;
 }
 
 /* ---- the parent's stop ------------------------------------------------------

@@ -345,6 +345,13 @@ static void goapi_scoreboard_counts(apr_uint64_t *workers, apr_uint64_t *conns)
     }
 }
 
+static goapi_scope_gauges_fn *goapi_scope_gauges;
+
+void goapi_metrics_scope_gauges(goapi_scope_gauges_fn *fn)
+{
+    goapi_scope_gauges = fn;
+}
+
 const char *goapi_metrics_scrape(request_rec *r, const goapi_readiness *rd,
                                  const char **type, apr_size_t *len)
 {
@@ -368,9 +375,11 @@ const char *goapi_metrics_scrape(request_rec *r, const goapi_readiness *rd,
         x.conn_states = goapi_conn_states;
         x.conns = conns;
     }
-    x.nscopes = goapi_shed_gauges(r->pool, (const char ***)&x.scope_names,
-                                  (apr_uint64_t **)&x.scope_limits,
-                                  (apr_uint64_t **)&x.scope_taken);
+    if (goapi_scope_gauges) {
+        x.nscopes = goapi_scope_gauges(r->pool, (const char ***)&x.scope_names,
+                                       (apr_uint64_t **)&x.scope_limits,
+                                       (apr_uint64_t **)&x.scope_taken);
+    }
     om = goapi_metrics_wants_openmetrics(apr_table_get(r->headers_in, "Accept"));
     *type = om ? GOAPI_METRICS_OPENMETRICS_TYPE : GOAPI_METRICS_TEXT_TYPE;
     return goapi_metrics_render(r->pool, goapi_metrics_region, &x, om, len);

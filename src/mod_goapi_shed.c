@@ -228,6 +228,24 @@ int goapi_shed_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     return OK;
 }
 
+static int goapi_shed_gauges(apr_pool_t *p, const char ***labels, apr_uint64_t **limits,
+                             apr_uint64_t **taken)
+{
+    int i, n = goapi_shed_scopes ? goapi_shed_decls->nelts : 0;
+
+    *labels = apr_pcalloc(p, sizeof(char *) * (apr_size_t)(n + 1));
+    *limits = apr_pcalloc(p, sizeof(apr_uint64_t) * (apr_size_t)(n + 1));
+    *taken = apr_pcalloc(p, sizeof(apr_uint64_t) * (apr_size_t)(n + 1));
+    for (i = 0; i < n; i++) {
+        goapi_shed_scope *sc = &goapi_shed_scopes[i + 1];
+
+        (*labels)[i] = APR_ARRAY_IDX(goapi_shed_decls, i, goapi_shed_decl).label;
+        (*limits)[i] = apr_atomic_read32(&sc->limit);
+        (*taken)[i] = apr_atomic_read32(&sc->taken);
+    }
+    return n;
+}
+
 int goapi_shed_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                            server_rec *s)
 {
@@ -239,6 +257,7 @@ int goapi_shed_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
 
     (void)plog;
     (void)ptemp;
+    goapi_metrics_scope_gauges(NULL);
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG
         || !goapi_shed_decls->nelts) {
         return OK;
@@ -258,26 +277,10 @@ int goapi_shed_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
         goapi_shed_scope_init(&goapi_shed_scopes[i + 1],
                               &APR_ARRAY_IDX(goapi_shed_decls, i, goapi_shed_decl).conf, now);
     }
+    goapi_metrics_scope_gauges(goapi_shed_gauges);
     return OK;
 }
 
-int goapi_shed_gauges(apr_pool_t *p, const char ***labels, apr_uint64_t **limits,
-                      apr_uint64_t **taken)
-{
-    int i, n = goapi_shed_scopes ? goapi_shed_decls->nelts : 0;
-
-    *labels = apr_pcalloc(p, sizeof(char *) * (apr_size_t)(n + 1));
-    *limits = apr_pcalloc(p, sizeof(apr_uint64_t) * (apr_size_t)(n + 1));
-    *taken = apr_pcalloc(p, sizeof(apr_uint64_t) * (apr_size_t)(n + 1));
-    for (i = 0; i < n; i++) {
-        goapi_shed_scope *sc = &goapi_shed_scopes[i + 1];
-
-        (*labels)[i] = APR_ARRAY_IDX(goapi_shed_decls, i, goapi_shed_decl).label;
-        (*limits)[i] = apr_atomic_read32(&sc->limit);
-        (*taken)[i] = apr_atomic_read32(&sc->taken);
-    }
-    return n;
-}
 
 static apr_status_t goapi_shed_release(void *data)
 {

@@ -76,6 +76,8 @@ typedef struct {
     apr_time_t write_deadline;  /* of the request being served; 0 none */
     apr_time_t ended;           /* when its last request ended; 0 none yet */
     apr_interval_time_t keepalive;  /* the KeepAliveTimeout after it */
+    apr_bucket_brigade *partial;    /* a line being read, its first part
+                                     * (empty between reads; made once) */
 } goapi_conn;
 
 /* What the reaper needs to fire one request's write deadline; lives in the
@@ -138,9 +140,9 @@ typedef struct {
 
 static apr_array_header_t *goapi_ka_conflicts;
 
-/* Called by goapi_config_check() for each server once its limits are
- * resolved: applies GoapiIdleTimeout and records what the children need. */
-void goapi_timeouts_configure(apr_pool_t *pconf, server_rec *s)
+/* For each server once its limits are resolved: applies GoapiIdleTimeout
+ * and records what the children need. */
+static void goapi_timeouts_configure(apr_pool_t *pconf, server_rec *s)
 {
     static int main_keepalive_explicit;
     static const goapi_server_conf *main_sc;
@@ -357,6 +359,19 @@ static void goapi_checklist(apr_pool_t *p, server_rec *main_s, int level_flags)
     }
 }
 
+/* check_config, after goapi_config_check() has resolved every server's
+ * defaults. */
+int goapi_timeouts_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                                server_rec *s)
+{
+    (void)plog;
+    (void)ptemp;
+    for (; s; s = s->next) {
+        goapi_timeouts_configure(pconf, s);
+    }
+    return OK;
+}
+
 void goapi_timeouts_test_config(apr_pool_t *pconf, server_rec *s)
 {
     goapi_checklist(pconf, s, APLOG_STARTUP);
@@ -450,7 +465,7 @@ static apr_status_t goapi_getline(ap_filter_t *f, goapi_conn *cc, apr_bucket_bri
                                   apr_off_t *total)
 {
     apr_off_t room = HUGE_STRING_LEN;
-    apr_bucket_brigade *held = NULL;
+    apr_bucket_brigade *held = NULL;    /* cc->partial once it holds a part */
     apr_status_t rv;
 
     *total = 0;
@@ -473,9 +488,10 @@ static apr_status_t goapi_getline(ap_filter_t *f, goapi_conn *cc, apr_bucket_bri
             }
             room -= len;
             /* keep the partial line until the rest arrives */
-            if (!held) {
-                held = apr_brigade_create(f->c->pool, f->c->bucket_alloc);
+            if (!cc->partial) {
+                cc->partial = apr_brigade_create(f->c->pool, f->c->bucket_alloc);
             }
+            held = cc->partial;
             while (!APR_BRIGADE_EMPTY(bb)) {
                 e = APR_BRIGADE_FIRST(bb);
                 apr_bucket_setaside(e, f->c->pool);
@@ -499,7 +515,7 @@ static apr_status_t goapi_getline(ap_filter_t *f, goapi_conn *cc, apr_bucket_bri
         }
     }
     if (held) {
-        APR_BRIGADE_PREPEND(bb, held);
+        APR_BRIGADE_PREPEND(bb, held);  /* which leaves held empty */
     }
     return rv;
 }
