@@ -199,6 +199,7 @@ static void goapi_register_hooks(apr_pool_t *p)
     ap_hook_check_config(goapi_timeouts_check_config, NULL, NULL, APR_HOOK_MIDDLE + 1);
     /* "apachectl -t" reports a directive given twice with different values. */
     ap_hook_test_config(goapi_config_test_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(goapi_config_post_config, NULL, NULL, APR_HOOK_MIDDLE);
 
     /* The ID generator is seeded after fork, so no two children share it. */
     ap_hook_child_init(goapi_ids_child_init, NULL, NULL, APR_HOOK_MIDDLE);

@@ -26,7 +26,7 @@ extern module AP_MODULE_DECLARE_DATA goapi_module;
  * string; a retired number is never given again.  "make lint" checks both
  * (scripts/check-lognos.py).
  *
- * Next free: GOAPI00083
+ * Next free: GOAPI00084
  */
 #define GOAPI_LOGNO(n) "GOAPI" #n ": "
 
@@ -167,6 +167,8 @@ int goapi_config_idempotency_used(void);
 /* "the main server", or "the virtual host <name> defined at <file>:<line>" */
 const char *goapi_server_name(apr_pool_t *p, const server_rec *s);
 void goapi_config_test_config(apr_pool_t *pconf, server_rec *s);
+int goapi_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                             server_rec *s);
 int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *s);
 

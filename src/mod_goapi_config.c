@@ -231,7 +231,22 @@ static void goapi_config_report_repeats(apr_pool_t *pconf, server_rec *s, int fl
 
 void goapi_config_test_config(apr_pool_t *pconf, server_rec *s)
 {
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_INFO, 0, s, GOAPI_LOGNO(00083)
+                 "mod_goapi/%s for %s", GOAPI_VERSION, ap_get_server_description());
     goapi_config_report_repeats(pconf, s, APLOG_STARTUP);
+}
+
+/* "mod_goapi/<version>" in httpd's description of itself: the notice line
+ * at every start ("... configured -- resuming normal operations") and,
+ * as ServerTokens allows, the Server header. */
+int goapi_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                             server_rec *s)
+{
+    (void)plog;
+    (void)ptemp;
+    (void)s;
+    ap_add_version_component(pconf, "mod_goapi/" GOAPI_VERSION);
+    return OK;
 }
 
 /* The server's record, for a directive of server scope whose value (as

@@ -23,10 +23,11 @@ def without_repeats(text):
     of the shipped conf/goapi.conf (included by every test server) given
     again: the tests that override those values do it on purpose; and
     without GOAPI00066, GOAPI00081 and GOAPI00082, the probes' fast path
-    reported at info level (test_fastpath.py checks them)."""
+    reported at info level (test_fastpath.py checks them); and without
+    GOAPI00083, the version at info level (VersionTest checks it)."""
     return "\n".join(l for l in text.splitlines()
                      if not any(t in l for t in ("GOAPI00063", "GOAPI00066", "GOAPI00081",
-                                                 "GOAPI00082")))
+                                                 "GOAPI00082", "GOAPI00083")))
 
 
 def whole(message):
@@ -419,6 +420,37 @@ class ChecklistTest(unittest.TestCase):
             self.assertEqual(h.read(h.error_log).count("GOAPI00010"), 2)
             self.assertEqual(h.stop(), 0)
             self.assertEqual(h.bad_lines(), [])
+        finally:
+            h.cleanup()
+
+
+def goapi_version():
+    """GOAPI_VERSION, from the one place it is written."""
+    with open(os.path.join(TOP, "src", "goapi_defs.h")) as f:
+        return re.search(r'#define GOAPI_VERSION\s+"([^"]+)"', f.read()).group(1)
+
+
+class VersionTest(unittest.TestCase):
+    """The version is in httpd's notice line at every start (and, as
+    ServerTokens allows, in the Server header), and in "apachectl -t" at
+    info level."""
+
+    def test_version_shown(self):
+        version = goapi_version()
+        self.assertRegex(version, r"^\d+\.\d+\.\d+$")
+        h = Httpd("ServerTokens Full\n", loglevel="warn goapi:info core:notice")
+        try:
+            res = h.configtest()
+            self.assertEqual(res.returncode, 0, res.stderr)
+            self.assertRegex(res.stderr, r"GOAPI00083: mod_goapi/%s for Apache/2\.4\.\d+"
+                             % re.escape(version))
+            h.start()
+            self.assertRegex(h.read(h.error_log),
+                             r"AH\d+: Apache/2\.4\.\d+ .*mod_goapi/%s configured -- "
+                             r"resuming normal operations" % re.escape(version))
+            r = h.request("GET", "/healthz")
+            self.assertIn("mod_goapi/%s" % version, r.header("Server"))
+            self.assertEqual(h.stop(), 0)
         finally:
             h.cleanup()
 
