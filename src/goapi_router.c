@@ -18,17 +18,12 @@ typedef struct {
     goapi_route_id route;
 } goapi_route;
 
-/* More specific patterns first: the first pattern that matches both path
- * and method wins. */
+#define GOAPI_ROUTE_ROW(name, pattern, wildcard, methods) \
+    { pattern, wildcard, methods, GOAPI_ROUTE_##name },
+
+/* In the order of GOAPI_ROUTES (goapi_router.h). */
 static const goapi_route goapi_routes[] = {
-    { "/",                   NULL,       GOAPI_M_GET, GOAPI_ROUTE_ROOT },
-    { "/healthz",            NULL,       GOAPI_M_GET, GOAPI_ROUTE_HEALTHZ },
-    { "/readyz",             NULL,       GOAPI_M_GET, GOAPI_ROUTE_READYZ },
-    { "/readyz/{check}",     "check",    GOAPI_M_GET, GOAPI_ROUTE_READYZ_CHECK },
-    { "/startupz",           NULL,       GOAPI_M_GET, GOAPI_ROUTE_STARTUPZ },
-    { "/metrics",            NULL,       GOAPI_M_GET, GOAPI_ROUTE_METRICS },
-    { "/parcels/{parcelID}", "parcelID", GOAPI_M_GET, GOAPI_ROUTE_PARCEL },
-    { "/parcels/{parcelID}/dispatch", "parcelID", GOAPI_M_POST, GOAPI_ROUTE_DISPATCH },
+    GOAPI_ROUTES(GOAPI_ROUTE_ROW)
 };
 
 const char *goapi_route_pattern(goapi_route_id id)

@@ -12,19 +12,6 @@
 
 #include <apr_pools.h>
 
-typedef enum {
-    GOAPI_ROUTE_NONE = 0,
-    GOAPI_ROUTE_ROOT,           /* GET /            */
-    GOAPI_ROUTE_HEALTHZ,        /* GET /healthz     */
-    GOAPI_ROUTE_READYZ,         /* GET /readyz      */
-    GOAPI_ROUTE_READYZ_CHECK,   /* GET /readyz/{check} */
-    GOAPI_ROUTE_STARTUPZ,       /* GET /startupz    */
-    GOAPI_ROUTE_PARCEL,         /* GET /parcels/{parcelID} */
-    GOAPI_ROUTE_DISPATCH,       /* POST /parcels/{parcelID}/dispatch */
-    GOAPI_ROUTE_METRICS,        /* GET /metrics     */
-    GOAPI_ROUTE__N
-} goapi_route_id;
-
 /* Method bits.  A pattern that allows GET also allows HEAD. */
 #define GOAPI_M_GET     0x01u
 #define GOAPI_M_HEAD    0x02u
@@ -33,6 +20,30 @@ typedef enum {
 #define GOAPI_M_PATCH   0x10u
 #define GOAPI_M_DELETE  0x20u
 #define GOAPI_M_OTHER   0x80u
+
+/* The routes, one row each: its name, its pattern, the name of the
+ * pattern's {wildcard} (NULL without), its methods.  More specific
+ * patterns first: the first row that matches both path and method wins.
+ * The route IDs (GOAPI_ROUTE_<name>), the router's table and the answers
+ * of the glue (mod_goapi_routes.c: goapi_answer_<name>()) all come from
+ * this list: a new route is a row here and its answer function there. */
+#define GOAPI_ROUTES(X) \
+    X(ROOT,         "/",                            NULL,       GOAPI_M_GET)  \
+    X(HEALTHZ,      "/healthz",                     NULL,       GOAPI_M_GET)  \
+    X(READYZ,       "/readyz",                      NULL,       GOAPI_M_GET)  \
+    X(READYZ_CHECK, "/readyz/{check}",              "check",    GOAPI_M_GET)  \
+    X(STARTUPZ,     "/startupz",                    NULL,       GOAPI_M_GET)  \
+    X(METRICS,      "/metrics",                     NULL,       GOAPI_M_GET)  \
+    X(PARCEL,       "/parcels/{parcelID}",          "parcelID", GOAPI_M_GET)  \
+    X(DISPATCH,     "/parcels/{parcelID}/dispatch", "parcelID", GOAPI_M_POST)
+
+#define GOAPI_ROUTE_ID(name, pattern, wildcard, methods) GOAPI_ROUTE_##name,
+
+typedef enum {
+    GOAPI_ROUTE_NONE = 0,
+    GOAPI_ROUTES(GOAPI_ROUTE_ID)
+    GOAPI_ROUTE__N
+} goapi_route_id;
 
 typedef enum {
     GOAPI_MATCH_FOUND = 0,

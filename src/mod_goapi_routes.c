@@ -185,33 +185,69 @@ static int goapi_respond_metrics(request_rec *r)
     return OK;
 }
 
+/* The answer of each route of GOAPI_ROUTES (goapi_router.h). */
+typedef int goapi_answer_fn(request_rec *r, const goapi_match *m);
+
+static int goapi_answer_ROOT(request_rec *r, const goapi_match *m)
+{
+    (void)m;
+    return goapi_respond_text(r, HTTP_OK, "parcel service is reachable\n");
+}
+
+static int goapi_answer_HEALTHZ(request_rec *r, const goapi_match *m)
+{
+    (void)m;
+    return goapi_respond_probe(r, 1, GOAPI_TEXT_TYPE, "ok\n");
+}
+
+static int goapi_answer_READYZ(request_rec *r, const goapi_match *m)
+{
+    (void)m;
+    return goapi_respond_readyz(r);
+}
+
+static int goapi_answer_READYZ_CHECK(request_rec *r, const goapi_match *m)
+{
+    return goapi_respond_readyz_check(r, m->param);
+}
+
+static int goapi_answer_STARTUPZ(request_rec *r, const goapi_match *m)
+{
+    (void)m;
+    return goapi_respond_startupz(r);
+}
+
+static int goapi_answer_METRICS(request_rec *r, const goapi_match *m)
+{
+    (void)m;
+    return goapi_respond_metrics(r);
+}
+
+static int goapi_answer_PARCEL(request_rec *r, const goapi_match *m)
+{
+    return goapi_respond_text(r, HTTP_OK, apr_pstrcat(r->pool, "parcel lookup accepted for ",
+                                                      m->param, "\n", NULL));
+}
+
+static int goapi_answer_DISPATCH(request_rec *r, const goapi_match *m)
+{
+    return goapi_respond_dispatch(r, m->param);
+}
+
+#define GOAPI_ANSWER_ROW(name, pattern, wildcard, methods) \
+    [GOAPI_ROUTE_##name] = goapi_answer_##name,
+
+static goapi_answer_fn *const goapi_answers[GOAPI_ROUTE__N] = {
+    GOAPI_ROUTES(GOAPI_ANSWER_ROW)
+};
+
 static int goapi_respond_route(request_rec *r, const goapi_match *m)
 {
-    goapi_metrics_route(r, m->route);
-    switch (m->route) {
-    case GOAPI_ROUTE_ROOT:
-        return goapi_respond_text(r, HTTP_OK, "parcel service is reachable\n");
-    case GOAPI_ROUTE_HEALTHZ:
-        return goapi_respond_probe(r, 1, GOAPI_TEXT_TYPE, "ok\n");
-    case GOAPI_ROUTE_READYZ:
-        return goapi_respond_readyz(r);
-    case GOAPI_ROUTE_READYZ_CHECK:
-        return goapi_respond_readyz_check(r, m->param);
-    case GOAPI_ROUTE_STARTUPZ:
-        return goapi_respond_startupz(r);
-    case GOAPI_ROUTE_PARCEL:
-        return goapi_respond_text(r, HTTP_OK,
-                                  apr_pstrcat(r->pool, "parcel lookup accepted for ",
-                                              m->param, "\n", NULL));
-    case GOAPI_ROUTE_DISPATCH:
-        return goapi_respond_dispatch(r, m->param);
-    case GOAPI_ROUTE_METRICS:
-        return goapi_respond_metrics(r);
-    case GOAPI_ROUTE_NONE:
-    case GOAPI_ROUTE__N:
-        break;
+    if (m->route <= GOAPI_ROUTE_NONE || m->route >= GOAPI_ROUTE__N) {
+        return HTTP_INTERNAL_SERVER_ERROR;
     }
-    return HTTP_INTERNAL_SERVER_ERROR;
+    goapi_metrics_route(r, m->route);
+    return goapi_answers[m->route](r, m);
 }
 
 /* An HTTP/1 request has a body only with Content-Length or
