@@ -721,37 +721,52 @@ static int goapi_config_check_distinct(apr_pool_t *ptemp, server_rec *s,
     return 1;
 }
 
+/* The defaults of the directory fields whose unset value is negative; an
+ * int field, or a 64-bit one (apr_int64_t, apr_interval_time_t). */
+#define GOAPI_DIR_INT(field, def) { offsetof(goapi_dir_conf, field), 0, (def) }
+#define GOAPI_DIR_I64(field, def) { offsetof(goapi_dir_conf, field), 1, (def) }
+
+static const struct {
+    apr_size_t offset;
+    int wide;
+    apr_int64_t def;
+} goapi_dir_defaults[] = {
+    GOAPI_DIR_INT(forward_ids, 1),
+    GOAPI_DIR_INT(idem, 0),
+    GOAPI_DIR_INT(idem_required, 0),
+    GOAPI_DIR_I64(idem_ttl, GOAPI_DEFAULT_IDEM_TTL),
+    GOAPI_DIR_I64(idem_lease, GOAPI_DEFAULT_IDEM_LEASE),
+    GOAPI_DIR_INT(idem_rerun, 0),
+    GOAPI_DIR_I64(idem_max_body, GOAPI_DEFAULT_IDEM_MAX_BODY),
+    GOAPI_DIR_I64(idem_max_response, GOAPI_DEFAULT_IDEM_MAX_RESPONSE),
+    GOAPI_DIR_INT(trace_context, 1),
+    GOAPI_DIR_INT(shed_retry_after, 1),
+};
+
 /* A server's directory defaults (its lookup_defaults, the root every
  * request's directory record is merged from): fields left unset get their
  * defaults here, once, so that every merged record is complete and a
  * request reads plain fields (as nginx's ngx_conf_merge_*_value()). */
 static void goapi_config_resolve_dir(goapi_dir_conf *dc)
 {
+    apr_size_t i;
+
     if (!dc) {
         return;
     }
-    if (dc->forward_ids < 0)
-        dc->forward_ids = 1;
-    if (dc->idem < 0)
-        dc->idem = 0;
-    if (dc->idem_required < 0)
-        dc->idem_required = 0;
-    if (!dc->idem_methods)
+    for (i = 0; i < sizeof(goapi_dir_defaults) / sizeof(goapi_dir_defaults[0]); i++) {
+        char *field = (char *)dc + goapi_dir_defaults[i].offset;
+
+        if (goapi_dir_defaults[i].wide && *(apr_int64_t *)(void *)field < 0) {
+            *(apr_int64_t *)(void *)field = goapi_dir_defaults[i].def;
+        }
+        else if (!goapi_dir_defaults[i].wide && *(int *)(void *)field < 0) {
+            *(int *)(void *)field = (int)goapi_dir_defaults[i].def;
+        }
+    }
+    if (!dc->idem_methods) {
         dc->idem_methods = (AP_METHOD_BIT << M_POST) | (AP_METHOD_BIT << M_PATCH);
-    if (dc->idem_ttl < 0)
-        dc->idem_ttl = GOAPI_DEFAULT_IDEM_TTL;
-    if (dc->idem_lease < 0)
-        dc->idem_lease = GOAPI_DEFAULT_IDEM_LEASE;
-    if (dc->idem_rerun < 0)
-        dc->idem_rerun = 0;
-    if (dc->idem_max_body < 0)
-        dc->idem_max_body = GOAPI_DEFAULT_IDEM_MAX_BODY;
-    if (dc->idem_max_response < 0)
-        dc->idem_max_response = GOAPI_DEFAULT_IDEM_MAX_RESPONSE;
-    if (dc->trace_context < 0)
-        dc->trace_context = 1;
-    if (dc->shed_retry_after < 0)
-        dc->shed_retry_after = 1;
+    }
 }
 
 int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
