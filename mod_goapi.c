@@ -328,5 +328,8 @@ AP_DECLARE_MODULE(goapi) = {
     goapi_config_merge_server,
     goapi_cmds,
     goapi_register_hooks,
-    0                           /* flags */
+    /* every virtual host and section gets its own merged record, even
+     * without a Goapi directive: no record is shared, each is resolved
+     * once (goapi_config_check) */
+    AP_MODULE_FLAG_ALWAYS_MERGE
 };

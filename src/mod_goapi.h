@@ -37,7 +37,8 @@ typedef struct {
     goapi_check_url url;
 } goapi_ready_check;
 
-/* Per server (server config and virtual host).  "Unset" is NULL or -1 until
+/* Per server (server config and virtual host; each has its own record:
+ * AP_MODULE_FLAG_ALWAYS_MERGE).  "Unset" is NULL or -1 until
  * goapi_config_check() resolves the defaults once, at startup. */
 typedef struct {
     const char *request_id_header;      /* field carrying the request ID */
@@ -49,9 +50,6 @@ typedef struct {
     unsigned limits_set;                /* GOAPI_LIMIT_* set explicitly, after resolve */
     int idle_own;                       /* GoapiIdleTimeout set in this very server
                                          * (not inherited); not merged */
-    int resolved;                       /* defaults applied (a virtual host with no
-                                         * Goapi directive shares the main server's
-                                         * record: resolve it once) */
     apr_array_header_t *checks;         /* goapi_ready_check; main server only */
     apr_interval_time_t check_interval; /* between rounds of checks; -1 unset */
     apr_interval_time_t check_timeout;  /* per check; -1 unset */

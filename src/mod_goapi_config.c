@@ -777,52 +777,49 @@ int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     for (; s; s = s->next) {
         goapi_server_conf *c = goapi_sconf(s);
 
-        if (!c->resolved) {
-            if (!c->request_id_header)
-                c->request_id_header = GOAPI_DEFAULT_REQUEST_ID_HEADER;
-            if (!c->correlation_id_header)
-                c->correlation_id_header = GOAPI_DEFAULT_CORRELATION_ID_HEADER;
-            if (!c->idempotency_key_header)
-                c->idempotency_key_header = GOAPI_DEFAULT_IDEMPOTENCY_KEY_HEADER;
-            if (c->max_id_length < 0)
-                c->max_id_length = GOAPI_DEFAULT_MAX_ID_LENGTH;
-            if (c->trust_incoming_ids < 0)
-                c->trust_incoming_ids = 1;
-            if (c->probe_fast_path < 0)
-                c->probe_fast_path = 1;
-            if (c->metrics < 0)
-                c->metrics = 1;
-            if (c->trust_incoming_trace < 0)
-                c->trust_incoming_trace = 1;
-            if (c->trace_sampled < 0)
-                c->trace_sampled = 1;
-            if (c->trace_response < 0)
-                c->trace_response = 0;
-            if (!c->deadline_header)
-                c->deadline_header = GOAPI_DEFAULT_DEADLINE_HEADER;
-            if (c->trust_incoming_deadline < 0)
-                c->trust_incoming_deadline = 0;
-            if (c->graceful_signals < 0)
-                c->graceful_signals = 1;
-            c->limits_set = goapi_limits_resolve(&c->limits);
-            if (c->check_interval < 0)
-                c->check_interval = GOAPI_DEFAULT_CHECK_INTERVAL;
-            if (c->check_timeout < 0)
-                c->check_timeout = GOAPI_DEFAULT_CHECK_TIMEOUT;
-            if (c->idem_sweep < 0)
-                c->idem_sweep = GOAPI_DEFAULT_IDEM_SWEEP;
-            if (c->idem_damaged < 0)
-                c->idem_damaged = GOAPI_DAMAGED_REFUSE;
-            if (c->idem_store_timeout < 0)
-                c->idem_store_timeout = GOAPI_DEFAULT_IDEM_STORE_TIMEOUT;
-            if (!c->idem_store_prefix)
-                c->idem_store_prefix = GOAPI_DEFAULT_IDEM_STORE_PREFIX;
-            if (c->idem_replay_cache < 0)
-                c->idem_replay_cache = GOAPI_DEFAULT_IDEM_REPLAY_CACHE;
-            c->resolved = 1;
-            if (!goapi_config_check_distinct(ptemp, s, c)) {
-                return HTTP_INTERNAL_SERVER_ERROR;
-            }
+        if (!c->request_id_header)
+            c->request_id_header = GOAPI_DEFAULT_REQUEST_ID_HEADER;
+        if (!c->correlation_id_header)
+            c->correlation_id_header = GOAPI_DEFAULT_CORRELATION_ID_HEADER;
+        if (!c->idempotency_key_header)
+            c->idempotency_key_header = GOAPI_DEFAULT_IDEMPOTENCY_KEY_HEADER;
+        if (c->max_id_length < 0)
+            c->max_id_length = GOAPI_DEFAULT_MAX_ID_LENGTH;
+        if (c->trust_incoming_ids < 0)
+            c->trust_incoming_ids = 1;
+        if (c->probe_fast_path < 0)
+            c->probe_fast_path = 1;
+        if (c->metrics < 0)
+            c->metrics = 1;
+        if (c->trust_incoming_trace < 0)
+            c->trust_incoming_trace = 1;
+        if (c->trace_sampled < 0)
+            c->trace_sampled = 1;
+        if (c->trace_response < 0)
+            c->trace_response = 0;
+        if (!c->deadline_header)
+            c->deadline_header = GOAPI_DEFAULT_DEADLINE_HEADER;
+        if (c->trust_incoming_deadline < 0)
+            c->trust_incoming_deadline = 0;
+        if (c->graceful_signals < 0)
+            c->graceful_signals = 1;
+        c->limits_set = goapi_limits_resolve(&c->limits);
+        if (c->check_interval < 0)
+            c->check_interval = GOAPI_DEFAULT_CHECK_INTERVAL;
+        if (c->check_timeout < 0)
+            c->check_timeout = GOAPI_DEFAULT_CHECK_TIMEOUT;
+        if (c->idem_sweep < 0)
+            c->idem_sweep = GOAPI_DEFAULT_IDEM_SWEEP;
+        if (c->idem_damaged < 0)
+            c->idem_damaged = GOAPI_DAMAGED_REFUSE;
+        if (c->idem_store_timeout < 0)
+            c->idem_store_timeout = GOAPI_DEFAULT_IDEM_STORE_TIMEOUT;
+        if (!c->idem_store_prefix)
+            c->idem_store_prefix = GOAPI_DEFAULT_IDEM_STORE_PREFIX;
+        if (c->idem_replay_cache < 0)
+            c->idem_replay_cache = GOAPI_DEFAULT_IDEM_REPLAY_CACHE;
+        if (!goapi_config_check_distinct(ptemp, s, c)) {
+            return HTTP_INTERNAL_SERVER_ERROR;
         }
         /* every server has its own, even one sharing another's record */
         goapi_config_resolve_dir(ap_get_module_config(s->lookup_defaults, &goapi_module));

@@ -145,25 +145,22 @@ static apr_array_header_t *goapi_ka_conflicts;
 static void goapi_timeouts_configure(apr_pool_t *pconf, server_rec *s)
 {
     static int main_keepalive_explicit;
-    static const goapi_server_conf *main_sc;
     const goapi_server_conf *sc = goapi_sconf(s);
-    int explicit_ka, idle_own;
+    int explicit_ka;
 
     if (!s->is_virtual) {
         goapi_read_filter_needed = 0;
         goapi_min_write_timeout = 0;
         main_keepalive_explicit = goapi_main_directive(ap_conftree, "KeepAliveTimeout") != NULL;
-        main_sc = sc;
         goapi_ka_conflicts = apr_array_make(pconf, 2, sizeof(goapi_ka_conflict));
     }
     /* GoapiIdleTimeout is KeepAliveTimeout.  Where both are given, the one
      * of the more specific scope wins: a virtual host's own KeepAliveTimeout
-     * beats a GoapiIdleTimeout it inherits, otherwise GoapiIdleTimeout wins.
-     * (A virtual host with no Goapi directive shares the main record.) */
+     * beats a GoapiIdleTimeout it inherits, otherwise GoapiIdleTimeout wins
+     * (idle_own: given in this very server, not merged). */
     explicit_ka = s->is_virtual ? s->keep_alive_timeout_set : main_keepalive_explicit;
-    idle_own = sc->idle_own && (!s->is_virtual || sc != main_sc);
     if (sc->limits.idle > 0) {
-        int keepalive_wins = s->is_virtual && explicit_ka && !idle_own;
+        int keepalive_wins = s->is_virtual && explicit_ka && !sc->idle_own;
 
         if (explicit_ka && s->keep_alive_timeout != sc->limits.idle) {
             goapi_ka_conflict *k = apr_array_push(goapi_ka_conflicts);
