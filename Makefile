@@ -12,6 +12,8 @@
 #   make valgrind   the unit tests under valgrind: 0 errors, 0 definitely lost
 #   make bench      requests/s, latency, memory and instructions against a
 #                   baseline measured in the same run (build/bench.txt)
+#   make deb        the Debian packages (dpkg-buildpackage in a clean copy,
+#                   then lintian) into build/deb/
 #   make docker-test  the image of docker/ built and proven with a real dockerd
 #   make fuzz       libFuzzer targets of the parsers and codecs, FUZZ_SECONDS each
 #   make clean
@@ -41,7 +43,7 @@ APR_CONFIG = $(shell $(APXS) -q APR_CONFIG 2>/dev/null || echo apr-1-config)
 APR_CFLAGS = $(shell $(APR_CONFIG) --cflags --cppflags --includes)
 APR_LIBS   = $(shell $(APR_CONFIG) --link-ld --libs)
 
-.PHONY: all deps run test unit integration install sanitize clang-check clean clean-build bench docker-test fuzz lint valgrind
+.PHONY: all deps run test unit integration install sanitize clang-check clean clean-build bench docker-test fuzz lint valgrind deb
 
 all: deps $(BUILD)/mod_goapi.so
 
@@ -188,10 +190,29 @@ bench: all $(BUILD)/bench/mod_goapi_benchok.so $(BUILD)/bench/goserver
 	@scripts/deps.sh wrk valgrind
 	@GOAPI_MODULE=$(CURDIR)/$(BUILD)/mod_goapi.so $(PYTHON) bench/bench.py
 
+# The Debian packages, built the Debian way (debian/) from a clean copy of
+# the files git knows (tracked, or new and not ignored), never from this
+# tree's objects; lintian must find no error and no warning.
+DEB_DIR := $(BUILD)/deb
+deb:
+	@scripts/deps.sh build-essential debhelper dpkg-dev fakeroot lintian
+	@tmp=$$(mktemp -d /tmp/goapi-deb.XXXXXX) && trap 'rm -rf "$$tmp"' EXIT && \
+	mkdir "$$tmp/src" && \
+	git ls-files -z --cached --others --exclude-standard | \
+	    xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
+	    tar --null -T - -cf - | tar -C "$$tmp/src" -xf - && \
+	(cd "$$tmp/src" && dpkg-buildpackage -us -uc -b) >"$$tmp/build.log" 2>&1 || \
+	    { tail -n 40 "$$tmp/build.log"; echo "deb: dpkg-buildpackage failed"; exit 1; }; \
+	mkdir -p $(DEB_DIR) && rm -f $(DEB_DIR)/*.deb && cp "$$tmp"/*.deb $(DEB_DIR)/ && \
+	ls -l $(DEB_DIR)/*.deb && \
+	lintian --fail-on error,warning $(DEB_DIR)/*.deb && \
+	echo "deb: $$(ls $(DEB_DIR)/*.deb | wc -l) packages in $(DEB_DIR), lintian clean"
+
 # Root only: installs Docker and debootstrap, may start dockerd.
 docker-test:
 	@scripts/deps.sh docker.io debootstrap
 	@$(PYTHON) docker/test.py
+	@$(PYTHON) docker/test_deb.py
 
 # libFuzzer targets for the pure parsers and codecs (tests/fuzz/): each built
 # with clang and the sanitizers from the pure sources it needs (instrumented,

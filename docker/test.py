@@ -91,28 +91,33 @@ def get(port, path, headers=None, timeout=5):
         conn.close()
 
 
+def docker_ready(dockerd):
+    """The daemon up, the base image made, a container run.  What this
+    machine cannot do is a skip, said as such; what the image or the
+    package does wrong is a failure."""
+    try:
+        dockerd.up()
+    except RuntimeError as e:
+        raise unittest.SkipTest("this machine cannot start dockerd: %s" % e)
+    try:
+        sh(os.path.join(HERE, "base-image.sh"))
+    except RuntimeError as e:
+        dockerd.down()
+        raise unittest.SkipTest("no base image (no registry, no Debian mirror): %s" % e)
+    probe = sh("docker", "run", "--rm", "--network", "host", "debian:bookworm-slim",
+               "true", check=False, timeout=120)
+    if probe.returncode != 0:
+        dockerd.down()
+        raise unittest.SkipTest("this machine cannot run containers: %s"
+                                % probe.stderr.strip()[-300:])
+
+
 class ContainerTest(unittest.TestCase):
     dockerd = Dockerd()
 
     @classmethod
     def setUpClass(cls):
-        # What this machine cannot do is a skip, said as such; what the
-        # image does wrong is a failure.
-        try:
-            cls.dockerd.up()
-        except RuntimeError as e:
-            raise unittest.SkipTest("this machine cannot start dockerd: %s" % e)
-        try:
-            sh(os.path.join(HERE, "base-image.sh"))
-        except RuntimeError as e:
-            cls.dockerd.down()
-            raise unittest.SkipTest("no base image (no registry, no Debian mirror): %s" % e)
-        probe = sh("docker", "run", "--rm", "--network", "host", "debian:bookworm-slim",
-                   "true", check=False, timeout=120)
-        if probe.returncode != 0:
-            cls.dockerd.down()
-            raise unittest.SkipTest("this machine cannot run containers: %s"
-                                    % probe.stderr.strip()[-300:])
+        docker_ready(cls.dockerd)
         t0 = time.monotonic()
         sh("docker", "build", "--network", "host", "-f", os.path.join(HERE, "Dockerfile"),
            "-t", IMAGE, TOP, timeout=1800)
@@ -486,10 +491,13 @@ class Result(unittest.TextTestResult):
     pass
 
 
-if __name__ == "__main__":
+def main(cases):
+    """Runs the test cases, stops the dockerd started for them, prints
+    "N passed, N failed" and returns the exit status (docker/test_deb.py
+    too)."""
     runner = unittest.TextTestRunner(verbosity=2, resultclass=Result)
     suite = unittest.TestSuite()
-    for case in (ContainerTest, SharedLedgerTest):
+    for case in cases:
         suite.addTests(unittest.defaultTestLoader.loadTestsFromTestCase(case))
     try:
         res = runner.run(suite)
@@ -501,4 +509,8 @@ if __name__ == "__main__":
     passed = max(res.testsRun - failed - skipped, 0)
     print("%d passed, %d failed%s" % (passed, failed,
                                       ", %d skipped" % skipped if skipped else ""))
-    sys.exit(1 if failed else 0)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main((ContainerTest, SharedLedgerTest)))
