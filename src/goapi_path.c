@@ -124,6 +124,50 @@ static int goapi_hexval(char c)
     return -1;
 }
 
+unsigned char goapi_path_byte(const char *s, apr_size_t left, apr_size_t *used)
+{
+    int hi, lo;
+
+    if (s[0] == '%' && left >= 3 && (hi = goapi_hexval(s[1])) >= 0
+        && (lo = goapi_hexval(s[2])) >= 0) {
+        *used = 3;
+        return (unsigned char)((hi << 4) | lo);
+    }
+    *used = 1;
+    return (unsigned char)s[0];
+}
+
+char *goapi_path_ascii(apr_pool_t *p, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    apr_size_t n = 0, i, o = 0;
+    char *out;
+
+    for (i = 0; s[i]; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        n += (c <= 0x20 || c >= 0x7f) ? 3 : 1;
+    }
+    if (n == i) {
+        return (char *)s;               /* ASCII already */
+    }
+    out = apr_palloc(p, n + 1);
+    for (i = 0; s[i]; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c <= 0x20 || c >= 0x7f) {
+            out[o++] = '%';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 0x0f];
+        }
+        else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
 apr_ssize_t goapi_pct_decode(const char *s, apr_size_t len, char *out)
 {
     apr_size_t i, o = 0;

@@ -28,6 +28,15 @@ char *goapi_path_clean(apr_pool_t *p, const char *path, apr_size_t len);
  * length, or -1 when a '%' is not followed by two hex digits. */
 apr_ssize_t goapi_pct_decode(const char *s, apr_size_t len, char *out);
 
+/* The byte that the path's character at s stands for, as Go matches a
+ * fixed part of a pattern: a "%XX" escape gives the byte it encodes
+ * (*used = 3), any other character itself (*used = 1). */
+unsigned char goapi_path_byte(const char *s, apr_size_t left, apr_size_t *used);
+
+/* s with every byte outside printable ASCII percent-encoded (once: a '%'
+ * stays as it is), for a Location header, which must be ASCII. */
+char *goapi_path_ascii(apr_pool_t *p, const char *s);
+
 /* 1 when the query string (without '?', may be NULL) has the key, with or
  * without a value: "verbose", "verbose=1", "a=b&verbose". */
 int goapi_query_has(const char *args, const char *key);

@@ -83,8 +83,10 @@ const char *goapi_allow_header(apr_pool_t *p, unsigned mask)
     return apr_pstrmemdup(p, buf, o);
 }
 
-/* Match one pattern; on success *wild and *wild_len give the raw segment taken
- * by the pattern's wildcard, if it has one. */
+/* Match one pattern against the escaped path, segment by segment as Go
+ * 1.22 does: a fixed part against the segment unescaped, a wildcard taking
+ * the whole raw segment.  On success *wild and *wild_len give that raw
+ * segment, if the pattern has a wildcard. */
 static int goapi_pattern_match(const char *pat, const char *path,
                                apr_size_t len, const char **wild,
                                apr_size_t *wild_len)
@@ -106,12 +108,24 @@ static int goapi_pattern_match(const char *pat, const char *path,
             *wild_len = j - start;
             pat = close + 1;
         }
-        else if (j < len && *pat == path[j]) {
+        else if (*pat == '/') {
+            /* segments are split on the path's own '/' only */
+            if (j >= len || path[j] != '/') {
+                return 0;
+            }
             pat++;
             j++;
         }
         else {
-            return 0;
+            /* a fixed part matches the segment unescaped, as Go compares
+             * it: "/%68ealthz" is "/healthz"; "%2F" is no separator */
+            apr_size_t used;
+
+            if (j >= len || goapi_path_byte(path + j, len - j, &used) != (unsigned char)*pat) {
+                return 0;
+            }
+            pat++;
+            j += used;
         }
     }
     return j == len;

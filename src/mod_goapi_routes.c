@@ -271,6 +271,12 @@ static int goapi_routes_serve(request_rec *r)
         return rv;
     }
 
+    /* A request target of a query alone ("GET ?x=1") has no path: Go
+     * refuses it, and so do we (httpd lets it through as "/"). */
+    if (r->unparsed_uri && r->unparsed_uri[0] == '?') {
+        return goapi_respond_error(r, HTTP_BAD_REQUEST, "400 Bad Request: the request "
+                                   "target has no path\n");
+    }
     /* Routes match the path as the client escaped it, like Go's ServeMux;
      * r->uri is already decoded, which would hide an encoded '/'. */
     goapi_path_of_target(r->unparsed_uri, &path, &len);
@@ -290,9 +296,11 @@ static int goapi_routes_serve(request_rec *r)
                                    "Method Not Allowed\n");
 
     case GOAPI_MATCH_REDIRECT:
-        apr_table_setn(r->headers_out, "Location",
-                       r->args ? apr_pstrcat(r->pool, m.location, "?", r->args, NULL)
-                               : m.location);
+        /* ASCII only, and no "?" for an empty query, as Go writes it */
+        apr_table_setn(r->headers_out, "Location", goapi_path_ascii(
+                           r->pool, r->args && *r->args
+                                    ? apr_pstrcat(r->pool, m.location, "?", r->args, NULL)
+                                    : m.location));
         return goapi_respond_text(r, HTTP_MOVED_PERMANENTLY, "Moved Permanently\n");
 
     case GOAPI_MATCH_BAD_PARAM:

@@ -98,6 +98,34 @@ AllowEncodedSlashes NoDecode
         r = self.get("/parcels/./abc")
         self.assertEqual((r.status, r.header("Location")), (301, "/parcels/abc"))
 
+    def raw_get(self, target):
+        return parse_raw(self.httpd.raw(b"GET " + target + b" HTTP/1.1\r\nHost: localhost\r\n"
+                                        b"Connection: close\r\n\r\n"))
+
+    def test_escaped_fixed_parts_match_as_go(self):
+        # Go 1.22 unescapes each segment before it compares a fixed part
+        self.assertText(self.get("/%68ealthz"), 200, "ok\n")
+        r = self.get("/%70arcels/p%2D1")
+        self.assertText(r, 200, "parcel lookup accepted for p-1\n")
+        # an escaped '/' is no separator
+        self.assertEqual(self.get("/healthz%2F").status, 404)
+        self.assertEqual(self.get("/parcels%2Fabc").status, 404)
+
+    def test_redirect_location_clean_and_ascii(self):
+        # no "?" for an empty query
+        r = self.raw_get(b"//healthz?")
+        self.assertEqual((r.status, r.header("Location")), (301, "/healthz"))
+        # raw UTF-8 in the target: percent-encoded, once
+        r = self.raw_get(b"//parcels/caf\xc3\xa9")
+        self.assertEqual((r.status, r.header("Location")), (301, "/parcels/caf%C3%A9"))
+        r = self.raw_get(b"//parcels/caf%C3%A9?q=1")
+        self.assertEqual((r.status, r.header("Location")), (301, "/parcels/caf%C3%A9?q=1"))
+
+    def test_target_without_path_400(self):
+        r = self.raw_get(b"?x=1")
+        self.assertEqual(r.status, 400, r.body)
+        self.assertEqual(r.body, b"400 Bad Request: the request target has no path\n")
+
     def test_error_document_wins(self):
         r = self.get("/custom/nothing")
         self.assertEqual(r.status, 404)

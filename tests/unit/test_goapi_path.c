@@ -148,6 +148,29 @@ static void test_pct_decode_nul_and_bounds(void **state)
     assert_int_equal(goapi_pct_decode(s, 5, out), -1);
 }
 
+static void test_path_byte_and_ascii(void **state)
+{
+    apr_size_t used;
+
+    (void)state;
+    assert_int_equal(goapi_path_byte("%68x", 4, &used), 'h');
+    assert_int_equal(used, 3);
+    assert_int_equal(goapi_path_byte("%2f", 3, &used), '/');
+    assert_int_equal(used, 3);
+    assert_int_equal(goapi_path_byte("%6", 2, &used), '%');     /* not an escape */
+    assert_int_equal(used, 1);
+    assert_int_equal(goapi_path_byte("%zz", 3, &used), '%');
+    assert_int_equal(used, 1);
+    assert_int_equal(goapi_path_byte("a", 1, &used), 'a');
+    assert_int_equal(used, 1);
+    /* Location: non-ASCII and blanks escaped once, '%' kept */
+    assert_string_equal(goapi_path_ascii(unit_pool, "/parcels/caf\xc3\xa9"),
+                        "/parcels/caf%C3%A9");
+    assert_string_equal(goapi_path_ascii(unit_pool, "/a%20b c"), "/a%20b%20c");
+    assert_string_equal(goapi_path_ascii(unit_pool, "/healthz?x=\x7f"), "/healthz?x=%7F");
+    assert_string_equal(goapi_path_ascii(unit_pool, "/plain"), "/plain");
+}
+
 static void test_query_has(void **state)
 {
     (void)state;
@@ -187,6 +210,7 @@ int main(void)
         cmocka_unit_test(test_clean),
         cmocka_unit_test(test_pct_decode),
         cmocka_unit_test(test_pct_decode_nul_and_bounds),
+        cmocka_unit_test(test_path_byte_and_ascii),
         cmocka_unit_test(test_query_has),
         cmocka_unit_test(test_accepts),
     };

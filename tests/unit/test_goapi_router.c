@@ -51,7 +51,17 @@ static const route_case cases[] = {
     { "GET", "/healthzz", GOAPI_MATCH_NOT_FOUND, GOAPI_ROUTE_NONE, NULL },
     { "GET", "/Healthz", GOAPI_MATCH_NOT_FOUND, GOAPI_ROUTE_NONE, NULL },
     { "GET", "/nope", GOAPI_MATCH_NOT_FOUND, GOAPI_ROUTE_NONE, NULL },
-    { "GET", "/%68ealthz", GOAPI_MATCH_NOT_FOUND, GOAPI_ROUTE_NONE, NULL },
+    /* a fixed part matches the segment unescaped (Go 1.22); "%2F" is no
+     * separator */
+    { "GET", "/%68ealthz", GOAPI_MATCH_FOUND, GOAPI_ROUTE_HEALTHZ, NULL },
+    { "GET", "/%68%65%61%6C%74%68%7a", GOAPI_MATCH_FOUND, GOAPI_ROUTE_HEALTHZ, NULL },
+    { "POST", "/parcels/a/%64ispatch", GOAPI_MATCH_FOUND, GOAPI_ROUTE_DISPATCH, "a" },
+    { "GET", "/%70arcels/p-1", GOAPI_MATCH_FOUND, GOAPI_ROUTE_PARCEL, "p-1" },
+    { "GET", "/healthz%2F", GOAPI_MATCH_NOT_FOUND, GOAPI_ROUTE_NONE, NULL },
+    { "GET", "/parcels%2Fabc", GOAPI_MATCH_NOT_FOUND, GOAPI_ROUTE_NONE, NULL },
+    { "GET", "/%2Fhealthz", GOAPI_MATCH_NOT_FOUND, GOAPI_ROUTE_NONE, NULL },
+    { "GET", "/%6", GOAPI_MATCH_NOT_FOUND, GOAPI_ROUTE_NONE, NULL },
+    { "POST", "/%68ealthz", GOAPI_MATCH_NOT_ALLOWED, GOAPI_ROUTE_NONE, "GET, HEAD" },
     { "POST", "/nope", GOAPI_MATCH_NOT_FOUND, GOAPI_ROUTE_NONE, NULL },
 
     /* method not allowed */
