@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -576,6 +577,19 @@ class PrometheusScrapeTest(HttpdTestCase):
              "--web.listen-address=127.0.0.1:%d" % self.port, "--log.level=warn"],
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_for_port("127.0.0.1", self.port, time.monotonic() + 30, self.prom)
+        # its query API answers 503 until the storage is open: wait for /-/ready
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/-/ready" % self.port,
+                                            timeout=5) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass                    # HTTPError (503 while starting) included
+            if time.monotonic() > deadline:
+                self.fail("Prometheus not ready after 30 s")
+            time.sleep(0.2)
 
     def tearDown(self):
         self.prom.terminate()
@@ -600,8 +614,13 @@ class PrometheusScrapeTest(HttpdTestCase):
         deadline = time.monotonic() + limit
         got = None
         while time.monotonic() < deadline:
-            got = self.query(q)
-            if want(got):
+            try:
+                got = self.query(q)
+            except urllib.error.HTTPError as e:
+                if e.code != 503:       # 503: not ready yet, asked again
+                    raise
+                got = None
+            if got is not None and want(got):
                 return got
             time.sleep(0.5)
         self.fail("%s: %r" % (q, got))
