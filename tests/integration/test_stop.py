@@ -373,8 +373,10 @@ class ExactStopTest(StopTestCase):
             time.sleep(0.01)
         self.fail("old children still running: %r" % alive)
 
-    def test_restart_old_generation_ends_with_its_last_request(self):
-        q = Inflight(self.httpd, 1.0)
+    def restart_during(self, seconds):
+        """A graceful restart while a request of seconds runs: the request,
+        when the restart was asked for, when the old children had ended."""
+        q = Inflight(self.httpd, seconds)
         q.start()
         time.sleep(0.3)
         old = self.httpd.children()
@@ -382,6 +384,10 @@ class ExactStopTest(StopTestCase):
         self.httpd.send_signal(signal.SIGUSR1)
         gone = self.old_generation_gone(old)
         q.join(10)
+        return q, t0, gone
+
+    def test_restart_old_generation_ends_with_its_last_request(self):
+        q, t0, gone = self.restart_during(1.0)
         self.assertOk(q)
         self.assertLess(gone - q.ended, 0.25 + EXIT_SLACK, (gone - t0, q.ended - t0))
         self.assertEqual(self.httpd.request("GET", "/healthz").status, 200)
@@ -389,14 +395,7 @@ class ExactStopTest(StopTestCase):
         self.assertCleanLog()
 
     def test_restart_old_generation_ends_with_the_window(self):
-        q = Inflight(self.httpd, 6)
-        q.start()
-        time.sleep(0.3)
-        old = self.httpd.children()
-        t0 = time.monotonic()
-        self.httpd.send_signal(signal.SIGUSR1)
-        gone = self.old_generation_gone(old)
-        q.join(10)
+        _, t0, gone = self.restart_during(6)
         self.assertLess(gone - t0, WINDOW + 0.25 + 0.1 + EXIT_SLACK)
         self.assertGreater(gone - t0, WINDOW - TOLERANCE)
         self.assertEqual(self.httpd.request("GET", "/healthz").status, 200)
