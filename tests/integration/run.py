@@ -62,6 +62,7 @@ class Result(unittest.TextTestResult):
     def addSkip(self, test, reason):
         unittest.TestResult.addSkip(self, test, reason)
         self._line(test, "skip")
+        self.stream.write("     %s\n" % reason)
 
 
 def main():

@@ -1,0 +1,3 @@
+module goapi.test/gomux
+
+go 1.22
