@@ -394,6 +394,7 @@ def send(addr, data, timeout=5):
 class GoMuxDifferentialTest(HttpdTestCase):
     CONF = """
 AllowEncodedSlashes NoDecode
+TraceEnable On
 GoapiIdempotency On
 <Location "/">
     SetHandler goapi
