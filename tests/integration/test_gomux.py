@@ -9,9 +9,9 @@ GOAPI_GOMUX_SHOW=1 prints every case that is not equal."""
 import os
 import re
 import select
-import socket
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
