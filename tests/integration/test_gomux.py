@@ -3,7 +3,8 @@
 """Routes side by side with a real Go 1.22 ServeMux (gomux/main.go, the
 design's patterns): the same raw request bytes go to both servers over
 sockets, and every pair of answers is either equal or one of the
-documented differences of docs/routes.md, whose table this test reads.
+documented differences of docs/routes.md, whose table (and the README's
+short one) this test reads.
 GOAPI_GOMUX_SHOW=1 prints every case that is not equal."""
 
 import os
@@ -189,11 +190,11 @@ class Answer:
             self.status, self.location, self.allow, self.ctype, self.body[:120])
 
 
-def docs_differences():
-    """The rows of the "Differences from Go 1.22" table: {id: text}."""
-    with open(ROUTES_DOC, encoding="utf-8") as f:
+def docs_differences(path=ROUTES_DOC, heading="## Differences from Go 1.22"):
+    """The rows of a table of differences: {id: text}."""
+    with open(path, encoding="utf-8") as f:
         text = f.read()
-    section = text.split("## Differences from Go 1.22", 1)
+    section = text.split(heading, 1)
     rows = {}
     if len(section) == 2:
         for line in section[1].split("\n## ", 1)[0].splitlines():
@@ -453,6 +454,9 @@ GoapiIdempotency On
         # the table and the test agree, and every row is seen
         rows = docs_differences()
         self.assertEqual(sorted(rows), sorted(ident for ident, _ in DIFFERENCES))
+        readme = docs_differences(os.path.join(TOP, "README.md"),
+                                  "## Routes as Go 1.22 answers them")
+        self.assertEqual(sorted(readme), sorted(rows))
         for ident, _ in DIFFERENCES:
             self.assertIn(ident, counts, "documented difference %s never seen" % ident)
 
