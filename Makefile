@@ -182,11 +182,11 @@ $(BUILD)/bench/mod_goapi_benchok.so: bench/mod_goapi_benchok.c
 	    $(addprefix -Wc$(comma),$(WARN) $(CSTD)) mod_goapi_benchok.c >/dev/null
 	cp bench/.libs/mod_goapi_benchok.so $@
 
-# The benchmark's Go peer, with Debian's Go toolchain (standard library
-# only: nothing is downloaded).
-GO := /usr/lib/go-1.19/bin/go
+# The benchmark's Go peer, with Debian's Go 1.22 toolchain (standard library
+# only: nothing is downloaded), as the differential routes test uses.
+GO := /usr/lib/go-1.22/bin/go
 $(BUILD)/bench/goserver: bench/goserver/main.go bench/goserver/go.mod
-	@scripts/deps.sh golang-1.19-go
+	@scripts/deps.sh --backports golang-1.22-go
 	@mkdir -p $(dir $@)
 	cd bench/goserver && GOCACHE=$(CURDIR)/$(BUILD)/gocache GOPROXY=off GOFLAGS=-mod=mod \
 	    GOTOOLCHAIN=local $(GO) build -trimpath -o $(CURDIR)/$@ .

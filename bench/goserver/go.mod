@@ -1,3 +1,3 @@
 module goapi.bench/goserver
 
-go 1.19
+go 1.22

@@ -6,7 +6,8 @@
 // routes /, /healthz, /readyz, /startupz and GET /parcels/{parcelID}, a
 // middleware that reads or creates X-Request-ID, sets X-Correlation-ID and
 // writes one log line per request, and a graceful stop on SIGTERM.
-// Standard library only (Debian's Go toolchain builds it).
+// Standard library only; Go 1.22 (Debian's golang-1.22-go) for its
+// ServeMux patterns.
 //
 //	goserver -addr 127.0.0.1:8080 -log /path/access.log
 package main
@@ -161,47 +162,29 @@ func text(w http.ResponseWriter, status int, body string, probe bool) {
 	io.WriteString(w, body)
 }
 
-func getOnly(f http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			text(w, http.StatusMethodNotAllowed, "Method Not Allowed\n", false)
-			return
-		}
-		f(w, r)
-	}
-}
-
+// routes: Go 1.22's ServeMux with the design's method patterns; the mux
+// itself answers 404, and 405 with Allow.
 func routes(ready *atomic.Bool) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/", getOnly(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/" {
-			text(w, http.StatusNotFound, "404 page not found\n", false)
-			return
-		}
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		text(w, http.StatusOK, "parcel service is reachable\n", false)
-	}))
-	mux.HandleFunc("/healthz", getOnly(func(w http.ResponseWriter, r *http.Request) {
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		text(w, http.StatusOK, "ok\n", true)
-	}))
-	mux.HandleFunc("/readyz", getOnly(func(w http.ResponseWriter, r *http.Request) {
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if !ready.Load() {
 			text(w, http.StatusServiceUnavailable, "not ready\n", true)
 			return
 		}
 		text(w, http.StatusOK, "ready\n", true)
-	}))
-	mux.HandleFunc("/startupz", getOnly(func(w http.ResponseWriter, r *http.Request) {
+	})
+	mux.HandleFunc("GET /startupz", func(w http.ResponseWriter, r *http.Request) {
 		text(w, http.StatusOK, "started\n", true)
-	}))
-	mux.HandleFunc("/parcels/", getOnly(func(w http.ResponseWriter, r *http.Request) {
-		id := strings.TrimPrefix(r.URL.Path, "/parcels/")
-		if id == "" || strings.Contains(id, "/") {
-			text(w, http.StatusNotFound, "404 page not found\n", false)
-			return
-		}
-		text(w, http.StatusOK, "parcel lookup accepted for "+id+"\n", false)
-	}))
+	})
+	mux.HandleFunc("GET /parcels/{parcelID}", func(w http.ResponseWriter, r *http.Request) {
+		text(w, http.StatusOK, "parcel lookup accepted for "+r.PathValue("parcelID")+"\n", false)
+	})
 	return mux
 }
 
