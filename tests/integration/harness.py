@@ -514,19 +514,25 @@ class Httpd:
 
     def raw(self, data, timeout=10):
         """Send bytes as they are; return everything until the server closes."""
-        with socket.create_connection((self.host, self.port), timeout=timeout) as s:
-            s.sendall(data)
-            chunks = []
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                try:
-                    b = s.recv(65536)
-                except socket.timeout:
-                    break
-                if not b:
-                    break
-                chunks.append(b)
-            return b"".join(chunks)
+        return raw_exchange((self.host, self.port), data, timeout)
+
+
+def raw_exchange(addr, data, timeout=10):
+    """Send bytes as they are to addr; return everything the server sends
+    until it closes, resets, or timeout passes."""
+    with socket.create_connection(addr, timeout=timeout) as s:
+        s.sendall(data)
+        chunks = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                b = s.recv(65536)
+            except (socket.timeout, ConnectionResetError):
+                break
+            if not b:
+                break
+            chunks.append(b)
+        return b"".join(chunks)
 
 
 def read_to_close(sock):

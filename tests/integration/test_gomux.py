@@ -12,14 +12,12 @@ import re
 import select
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
-import time
 import unittest
 import urllib.parse
 
-from harness import TOP, HttpdTestCase, parse_raw
+from harness import TOP, HttpdTestCase, parse_raw, raw_exchange
 
 GO = os.environ.get("GOAPI_GO", "/usr/lib/go-1.22/bin/go")
 GOMUX_SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gomux")
@@ -375,23 +373,6 @@ def go_version():
     return m.group(1) if m else None
 
 
-def send(addr, data, timeout=5):
-    """Send one request's bytes; everything until the server closes."""
-    with socket.create_connection(addr, timeout=timeout) as s:
-        s.sendall(data)
-        chunks = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                b = s.recv(65536)
-            except (socket.timeout, ConnectionResetError):
-                break
-            if not b:
-                break
-            chunks.append(b)
-        return b"".join(chunks)
-
-
 class GoMuxDifferentialTest(HttpdTestCase):
     CONF = """
 AllowEncodedSlashes NoDecode
@@ -432,8 +413,8 @@ GoapiIdempotency On
         unexplained = []
         for i, (method, target) in enumerate(all_cases):
             data = request_bytes(i, method, target)
-            go = Answer(send(self.go.addr, data))
-            ap = Answer(send((self.httpd.host, self.httpd.port), data))
+            go = Answer(raw_exchange(self.go.addr, data, 5))
+            ap = Answer(self.httpd.raw(data, 5))
             if go.key() == ap.key():
                 ident = "equal"
             else:
