@@ -42,6 +42,9 @@ PURE_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(PURE_SRC))
 APR_CONFIG = $(shell $(APXS) -q APR_CONFIG 2>/dev/null || echo apr-1-config)
 APR_CFLAGS = $(shell $(APR_CONFIG) --cflags --cppflags --includes)
 APR_LIBS   = $(shell $(APR_CONFIG) --link-ld --libs)
+# APR-util: buckets and brigades (src/goapi_brigade.c).
+APU_CONFIG = $(shell $(APXS) -q APU_CONFIG 2>/dev/null || echo apu-1-config)
+APU_LIBS   = $(shell $(APU_CONFIG) --link-ld --libs)
 
 .PHONY: all deps test-deps run test unit integration install sanitize clang-check clean clean-build bench docker-test fuzz lint valgrind deb
 
@@ -73,7 +76,7 @@ $(BUILD)/libgoapi.a: $(PURE_OBJ)
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgoapi.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CSTD) -g -O1 $(EXTRA_CFLAGS) $(APR_CFLAGS) -Isrc -Iinclude $< \
-	    $(BUILD)/libgoapi.a -lcmocka $(STORE_LIBS) $(APR_LIBS) -lpthread $(EXTRA_LDFLAGS) -o $@
+	    $(BUILD)/libgoapi.a -lcmocka $(STORE_LIBS) $(APU_LIBS) $(APR_LIBS) -lpthread $(EXTRA_LDFLAGS) -o $@
 
 # Every source must also be warning-free under clang (a syntax-only pass).
 clang-check:

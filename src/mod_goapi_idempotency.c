@@ -45,6 +45,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "goapi_brigade.h"
 #include "goapi_idem.h"
 #include "goapi_json.h"
 #include "goapi_parse.h"
@@ -92,6 +93,7 @@ typedef struct {
     apr_bucket_brigade *body;           /* request body, for the handler */
     /* the response, as it passes */
     apr_bucket_brigade *copy;
+    apr_bucket_brigade *out;            /* what passes on (made once) */
     apr_off_t copied;
     apr_array_header_t *headers;        /* response headers, taken with the
                                          * first data (before content filters) */
@@ -132,13 +134,25 @@ static void goapi_idem_problem(goapi_idem_req *ctx, goapi_metrics_counter outcom
     ctx->detail = detail;
 }
 
+/* body lives in r->pool, so it goes as a pool bucket: a client reading
+ * slowly keeps it where it is (the event MPM's write completion sets such
+ * a bucket aside without copying it), not a copy of it as well. */
 static int goapi_idem_send(request_rec *r, const char *body, apr_size_t len)
 {
+    conn_rec *c = r->connection;
+    apr_bucket_brigade *bb;
+    apr_status_t rv;
+
     ap_set_content_length(r, (apr_off_t)len);
-    if (!r->header_only && len) {
-        ap_rwrite(body, (int)len, r);
+    if (r->header_only || !len) {
+        return OK;
     }
-    return OK;
+    bb = apr_brigade_create(r->pool, c->bucket_alloc);
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create(body, len, r->pool,
+                                                       c->bucket_alloc));
+    rv = ap_pass_brigade(r->output_filters, bb);
+    apr_brigade_cleanup(bb);
+    return rv == APR_SUCCESS || c->aborted ? OK : AP_FILTER_ERROR;
 }
 
 /* RFC 9457 problem details, with the request's IDs. */
@@ -263,7 +277,7 @@ static int goapi_idem_read_body(request_rec *r, goapi_idem_req *ctx, apr_int64_t
                 return HTTP_REQUEST_ENTITY_TOO_LARGE;
             }
             goapi_sha256_update(&h, data, len);
-            apr_brigade_write(ctx->body, NULL, NULL, data, len);
+            goapi_brigade_append(ctx->body, data, len);
         }
         apr_brigade_cleanup(bb);
     }
@@ -554,7 +568,12 @@ static apr_status_t goapi_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     if (ctx->finished) {
         return ap_pass_brigade(f->next, bb);
     }
-    out = apr_brigade_create(r->pool, c->bucket_alloc);
+    /* one brigade for every call: a handler that passes its response a
+     * few bytes at a time must not make a brigade per call */
+    if (!ctx->out) {
+        ctx->out = apr_brigade_create(r->pool, c->bucket_alloc);
+    }
+    out = ctx->out;
     while (!APR_BRIGADE_EMPTY(bb)) {
         apr_bucket *b = APR_BRIGADE_FIRST(bb);
         int eos = APR_BUCKET_IS_EOS(b), unread = b->length == (apr_size_t)-1;
@@ -579,7 +598,7 @@ static apr_status_t goapi_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
                 apr_brigade_cleanup(ctx->copy);
             }
             if (!ctx->too_large) {
-                apr_brigade_write(ctx->copy, NULL, NULL, data, len);
+                goapi_brigade_append(ctx->copy, data, len);
                 ctx->copied += (apr_off_t)len;
             }
         }
@@ -600,7 +619,7 @@ static apr_status_t goapi_capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         }
     }
     apr_brigade_cleanup(bb);
-    apr_brigade_destroy(out);
+    apr_brigade_cleanup(out);
     return rv;
 }
 

@@ -39,6 +39,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 
+#include "goapi_brigade.h"
 #include "goapi_parse.h"
 #include "goapi_reaper.h"
 #include "mod_goapi.h"
@@ -76,8 +77,8 @@ typedef struct {
     apr_time_t write_deadline;  /* of the request being served; 0 none */
     apr_time_t ended;           /* when its last request ended; 0 none yet */
     apr_interval_time_t keepalive;  /* the KeepAliveTimeout after it */
-    apr_bucket_brigade *partial;    /* a line being read, its first part
-                                     * (empty between reads; made once) */
+    apr_bucket_brigade *partial;    /* a line being read, its first part as
+                                     * bytes (empty between reads; made once) */
 } goapi_conn;
 
 /* What the reaper needs to fire one request's write deadline; lives in the
@@ -475,7 +476,6 @@ static apr_status_t goapi_getline(ap_filter_t *f, goapi_conn *cc, apr_bucket_bri
         }
         if (!APR_BRIGADE_EMPTY(bb)) {
             apr_off_t len;
-            apr_bucket *e;
             int ends = goapi_ends_line(bb, &len);
 
             *total += len;
@@ -484,16 +484,16 @@ static apr_status_t goapi_getline(ap_filter_t *f, goapi_conn *cc, apr_bucket_bri
                 break;
             }
             room -= len;
-            /* keep the partial line until the rest arrives */
+            /* Keep the partial line until the rest arrives, as bytes: each
+             * read is a bucket with a buffer of its own, so a line sent a
+             * byte per write would otherwise hold a buffer per byte. */
             if (!cc->partial) {
                 cc->partial = apr_brigade_create(f->c->pool, f->c->bucket_alloc);
             }
             held = cc->partial;
-            while (!APR_BRIGADE_EMPTY(bb)) {
-                e = APR_BRIGADE_FIRST(bb);
-                apr_bucket_setaside(e, f->c->pool);
-                APR_BUCKET_REMOVE(e);
-                APR_BRIGADE_INSERT_TAIL(held, e);
+            rv = goapi_brigade_absorb(held, bb, NULL);
+            if (rv != APR_SUCCESS) {
+                break;
             }
             if (room <= 0) {
                 rv = APR_SUCCESS;       /* a line this long: the caller decides */
