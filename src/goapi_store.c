@@ -31,3 +31,8 @@ int goapi_store_log_due(goapi_store_log_limit *l, apr_time_t now,
     *skipped = apr_atomic_xchg32(&l->skipped, 0);
     return 1;
 }
+
+int goapi_store_unsure(goapi_store *st, apr_status_t rv)
+{
+    return st->ops->unsure ? st->ops->unsure(st, rv) : 0;
+}

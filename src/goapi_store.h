@@ -22,8 +22,9 @@
  * claim with GOAPI_CLAIM_RERUN_AFTER_LEASE, which an operator asked for by
  * name, takes over a key whose lease has ended.
  *
- * Status codes: APR_SUCCESS; APR_NOTFOUND (no such record, or not ours);
- * APR_ENOSPC (the store is full: nothing was changed; claims stop short of
+ * Status codes: APR_SUCCESS; APR_NOTFOUND (no such record, or not ours:
+ * complete and release say APR_ENOENT instead when no record at all holds
+ * the key, i.e. ours vanished: evicted, deleted by hand, or expired); APR_ENOSPC (the store is full: nothing was changed; claims stop short of
  * the end, so that claims already taken can still complete); APR_EINVAL (a record
  * in the store does not decode: it is kept and never trusted); anything
  * else is a failure of the store itself.
@@ -72,6 +73,11 @@ typedef struct {
     /* Can the store answer now (readiness)?  APR_SUCCESS, or a failure
      * that error() describes. */
     apr_status_t (*ping)(goapi_store *st);
+    /* Is the write that has just failed with rv in doubt?  1 when it was
+     * sent and no answer came back (a timeout, a cut connection): the
+     * store may have applied it, or may still; 0 when it surely did not.
+     * NULL for a store whose writes are all or nothing (a local file). */
+    int (*unsure)(goapi_store *st, apr_status_t rv);
 } goapi_store_ops;
 
 struct goapi_store {
@@ -84,6 +90,9 @@ struct goapi_store {
  * past its lease. */
 int goapi_store_claim_replaces(const goapi_idem_record *held, apr_time_t now,
                                unsigned flags);
+
+/* st->ops->unsure(st, rv), or 0 when the store has none. */
+int goapi_store_unsure(goapi_store *st, apr_status_t rv);
 
 /* A store that is down fails every request: its errors are logged at
  * most once per interval.  A limiter of one process, shared by its

@@ -245,7 +245,7 @@ static int goapi_lmdb_apply_claim(goapi_lmdb *db, MDB_txn *txn, goapi_lmdb_op *o
 }
 
 /* Is the record under k our in-flight one?  MDB_SUCCESS, MDB_NOTFOUND
- * (absent, or not ours), or a failure of txn. */
+ * (absent), MDB_KEYEXIST (there, but not ours), or a failure of txn. */
 static int goapi_lmdb_ours(goapi_lmdb *db, MDB_txn *txn, MDB_val *k, apr_uint64_t claim_id)
 {
     goapi_idem_record rec;
@@ -261,7 +261,7 @@ static int goapi_lmdb_ours(goapi_lmdb *db, MDB_txn *txn, MDB_val *k, apr_uint64_
     }
     if (goapi_idem_decode(&rec, v.mv_data, v.mv_size, p) != APR_SUCCESS
         || rec.state != GOAPI_IDEM_IN_FLIGHT || rec.claim_id != claim_id) {
-        rc = MDB_NOTFOUND;
+        rc = MDB_KEYEXIST;
     }
     apr_pool_destroy(p);
     return rc;
@@ -272,8 +272,8 @@ static int goapi_lmdb_apply_settle(goapi_lmdb *db, MDB_txn *txn, goapi_lmdb_op *
 {
     int rc = goapi_lmdb_ours(db, txn, &op->k, op->claim_id);
 
-    if (rc == MDB_NOTFOUND) {
-        op->rv = APR_NOTFOUND;
+    if (rc == MDB_NOTFOUND || rc == MDB_KEYEXIST) {
+        op->rv = rc == MDB_NOTFOUND ? APR_ENOENT : APR_NOTFOUND;
         return MDB_SUCCESS;
     }
     if (rc == MDB_SUCCESS) {
@@ -667,7 +667,8 @@ static const goapi_store_ops goapi_lmdb_ops = {
     goapi_lmdb_sweep,
     goapi_lmdb_next,
     goapi_lmdb_error,
-    goapi_lmdb_ping
+    goapi_lmdb_ping,
+    NULL                /* a transaction is applied in full or not at all */
 };
 
 static apr_status_t goapi_lmdb_close(void *data)

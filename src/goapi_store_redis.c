@@ -24,6 +24,12 @@
  * be repeated without harm (a claim that finds its own claim_id took the
  * key).  After a failed connect no thread tries again for
  * GOAPI_REDIS_RETRY: requests fail at once instead of each waiting.
+ *
+ * A failure is named by its cause (goapi_redis_error.h) and the command
+ * that met it; a write that was sent and never answered is "unsure": the
+ * server may have applied it, or may still (a stopped server reads it when
+ * it resumes).  The password never appears in an error, even if a server
+ * repeated it.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -35,6 +41,7 @@
 #include <apr_thread_proc.h>
 #include <hiredis/hiredis.h>
 
+#include "goapi_redis_error.h"
 #include "goapi_store_redis.h"
 
 /* After a connect that failed, none again for this long (per process). */
@@ -44,6 +51,11 @@
 /* The scripts.  KEYS[1] is the record's key. */
 enum { GOAPI_SCRIPT_CLAIM, GOAPI_SCRIPT_COMPLETE, GOAPI_SCRIPT_RELEASE, GOAPI_SCRIPTS };
 
+/* What each script is, in errors. */
+static const char *const goapi_redis_script_names[GOAPI_SCRIPTS] = {
+    "the claim script", "the completion script", "the release script"
+};
+
 static const char *const goapi_redis_scripts[GOAPI_SCRIPTS] = {
     /* ARGV: our record, its PX, the record we may replace ("" none).
      * Returns the record there, or 1 when ours was set. */
@@ -52,15 +64,17 @@ static const char *const goapi_redis_scripts[GOAPI_SCRIPTS] = {
     "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
     "return 1\n",
     /* ARGV: our claim's token (its first bytes), the completed record, its
-     * PX.  1 done, 0 the key no longer holds our claim. */
+     * PX.  1 done, 0 another record holds the key, 2 no record does (ours
+     * vanished: evicted or deleted). */
     "local v = redis.call('GET', KEYS[1])\n"
     "if v == ARGV[2] then return 1 end\n"
-    "if not v or string.sub(v, 1, string.len(ARGV[1])) ~= ARGV[1] then return 0 end\n"
+    "if not v then return 2 end\n"
+    "if string.sub(v, 1, string.len(ARGV[1])) ~= ARGV[1] then return 0 end\n"
     "redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])\n"
     "return 1\n",
-    /* ARGV: our claim's token.  1 deleted (or gone), 0 not ours. */
+    /* ARGV: our claim's token.  1 deleted, 2 already gone, 0 not ours. */
     "local v = redis.call('GET', KEYS[1])\n"
-    "if not v then return 1 end\n"
+    "if not v then return 2 end\n"
     "if string.sub(v, 1, string.len(ARGV[1])) ~= ARGV[1] then return 0 end\n"
     "redis.call('DEL', KEYS[1])\n"
     "return 1\n",
@@ -68,12 +82,15 @@ static const char *const goapi_redis_scripts[GOAPI_SCRIPTS] = {
 
 typedef struct goapi_redis_store goapi_redis_store;
 
-/* A thread's connection, and the words of its last failure. */
+/* A thread's connection, and its last failure. */
 typedef struct goapi_redis_conn {
     redisContext *c;
     goapi_redis_store *st;
     struct goapi_redis_conn *next, *prev;       /* the store's list */
-    char err[GOAPI_REDIS_ERR_MAX];
+    goapi_redis_error_kind kind;                /* its cause */
+    int unsure;                                 /* a write sent, never answered */
+    char err[GOAPI_REDIS_ERR_MAX];              /* its words */
+    char step[64];                              /* the command sent last */
 } goapi_redis_conn;
 
 struct goapi_redis_store {
@@ -85,7 +102,8 @@ struct goapi_redis_store {
     apr_thread_mutex_t *lock;           /* what follows */
     goapi_redis_conn *conns;
     apr_time_t retry_at;                /* no connect before this */
-    char down_err[GOAPI_REDIS_ERR_MAX]; /* why the last connect failed */
+    goapi_redis_error_kind down_kind;   /* why the last connect failed */
+    char down_err[GOAPI_REDIS_ERR_MAX];
     int master_known;                   /* sentinel: the address below */
     char master_host[256];
     int master_port;
@@ -94,16 +112,100 @@ struct goapi_redis_store {
 
 /* ---- connections ---------------------------------------------------------- */
 
-static void goapi_redis_fail(goapi_redis_conn *conn, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void goapi_redis_fail(goapi_redis_conn *conn, const char *fmt, ...)
+/* Every occurrence of secret in text (size bytes) becomes "***". */
+static void goapi_redis_scrub(char *text, apr_size_t size, const char *secret)
 {
+    apr_size_t n = secret ? strlen(secret) : 0;
+    char *at;
+
+    while (n && (at = strstr(text, secret)) != NULL) {
+        char rest[GOAPI_REDIS_ERR_MAX];
+
+        apr_cpystrn(rest, at + n, sizeof(rest));
+        apr_snprintf(at, size - (apr_size_t)(at - text), "***%s", rest);
+    }
+}
+
+static void goapi_redis_fail(goapi_redis_conn *conn, goapi_redis_error_kind kind,
+                             const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The thread's failure: its cause, then fmt (what met it). */
+static void goapi_redis_fail(goapi_redis_conn *conn, goapi_redis_error_kind kind,
+                             const char *fmt, ...)
+{
+    apr_size_t n;
     va_list ap;
 
+    conn->kind = kind;
+    n = apr_snprintf(conn->err, sizeof(conn->err), "%s: ", goapi_redis_error_phrase(kind));
     va_start(ap, fmt);
-    apr_vsnprintf(conn->err, sizeof(conn->err), fmt, ap);
+    apr_vsnprintf(conn->err + n, sizeof(conn->err) - n, fmt, ap);
     va_end(ap);
+    goapi_redis_scrub(conn->err, sizeof(conn->err), conn->st->target.password);
+}
+
+/* The timeout in words, for errors. */
+static const char *goapi_redis_timeout_text(const goapi_redis_store *st, char buf[32])
+{
+    apr_snprintf(buf, 32, "%ld ms", (long)st->tv.tv_sec * 1000 + (long)st->tv.tv_usec / 1000);
+    return buf;
+}
+
+/* A connect that failed (c NULL: no context at all), errnum its errno. */
+static void goapi_redis_connect_failed(goapi_redis_store *st, goapi_redis_conn *conn,
+                                       const redisContext *c, int errnum)
+{
+    goapi_redis_error_kind kind = c ? goapi_redis_error_io(c->err, errnum)
+                                    : GOAPI_REDIS_E_LOCAL;
+    char ms[32];
+
+    switch (kind) {
+    case GOAPI_REDIS_E_TIMEOUT:
+        goapi_redis_fail(conn, kind, "no connection within %s (connect: %s)",
+                         goapi_redis_timeout_text(st, ms), c->errstr);
+        break;
+    case GOAPI_REDIS_E_REFUSED:
+        goapi_redis_fail(conn, kind, "nothing listens at the store's address (connect: %s)",
+                         c->errstr);
+        break;
+    default:
+        goapi_redis_fail(conn, kind, "cannot connect: %s", c ? c->errstr : "out of memory");
+        break;
+    }
+}
+
+/* A command that got no answer: the connection failed (errnum the errno
+ * right after), or the bytes that came back are not RESP. */
+static void goapi_redis_io_failed(goapi_redis_store *st, goapi_redis_conn *conn,
+                                  const redisContext *c, const char *step, int errnum)
+{
+    goapi_redis_error_kind kind = goapi_redis_error_io(c->err, errnum);
+    char ms[32];
+
+    switch (kind) {
+    case GOAPI_REDIS_E_TIMEOUT:
+        goapi_redis_fail(conn, kind, "no answer to %s within %s (%s)", step,
+                         goapi_redis_timeout_text(st, ms), c->errstr);
+        break;
+    case GOAPI_REDIS_E_CLOSED:
+        goapi_redis_fail(conn, kind, "no answer to %s (%s)", step, c->errstr);
+        break;
+    case GOAPI_REDIS_E_PROTOCOL:
+        goapi_redis_fail(conn, kind, "the answer to %s is not Redis' protocol (%s)", step,
+                         c->errstr);
+        break;
+    default:
+        goapi_redis_fail(conn, kind, "%s failed: %s", step,
+                         c->errstr[0] ? c->errstr : "the connection failed");
+        break;
+    }
+}
+
+/* An error answer to step, as the thread's failure. */
+static void goapi_redis_refused(goapi_redis_conn *conn, const char *step, const char *text)
+{
+    goapi_redis_fail(conn, goapi_redis_error_reply(text), "%s answered %s", step, text);
 }
 
 static void goapi_redis_drop(goapi_redis_conn *conn)
@@ -159,16 +261,24 @@ static goapi_redis_conn *goapi_redis_conn_of(goapi_redis_store *st)
     return conn;
 }
 
-/* A command whose answer must be +OK (AUTH, SELECT); 0 and err set if not. */
-static int goapi_redis_expect_ok(goapi_redis_conn *conn, redisContext *c, int argc,
-                                 const char **argv, const char *what)
+/* A command of the connect whose answer must be +OK (AUTH, SELECT); 0 and
+ * the failure set if not. */
+static int goapi_redis_expect_ok(goapi_redis_store *st, goapi_redis_conn *conn,
+                                 redisContext *c, int argc, const char **argv)
 {
     redisReply *r = redisCommandArgv(c, argc, argv, NULL);
+    int errnum = errno;
     int ok = r && r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "OK");
 
-    if (!ok) {
-        goapi_redis_fail(conn, "%s refused: %s", what,
-                         r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
+    if (!r) {
+        goapi_redis_io_failed(st, conn, c, argv[0], errnum);
+    }
+    else if (r->type == REDIS_REPLY_ERROR) {
+        goapi_redis_refused(conn, argv[0], r->str);
+    }
+    else if (!ok) {
+        goapi_redis_fail(conn, GOAPI_REDIS_E_PROTOCOL, "%s answered neither OK nor an error",
+                         argv[0]);
     }
     if (r) {
         freeReplyObject(r);
@@ -182,16 +292,17 @@ static redisContext *goapi_redis_dial(goapi_redis_store *st, goapi_redis_conn *c
     redisContext *c = st->target.kind == GOAPI_REDIS_UNIX
                       ? redisConnectUnixWithTimeout(st->target.path, st->tv)
                       : redisConnectWithTimeout(host, port, st->tv);
+    int errnum = errno;
 
     if (!c || c->err) {
-        goapi_redis_fail(conn, "cannot connect: %s", c ? c->errstr : "out of memory");
+        goapi_redis_connect_failed(st, conn, c, errnum);
         if (c) {
             redisFree(c);
         }
         return NULL;
     }
     if (redisSetTimeout(c, st->tv) != REDIS_OK) {
-        goapi_redis_fail(conn, "cannot set the timeout: %s", c->errstr);
+        goapi_redis_fail(conn, GOAPI_REDIS_E_LOCAL, "cannot set the timeout: %s", c->errstr);
         redisFree(c);
         return NULL;
     }
@@ -229,11 +340,20 @@ static int goapi_redis_resolve(goapi_redis_store *st, goapi_redis_conn *conn, ch
                 found = 1;
             }
         }
+        else if (!r) {
+            char step[300];
+
+            apr_snprintf(step, sizeof(step), "SENTINEL get-master-addr-by-name at %s:%u",
+                         s->host, (unsigned)s->port);
+            goapi_redis_io_failed(st, conn, c, step, errno);
+        }
         else {
-            goapi_redis_fail(conn, "the sentinel at %s:%u does not name the master: %s",
+            goapi_redis_fail(conn, r->type == REDIS_REPLY_ERROR
+                                   ? goapi_redis_error_reply(r->str) : GOAPI_REDIS_E_REPLY,
+                             "the sentinel at %s:%u does not name the master: %s",
                              s->host, (unsigned)s->port,
-                             r && r->type == REDIS_REPLY_ERROR ? r->str
-                             : r ? "it knows no master of that name" : c->errstr);
+                             r->type == REDIS_REPLY_ERROR ? r->str
+                             : "it knows no master of that name");
         }
         if (r) {
             freeReplyObject(r);
@@ -256,8 +376,12 @@ static int goapi_redis_is_master(goapi_redis_store *st, goapi_redis_conn *conn,
              && r->element[0]->type == REDIS_REPLY_STRING
              && !strcmp(r->element[0]->str, "master");
 
-    if (!ok) {
-        goapi_redis_fail(conn, "the node the sentinels named (%s) is not the master: %s",
+    if (!r) {
+        goapi_redis_io_failed(st, conn, c, "ROLE", errno);
+    }
+    else if (!ok) {
+        goapi_redis_fail(conn, GOAPI_REDIS_E_READONLY,
+                         "the node the sentinels named (%s) is not the master: %s",
                          st->master_host, r && r->type == REDIS_REPLY_ARRAY
                          && r->elements > 0 && r->element[0]->type == REDIS_REPLY_STRING
                          ? r->element[0]->str : "no answer to ROLE");
@@ -274,6 +398,7 @@ static void goapi_redis_pause(goapi_redis_store *st, goapi_redis_conn *conn)
 {
     apr_thread_mutex_lock(st->lock);
     st->retry_at = apr_time_now() + GOAPI_REDIS_RETRY;
+    st->down_kind = conn->kind;
     apr_cpystrn(st->down_err, conn->err, sizeof(st->down_err));
     st->master_known = 0;
     apr_thread_mutex_unlock(st->lock);
@@ -294,8 +419,10 @@ static int goapi_redis_connect(goapi_redis_store *st, goapi_redis_conn *conn)
 
     apr_thread_mutex_lock(st->lock);
     if (now < st->retry_at) {
-        goapi_redis_fail(conn, "%s (tried again within %d ms)", st->down_err,
-                         GOAPI_REDIS_RETRY / 1000);
+        /* the words of that failure, its cause's phrase already in them */
+        conn->kind = st->down_kind;
+        apr_snprintf(conn->err, sizeof(conn->err), "%s (the last connect, less than %d ms "
+                     "ago; no new one before then)", st->down_err, GOAPI_REDIS_RETRY / 1000);
         apr_thread_mutex_unlock(st->lock);
         return 0;
     }
@@ -316,8 +443,7 @@ static int goapi_redis_connect(goapi_redis_store *st, goapi_redis_conn *conn)
     if (c && (t->password || t->user)) {
         const char *argv[3] = { "AUTH", t->user ? t->user : t->password, t->password };
 
-        if (!goapi_redis_expect_ok(conn, c, t->user && t->password ? 3 : 2, argv,
-                                   "AUTH")) {
+        if (!goapi_redis_expect_ok(st, conn, c, t->user && t->password ? 3 : 2, argv)) {
             redisFree(c);
             c = NULL;
         }
@@ -326,7 +452,7 @@ static int goapi_redis_connect(goapi_redis_store *st, goapi_redis_conn *conn)
         const char *argv[2] = { "SELECT", db };
 
         apr_snprintf(db, sizeof(db), "%d", t->db);
-        if (!goapi_redis_expect_ok(conn, c, 2, argv, "SELECT")) {
+        if (!goapi_redis_expect_ok(st, conn, c, 2, argv)) {
             redisFree(c);
             c = NULL;
         }
@@ -353,29 +479,55 @@ static int goapi_redis_connect(goapi_redis_store *st, goapi_redis_conn *conn)
 
 /* ---- commands --------------------------------------------------------------- */
 
-/* One command on this thread's connection (made if need be): the reply,
- * or NULL with the thread's error set.  A reused connection that fails
- * without an answer is dropped and the command sent once more on a new
- * one; an error reply is returned to the caller as it is. */
-static redisReply *goapi_redis_command(goapi_redis_store *st, goapi_redis_conn *conn,
-                                       int argc, const char **argv, const size_t *lens)
+/* Names the failure of a second attempt after the first's, in the
+ * thread's error. */
+static void goapi_redis_then(goapi_redis_conn *conn, const char *first)
 {
+    char second[GOAPI_REDIS_ERR_MAX];
+
+    apr_cpystrn(second, conn->err, sizeof(second));
+    apr_snprintf(conn->err, sizeof(conn->err), "%s; then, on a new connection, %s", first,
+                 second);
+}
+
+/* One command on this thread's connection (made if need be): the reply,
+ * or NULL with the thread's failure set.  step names it in errors.  A
+ * reused connection that fails without an answer is dropped and the
+ * command sent once more on a new one; an error reply is returned to the
+ * caller as it is. */
+static redisReply *goapi_redis_command(goapi_redis_store *st, goapi_redis_conn *conn,
+                                       const char *step, int argc, const char **argv,
+                                       const size_t *lens)
+{
+    char first[GOAPI_REDIS_ERR_MAX];
     int attempt;
 
+    first[0] = '\0';
     for (attempt = 0; attempt < 2; attempt++) {
-        int reused = conn->c != NULL;
+        int reused = conn->c != NULL, errnum;
         redisReply *r;
 
         if (!conn->c && !goapi_redis_connect(st, conn)) {
+            if (first[0]) {
+                goapi_redis_then(conn, first);
+            }
             return NULL;
         }
+        apr_cpystrn(conn->step, step, sizeof(conn->step));
         r = redisCommandArgv(conn->c, argc, argv, lens);
+        errnum = errno;
         if (r) {
-            if (r->type == REDIS_REPLY_ERROR
-                && (!strncmp(r->str, "READONLY", 8) || !strncmp(r->str, "MASTERDOWN", 10)
-                    || !strncmp(r->str, "LOADING", 7))) {
-                /* a failover under way: find the master again */
-                goapi_redis_fail(conn, "%s", r->str);
+            goapi_redis_error_kind kind = r->type == REDIS_REPLY_ERROR
+                                          ? goapi_redis_error_reply(r->str)
+                                          : GOAPI_REDIS_E_NONE;
+
+            if (kind == GOAPI_REDIS_E_READONLY || kind == GOAPI_REDIS_E_NOT_READY) {
+                /* a failover under way (or a replica named as the store):
+                 * find the master again */
+                goapi_redis_refused(conn, step, r->str);
+                if (first[0]) {
+                    goapi_redis_then(conn, first);
+                }
                 freeReplyObject(r);
                 goapi_redis_drop(conn);
                 apr_thread_mutex_lock(st->lock);
@@ -385,15 +537,19 @@ static redisReply *goapi_redis_command(goapi_redis_store *st, goapi_redis_conn *
             }
             return r;
         }
-        goapi_redis_fail(conn, "%s", conn->c->errstr[0] ? conn->c->errstr
-                                                        : "the connection failed");
+        goapi_redis_io_failed(st, conn, conn->c, step, errnum);
+        conn->unsure |= goapi_redis_error_unsure(conn->kind, 1);
+        if (first[0]) {
+            goapi_redis_then(conn, first);
+        }
         goapi_redis_drop(conn);
         apr_thread_mutex_lock(st->lock);
         st->master_known = 0;
         apr_thread_mutex_unlock(st->lock);
-        if (!reused) {
+        if (!reused || first[0]) {
             break;
         }
+        apr_cpystrn(first, conn->err, sizeof(first));
     }
     return NULL;
 }
@@ -405,7 +561,7 @@ static redisReply *goapi_redis_script(goapi_redis_store *st, goapi_redis_conn *c
 {
     const char *argv[8];
     size_t len[8];
-    char sha[41];
+    char sha[41], step[64];
     redisReply *r;
     int i;
 
@@ -422,19 +578,21 @@ static redisReply *goapi_redis_script(goapi_redis_store *st, goapi_redis_conn *c
     for (i = 0; i < 3; i++) {
         len[i] = strlen(argv[i]);
     }
-    r = goapi_redis_command(st, conn, 3 + nargs, argv, len);
+    apr_snprintf(step, sizeof(step), "%s of %s", argv[0], goapi_redis_script_names[which]);
+    r = goapi_redis_command(st, conn, step, 3 + nargs, argv, len);
     if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
         freeReplyObject(r);
         argv[0] = "EVAL";
         argv[1] = goapi_redis_scripts[which];
         len[0] = 4;
         len[1] = strlen(argv[1]);
-        r = goapi_redis_command(st, conn, 3 + nargs, argv, len);
+        apr_snprintf(step, sizeof(step), "EVAL of %s", goapi_redis_script_names[which]);
+        r = goapi_redis_command(st, conn, step, 3 + nargs, argv, len);
     }
     if (r && !sha[0] && r->type != REDIS_REPLY_ERROR) {
         /* EVAL cached it on the server: its SHA1, for the next time */
         const char *load[3] = { "SCRIPT", "LOAD", goapi_redis_scripts[which] };
-        redisReply *s = goapi_redis_command(st, conn, 3, load, NULL);
+        redisReply *s = goapi_redis_command(st, conn, "SCRIPT LOAD", 3, load, NULL);
 
         if (s && s->type == REDIS_REPLY_STRING && s->len == 40) {
             apr_thread_mutex_lock(st->lock);
@@ -483,13 +641,33 @@ static unsigned char *goapi_redis_encode(const goapi_idem_record *rec, apr_size_
     return buf;
 }
 
-/* An error reply or a reply of the wrong type, as the thread's error. */
+/* An error reply or a reply of the wrong type to the command sent last,
+ * as the thread's failure. */
 static apr_status_t goapi_redis_unexpected(goapi_redis_conn *conn, redisReply *r)
 {
-    goapi_redis_fail(conn, "unexpected answer: %s",
-                     r->type == REDIS_REPLY_ERROR ? r->str : "of another type");
+    if (r->type == REDIS_REPLY_ERROR) {
+        goapi_redis_refused(conn, conn->step, r->str);
+    }
+    else {
+        goapi_redis_fail(conn, GOAPI_REDIS_E_PROTOCOL, "%s answered with a reply of "
+                         "another type (%d)", conn->step, r->type);
+    }
     freeReplyObject(r);
     return APR_EGENERAL;
+}
+
+/* This thread's connection, its last failure forgotten: an operation
+ * begins. */
+static goapi_redis_conn *goapi_redis_begin(goapi_redis_store *st)
+{
+    goapi_redis_conn *conn = goapi_redis_conn_of(st);
+
+    if (conn) {
+        conn->kind = GOAPI_REDIS_E_NONE;
+        conn->unsure = 0;
+        conn->err[0] = '\0';
+    }
+    return conn;
 }
 
 static apr_status_t goapi_redis_claim(goapi_store *base, const unsigned char key[GOAPI_SHA256_LEN],
@@ -498,7 +676,7 @@ static apr_status_t goapi_redis_claim(goapi_store *base, const unsigned char key
                                       goapi_idem_record *existing, apr_pool_t *p)
 {
     goapi_redis_store *st = (goapi_redis_store *)base;
-    goapi_redis_conn *conn = goapi_redis_conn_of(st);
+    goapi_redis_conn *conn = goapi_redis_begin(st);
     char kbuf[512], px[24];
     const char *args[4];
     size_t lens[4];
@@ -580,7 +758,7 @@ static apr_status_t goapi_redis_fenced(goapi_redis_store *st, const unsigned cha
                                        int which, apr_uint64_t claim_id,
                                        const goapi_idem_record *done)
 {
-    goapi_redis_conn *conn = goapi_redis_conn_of(st);
+    goapi_redis_conn *conn = goapi_redis_begin(st);
     unsigned char token[GOAPI_IDEM_TOKEN_LEN], *rec = NULL;
     char kbuf[512], px[24];
     const char *args[4];
@@ -611,10 +789,10 @@ static apr_status_t goapi_redis_fenced(goapi_redis_store *st, const unsigned cha
     if (!r) {
         return APR_EGENERAL;
     }
-    if (r->type != REDIS_REPLY_INTEGER) {
+    if (r->type != REDIS_REPLY_INTEGER || r->integer < 0 || r->integer > 2) {
         return goapi_redis_unexpected(conn, r);
     }
-    rv = r->integer == 1 ? APR_SUCCESS : APR_NOTFOUND;
+    rv = r->integer == 1 ? APR_SUCCESS : r->integer == 2 ? APR_ENOENT : APR_NOTFOUND;
     freeReplyObject(r);
     return rv;
 }
@@ -639,7 +817,7 @@ static apr_status_t goapi_redis_lookup(goapi_store *base, const unsigned char ke
                                        goapi_idem_record *rec, apr_pool_t *p)
 {
     goapi_redis_store *st = (goapi_redis_store *)base;
-    goapi_redis_conn *conn = goapi_redis_conn_of(st);
+    goapi_redis_conn *conn = goapi_redis_begin(st);
     char kbuf[512];
     const char *argv[2];
     redisReply *r;
@@ -650,7 +828,7 @@ static apr_status_t goapi_redis_lookup(goapi_store *base, const unsigned char ke
     }
     argv[0] = "GET";
     argv[1] = goapi_redis_key(st, key, kbuf);
-    if (!(r = goapi_redis_command(st, conn, 2, argv, NULL))) {
+    if (!(r = goapi_redis_command(st, conn, "GET", 2, argv, NULL))) {
         return APR_EGENERAL;
     }
     if (r->type == REDIS_REPLY_NIL) {
@@ -679,7 +857,7 @@ static apr_status_t goapi_redis_sweep(goapi_store *base, apr_time_t now, apr_siz
 static apr_status_t goapi_redis_next(goapi_store *base, const char *counter, apr_uint64_t *value)
 {
     goapi_redis_store *st = (goapi_redis_store *)base;
-    goapi_redis_conn *conn = goapi_redis_conn_of(st);
+    goapi_redis_conn *conn = goapi_redis_begin(st);
     char kbuf[512];
     const char *argv[2];
     redisReply *r;
@@ -690,7 +868,7 @@ static apr_status_t goapi_redis_next(goapi_store *base, const char *counter, apr
     apr_snprintf(kbuf, sizeof(kbuf), "%scounter:{%s}", st->prefix, counter);
     argv[0] = "INCR";
     argv[1] = kbuf;
-    if (!(r = goapi_redis_command(st, conn, 2, argv, NULL))) {
+    if (!(r = goapi_redis_command(st, conn, "INCR", 2, argv, NULL))) {
         return APR_EGENERAL;
     }
     if (r->type != REDIS_REPLY_INTEGER || r->integer < 1) {
@@ -704,7 +882,7 @@ static apr_status_t goapi_redis_next(goapi_store *base, const char *counter, apr
 static apr_status_t goapi_redis_ping(goapi_store *base)
 {
     goapi_redis_store *st = (goapi_redis_store *)base;
-    goapi_redis_conn *conn = goapi_redis_conn_of(st);
+    goapi_redis_conn *conn = goapi_redis_begin(st);
     const char *argv[1] = { "PING" };
     redisReply *r;
     apr_status_t rv;
@@ -712,7 +890,7 @@ static apr_status_t goapi_redis_ping(goapi_store *base)
     if (!conn) {
         return APR_ENOMEM;
     }
-    if (!(r = goapi_redis_command(st, conn, 1, argv, NULL))) {
+    if (!(r = goapi_redis_command(st, conn, "PING", 1, argv, NULL))) {
         return APR_EGENERAL;
     }
     if (r->type != REDIS_REPLY_STATUS) {
@@ -733,6 +911,13 @@ static const char *goapi_redis_error(goapi_store *base, apr_status_t rv)
     return conn && conn->err[0] ? conn->err : NULL;
 }
 
+static int goapi_redis_unsure(goapi_store *base, apr_status_t rv)
+{
+    goapi_redis_conn *conn = goapi_redis_conn_of((goapi_redis_store *)base);
+
+    return rv != APR_SUCCESS && conn && conn->unsure;
+}
+
 static const goapi_store_ops goapi_redis_ops = {
     goapi_redis_claim,
     goapi_redis_complete,
@@ -741,7 +926,8 @@ static const goapi_store_ops goapi_redis_ops = {
     goapi_redis_sweep,
     goapi_redis_next,
     goapi_redis_error,
-    goapi_redis_ping
+    goapi_redis_ping,
+    goapi_redis_unsure
 };
 
 static apr_status_t goapi_redis_close(void *data)
@@ -809,7 +995,7 @@ apr_status_t goapi_store_redis_probe(const goapi_redis_target *target,
                                                           : "no answer");
     }
     else if ((conn = goapi_redis_conn_of(st)) != NULL
-             && (r = goapi_redis_command(st, conn, 3, argv, NULL)) != NULL) {
+             && (r = goapi_redis_command(st, conn, "CONFIG GET", 3, argv, NULL)) != NULL) {
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 2
             && r->element[1]->type == REDIS_REPLY_STRING) {
             *policy = apr_pstrdup(p, r->element[1]->str);

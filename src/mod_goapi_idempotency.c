@@ -397,12 +397,40 @@ static int goapi_store_log_now(apr_uint32_t *skipped)
                                skipped);
 }
 
-/* What the store said of its failure, for a log line (never a secret). */
-static const char *goapi_store_why(goapi_store *st, apr_status_t rv)
+/* What the store said of its failure, for a log line (never a secret), or
+ * rv's own text when it had nothing to add. */
+static const char *goapi_store_why(goapi_store *st, apr_status_t rv, apr_pool_t *p)
 {
     const char *why = st->ops->error(st, rv);
+    char buf[120];
 
-    return why ? why : "";
+    return apr_pstrdup(p, why ? why : apr_strerror(rv, buf, sizeof(buf)));
+}
+
+/* What an in-flight record that stays means for retries, for log lines
+ * (docs/idempotency.md, "When the store fails"). */
+static const char *goapi_idem_held_then(goapi_idem_req *ctx, request_rec *r)
+{
+    char lease[32], ttl[32];
+
+    goapi_format_duration(ctx->dc->idem_lease, lease);
+    if (ctx->dc->idem_rerun == 1) {
+        return apr_psprintf(r->pool, "retries get 409 \"in progress\" until "
+                            "GoapiIdempotencyLease (%s) has passed since the claim, then a "
+                            "retry takes the key over and runs the operation again "
+                            "(GoapiIdempotencyRerunAfterLease On)", lease);
+    }
+    return apr_psprintf(r->pool, "retries get 409 \"in progress\" until "
+                        "GoapiIdempotencyLease (%s) has passed since the claim, then 409 "
+                        "\"Outcome unknown\" until GoapiIdempotencyTTL (%s): never a "
+                        "second run", lease, goapi_format_duration(ctx->dc->idem_ttl, ttl));
+}
+
+/* How a record can vanish from this store. */
+static const char *goapi_idem_vanished_how(void)
+{
+    return goapi_ledger_redis ? "evicted by Redis under maxmemory, or deleted by hand"
+                              : "deleted by hand, or expired";
 }
 
 /* The key as logs show it, "sha256:" and a digest (goapi_idem_key_digest()),
@@ -414,6 +442,36 @@ static const char *goapi_idem_key_text(goapi_idem_req *ctx, request_rec *r)
         goapi_idem_key_digest(ctx->digest + 7, goapi_ids_of(r)->idempotency_key);
     }
     return ctx->digest;
+}
+
+/* What became of a release (the operation was not reached). */
+static void goapi_idem_log_release(goapi_idem_req *ctx, request_rec *r, apr_status_t rv)
+{
+    apr_uint32_t skipped;
+
+    if (rv == APR_SUCCESS || rv == APR_ENOENT) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, GOAPI_LOGNO(00038)
+                      "Idempotency-Key %s released: status %d, the operation was not "
+                      "reached%s", goapi_idem_key_text(ctx, r), r->status,
+                      rv == APR_ENOENT ? " (its record was already gone)" : "");
+    }
+    else if (rv == APR_NOTFOUND) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, GOAPI_LOGNO(00087)
+                      "Idempotency-Key %s not released: another request holds the key "
+                      "now; retries get what that request records", goapi_idem_key_text(ctx, r));
+    }
+    else if (goapi_store_log_now(&skipped)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, GOAPI_LOGNO(00086)
+                      "idempotency store %s: cannot release Idempotency-Key %s (status %d, "
+                      "the operation was not reached): %s; %s%s (%u store errors not "
+                      "logged before this one)", goapi_ledger_name,
+                      goapi_idem_key_text(ctx, r), r->status,
+                      goapi_store_why(goapi_ledger, rv, r->pool),
+                      goapi_store_unsure(goapi_ledger, rv)
+                      ? "the release may or may not have landed: if it did, the key is "
+                        "free; if not, " : "the claim stays: ",
+                      goapi_idem_held_then(ctx, r), skipped);
+    }
 }
 
 /* Record the outcome of the request that held the key.  complete: the
@@ -434,9 +492,7 @@ static void goapi_idem_finish(goapi_idem_req *ctx, request_rec *r, int complete)
 
         rv = goapi_ledger->ops->release(goapi_ledger, ctx->key, ctx->claim.claim_id);
         goapi_idem_timed(r->connection, t0);
-        ap_log_rerror(APLOG_MARK, rv == APR_SUCCESS ? APLOG_INFO : APLOG_WARNING, rv, r,
-                      GOAPI_LOGNO(00038) "Idempotency-Key %s released: status %d, the "
-                      "operation was not reached", goapi_idem_key_text(ctx, r), r->status);
+        goapi_idem_log_release(ctx, r, rv);
         return;
     }
     done.state = GOAPI_IDEM_COMPLETED;
@@ -481,25 +537,45 @@ static void goapi_idem_finish(goapi_idem_req *ctx, request_rec *r, int complete)
                           "is not kept, retries get 409", goapi_idem_key_text(ctx, r));
         }
     }
-    if (rv == APR_NOTFOUND) {
+    if (rv == APR_NOTFOUND && ctx->dc->idem_rerun == 1) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, GOAPI_LOGNO(00040)
                       "Idempotency-Key %s: another request took the key over after "
                       "GoapiIdempotencyLease (%s, with GoapiIdempotencyRerunAfterLease "
-                      "On); this outcome is not recorded",
-                      goapi_idem_key_text(ctx, r),
+                      "On); this outcome is not recorded: retries get what that request "
+                      "records", goapi_idem_key_text(ctx, r),
                       goapi_format_duration(ctx->dc->idem_lease, d));
+    }
+    else if (rv == APR_NOTFOUND) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, GOAPI_LOGNO(00084)
+                      "Idempotency-Key %s: another request holds the key now, although "
+                      "GoapiIdempotencyRerunAfterLease is Off here: this request's record "
+                      "vanished (%s) and a retry claimed the key anew, or a server sharing "
+                      "the store takes keys over; this outcome (status %d) is not "
+                      "recorded: retries get what that request records",
+                      goapi_idem_key_text(ctx, r), goapi_idem_vanished_how(), done.status);
+    }
+    else if (rv == APR_ENOENT) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, GOAPI_LOGNO(00085)
+                      "idempotency store %s: the record of Idempotency-Key %s vanished "
+                      "while this request held it (%s): this outcome (status %d) is not "
+                      "recorded and the key is free: a retry with it runs the operation "
+                      "again", goapi_ledger_name, goapi_idem_key_text(ctx, r),
+                      goapi_idem_vanished_how(), done.status);
     }
     else if (rv != APR_SUCCESS) {
         apr_uint32_t skipped;
 
         if (goapi_store_log_now(&skipped)) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, GOAPI_LOGNO(00041)
-                          "idempotency store %s: cannot record the outcome of "
-                          "Idempotency-Key %s: %s; it stays in flight, then unknown: "
-                          "retries get 409, never a second run (%u store errors not "
-                          "logged before this one)", goapi_ledger_name,
-                          goapi_idem_key_text(ctx, r), goapi_store_why(goapi_ledger, rv),
-                          skipped);
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, GOAPI_LOGNO(00041)
+                          "idempotency store %s: cannot record the outcome (status %d) of "
+                          "Idempotency-Key %s: %s; %s%s (%u store errors not logged "
+                          "before this one)", goapi_ledger_name, done.status,
+                          goapi_idem_key_text(ctx, r), goapi_store_why(goapi_ledger, rv, r->pool),
+                          goapi_store_unsure(goapi_ledger, rv)
+                          ? "the completion may or may not have landed: if it did, "
+                            "retries get this response; if not, it stays in flight: "
+                          : "the record stays in flight: ",
+                          goapi_idem_held_then(ctx, r), skipped);
         }
     }
     else {
@@ -781,11 +857,19 @@ static void goapi_idem_claim(goapi_idem_req *ctx, request_rec *r,
         apr_uint32_t skipped;
 
         if (goapi_store_log_now(&skipped)) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, GOAPI_LOGNO(00045)
+            int unsure = goapi_store_unsure(st, rv);
+
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, GOAPI_LOGNO(00045)
                           "idempotency store %s: cannot claim Idempotency-Key %s: %s; "
-                          "answered 503, nothing ran (%u store errors not logged before "
-                          "this one)", goapi_ledger_name, goapi_idem_key_text(ctx, r),
-                          goapi_store_why(st, rv), skipped);
+                          "answered 503, nothing ran; %s%s (%u store errors not logged "
+                          "before this one)", goapi_ledger_name, goapi_idem_key_text(ctx, r),
+                          goapi_store_why(st, rv, r->pool),
+                          unsure ? "the claim may or may not have landed (a stopped store "
+                                   "applies it when it resumes): if it did, the key is "
+                                   "held although nothing ran, and "
+                                 : "nothing was written: the key is as it was, and a "
+                                   "retry is decided when the store answers",
+                          unsure ? goapi_idem_held_then(ctx, r) : "", skipped);
         }
     }
     goapi_idem_problem(ctx, GOAPI_MC_IDEM_STORE_ERROR, HTTP_SERVICE_UNAVAILABLE, 60,
@@ -910,10 +994,13 @@ apr_status_t goapi_idem_counter_next(request_rec *r, const char *name,
         apr_uint32_t skipped;
 
         if (goapi_store_log_now(&skipped)) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, GOAPI_LOGNO(00047)
-                          "idempotency store %s: cannot advance counter %s: %s (%u store "
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, GOAPI_LOGNO(00047)
+                          "idempotency store %s: cannot advance counter %s: %s%s (%u store "
                           "errors not logged before this one)", goapi_ledger_name, name,
-                          goapi_store_why(goapi_ledger, rv), skipped);
+                          goapi_store_why(goapi_ledger, rv, r->pool),
+                          goapi_store_unsure(goapi_ledger, rv)
+                          ? " (the INCR may have landed: a number may go unused)" : "",
+                          skipped);
         }
     }
     return rv;
@@ -1225,7 +1312,7 @@ int goapi_idem_store_ping(apr_pool_t *p, const char **why)
     }
     rv = goapi_ledger->ops->ping(goapi_ledger);
     if (rv != APR_SUCCESS) {
-        *why = apr_pstrdup(p, goapi_store_why(goapi_ledger, rv));
+        *why = goapi_store_why(goapi_ledger, rv, p);
         return 0;
     }
     return 1;

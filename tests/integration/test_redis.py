@@ -6,19 +6,24 @@ loopback: one execution per key across two hosts, 422 and the dispatch
 counter across hosts, fail closed when Redis dies and recovery without a
 restart, a child killed on one host seen from the other (409, then the
 unknown outcome, never a second run), fencing of a request that outlived
-its lease, a sentinel failover, bad credentials and databases, and no
-secret in any log or message."""
+its lease, a sentinel failover, bad credentials and databases, no
+secret in any log or message, and every store error named by its cause
+with what it means for the key (a stopped Redis, a closed port, a peer
+that closes or answers garbage, OOM, READONLY, NOAUTH, a record deleted
+or evicted under its claim)."""
 
 import hashlib
 import json
 import os
 import re
 import signal
+import socket
 import threading
 import time
 import unittest
 
-from harness import (CountingBackend, Httpd, RedisServer, run_threads, wait_for_port)
+from harness import (CountingBackend, Httpd, RedisServer, free_port, resp_command, resp_reply,
+                     run_threads, wait_for_port)
 
 OUTCOME_UNKNOWN = "urn:goapi:problem:idempotency-outcome-unknown"
 LEASE = 1.5
@@ -334,7 +339,11 @@ class RedisOutOfMemoryTest(RedisCase):
         r = post(h, "/api/op", "during-oom")
         self.assertEqual(r.status, 503)
         self.assertEqual(json.loads(r.body)["title"], "Idempotency store unavailable")
-        self.assertIn("OOM command not allowed", h.read(h.error_log))
+        log = h.read(h.error_log)
+        self.assertRegex(log, r"GOAPI00045: .*cannot claim Idempotency-Key %s: out of memory "
+                              r"\(OOM\): EVAL(SHA)? of the claim script answered OOM command "
+                              r"not allowed.*; answered 503, nothing ran; nothing was "
+                              r"written" % re.escape(digest("during-oom")))
         # a replay needs no write
         self.assertEqual(post(h, "/api/op", "before-oom").header("Idempotent-Replayed"), "true")
         self.redis.command("CONFIG", "SET", "maxmemory", "0")
@@ -358,15 +367,21 @@ class CredentialsTest(RedisCase):
         self.assertEqual(r.status, 503)
         log = wrong.read(wrong.error_log)
         self.assertRegex(log, r"GOAPI00064: idempotency store redis://:\*\*\*@127\.0\.0\.1:\d+/3 "
-                              r"cannot be reached now \(AUTH refused: WRONGPASS")
-        self.assertIn("AUTH refused", log)
+                              r"cannot be reached now \(authentication failed: AUTH answered "
+                              r"WRONGPASS")
+        self.assertRegex(log, r"GOAPI00045: .*: authentication failed: AUTH answered WRONGPASS")
         self.assertNotIn("not-" + SECRET[:4], log)
         baddb = self.start("redis://:%s@127.0.0.1:%d/99" % (SECRET, self.redis.port))
         self.assertEqual(post(baddb, "/api/op", "bad-db").status, 503)
-        self.assertIn("SELECT refused", baddb.read(baddb.error_log))
+        self.assertIn("error answer: SELECT answered ERR DB index is out of range",
+                      baddb.read(baddb.error_log))
         nobody = self.start("redis://127.0.0.1:%d" % free_unused_port())
         self.assertEqual(post(nobody, "/api/op", "nobody").status, 503)
-        self.assertIn("Connection refused", nobody.read(nobody.error_log))
+        self.assertRegex(nobody.read(nobody.error_log),
+                         r"GOAPI00045: .*cannot claim Idempotency-Key %s: connection refused: "
+                         r"nothing listens at the store's address \(connect: Connection "
+                         r"refused\).*; answered 503, nothing ran; nothing was written"
+                         % re.escape(digest("nobody")))
         self.assertEqual(self.backend.executions(), {"authed": 1})
 
     def test_malformed_urls_refused_by_t(self):
@@ -427,3 +442,237 @@ class SentinelTest(RedisCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def in_db(redis, db, *args, timeout=2):
+    """One command in database db of redis (its own connection)."""
+    with socket.create_connection(("127.0.0.1", redis.port), timeout=timeout) as s:
+        f = s.makefile("rb")
+        s.sendall(resp_command("SELECT", db) + resp_command(*args))
+        resp_reply(f)
+        return resp_reply(f)
+
+
+def record_keys(redis, db):
+    """The ledger's record keys in db (not its counters)."""
+    return [k for k in in_db(redis, db, "KEYS", "goapi:idem:{*") or []]
+
+
+class FakeRedis:
+    """A TCP listener on loopback that plays a broken Redis: "close" accepts
+    and closes each connection at once, "garbage" reads a command and
+    answers bytes that are not RESP.  Stopped by stop()."""
+
+    def __init__(self, mode):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.mode = mode
+        self.running = True
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while self.running:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            with c:
+                if self.mode == "garbage":
+                    c.settimeout(2)
+                    try:
+                        c.recv(65536)
+                        c.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+                    except OSError:
+                        pass
+
+    def stop(self):
+        self.running = False
+        self.thread.join(5)
+        self.sock.close()
+
+
+class StoreErrorsTest(RedisCase):
+    """Each store error names its cause and says what it means for the
+    key; the client gets the documented answer (503 and nothing run when
+    the claim fails; the handler's own answer when the completion fails)."""
+
+    def allowed(self):
+        return (r"GOAPI00045", r"GOAPI00085", r"GOAPI00084")
+
+    def store_url(self, db=None):
+        return "redis://127.0.0.1:%d%s" % (self.redis.port, "/%d" % db if db else "")
+
+    def claim_line(self, h, key):
+        m = re.search(r"GOAPI00045: .*cannot claim Idempotency-Key %s: (.*)"
+                      % re.escape(digest(key)), h.read(h.error_log))
+        self.assertIsNotNone(m, h.read(h.error_log))
+        return m.group(1)
+
+    def assert_503(self, r):
+        self.assertEqual((r.status, r.header("Retry-After")), (503, "60"))
+        self.assertEqual(json.loads(r.body)["title"], "Idempotency store unavailable")
+
+    def test_stopped_redis_times_out_and_the_claim_lands_on_resume(self):
+        # database 0: no SELECT, so the claim itself is what meets the stall
+        for mpm in ("event", "prefork"):
+            with self.subTest(mpm=mpm):
+                h = self.start(self.store_url(), mpm=mpm)
+                key = "stopped-%s" % mpm
+                self.assertEqual(post(h, "/api/op", "warm-" + mpm).status, 201)
+                os.kill(self.redis.proc.pid, signal.SIGSTOP)
+                try:
+                    t0 = time.monotonic()
+                    r = post(h, "/api/op", key)
+                    elapsed = time.monotonic() - t0
+                finally:
+                    os.kill(self.redis.proc.pid, signal.SIGCONT)
+                self.assert_503(r)
+                self.assertLess(elapsed, 2.0)       # two tries of 250 ms, not the 10 s Timeout
+                line = self.claim_line(h, key)
+                self.assertRegex(line, r"^timed out: no answer to EVAL(SHA)? of the claim "
+                                       r"script within 250 ms")
+                self.assertNotIn("refused", line)
+                self.assertIn("answered 503, nothing ran; the claim may or may not have "
+                              "landed", line)
+                self.assertIn('409 "in progress" until GoapiIdempotencyLease (1500ms)', line)
+                # what the line said: resumed, Redis applies the claim it had
+                # received, and the key is held although nothing ran
+                r = until_not_503(h, key, 5, 0.1)
+                self.assertEqual((r.status, r.header("Retry-After")), (409, "1"))
+                self.assertIn(b"in progress", r.body)
+                self.assertNotIn(key, self.backend.executions())
+                h.stop()
+
+    def test_peer_that_closes_or_answers_garbage(self):
+        for mode, cause in (("close", r"connection closed by the peer: no answer to "
+                                      r"EVAL(SHA)? of the claim script \((Server closed the "
+                                      r"connection|Connection reset by peer)\)"),
+                            ("garbage", r"protocol error: the answer to EVAL(SHA)? of the "
+                                        r"claim script is not Redis' protocol \(Protocol "
+                                        r"error, got \"H\" as reply type byte\)")):
+            with self.subTest(mode=mode):
+                fake = FakeRedis(mode)
+                self.addCleanup(fake.stop)
+                h = self.start("redis://127.0.0.1:%d" % fake.port)
+                key = "fake-" + mode
+                self.assert_503(post(h, "/api/op", key))
+                line = self.claim_line(h, key)
+                self.assertRegex(line, "^" + cause)
+                # sent and never answered: in doubt, and said so
+                self.assertIn("the claim may or may not have landed", line)
+                h.stop()
+        self.assertEqual(self.backend.executions(), {})
+
+    def test_readonly_replica(self):
+        h = self.start()
+        self.assertEqual(post(h, "/api/op", "before-replica").status, 201)
+        in_db(self.redis, 0, "REPLICAOF", "127.0.0.1", free_port())
+        r = post(h, "/api/op", "on-replica")
+        self.assert_503(r)
+        line = self.claim_line(h, "on-replica")
+        self.assertRegex(line, r"^read-only replica \(READONLY\): EVAL(SHA)? of the claim "
+                               r"script answered READONLY You can't write against a read "
+                               r"only replica")
+        self.assertIn("nothing ran; nothing was written", line)
+        # a replay is a read: the replica still answers it
+        self.assertEqual(post(h, "/api/op", "before-replica").header("Idempotent-Replayed"),
+                         "true")
+        in_db(self.redis, 0, "REPLICAOF", "NO", "ONE")
+        self.assertEqual(until_not_503(h, "on-replica", 3, 0.1).status, 201)
+        self.assertEqual(self.backend.executions(), {"before-replica": 1, "on-replica": 1})
+
+    def test_deleted_in_flight_record(self):
+        self.backend.stop()
+        self.backend = CountingBackend(delay=1.0)
+        self.addCleanup(self.backend.stop)
+        h = self.start()
+        first = {}
+        t = threading.Thread(target=lambda: first.update(r=post(h, "/api/op", "deleted")))
+        t.start()
+        keys = []
+        for _ in range(100):
+            keys = record_keys(self.redis, 2)
+            if keys:
+                break
+            time.sleep(0.02)
+        self.assertEqual(len(keys), 1)
+        self.assertEqual(in_db(self.redis, 2, "DEL", keys[0]), 1)
+        t.join(10)
+        # the handler ran and its answer reached the client
+        self.assertEqual(first["r"].status, 201)
+        time.sleep(0.1)
+        log = h.read(h.error_log)
+        self.assertRegex(log, r"GOAPI00085: idempotency store redis://127\.0\.0\.1:\d+/2: the "
+                              r"record of Idempotency-Key %s vanished while this request held "
+                              r"it \(evicted by Redis under maxmemory, or deleted by hand\): "
+                              r"this outcome \(status 201\) is not recorded and the key is "
+                              r"free: a retry with it runs the operation again"
+                              % re.escape(digest("deleted")))
+        self.assertNotIn("GoapiIdempotencyRerunAfterLease On", log)
+        self.assertNotIn("took the key over", log)
+        # what the line said: a retry runs again
+        r = post(h, "/api/op", "deleted")
+        self.assertEqual((r.status, json.loads(r.body)["run"]), (201, 2))
+
+    def test_evicted_in_flight_record(self):
+        self.backend.stop()
+        self.backend = CountingBackend(delay=1.5)
+        self.addCleanup(self.backend.stop)
+        h = self.start()
+        in_db(self.redis, 0, "CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+        t = threading.Thread(target=lambda: post(h, "/api/op", "evicted"))
+        t.start()
+        keys = []
+        for _ in range(100):
+            keys = record_keys(self.redis, 2)
+            if keys:
+                break
+            time.sleep(0.02)
+        self.assertEqual(len(keys), 1)
+        used = int(re.search(rb"used_memory:(\d+)", in_db(self.redis, 0, "INFO", "memory"))
+                   .group(1))
+        in_db(self.redis, 0, "CONFIG", "SET", "maxmemory", used + 2 * 1024 * 1024)
+        filler = b"f" * 8192
+        with socket.create_connection(("127.0.0.1", self.redis.port), timeout=5) as s:
+            f = s.makefile("rb")
+            s.sendall(resp_command("SELECT", 2))
+            resp_reply(f)
+            for i in range(2000):
+                s.sendall(resp_command("SET", "filler:%d" % i, filler))
+                resp_reply(f)
+                if i % 50 == 49 and not in_db(self.redis, 2, "EXISTS", keys[0]):
+                    break
+        self.assertEqual(in_db(self.redis, 2, "EXISTS", keys[0]), 0, "not evicted")
+        self.assertGreater(int(re.search(rb"evicted_keys:(\d+)", in_db(self.redis, 0, "INFO",
+                                                                       "stats")).group(1)), 0)
+        t.join(10)
+        in_db(self.redis, 0, "CONFIG", "SET", "maxmemory", 0)
+        time.sleep(0.1)
+        self.assertRegex(h.read(h.error_log), r"GOAPI00085: .* the record of Idempotency-Key "
+                                              r"%s vanished while this request held it "
+                                              r"\(evicted by Redis under maxmemory"
+                                              % re.escape(digest("evicted")))
+        self.assertEqual(self.backend.executions(), {"evicted": 1})
+
+
+class NoAuthTest(RedisCase):
+    REDIS = {"password": SECRET}
+
+    def allowed(self):
+        return (r"GOAPI00045",)
+
+    def test_no_password_in_the_url(self):
+        h = self.start("redis://127.0.0.1:%d/2" % self.redis.port)
+        r = post(h, "/api/op", "noauth")
+        self.assertEqual((r.status, r.header("Retry-After")), (503, "60"))
+        log = h.read(h.error_log)
+        self.assertRegex(log, r"GOAPI00064: .*cannot be reached now \(authentication failed: "
+                              r"SELECT answered NOAUTH Authentication required")
+        self.assertRegex(log, r"GOAPI00045: .*cannot claim Idempotency-Key %s: authentication "
+                              r"failed: SELECT answered NOAUTH Authentication required.*"
+                              r"nothing was written" % re.escape(digest("noauth")))
+        self.assertEqual(self.backend.executions(), {})

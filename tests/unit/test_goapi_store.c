@@ -141,6 +141,14 @@ static void test_release_lets_the_key_run_again(void **state)
     assert_int_equal(st->ops->release(st, k, 11), APR_NOTFOUND);     /* not ours */
     assert_int_equal(st->ops->release(st, k, 10), APR_SUCCESS);
     assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_NOTFOUND);
+    /* no record at all any more: gone, not "another request's" */
+    assert_int_equal(st->ops->release(st, k, 10), APR_ENOENT);
+    {
+        goapi_idem_record done = completed(&mine, SEC(3600), "late\n");
+
+        assert_int_equal(st->ops->complete(st, k, &done), APR_ENOENT);
+    }
+    assert_int_equal(goapi_store_unsure(st, APR_ENOENT), 0);
     mine.claim_id = 12;
     assert_int_equal(st->ops->claim(st, k, &mine, SEC(6), 0, &res, &got, unit_pool), APR_SUCCESS);
     assert_int_equal(res, GOAPI_CLAIM_TAKEN);

@@ -7,8 +7,10 @@
  * and fencing of the late holder, releases of our own claim only, TTLs
  * kept by Redis, the counter, round trips per request, scripts the server
  * lost (NOSCRIPT), a connection the server closed, the server down and
- * back, a wrong password (never in an error), and threads racing for one
- * key.  Skipped when redis-server is not installed.
+ * back, a wrong password (never in an error), threads racing for one
+ * key, and each failure named by its cause: refused, timed out with the
+ * claim in doubt (SIGSTOP), a record deleted under its claim, OOM,
+ * READONLY, NOAUTH.  Skipped when redis-server is not installed.
  */
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -413,7 +415,9 @@ static void test_wrong_password(void **state)
     assert_int_equal(goapi_store_redis_open(&st, &t, "x:", SEC(1), unit_pool), APR_SUCCESS);
     rv = st->ops->ping(st);
     assert_int_not_equal(rv, APR_SUCCESS);
-    assert_non_null(strstr(st->ops->error(st, rv), "AUTH refused"));
+    assert_non_null(strstr(st->ops->error(st, rv), "authentication failed: AUTH answered "
+                                                   "WRONGPASS"));
+    assert_int_equal(goapi_store_unsure(st, rv), 0);
     assert_null(strstr(st->ops->error(st, rv), "not-the-one"));
     rv = goapi_store_redis_probe(&t, SEC(1), &policy, &why, unit_pool);
     assert_int_not_equal(rv, APR_SUCCESS);
@@ -427,6 +431,166 @@ static void test_wrong_password(void **state)
     assert_string_equal(policy, "noeviction");
     stop_server();
     start_server(NULL);
+}
+
+/* A store on a port where nothing listens: the connect is refused, named
+ * so, and nothing was sent. */
+static void test_refused(void **state)
+{
+    goapi_redis_target t;
+    goapi_store *st = NULL;
+    const char *url = apr_psprintf(unit_pool, "redis://127.0.0.1:%d", free_port());
+    unsigned char k[GOAPI_SHA256_LEN];
+    apr_time_t now = apr_time_now();
+    goapi_idem_record mine = in_flight(61, now, SEC(60), SEC(3600)), got;
+    goapi_claim_result res;
+    apr_status_t rv;
+
+    (void)state;
+    assert_null(goapi_redis_url_parse(unit_pool, url, &t));
+    assert_int_equal(goapi_store_redis_open(&st, &t, "x:", SEC(1), unit_pool), APR_SUCCESS);
+    key_of(k, "redis-refused");
+    rv = st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool);
+    assert_int_not_equal(rv, APR_SUCCESS);
+    assert_non_null(strstr(st->ops->error(st, rv), "connection refused: nothing listens"));
+    assert_int_equal(goapi_store_unsure(st, rv), 0);
+    /* within the pause after it: the same cause, said to be the last connect's */
+    rv = st->ops->ping(st);
+    assert_int_not_equal(rv, APR_SUCCESS);
+    assert_non_null(strstr(st->ops->error(st, rv), "connection refused: "));
+    assert_non_null(strstr(st->ops->error(st, rv), "the last connect"));
+}
+
+/* The server stopped (SIGSTOP) with the claim sent: timed out, the
+ * command named, and in doubt; once it resumes it applies the claim it
+ * had received, which is why the doubt is real. */
+static void test_timeout_leaves_the_claim_in_doubt(void **state)
+{
+    goapi_store *st = open_store(200000);
+    unsigned char k[GOAPI_SHA256_LEN];
+    apr_time_t now = apr_time_now(), t0;
+    goapi_idem_record mine = in_flight(71, now, SEC(60), SEC(3600)), got;
+    goapi_claim_result res;
+    apr_status_t rv;
+    int i;
+
+    (void)state;
+    assert_int_equal(st->ops->ping(st), APR_SUCCESS);
+    key_of(k, "redis-stopped");
+    assert_int_equal(kill(server, SIGSTOP), 0);
+    t0 = apr_time_now();
+    rv = st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool);
+    assert_int_equal(kill(server, SIGCONT), 0);
+    assert_int_not_equal(rv, APR_SUCCESS);
+    assert_true(apr_time_now() - t0 < SEC(2));
+    assert_non_null(strstr(st->ops->error(st, rv), "timed out: no answer to "));
+    assert_non_null(strstr(st->ops->error(st, rv), " of the claim script within 200 ms"));
+    assert_null(strstr(st->ops->error(st, rv), "refused"));
+    assert_int_equal(goapi_store_unsure(st, rv), 1);
+    /* the resumed server ran it: the key is held by our claim */
+    for (i = 0, rv = APR_NOTFOUND; i < 100 && rv != APR_SUCCESS; i++) {
+        usleep(20000);      /* past the pause after the failed reconnect */
+        rv = st->ops->lookup(st, k, &got, unit_pool);
+    }
+    assert_int_equal(rv, APR_SUCCESS);
+    assert_true(got.claim_id == 71);
+    /* an operation that succeeds forgets the doubt */
+    assert_int_equal(goapi_store_unsure(st, APR_EGENERAL), 0);
+}
+
+/* A record deleted while its claim was held: the completion says it is
+ * gone (APR_ENOENT), not that another request holds the key. */
+static void test_vanished_record(void **state)
+{
+    goapi_store *st = open_store(SEC(1));
+    unsigned char k[GOAPI_SHA256_LEN];
+    apr_time_t now = apr_time_now();
+    goapi_idem_record mine = in_flight(81, now, SEC(60), SEC(3600)), got, done;
+    goapi_claim_result res;
+    char hex[2 * GOAPI_SHA256_LEN + 1];
+    redisReply *r;
+    int i;
+
+    (void)state;
+    key_of(k, "redis-vanished");
+    assert_int_equal(st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool), APR_SUCCESS);
+    for (i = 0; i < GOAPI_SHA256_LEN; i++) {
+        snprintf(hex + 2 * i, 3, "%02x", k[i]);
+    }
+    r = admin("DEL goapi-test:{%s}", hex);
+    assert_non_null(r);
+    assert_int_equal(r->integer, 1);
+    freeReplyObject(r);
+    done = completed(&mine, SEC(3600), "late\n");
+    assert_int_equal(st->ops->complete(st, k, &done), APR_ENOENT);
+    assert_int_equal(st->ops->release(st, k, 81), APR_ENOENT);
+    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_NOTFOUND);
+}
+
+/* Writes refused by the server: maxmemory (OOM), a replica (READONLY);
+ * each named, none in doubt; a replay (a read) still answers. */
+static void test_oom_and_readonly(void **state)
+{
+    goapi_store *st = open_store(SEC(1));
+    unsigned char k[GOAPI_SHA256_LEN], old[GOAPI_SHA256_LEN];
+    apr_time_t now = apr_time_now();
+    goapi_idem_record mine = in_flight(91, now, SEC(60), SEC(3600)), got, done;
+    goapi_claim_result res;
+    apr_status_t rv;
+
+    (void)state;
+    key_of(old, "redis-before-refusals");
+    assert_int_equal(st->ops->claim(st, old, &mine, now, 0, &res, &got, unit_pool),
+                     APR_SUCCESS);
+    done = completed(&mine, SEC(3600), "kept\n");
+    assert_int_equal(st->ops->complete(st, old, &done), APR_SUCCESS);
+    key_of(k, "redis-refusals");
+    mine.claim_id = 92;
+
+    freeReplyObject(admin("CONFIG SET maxmemory 1"));
+    rv = st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool);
+    freeReplyObject(admin("CONFIG SET maxmemory 0"));
+    assert_int_not_equal(rv, APR_SUCCESS);
+    assert_non_null(strstr(st->ops->error(st, rv), "out of memory (OOM): "));
+    assert_non_null(strstr(st->ops->error(st, rv), " of the claim script answered OOM "));
+    assert_int_equal(goapi_store_unsure(st, rv), 0);
+
+    /* a master that cannot be reached: a read-only replica, data kept */
+    freeReplyObject(admin("REPLICAOF 127.0.0.1 %d", free_port()));
+    rv = st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool);
+    assert_int_not_equal(rv, APR_SUCCESS);
+    assert_non_null(strstr(st->ops->error(st, rv), "read-only replica (READONLY): "));
+    assert_int_equal(goapi_store_unsure(st, rv), 0);
+    assert_int_equal(st->ops->claim(st, old, &mine, now, 0, &res, &got, unit_pool),
+                     APR_SUCCESS);
+    assert_int_equal(res, GOAPI_CLAIM_HELD);
+    assert_int_equal(got.state, GOAPI_IDEM_COMPLETED);
+    freeReplyObject(admin("REPLICAOF NO ONE"));
+    assert_int_equal(st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool),
+                     APR_SUCCESS);
+    assert_int_equal(res, GOAPI_CLAIM_TAKEN);
+}
+
+/* A server that wants a password the URL does not give: NOAUTH, named as
+ * an authentication failure. */
+static void test_noauth(void **state)
+{
+    goapi_redis_target t;
+    goapi_store *st = NULL;
+    const char *url = apr_psprintf(unit_pool, "redis://127.0.0.1:%d", port);
+    apr_status_t rv;
+
+    (void)state;
+    stop_server();
+    start_server("the-right-one");
+    assert_null(goapi_redis_url_parse(unit_pool, url, &t));
+    assert_int_equal(goapi_store_redis_open(&st, &t, "x:", SEC(1), unit_pool), APR_SUCCESS);
+    rv = st->ops->ping(st);
+    stop_server();
+    start_server(NULL);
+    assert_int_not_equal(rv, APR_SUCCESS);
+    assert_non_null(strstr(st->ops->error(st, rv), "authentication failed: PING answered "
+                                                   "NOAUTH"));
 }
 
 typedef struct {
@@ -525,6 +689,11 @@ int main(void)
         cmocka_unit_test_setup(test_server_down_and_back, need_server),
         cmocka_unit_test_setup(test_wrong_password, need_server),
         cmocka_unit_test_setup(test_threads_race_for_one_key, need_server),
+        cmocka_unit_test_setup(test_refused, need_server),
+        cmocka_unit_test_setup(test_timeout_leaves_the_claim_in_doubt, need_server),
+        cmocka_unit_test_setup(test_vanished_record, need_server),
+        cmocka_unit_test_setup(test_oom_and_readonly, need_server),
+        cmocka_unit_test_setup(test_noauth, need_server),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
