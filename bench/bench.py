@@ -24,7 +24,9 @@ request:
 wrk runs every scenario once per round, rounds interleaved (A, B, C, ..., A,
 B, C, ...) so that machine noise hits every side alike; a warm-up round is
 discarded; medians of the rounds are compared.  Then: RSS of each child
-before and after 1 M requests, and instructions per request under callgrind.
+before and after 1 M requests, the memory a connection sending a header
+line a byte per write makes each server hold, and instructions per request
+under callgrind.
 The table goes to stdout and build/bench.txt.  Nothing here asserts a time.
 """
 
@@ -63,6 +65,8 @@ SCRAPES = 200
 # BENCH_ONLY=rounds: the rounds alone (no idle, memory or callgrind runs)
 ONLY_ROUNDS = os.environ.get("BENCH_ONLY") == "rounds"
 RSS_SECONDS_MAX = 150                   # the memory run stops here in any case
+TRICKLERS = 32                          # connections sending a header line slowly
+TRICKLE_LINE = 4000                     # its bytes, one per write
 CALLGRIND_REQUESTS = 2000
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 # The access line of the httpds that do not use mod_goapi's shipped "goapi"
@@ -398,6 +402,49 @@ def rss_kib(pid):
     return int(m.group(1)) if m else None
 
 
+def pss_bytes(srv):
+    """The proportional resident memory of a server's children (of the
+    process itself where it has none, as the Go server)."""
+    total = 0
+    for pid in srv.children() or [srv.proc.pid]:
+        try:
+            with open("/proc/%d/smaps_rollup" % pid) as f:
+                m = re.search(r"^Pss:\s+(\d+) kB", f.read(), re.M)
+        except OSError:
+            continue
+        total += int(m.group(1)) * 1024 if m else 0
+    return total
+
+
+def trickle_memory(srv, n=TRICKLERS, line=TRICKLE_LINE):
+    """Memory a server holds per connection while n connections each send
+    one header line of `line` bytes a byte per write (never ending it):
+    the growth of pss_bytes() over the connections still open at the end
+    (in KiB), and how many the server cut before."""
+    before = pss_bytes(srv)
+    socks, cut = [], 0
+    try:
+        for _ in range(n):
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Trickle: ")
+            socks.append(s)
+        for _ in range(line):
+            for s in list(socks):
+                try:
+                    s.send(b"a")
+                except OSError:
+                    socks.remove(s)
+                    s.close()
+                    cut += 1
+        time.sleep(1)
+        after = pss_bytes(srv)
+    finally:
+        for s in socks:
+            s.close()
+    return (after - before) / 1024.0 / max(len(socks), 1), cut
+
+
 def scrape_ms(port, n):
     """The time of n scrapes of /metrics, one after another, in ms."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -668,6 +715,25 @@ def main():
                              % (pid, before[pid], after[pid], after[pid] - before[pid]))
             else:
                 lines.append("  child %d: gone during the run" % pid)
+        # memory a slow client makes a server hold: a header line a byte
+        # per write, on each server's read deadline (mod_goapi's, stock
+        # Apache's mod_reqtimeout, Go's ReadHeaderTimeout) and none
+        lines.append("")
+        lines.append("memory per connection while %d connections each send a %d-byte "
+                     "header line a byte per write (PSS growth / connections):"
+                     % (TRICKLERS, TRICKLE_LINE))
+        per = {}
+        for srv, label in ((goapi, "mod_goapi, shipped (read deadlines)"),
+                           (stock, "stock Apache, mod_reqtimeout"),
+                           (nodl, "mod_goapi, no deadlines"),
+                           (go, "Go net/http")):
+            per[label], cut = trickle_memory(srv)
+            lines.append("  %-40s %8.1f KiB%s" % (label, per[label], "   (%d cut by the "
+                         "read deadline before the end)" % cut if cut else ""))
+        lines.append("  %-40s %8.2f" % ("mod_goapi shipped / mod_reqtimeout",
+                     per["mod_goapi, shipped (read deadlines)"]
+                     / max(per["stock Apache, mod_reqtimeout"], 1.0)))
+        print("\n".join(lines[-6:]), flush=True)
     finally:
         for s in servers:
             s.cleanup()
