@@ -24,7 +24,8 @@
  *
  * Status codes: APR_SUCCESS; APR_NOTFOUND (no such record, or not ours:
  * complete and release say APR_ENOENT instead when no record at all holds
- * the key, i.e. ours vanished: evicted, deleted by hand, or expired); APR_ENOSPC (the store is full: nothing was changed; claims stop short of
+ * the key, i.e. ours vanished: evicted, deleted by hand, or expired);
+ * APR_ENOSPC (the store is full: nothing was changed; claims stop short of
  * the end, so that claims already taken can still complete); APR_EINVAL (a record
  * in the store does not decode: it is kept and never trusted); anything
  * else is a failure of the store itself.
