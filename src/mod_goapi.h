@@ -302,6 +302,7 @@ int goapi_shed_handler(request_rec *r);
 
 
 /* mod_goapi_routes.c */
+int goapi_routes_post_read_request(request_rec *r);
 int goapi_routes_handler(request_rec *r);
 int goapi_routes_translate(request_rec *r);
 int goapi_routes_map_to_storage(request_rec *r);
