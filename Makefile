@@ -7,8 +7,10 @@
 #   make test       unit + integration tests; ends with "N passed, N failed"
 #   make install    install the module with apxs (and conf/ for a2enmod on Debian)
 #   make sanitize   the whole suite with ASan+UBSan
-#   make lint       cppcheck, clang-tidy (.clang-tidy) and the log tags
-#                   (scripts/check-lognos.py); fails on any finding
+#   make lint       cppcheck, clang-tidy (.clang-tidy), the log tags
+#                   (scripts/check-lognos.py) and no test assertion inside a
+#                   try that catches it (scripts/check-tests.py); fails on
+#                   any finding
 #   make valgrind   the unit tests under valgrind: 0 errors, 0 definitely lost
 #   make bench      requests/s, latency, memory and instructions against a
 #                   baseline measured in the same run (build/bench.txt)
@@ -112,7 +114,9 @@ lint:
 	if [ $$bad -ne 0 ]; then echo "lint: clang-tidy found problems in $$bad files"; exit 1; fi
 	@$(PYTHON) scripts/check-lognos.py
 	@$(PYTHON) scripts/check-headers.py
-	@echo "lint: cppcheck clean, clang-tidy clean ($(words $(LINT_SRC)) files), log tags unique, license headers"
+	@$(PYTHON) scripts/check-tests.py --self-test
+	@$(PYTHON) scripts/check-tests.py
+	@echo "lint: cppcheck clean, clang-tidy clean ($(words $(LINT_SRC)) files), log tags unique, license headers, no swallowed assertions"
 
 # The unit tests under memcheck; fails on any error or definitely lost block.
 # Forked children (test_goapi_store) stay under valgrind and are checked too,
