@@ -33,7 +33,7 @@ extern module AP_MODULE_DECLARE_DATA goapi_module;
 /* A dependency check of /readyz (GoapiReadyCheck). */
 typedef struct {
     const char *name;
-    const char *url_text;
+    const char *url_text;               /* for logs: query values as "***" */
     goapi_check_url url;
 } goapi_ready_check;
 
