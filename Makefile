@@ -232,7 +232,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SEED    ?= 1
 FUZZ_CC      ?= clang
 FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_TARGETS := id path parse idem check_url uuid ledger trace
+FUZZ_TARGETS := id path parse idem check_url uuid ledger trace redis_url
 FUZZ_BIN     := $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_TARGETS))
 FUZZ_SRC_id        := src/goapi_id.c
 FUZZ_SRC_path      := src/goapi_path.c src/goapi_router.c
@@ -243,6 +243,7 @@ FUZZ_SRC_uuid      := src/goapi_uuid.c
 FUZZ_SRC_ledger    := src/goapi_store.c src/goapi_store_file.c src/goapi_store_lmdb.c \
                       src/goapi_idem.c src/goapi_sha256.c src/goapi_parse.c
 FUZZ_SRC_trace     := src/goapi_trace.c
+FUZZ_SRC_redis_url := src/goapi_redis_url.c src/goapi_redact.c src/goapi_path.c
 FUZZ_LIBS_ledger   := -llmdb
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(PURE_SRC) $(HEADERS)
