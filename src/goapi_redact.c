@@ -57,7 +57,7 @@ const char *goapi_redact_url(apr_pool_t *p, const char *text)
     }
     q = strchr(rest, '?');
     if (!q) {
-        strcpy(o, rest);
+        memcpy(o, rest, strlen(rest) + 1);
         return out;
     }
     memcpy(o, rest, (apr_size_t)(q + 1 - rest));

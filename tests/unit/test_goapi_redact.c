@@ -41,7 +41,7 @@ static void test_scheme(void **state)
     for (i = 0; i < UNIT_ELEMS(cases); i++) {
         const char *got = goapi_redact_scheme(unit_pool, cases[i].text);
 
-        if (cases[i].scheme ? !got || strcmp(got, cases[i].scheme) : got != NULL) {
+        if (cases[i].scheme ? !got || strcmp(got, cases[i].scheme) != 0 : got != NULL) {
             fail_msg("%s: scheme %s, want %s", cases[i].text, got ? got : "(none)",
                      cases[i].scheme ? cases[i].scheme : "(none)");
         }
