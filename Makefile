@@ -7,8 +7,10 @@
 #   make test       unit + integration tests; ends with "N passed, N failed"
 #   make install    install the module with apxs (and conf/ for a2enmod on Debian)
 #   make sanitize   the whole suite with ASan+UBSan
-#   make lint       cppcheck, clang-tidy (.clang-tidy) and the log tags
-#                   (scripts/check-lognos.py); fails on any finding
+#   make lint       cppcheck, clang-tidy (.clang-tidy), the log tags
+#                   (scripts/check-lognos.py) and no test assertion inside a
+#                   try that catches it (scripts/check-tests.py); fails on
+#                   any finding
 #   make valgrind   the unit tests under valgrind: 0 errors, 0 definitely lost
 #   make bench      requests/s, latency, memory and instructions against a
 #                   baseline measured in the same run (build/bench.txt)
@@ -115,7 +117,9 @@ lint:
 	if [ $$bad -ne 0 ]; then echo "lint: clang-tidy found problems in $$bad files"; exit 1; fi
 	@$(PYTHON) scripts/check-lognos.py
 	@$(PYTHON) scripts/check-headers.py
-	@echo "lint: cppcheck clean, clang-tidy clean ($(words $(LINT_SRC)) files), log tags unique, license headers"
+	@$(PYTHON) scripts/check-tests.py --self-test
+	@$(PYTHON) scripts/check-tests.py
+	@echo "lint: cppcheck clean, clang-tidy clean ($(words $(LINT_SRC)) files), log tags unique, license headers, no swallowed assertions"
 
 # The unit tests under memcheck; fails on any error or definitely lost block.
 # Forked children (test_goapi_store) stay under valgrind and are checked too,
@@ -231,7 +235,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SEED    ?= 1
 FUZZ_CC      ?= clang
 FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_TARGETS := id path parse idem check_url uuid ledger trace
+FUZZ_TARGETS := id path parse idem check_url uuid ledger trace redis_url
 FUZZ_BIN     := $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_TARGETS))
 FUZZ_SRC_id        := src/goapi_id.c
 FUZZ_SRC_path      := src/goapi_path.c src/goapi_router.c
@@ -242,6 +246,7 @@ FUZZ_SRC_uuid      := src/goapi_uuid.c
 FUZZ_SRC_ledger    := src/goapi_store.c src/goapi_store_file.c src/goapi_store_lmdb.c \
                       src/goapi_idem.c src/goapi_sha256.c src/goapi_parse.c
 FUZZ_SRC_trace     := src/goapi_trace.c
+FUZZ_SRC_redis_url := src/goapi_redis_url.c src/goapi_redact.c src/goapi_path.c
 FUZZ_LIBS_ledger   := -llmdb
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(PURE_SRC) $(HEADERS)

@@ -278,6 +278,10 @@ static void goapi_register_hooks(apr_pool_t *p)
      * handler the request was meant for. */
     ap_hook_handler(goapi_idem_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
 
+    /* First: "OPTIONS ?x=1" is given the path "/" before any other module
+     * reads r->uri (it never refuses, so the IDs' hook may run before). */
+    ap_hook_post_read_request(goapi_routes_post_read_request, NULL, NULL,
+                              APR_HOOK_FIRST);
     ap_hook_handler(goapi_routes_handler, NULL, NULL, APR_HOOK_MIDDLE);
     /* After mod_alias, mod_rewrite and mod_proxy, which may map the URL
      * first; before core's DocumentRoot mapping (REALLY_LAST). */

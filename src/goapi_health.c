@@ -40,6 +40,10 @@ const char *goapi_check_url_parse(apr_pool_t *p, const char *text, goapi_check_u
     else {
         return form;
     }
+    if (memchr(s, '@', strcspn(s, "/?#")) != NULL) {
+        return "expected tcp://host:port or http://host[:port]/path, without a user "
+               "or password (a check sends none)";
+    }
 
     if (*s == '[') {                            /* [IPv6] */
         const char *close = strchr(s, ']');

@@ -5,10 +5,12 @@
  */
 #include <string.h>
 
+#include <apr_cstr.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 
 #include "goapi_path.h"
+#include "goapi_redact.h"
 #include "goapi_redis_url.h"
 
 #define GOAPI_REDIS_SCHEME      "redis://"
@@ -236,8 +238,8 @@ static const char *goapi_redis_parse_sentinel(apr_pool_t *p, const char *s,
         return "the master's name is too long";
     }
     for (end = name; *end && *end != '/'; end++) {
-        if ((unsigned char)*end <= 0x20 || *end == 0x7f) {
-            return "the master's name holds a space or a control character";
+        if (!goapi_redis_host_char(*end)) {
+            return "the master's name holds only letters, digits, '-', '.' and '_'";
         }
     }
     t->master = apr_pstrmemdup(p, name, (apr_size_t)(end - name));
@@ -249,7 +251,7 @@ static const char *goapi_redis_parse_sentinel(apr_pool_t *p, const char *s,
 
 static const char *goapi_redis_parse_unix(apr_pool_t *p, const char *s, goapi_redis_target *t)
 {
-    const char *q = strchr(s, '?'), *err = NULL;
+    const char *q = strchr(s, '?'), *err = NULL, *c;
 
     if (*s != '/') {
         return "the socket's path must be absolute: unix:/run/redis/redis.sock";
@@ -257,6 +259,14 @@ static const char *goapi_redis_parse_unix(apr_pool_t *p, const char *s, goapi_re
     t->path = q ? apr_pstrmemdup(p, s, (apr_size_t)(q - s)) : s;
     if (strlen(t->path) < 2 || strlen(t->path) > 107) {
         return "the socket's path is empty or longer than a socket address holds";
+    }
+    /* what logs show of it: a password misplaced in it ("&password=")
+     * must not pass for a file name */
+    for (c = t->path; *c; c++) {
+        if (*c != '/' && *c != '+' && *c != '~' && !goapi_redis_host_char(*c)) {
+            return "the socket's path holds only letters, digits, '/', '-', '.', '_', "
+                   "'+' and '~'; db, user and password follow a '?'";
+        }
     }
     while (q && !err) {
         const char *v = q + 1, *amp = strchr(v, '&');
@@ -297,6 +307,45 @@ const char *goapi_redis_url_parse(apr_pool_t *p, const char *text, goapi_redis_t
     return "expected redis://[user[:password]@]host[:port][/db], "
            "unix:/path/to/redis.sock[?db=N] or "
            "redis-sentinel://host:port[,host:port...]/master[/db]";
+}
+
+const char *goapi_redis_url_unknown(apr_pool_t *p, const char *text)
+{
+    static const char *const known[] = { "lmdb", "redis", "unix", "redis-sentinel" };
+    const char *scheme = goapi_redact_scheme(p, text);
+    const char *why = NULL;
+    apr_size_t i;
+
+    if (!scheme) {
+        why = "it has no scheme";
+    }
+    for (i = 0; !why && i < sizeof(known) / sizeof(known[0]); i++) {
+        if (!strcmp(scheme, known[i])) {
+            why = !strncmp(scheme, "redis", 5)
+                  ? apr_psprintf(p, "'%s:' is not followed by '//' (%s://host)", scheme,
+                                 scheme)
+                  : apr_psprintf(p, "'%s:' is not followed by a path", scheme);
+        }
+        else if (!apr_cstr_casecmp(scheme, known[i])) {
+            why = apr_psprintf(p, "unknown scheme '%s': schemes are written in lower "
+                               "case ('%s')", scheme, known[i]);
+        }
+    }
+    if (!why) {
+        const char *hint = "";
+
+        if (!apr_cstr_casecmp(scheme, "rediss") || !apr_cstr_casecmp(scheme, "valkeys")) {
+            hint = ": TLS is not supported";
+        }
+        else if (!apr_cstr_casecmp(scheme, "valkey")) {
+            hint = ": a Valkey server is written redis://host";
+        }
+        else if (!apr_cstr_casecmp(scheme, "redis+sentinel")) {
+            hint = ": sentinels are written redis-sentinel://";
+        }
+        why = apr_psprintf(p, "unknown scheme '%s'%s", scheme, hint);
+    }
+    return apr_pstrcat(p, why, "; expected " GOAPI_STORE_FORMS, NULL);
 }
 
 static const char *goapi_redis_addr_text(apr_pool_t *p, const goapi_redis_addr *a)

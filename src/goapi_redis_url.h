@@ -58,4 +58,16 @@ const char *goapi_redis_url_parse(apr_pool_t *p, const char *text, goapi_redis_t
 /* The target written back for logs and messages, the password as "***". */
 const char *goapi_redis_url_display(apr_pool_t *p, const goapi_redis_target *t);
 
+/* The forms GoapiIdempotencyStore takes, for messages. */
+#define GOAPI_STORE_FORMS                                                     \
+    "lmdb:<path>, redis://[user[:password]@]host[:port][/db], "               \
+    "unix:/path/to/redis.sock[?db=N] or "                                     \
+    "redis-sentinel://host:port[,host:port...]/master[/db]"
+
+/* Why text, a GoapiIdempotencyStore value that is neither lmdb:<path> nor a
+ * Redis form (goapi_redis_url_is() is 0), names no store, as a sentence
+ * that shows at most its scheme ("unknown scheme 'rediss': TLS is not
+ * supported"), followed by the forms expected. */
+const char *goapi_redis_url_unknown(apr_pool_t *p, const char *text);
+
 #endif /* GOAPI_REDIS_URL_H */

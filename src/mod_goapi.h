@@ -33,7 +33,7 @@ extern module AP_MODULE_DECLARE_DATA goapi_module;
 /* A dependency check of /readyz (GoapiReadyCheck). */
 typedef struct {
     const char *name;
-    const char *url_text;
+    const char *url_text;               /* for logs: query values as "***" */
     goapi_check_url url;
 } goapi_ready_check;
 
@@ -302,6 +302,7 @@ int goapi_shed_handler(request_rec *r);
 
 
 /* mod_goapi_routes.c */
+int goapi_routes_post_read_request(request_rec *r);
 int goapi_routes_handler(request_rec *r);
 int goapi_routes_translate(request_rec *r);
 int goapi_routes_map_to_storage(request_rec *r);

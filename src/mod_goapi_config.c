@@ -18,6 +18,7 @@
 
 #include "goapi_health.h"
 #include "goapi_parse.h"
+#include "goapi_redact.h"
 #include "mod_goapi.h"
 
 APLOG_USE_MODULE(goapi);
@@ -273,6 +274,14 @@ static const char *goapi_cmd_error(cmd_parms *cmd, const char *arg,
                         cmd->cmd->name, arg, expected);
 }
 
+/* "GoapiX: not a valid <what>: <why> (... not repeated here ...)": the
+ * refusal of a value that may hold a password, which it never repeats. */
+static const char *goapi_cmd_secret_error(cmd_parms *cmd, const char *what, const char *why)
+{
+    return apr_psprintf(cmd->pool, "%s: not a valid %s: %s (the value is not repeated "
+                        "here: it may hold a password)", cmd->cmd->name, what, why);
+}
+
 /* GoapiRequestIDHeader, GoapiCorrelationIDHeader, GoapiIdempotencyKeyHeader:
  * cmd->info is the offset of the field in goapi_server_conf. */
 const char *goapi_cmd_header_name(cmd_parms *cmd, void *dconf, const char *arg)
@@ -413,7 +422,10 @@ const char *goapi_cmd_ready_check(cmd_parms *cmd, void *dconf, const char *name,
         return err;
     }
     if ((err = goapi_check_name_parse(name))) {
-        return goapi_cmd_error(cmd, name, err);
+        /* a name in the URL's place may be a URL with a password */
+        return goapi_cmd_secret_error(cmd, "check name", apr_pstrcat(
+            cmd->pool, err, strpbrk(name, ":@/") ? "; the name comes first, then the URL"
+                                                 : "", NULL));
     }
     if (!strcmp(name, GOAPI_STORE_CHECK_NAME)) {
         return goapi_cmd_error(cmd, name, "this name is the built-in check of a shared "
@@ -432,10 +444,14 @@ const char *goapi_cmd_ready_check(cmd_parms *cmd, void *dconf, const char *name,
     }
     c = apr_array_push(sc->checks);
     c->name = name;
-    c->url_text = url;
     if ((err = goapi_check_url_parse(cmd->pool, url, &c->url))) {
-        return goapi_cmd_error(cmd, url, err);
+        const char *scheme = goapi_redact_scheme(cmd->pool, url);
+
+        return goapi_cmd_secret_error(cmd, apr_psprintf(
+            cmd->pool, "URL for the check '%s'%s", name, scheme
+            ? apr_psprintf(cmd->pool, " (scheme '%s')", scheme) : ""), err);
     }
+    c->url_text = goapi_redact_url(cmd->pool, url);
     return NULL;
 }
 
@@ -548,9 +564,7 @@ static const char *goapi_cmd_idem_store_redis(cmd_parms *cmd, goapi_server_conf 
     const char *err = goapi_redis_url_parse(cmd->pool, where, t);
 
     if (err) {
-        return apr_psprintf(cmd->pool, "%s: not a valid Redis store: %s (the value is "
-                            "not repeated here: it may hold a password)",
-                            cmd->cmd->name, err);
+        return goapi_cmd_secret_error(cmd, "Redis store", err);
     }
     if (size) {
         return apr_psprintf(cmd->pool, "%s: a size is for an lmdb: store only; Redis "
@@ -579,23 +593,28 @@ const char *goapi_cmd_idem_store(cmd_parms *cmd, void *dconf, const char *where,
     if (goapi_redis_url_is(where)) {
         return goapi_cmd_idem_store_redis(cmd, sc, where, size);
     }
-    goapi_cmd_note(cmd, size ? apr_pstrcat(cmd->pool, where, " ", size, NULL) : where);
+    /* whatever is wrong, neither value is repeated: a store URL mistyped
+     * (rediss://:pw@..., redis:/:pw@...) lands here */
     if (strncmp(where, "lmdb:", 5) != 0 || !where[5]) {
-        return goapi_cmd_error(cmd, where, "expected lmdb:<path>, e.g. "
-                               "lmdb:/var/lib/apache2/goapi-idempotency.mdb, or "
-                               "redis://host:port[/db], unix:/path/to/redis.sock or "
-                               "redis-sentinel://host:port/master");
+        return goapi_cmd_secret_error(cmd, "store",
+                                      goapi_redis_url_unknown(cmd->pool, where));
+    }
+    if (where[5] == '/' && where[6] == '/') {
+        return goapi_cmd_secret_error(cmd, "store", "lmdb: is followed by a file's "
+                                      "path (lmdb:/var/lib/apache2/goapi-idempotency.mdb), "
+                                      "not by '//' and a host");
     }
     if (size && (err = goapi_parse_size(size, GOAPI_MIN_IDEM_STORE_SIZE,
                                         GOAPI_MAX_IDEM_STORE_SIZE, &bytes))) {
-        return goapi_cmd_error(cmd, size, apr_psprintf(cmd->pool, "%s; expected the "
-                               "store's largest size, such as 64M or 1G, from 1M to 64G",
-                               err));
+        return goapi_cmd_secret_error(cmd, "size after lmdb:<path>", apr_psprintf(
+            cmd->pool, "%s; expected the store's largest size, such as 64M or 1G, from "
+            "1M to 64G", err));
     }
     sc->idem_store = ap_runtime_dir_relative(cmd->pool, where + 5);
     if (!sc->idem_store) {
-        return goapi_cmd_error(cmd, where, "the path cannot be resolved");
+        return goapi_cmd_secret_error(cmd, "store", "its path cannot be resolved");
     }
+    goapi_cmd_note(cmd, size ? apr_pstrcat(cmd->pool, where, " ", size, NULL) : where);
     sc->idem_store_size = bytes;
     sc->idem_redis = NULL;
     return NULL;

@@ -314,6 +314,20 @@ static int goapi_routes_serve(request_rec *r)
     return HTTP_INTERNAL_SERVER_ERROR;
 }
 
+/* httpd turns a request target without a path into "/", but for OPTIONS
+ * into "*", the server-wide form (RFC 9112, 3.2.4), which only "OPTIONS *"
+ * and an absolute-form target with an empty path are.  "OPTIONS ?x=1"
+ * becomes "/" as it does for every other method, so that the handler of
+ * "/" answers it: mod_goapi's refuses it with 400, as Go does. */
+int goapi_routes_post_read_request(request_rec *r)
+{
+    if (r->method_number == M_OPTIONS && r->unparsed_uri && r->unparsed_uri[0] == '?'
+        && r->uri && strcmp(r->uri, "*") == 0) {
+        r->uri = apr_pstrdup(r->pool, "/");
+    }
+    return DECLINED;
+}
+
 int goapi_routes_handler(request_rec *r)
 {
     if (!r->handler || strcmp(r->handler, GOAPI_HANDLER) != 0) {

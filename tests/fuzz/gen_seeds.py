@@ -142,3 +142,26 @@ for name, value in {
     "deadline": "1500",
 }.items():
     write("trace", name, value)
+
+
+# redis_url: a mode byte; even: the GoapiIdempotencyStore value; odd: prefix,
+# user and suffix around ":<secret>@", split at NULs.
+for name, value in {
+    "tcp": "redis://app:s3cr%40t@[::1]:6380/2", "tcp_plain": "redis://h",
+    "unix": "unix:/run/redis/redis.sock?db=1&user=app&password=p%26w",
+    "sentinel": "redis-sentinel://u:p@10.0.0.1:26379,[fe80::1],s3/mymaster/4",
+    "rediss": "rediss://:pw@h:6380", "one_slash": "redis:/:pw@h",
+    "no_scheme": ":pw@h", "upper": "REDIS://h", "lmdb": "lmdb:/var/lib/x.mdb",
+    "bad_port": "redis://:pw@h:99999", "unix_amp": "unix:/s&password=pw",
+    "check_query": "http://h/health?token=t&v=1;x",
+}.items():
+    write("redis_url", name, b"\x00" + value.encode())
+for name, parts in {
+    "in_tcp": ("redis://", "app", "h:6379/0"),
+    "in_rediss": ("rediss://", "", "h"),
+    "in_unix_query": ("unix:/s?password=", "", "x"),
+    "in_sentinel": ("redis-sentinel://", "u", "s:1/m"),
+    "in_bad_escape": ("redis://", "%zz", "h"),
+    "in_path": ("redis://h/", "", "0"),
+}.items():
+    write("redis_url", name, b"\x01" + b"\x00".join(p.encode() for p in parts))

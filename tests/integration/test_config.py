@@ -166,12 +166,16 @@ class ReadinessValuesTest(ConfigValuesCase):
 
     def test_checks(self):
         self.assertRefused("GoapiReadyCheck db udp://x:1",
-                           re.escape("GoapiReadyCheck: 'udp://x:1' is not valid: expected "
-                                     "tcp://host:port or http://host[:port]/path"))
+                           re.escape("GoapiReadyCheck: not a valid URL for the check 'db' "
+                                     "(scheme 'udp'): expected tcp://host:port or "
+                                     "http://host[:port]/path (the value is not repeated "
+                                     "here: it may hold a password)"))
         self.assertRefused("GoapiReadyCheck db tcp://x",
                            "the port is required")
         self.assertRefused("GoapiReadyCheck 'a b' tcp://x:1",
-                           re.escape("GoapiReadyCheck: 'a b' is not valid"))
+                           re.escape("GoapiReadyCheck: not a valid check name: expected a "
+                                     "check name of letters, digits, '-', '_' or '.' (the "
+                                     "value is not repeated"))
         self.assertRefused("GoapiReadyCheck db tcp://x:1\nGoapiReadyCheck db tcp://y:2",
                            "a check named 'db' is already defined")
         self.assertRefused("GoapiReadyCheck db", "GoapiReadyCheck takes two arguments")
@@ -238,13 +242,19 @@ class IdempotencyValuesTest(ConfigValuesCase):
                                    "expected a size such as 64K or 1M, from 0 to 64M")
 
     def test_store(self):
-        for value in ("/var/lib/x.mdb", "rediss://127.0.0.1:6379", "lmdb:", "LMDB:/x"):
+        for value, why in (("/var/lib/x.mdb", "it has no scheme"),
+                           ("rediss://127.0.0.1:6379",
+                            "unknown scheme 'rediss': TLS is not supported"),
+                           ("lmdb:", "'lmdb:' is not followed by a path"),
+                           ("LMDB:/x", "unknown scheme 'LMDB': schemes are written in "
+                                       "lower case ('lmdb')")):
             self.assertRefused('GoapiIdempotencyStore "%s"' % value,
-                               re.escape("GoapiIdempotencyStore: '%s' is not valid: expected "
-                                         "lmdb:<path>" % value))
+                               re.escape("GoapiIdempotencyStore: not a valid store: %s; "
+                                         "expected lmdb:<path>, redis://" % why))
         for size in ("512K", "65G", "huge"):
             self.assertRefused("GoapiIdempotencyStore lmdb:x.mdb %s" % size,
-                               re.escape("GoapiIdempotencyStore: '%s' is not valid" % size),
+                               re.escape("GoapiIdempotencyStore: not a valid size after "
+                                         "lmdb:<path>: "),
                                "from 1M to 64G")
         port = free_port()
         self.assertRefused("<VirtualHost 127.0.0.1:%d>\n GoapiIdempotencyStore lmdb:x\n"
@@ -313,6 +323,110 @@ class IdempotencyValuesTest(ConfigValuesCase):
                                   'GoapiIdempotencyMaxResponse 0\n</Location>')
         self.assertEqual(rc, 0, out)
         self.assertEqual(out.strip(), "Syntax OK")
+
+
+# Directive values that hold a password ({pw}) and are wrong in one way each,
+# with what the refusal must say instead of repeating them.
+MALFORMED_SECRETS = (
+    ('GoapiIdempotencyStore "rediss://:{pw}@127.0.0.1:6380"',
+     "not a valid store: unknown scheme 'rediss': TLS is not supported; expected lmdb:"),
+    ('GoapiIdempotencyStore "http://:{pw}@127.0.0.1"', "unknown scheme 'http'"),
+    ('GoapiIdempotencyStore "redis:/:{pw}@127.0.0.1"',
+     "'redis:' is not followed by '//' (redis://host)"),
+    ('GoapiIdempotencyStore "valkey://:{pw}@127.0.0.1"', "unknown scheme 'valkey'"),
+    ('GoapiIdempotencyStore "REDIS://:{pw}@127.0.0.1"', "written in lower case ('redis')"),
+    ('GoapiIdempotencyStore ":{pw}@127.0.0.1:6379"', "it has no scheme"),
+    ('GoapiIdempotencyStore "redis://:{pw}@127.0.0.1:99999"', "the port must be a number"),
+    ('GoapiIdempotencyStore "redis://:{pw}@127.0.0.1/db0"', "the database must be"),
+    ('GoapiIdempotencyStore "redis://:{pw}%zz@127.0.0.1"', "'%' not followed by two hex"),
+    ('GoapiIdempotencyStore "redis://:{pw}@[::1:6379"', "written in brackets"),
+    ('GoapiIdempotencyStore "redis://:{pw}"', "a host is missing"),
+    ('GoapiIdempotencyStore "unix:/run/redis.sock&password={pw}"', "socket's path holds only"),
+    ('GoapiIdempotencyStore "redis-sentinel://:{pw}@127.0.0.1:26379"',
+     "the master's name must follow"),
+    ('GoapiIdempotencyStore "lmdb://u:{pw}@db.internal/ledger"', "not by '//' and a host"),
+    ('GoapiIdempotencyStore lmdb:ledger.mdb "{pw}"', "not a valid size after lmdb:<path>"),
+    ('GoapiReadyCheck db "http://u:{pw}@127.0.0.1:9/health"', "without a user or password"),
+    ('GoapiReadyCheck db "redis://:{pw}@127.0.0.1:6379"',
+     "not a valid URL for the check 'db' (scheme 'redis')"),
+    ('GoapiReadyCheck db "tcp://:{pw}@127.0.0.1:6379"', "without a user or password"),
+    ('GoapiReadyCheck "http://u:{pw}@127.0.0.1/health" db',
+     "the name comes first, then the URL"),
+)
+
+
+class SecretsNotRepeatedTest(unittest.TestCase):
+    """No refusal, log line or "-t" output repeats a password of a directive
+    value, whatever is wrong with the value."""
+
+    @staticmethod
+    def password(i):
+        # distinctive, and nothing a message or a log could hold by chance
+        return "Sq%02dzVw4Kp" % i
+
+    def logs(self, h):
+        out = ""
+        for root, _, files in os.walk(h.path("logs")):
+            for f in files:
+                out += h.read(os.path.join(root, f))
+        return out
+
+    def test_malformed_values_under_t_and_at_startup(self):
+        for i, (line, why) in enumerate(MALFORMED_SECRETS):
+            pw = self.password(i)
+            with self.subTest(line=line):
+                h = Httpd(line.format(pw=pw))
+                self.addCleanup(h.cleanup)
+                t = h.configtest()
+                out = t.stdout + t.stderr
+                self.assertNotEqual(t.returncode, 0, out)
+                self.assertRegex(out, r"Syntax error on line \d+ of \S+httpd\.conf")
+                self.assertIn(why, out)
+                self.assertIn("(the value is not repeated here: it may hold a password)", out)
+                self.assertNotIn(pw, out)
+                rc = h.start_fails(timeout=10)
+                logs = self.logs(h)
+                self.assertNotEqual(rc, 0, logs)
+                self.assertIn(why, logs)
+                self.assertNotIn(pw, logs)
+
+    def test_store_given_twice_shown_without_passwords(self):
+        # "-t" reports the repeat (GOAPI00063) with both values as logs show them
+        first, second = self.password(90), self.password(91)
+        h = Httpd('GoapiIdempotencyStore "redis://app:%s@127.0.0.1:6390/1"\n'
+                  'GoapiIdempotencyStore "unix:/run/redis.sock?password=%s"'
+                  % (first, second))
+        self.addCleanup(h.cleanup)
+        t = h.configtest()
+        out = t.stdout + t.stderr
+        self.assertEqual(t.returncode, 0, out)
+        self.assertIn("GOAPI00063: GoapiIdempotencyStore is given twice", out)
+        self.assertIn("'redis://***:***@127.0.0.1:6390/1'", out)
+        self.assertIn("'unix:/run/redis.sock?db=0&password=***'", out)
+        self.assertNotIn(first, out)
+        self.assertNotIn(second, out)
+
+    def test_check_url_query_masked_in_log_lines(self):
+        # a valid check whose query carries a token: its failure is logged
+        # with the token masked
+        pw = self.password(92)
+        h = Httpd('GoapiReadyCheck api "http://127.0.0.1:%d/health?token=%s&v=1"\n'
+                  'GoapiReadyCheckInterval 100ms\n' % (free_port(), pw))
+        self.addCleanup(h.cleanup)
+        h.start()
+        deadline = time.monotonic() + 10
+        while "GOAPI00020" not in h.read(h.error_log) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertNotEqual(self.get_readyz(h), 200)
+        h.stop()
+        logs = self.logs(h)
+        self.assertRegex(logs, r"GOAPI00020: ready check api \(http://127\.0\.0\.1:\d+"
+                               r"/health\?token=\*\*\*&v=\*\*\*\) failed")
+        self.assertNotIn(pw, logs)
+
+    @staticmethod
+    def get_readyz(h):
+        return h.request("GET", "/readyz").status
 
 
 class ChecklistTest(unittest.TestCase):

@@ -133,6 +133,9 @@ def cases():
     for group in (ESCAPES, DOTS, EMPTY, UNICODE, LONG, ABSOLUTE, QUERIES):
         for target in group:
             out += [(m, target) for m in SOME_METHODS]
+    # OPTIONS too: only "OPTIONS *" is server-wide, a target without a
+    # path is refused as for any other method
+    out += [(b"OPTIONS", t) for t in QUERIES]
     out += [(m, t) for m in (b"OPTIONS", b"GET") for t in (b"*",)]
     out += [(b"CONNECT", b"localhost:80"), (b"TRACE", b"/healthz"),
             (b"get", b"/healthz"), (b"G\xc3\xa9T", b"/healthz"),

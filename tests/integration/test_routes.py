@@ -98,9 +98,9 @@ AllowEncodedSlashes NoDecode
         r = self.get("/parcels/./abc")
         self.assertEqual((r.status, r.header("Location")), (301, "/parcels/abc"))
 
-    def raw_get(self, target):
-        return parse_raw(self.httpd.raw(b"GET " + target + b" HTTP/1.1\r\nHost: localhost\r\n"
-                                        b"Connection: close\r\n\r\n"))
+    def raw_get(self, target, method=b"GET"):
+        return parse_raw(self.httpd.raw(method + b" " + target + b" HTTP/1.1\r\n"
+                                        b"Host: localhost\r\nConnection: close\r\n\r\n"))
 
     def test_escaped_fixed_parts_match_as_go(self):
         # Go 1.22 unescapes each segment before it compares a fixed part
@@ -122,9 +122,14 @@ AllowEncodedSlashes NoDecode
         self.assertEqual((r.status, r.header("Location")), (301, "/parcels/caf%C3%A9?q=1"))
 
     def test_target_without_path_400(self):
-        r = self.raw_get(b"?x=1")
-        self.assertEqual(r.status, 400, r.body)
-        self.assertEqual(r.body, b"400 Bad Request: the request target has no path\n")
+        # every method, OPTIONS included: only "OPTIONS *" is server-wide
+        for method in (b"GET", b"HEAD", b"POST", b"OPTIONS", b"DELETE"):
+            r = self.raw_get(b"?x=1", method)
+            self.assertEqual(r.status, 400, (method, r.body))
+            self.assertEqual(r.header("Allow"), None, method)
+            if method != b"HEAD":
+                self.assertEqual(r.body, b"400 Bad Request: the request target has no path\n",
+                                 method)
 
     def test_error_document_wins(self):
         r = self.get("/custom/nothing")

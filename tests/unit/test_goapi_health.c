@@ -47,6 +47,8 @@ static void test_urls(void **state)
         { "http://[]:80/", 0, 0, NULL, 0, NULL },
         { "http://[zz]:80/", 0, 0, NULL, 0, NULL },
         { "http://user@api/", 0, 0, NULL, 0, NULL },
+        { "http://u:pw@api:80/", 0, 0, NULL, 0, NULL },
+        { "tcp://:pw@db:5432", 0, 0, NULL, 0, NULL },
         { "", 0, 0, NULL, 0, NULL },
     };
     apr_size_t i;
@@ -58,6 +60,9 @@ static void test_urls(void **state)
 
         if (cases[i].ok != (err == NULL)) {
             fail_msg("'%s': %s", cases[i].text, err ? err : "accepted");
+        }
+        if (err && strchr(cases[i].text, '@') && !strstr(err, "without a user or password")) {
+            fail_msg("'%s': %s, want the userinfo named", cases[i].text, err);
         }
         if (cases[i].ok) {
             assert_int_equal(u.kind, cases[i].kind);

@@ -136,7 +136,14 @@ static void test_refused(void **state)
         { "redis-sentinel:///m", "at least one sentinel" },
         { "redis-sentinel://s1,/m", "sentinel is missing" },
         { "redis-sentinel://a,b,c,d,e,f,g,h,i/m", "at most 8" },
-        { "redis-sentinel://s/m a", "space or a control" },
+        { "redis-sentinel://s/m a", "master's name holds only" },
+        { "redis-sentinel://s/m?password=x", "master's name holds only" },
+        { "redis-sentinel://s/m&x", "master's name holds only" },
+        { "unix:/r.sock&password=x", "socket's path holds only" },
+        { "unix:/r.sock;password=x", "socket's path holds only" },
+        { "unix:/r.sock password=x", "socket's path holds only" },
+        { "unix:/r:sock", "socket's path holds only" },
+        { "unix:/r@sock", "socket's path holds only" },
         { "redis-sentinel://s/m/x", "database must be" },
     };
     goapi_redis_target t;
@@ -187,6 +194,112 @@ static void test_secrets_never_shown(void **state)
                         "redis-sentinel://***:***@a:1,b:26379/m/2");
 }
 
+/* Every kind of mistake, each value holding the password "Pw-8c1f": the
+ * refusal (the parser's, or the one of a value that names no store) never
+ * repeats it, and says what was wrong. */
+static void test_malformed_never_repeat_the_password(void **state)
+{
+    static const struct {
+        const char *text;
+        const char *why;
+    } cases[] = {
+        /* schemes */
+        { "rediss://:Pw-8c1f@h:6380", "unknown scheme 'rediss': TLS is not supported" },
+        { "rediss://u:Pw-8c1f@h", "TLS is not supported" },
+        { "valkeys://:Pw-8c1f@h", "TLS is not supported" },
+        { "valkey://:Pw-8c1f@h", "unknown scheme 'valkey': a Valkey server is written "
+                                 "redis://host" },
+        { "http://:Pw-8c1f@h", "unknown scheme 'http'; expected lmdb:<path>" },
+        { "https://u:Pw-8c1f@h/0", "unknown scheme 'https'" },
+        { "tcp://u:Pw-8c1f@h:1", "unknown scheme 'tcp'" },
+        { "redis+sentinel://:Pw-8c1f@s:1/m", "sentinels are written redis-sentinel://" },
+        { "REDIS://:Pw-8c1f@h", "unknown scheme 'REDIS': schemes are written in lower "
+                                "case ('redis')" },
+        { "Redis-Sentinel://:Pw-8c1f@s/m", "lower case ('redis-sentinel')" },
+        { "redis:/:Pw-8c1f@h", "'redis:' is not followed by '//' (redis://host)" },
+        { "redis::Pw-8c1f@h", "'redis:' is not followed by '//'" },
+        { "redis-sentinel:Pw-8c1f@s/m", "'redis-sentinel:' is not followed by '//'" },
+        { "lmdb:", "'lmdb:' is not followed by a path" },
+        { ":Pw-8c1f@h", "it has no scheme" },
+        { "Pw-8c1f@h:6379", "it has no scheme" },
+        { "//u:Pw-8c1f@h", "it has no scheme" },
+        { "u:Pw-8c1f@h", "unknown scheme 'u'" },
+        { "", "it has no scheme" },
+        /* ports, databases, hosts */
+        { "redis://:Pw-8c1f@h:99999", "port must be" },
+        { "redis://:Pw-8c1f@h:0", "port must be" },
+        { "redis://:Pw-8c1f@h:port", "port must be" },
+        { "redis://:Pw-8c1f", "host is missing" },
+        { "redis://u:Pw-8c1f", "port must be" },
+        { "redis://:Pw-8c1f@h/db1", "database must be" },
+        { "redis://:Pw-8c1f@h/16/0", "database must be" },
+        { "redis://:Pw-8c1f@h/0?password=Pw-8c1f", "database must be" },
+        { "redis://:Pw-8c1f@", "host is missing" },
+        { "redis://:Pw-8c1f@ho st", "host name holds" },
+        { "redis://:Pw-8c1f@h@", "host is missing" },
+        { "redis://:Pw/8c1f@h", "host is missing" },
+        /* escapes */
+        { "redis://:Pw-8c1f%@h", "'%' not followed" },
+        { "redis://:Pw-8c1f%4@h", "'%' not followed" },
+        { "redis://:Pw-8c1f%0d%0a@h", "control character" },
+        { "redis://Pw-8c1f%zz:x@h", "'%' not followed" },
+        { "unix:/s?password=Pw-8c1f%", "'%' not followed" },
+        /* brackets */
+        { "redis://:Pw-8c1f@[::1:6379", "brackets" },
+        { "redis://:Pw-8c1f@::1:6379", "brackets" },
+        { "redis://:Pw-8c1f@[]:1", "brackets" },
+        { "redis://:Pw-8c1f@[::1]x", "port must be" },
+        { "redis://:Pw-8c1f@[Pw-8c1f]:1", "IPv6 address holds" },
+        { "redis-sentinel://:Pw-8c1f@[::1/m", "brackets" },
+        /* the socket and the sentinels */
+        { "unix:run/redis.sock?password=Pw-8c1f", "must be absolute" },
+        { "unix:/run/redis.sock&password=Pw-8c1f", "socket's path holds only" },
+        { "unix:/s?password=Pw-8c1f&timeout=1", "after '?'" },
+        { "unix:/s?pass=Pw-8c1f", "after '?'" },
+        { "unix:/s?password=Pw-8c1f&db=x", "database must be" },
+        { "redis-sentinel://:Pw-8c1f@s:1", "master's name must follow" },
+        { "redis-sentinel://:Pw-8c1f@s:1/m?password=Pw-8c1f", "master's name holds only" },
+        { "redis-sentinel://:Pw-8c1f@s:1,/m", "sentinel is missing" },
+        { "redis-sentinel://:Pw-8c1f@s:x/m", "port must be" },
+        { "redis-sentinel://u:@s/m", "password after ':' is empty" },
+    };
+    goapi_redis_target t;
+    apr_size_t i;
+
+    (void)state;
+    for (i = 0; i < UNIT_ELEMS(cases); i++) {
+        const char *text = cases[i].text;
+        const char *err = goapi_redis_url_is(text) ? goapi_redis_url_parse(unit_pool, text, &t)
+                                                   : goapi_redis_url_unknown(unit_pool, text);
+
+        if (!err) {
+            fail_msg("%s: accepted", text);
+            continue;
+        }
+        if (strstr(err, "Pw-8c1f") || strstr(err, "8c1f")) {
+            fail_msg("%s: the refusal repeats the password: %s", text, err);
+        }
+        if (!strstr(err, cases[i].why)) {
+            fail_msg("%s: got %s, want ...%s...", text, err, cases[i].why);
+        }
+    }
+}
+
+/* A value that names no store always ends with the forms expected. */
+static void test_unknown_lists_the_forms(void **state)
+{
+    const char *msg = goapi_redis_url_unknown(unit_pool, "rediss://h");
+    const char *tail = "; expected " GOAPI_STORE_FORMS;
+
+    (void)state;
+    assert_string_equal(msg + strlen(msg) - strlen(tail), tail);
+    assert_string_equal(goapi_redis_url_unknown(unit_pool, "mysql://h"),
+                        "unknown scheme 'mysql'; expected " GOAPI_STORE_FORMS);
+    /* a scheme longer than any is not shown */
+    assert_string_equal(goapi_redis_url_unknown(unit_pool, "abcdefghijklmnopqrstuvwxyzabcdefgh://h"),
+                        "it has no scheme; expected " GOAPI_STORE_FORMS);
+}
+
 static void test_is(void **state)
 {
     (void)state;
@@ -206,6 +319,8 @@ int main(void)
         cmocka_unit_test(test_sentinel),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_secrets_never_shown),
+        cmocka_unit_test(test_malformed_never_repeat_the_password),
+        cmocka_unit_test(test_unknown_lists_the_forms),
         cmocka_unit_test(test_is),
     };
 
