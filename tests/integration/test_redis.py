@@ -518,7 +518,7 @@ class StoreErrorsTest(RedisCase):
 
     def test_stopped_redis_times_out_and_the_claim_lands_on_resume(self):
         # database 0: no SELECT, so the claim itself is what meets the stall
-        for mpm in ("event", "prefork"):
+        for mpm in ("event", "worker", "prefork"):
             with self.subTest(mpm=mpm):
                 h = self.start(self.store_url(), mpm=mpm)
                 key = "stopped-%s" % mpm
@@ -589,34 +589,41 @@ class StoreErrorsTest(RedisCase):
         self.backend.stop()
         self.backend = CountingBackend(delay=1.0)
         self.addCleanup(self.backend.stop)
-        h = self.start()
+        for db, mpm in ((2, "event"), (3, "worker"), (4, "prefork")):
+            with self.subTest(mpm=mpm):
+                self.deleted_in_flight(db, mpm)
+
+    def deleted_in_flight(self, db, mpm):
+        h = self.start("redis://127.0.0.1:%d/%d" % (self.redis.port, db), mpm=mpm)
+        key = "deleted-" + mpm
         first = {}
-        t = threading.Thread(target=lambda: first.update(r=post(h, "/api/op", "deleted")))
+        t = threading.Thread(target=lambda: first.update(r=post(h, "/api/op", key)))
         t.start()
         keys = []
         for _ in range(100):
-            keys = record_keys(self.redis, 2)
+            keys = record_keys(self.redis, db)
             if keys:
                 break
             time.sleep(0.02)
         self.assertEqual(len(keys), 1)
-        self.assertEqual(in_db(self.redis, 2, "DEL", keys[0]), 1)
+        self.assertEqual(in_db(self.redis, db, "DEL", keys[0]), 1)
         t.join(10)
         # the handler ran and its answer reached the client
         self.assertEqual(first["r"].status, 201)
         time.sleep(0.1)
         log = h.read(h.error_log)
-        self.assertRegex(log, r"GOAPI00085: idempotency store redis://127\.0\.0\.1:\d+/2: the "
+        self.assertRegex(log, r"GOAPI00085: idempotency store redis://127\.0\.0\.1:\d+/%d: the "
                               r"record of Idempotency-Key %s vanished while this request held "
                               r"it \(evicted by Redis under maxmemory, or deleted by hand\): "
                               r"this outcome \(status 201\) is not recorded and the key is "
                               r"free: a retry with it runs the operation again"
-                              % re.escape(digest("deleted")))
+                              % (db, re.escape(digest(key))))
         self.assertNotIn("GoapiIdempotencyRerunAfterLease On", log)
         self.assertNotIn("took the key over", log)
         # what the line said: a retry runs again
-        r = post(h, "/api/op", "deleted")
+        r = post(h, "/api/op", key)
         self.assertEqual((r.status, json.loads(r.body)["run"]), (201, 2))
+        h.stop()
 
     def test_evicted_in_flight_record(self):
         self.backend.stop()
