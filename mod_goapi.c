@@ -30,6 +30,13 @@ static const command_rec goapi_cmds[] = {
                   (void *)offsetof(goapi_server_conf, idempotency_key_header),
                   RSRC_CONF,
                   "Header carrying the idempotency key (default Idempotency-Key)"),
+    AP_INIT_TAKE1("GoapiIdempotencyKeySyntax", goapi_cmd_idem_key_syntax, NULL, RSRC_CONF,
+                  "Strict: an Idempotency-Key must be a Structured Field string "
+                  "(\"...\"); Lenient: a bare key too (default Lenient)"),
+    AP_INIT_TAKE1("GoapiProblemTypeBase", goapi_cmd_problem_type_base, NULL, RSRC_CONF,
+                  "URL each problem type's name follows (problem+json type and "
+                  "Link rel=describedby), or None for urn:goapi:problem: types "
+                  "(default None)"),
     AP_INIT_TAKE1("GoapiMaxIDLength", goapi_cmd_max_id_length, NULL, RSRC_CONF,
                   "Longest incoming request/correlation ID kept, in characters "
                   "(36-1024, default 128)"),

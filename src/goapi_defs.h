@@ -95,9 +95,6 @@
 #define GOAPI_IDEM_RETRY_AFTER         1
 #define GOAPI_IDEM_REPLAYED_HEADER     "Idempotent-Replayed"
 #define GOAPI_PROBLEM_TYPE             "application/problem+json"
-/* The problem type of a retry whose first request's outcome is unknown (its
- * process died, or it outlived its lease): a final 409. */
-#define GOAPI_PROBLEM_OUTCOME_UNKNOWN  "urn:goapi:problem:idempotency-outcome-unknown"
 /* GoapiIdempotencyDamagedStore: what a damaged ledger at startup does. */
 #define GOAPI_DAMAGED_REFUSE           0    /* the server does not start */
 #define GOAPI_DAMAGED_START_FRESH      1    /* moved aside, a new one made */

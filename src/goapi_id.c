@@ -113,8 +113,8 @@ static goapi_ikey_status goapi_ikey_unquote(apr_pool_t *p, const char *s,
     return GOAPI_IKEY_OK;
 }
 
-goapi_ikey_status goapi_ikey_parse(apr_pool_t *p, const char *value,
-                                   const char **key)
+static goapi_ikey_status goapi_ikey_parse_as(apr_pool_t *p, const char *value,
+                                             int strict, const char **key)
 {
     const char *s, *end, *q;
 
@@ -140,6 +140,9 @@ goapi_ikey_status goapi_ikey_parse(apr_pool_t *p, const char *value,
     if (*s == '"') {
         return goapi_ikey_unquote(p, s, end, key);
     }
+    if (strict) {
+        return GOAPI_IKEY_NOT_STRING;
+    }
     if (end - s > GOAPI_IDEMPOTENCY_KEY_MAX) {
         return GOAPI_IKEY_TOO_LONG;
     }
@@ -156,6 +159,18 @@ goapi_ikey_status goapi_ikey_parse(apr_pool_t *p, const char *value,
     return GOAPI_IKEY_OK;
 }
 
+goapi_ikey_status goapi_ikey_parse(apr_pool_t *p, const char *value,
+                                   const char **key)
+{
+    return goapi_ikey_parse_as(p, value, 0, key);
+}
+
+goapi_ikey_status goapi_ikey_parse_strict(apr_pool_t *p, const char *value,
+                                          const char **key)
+{
+    return goapi_ikey_parse_as(p, value, 1, key);
+}
+
 const char *goapi_ikey_reason(goapi_ikey_status st)
 {
     switch (st) {
@@ -164,6 +179,7 @@ const char *goapi_ikey_reason(goapi_ikey_status st)
     case GOAPI_IKEY_TOO_LONG:   return "too long";
     case GOAPI_IKEY_BAD_CHAR:   return "byte outside printable ASCII";
     case GOAPI_IKEY_BAD_SYNTAX: return "not a valid sf-string or bare key";
+    case GOAPI_IKEY_NOT_STRING: return "not an sf-string (\"...\"), the only form accepted";
     }
     return "invalid";
 }

@@ -29,7 +29,8 @@ typedef enum {
     GOAPI_IKEY_EMPTY,        /* nothing between the quotes, or blank */
     GOAPI_IKEY_TOO_LONG,     /* more than GOAPI_IDEMPOTENCY_KEY_MAX once decoded */
     GOAPI_IKEY_BAD_CHAR,     /* a byte outside printable ASCII */
-    GOAPI_IKEY_BAD_SYNTAX    /* unterminated quote, bad escape, trailing data */
+    GOAPI_IKEY_BAD_SYNTAX,   /* unterminated quote, bad escape, trailing data */
+    GOAPI_IKEY_NOT_STRING    /* a bare key where only an sf-string is accepted */
 } goapi_ikey_status;
 
 /* Parse an Idempotency-Key field value.  Two forms are accepted:
@@ -42,6 +43,12 @@ typedef enum {
  * when it differs from the input. */
 goapi_ikey_status goapi_ikey_parse(apr_pool_t *p, const char *value,
                                    const char **key);
+
+/* The same, accepting the sf-string form only (the Idempotency-Key
+ * draft's syntax, GoapiIdempotencyKeySyntax Strict): a bare key is
+ * GOAPI_IKEY_NOT_STRING. */
+goapi_ikey_status goapi_ikey_parse_strict(apr_pool_t *p, const char *value,
+                                          const char **key);
 
 const char *goapi_ikey_reason(goapi_ikey_status st);
 

@@ -45,3 +45,25 @@ const char *goapi_problem_json(apr_pool_t *p, const char *type, int status,
                         goapi_json_string(p, detail), goapi_json_string(p, request_id),
                         goapi_json_string(p, correlation_id));
 }
+
+static const char *const goapi_problem_names[GOAPI_PROBLEM_KINDS] = {
+    "idempotency-key-missing",
+    "idempotency-key-invalid",
+    "idempotency-key-reused",
+    "idempotency-body-too-large",
+    "idempotency-in-progress",
+    "idempotency-not-replayable",
+    "idempotency-outcome-unknown",
+    "idempotency-store-unavailable",
+    "overloaded",
+};
+
+const char *goapi_problem_name(goapi_problem_kind kind)
+{
+    return (unsigned)kind < GOAPI_PROBLEM_KINDS ? goapi_problem_names[kind] : "problem";
+}
+
+const char *goapi_problem_type(apr_pool_t *p, goapi_problem_kind kind, const char *base)
+{
+    return apr_pstrcat(p, base ? base : GOAPI_PROBLEM_URN, goapi_problem_name(kind), NULL);
+}

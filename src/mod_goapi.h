@@ -17,6 +17,7 @@
 #include "goapi_limits.h"
 #include "goapi_metrics.h"
 #include "goapi_redis_url.h"
+#include "goapi_json.h"
 #include "goapi_shutdown.h"
 
 extern module AP_MODULE_DECLARE_DATA goapi_module;
@@ -44,6 +45,10 @@ typedef struct {
     const char *request_id_header;      /* field carrying the request ID */
     const char *correlation_id_header;  /* field carrying the correlation ID */
     const char *idempotency_key_header; /* field carrying the Idempotency-Key */
+    int idempotency_key_strict;         /* GoapiIdempotencyKeySyntax Strict: the
+                                         * sf-string form only; -1 unset = 0 */
+    const char *problem_type_base;      /* GoapiProblemTypeBase; "" none (URNs);
+                                         * NULL unset */
     int max_id_length;                  /* longest accepted incoming ID, characters */
     int trust_incoming_ids;             /* 1: keep a valid client request ID; 0: always generate */
     goapi_limits limits;                /* deadlines and header limit (goapi_limits.h) */
@@ -161,6 +166,8 @@ const char *goapi_cmd_global_flag(cmd_parms *cmd, void *dconf, int flag);
 const char *goapi_cmd_server_flag(cmd_parms *cmd, void *dconf, int flag);
 const char *goapi_cmd_deadline_header(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_shed_retry_after(cmd_parms *cmd, void *dconf, const char *arg);
+const char *goapi_cmd_idem_key_syntax(cmd_parms *cmd, void *dconf, const char *arg);
+const char *goapi_cmd_problem_type_base(cmd_parms *cmd, void *dconf, const char *arg);
 int goapi_config_idempotency_used(void);
 /* "the main server", or "the virtual host <name> defined at <file>:<line>" */
 const char *goapi_server_name(apr_pool_t *p, const server_rec *s);
@@ -310,5 +317,17 @@ int goapi_routes_quick_handler(request_rec *r, int lookup);
 int goapi_routes_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                               server_rec *s);
 void goapi_routes_test_config(apr_pool_t *pconf, server_rec *s);
+
+/* ---- mod_goapi_problem.c: refusals and kept answers ---------------------- */
+
+/* The whole answer from body, which lives in r->pool (Content-Length set;
+ * nothing sent for HEAD): OK, or AP_FILTER_ERROR when the filters failed. */
+int goapi_send_kept(request_rec *r, const char *body, apr_size_t len);
+
+/* An RFC 9457 problem answer of the given kind with the request's IDs,
+ * Cache-Control: no-store, Retry-After when retry_after > 0, and a Link
+ * to the type's page under GoapiProblemTypeBase. */
+int goapi_problem_send(request_rec *r, goapi_problem_kind kind, int status,
+                       int retry_after, const char *title, const char *detail);
 
 #endif /* MOD_GOAPI_H */

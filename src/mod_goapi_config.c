@@ -41,6 +41,7 @@ void *goapi_config_create_server(apr_pool_t *p, server_rec *s)
 
     (void)s;
     conf->max_id_length = -1;
+    conf->idempotency_key_strict = -1;
     conf->trust_incoming_ids = -1;
     goapi_limits_init(&conf->limits);
     conf->checks = apr_array_make(p, 2, sizeof(goapi_ready_check));
@@ -74,6 +75,8 @@ void *goapi_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     GOAPI_MERGE(request_id_header, NULL);
     GOAPI_MERGE(correlation_id_header, NULL);
     GOAPI_MERGE(idempotency_key_header, NULL);
+    GOAPI_MERGE(idempotency_key_strict, -1);
+    GOAPI_MERGE(problem_type_base, NULL);
     GOAPI_MERGE(max_id_length, -1);
     GOAPI_MERGE(trust_incoming_ids, -1);
     GOAPI_MERGE(probe_fast_path, -1);
@@ -344,6 +347,60 @@ const char *goapi_cmd_server_flag(cmd_parms *cmd, void *dconf, int flag)
     (void)dconf;
     *(int *)((char *)goapi_cmd_sconf_noted(cmd, flag ? "On" : "Off")
              + (apr_size_t)cmd->info) = flag;
+    return NULL;
+}
+
+/* GoapiIdempotencyKeySyntax Strict|Lenient */
+const char *goapi_cmd_idem_key_syntax(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    int strict;
+
+    (void)dconf;
+    if (!ap_cstr_casecmp(arg, "Strict")) {
+        strict = 1;
+    }
+    else if (!ap_cstr_casecmp(arg, "Lenient")) {
+        strict = 0;
+    }
+    else {
+        return goapi_cmd_error(cmd, arg, "expected Strict (the key as a Structured Field "
+                               "string only: \"...\") or Lenient (also a bare key)");
+    }
+    goapi_cmd_sconf_noted(cmd, strict ? "Strict" : "Lenient")->idempotency_key_strict =
+        strict;
+    return NULL;
+}
+
+/* GoapiProblemTypeBase <absolute http(s) URL> | None: where each problem
+ * type's page is; it goes into a JSON string and a Link header, so it
+ * holds visible ASCII only, without '<', '>', '"' or '\'. */
+const char *goapi_cmd_problem_type_base(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *q;
+
+    (void)dconf;
+    if (!ap_cstr_casecmp(arg, "None")) {
+        goapi_cmd_sconf_noted(cmd, "None")->problem_type_base = "";
+        return NULL;
+    }
+    if (ap_cstr_casecmpn(arg, "https://", 8) != 0 && ap_cstr_casecmpn(arg, "http://", 7) != 0) {
+        return goapi_cmd_error(cmd, arg, "expected an absolute http:// or https:// URL "
+                               "that the name of each problem follows, e.g. "
+                               "https://errors.example.com/goapi/, or None");
+    }
+    for (q = arg; *q; q++) {
+        if (*q <= 0x20 || *q >= 0x7f || strchr("<>\"\\{}|^`", *q)) {
+            return goapi_cmd_error(cmd, arg, apr_psprintf(cmd->pool, "a URL holds no "
+                                   "'%c' (write it percent-encoded)", *q > 0x20 && *q < 0x7f
+                                   ? *q : '?'));
+        }
+    }
+    if (!strchr(strchr(arg, ':') + 3, '/')) {
+        return goapi_cmd_error(cmd, arg, "expected a path after the host, such as "
+                               "https://errors.example.com/goapi/ (the problem's name "
+                               "follows it)");
+    }
+    goapi_cmd_sconf_noted(cmd, arg)->problem_type_base = arg;
     return NULL;
 }
 
@@ -802,6 +859,10 @@ int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             c->correlation_id_header = GOAPI_DEFAULT_CORRELATION_ID_HEADER;
         if (!c->idempotency_key_header)
             c->idempotency_key_header = GOAPI_DEFAULT_IDEMPOTENCY_KEY_HEADER;
+        if (c->idempotency_key_strict < 0)
+            c->idempotency_key_strict = 0;
+        if (c->problem_type_base && !*c->problem_type_base)
+            c->problem_type_base = NULL;
         if (c->max_id_length < 0)
             c->max_id_length = GOAPI_DEFAULT_MAX_ID_LENGTH;
         if (c->trust_incoming_ids < 0)

@@ -108,7 +108,7 @@ typedef struct {
     const char *title;
     const char *detail;
     int retry_after;                    /* seconds, 0 for none */
-    const char *type;                   /* problem type URI, NULL about:blank */
+    goapi_problem_kind kind;            /* which problem a PROBLEM is */
     goapi_metrics_counter outcome;      /* how a PROBLEM is counted */
     char digest[7 + GOAPI_IDEM_DIGEST_LEN + 1]; /* the key in logs, once made */
 } goapi_idem_req;
@@ -121,59 +121,41 @@ static void goapi_idem_timed(conn_rec *c, apr_time_t t0)
 
 /* ---- answers ---------------------------------------------------------- */
 
+/* The problem each refusal counted as outcome is. */
+static goapi_problem_kind goapi_idem_problem_kind(goapi_metrics_counter outcome)
+{
+    switch (outcome) {
+    case GOAPI_MC_IDEM_KEY_MISSING:     return GOAPI_PROBLEM_KEY_MISSING;
+    case GOAPI_MC_IDEM_KEY_INVALID:     return GOAPI_PROBLEM_KEY_INVALID;
+    case GOAPI_MC_IDEM_MISMATCH:        return GOAPI_PROBLEM_KEY_REUSED;
+    case GOAPI_MC_IDEM_TOO_LARGE:       return GOAPI_PROBLEM_BODY_TOO_LARGE;
+    case GOAPI_MC_IDEM_IN_FLIGHT:       return GOAPI_PROBLEM_IN_PROGRESS;
+    case GOAPI_MC_IDEM_NOT_REPLAYABLE:  return GOAPI_PROBLEM_NOT_REPLAYABLE;
+    case GOAPI_MC_IDEM_UNKNOWN:         return GOAPI_PROBLEM_OUTCOME_UNKNOWN;
+    default:                            return GOAPI_PROBLEM_STORE_UNAVAILABLE;
+    }
+}
+
 static void goapi_idem_problem(goapi_idem_req *ctx, goapi_metrics_counter outcome,
                                int status, int retry_after, const char *title,
                                const char *detail)
 {
     ctx->mode = GOAPI_IDEM_PROBLEM;
     ctx->outcome = outcome;
-    ctx->type = NULL;
+    ctx->kind = goapi_idem_problem_kind(outcome);
     ctx->status = status;
     ctx->retry_after = retry_after;
     ctx->title = title;
     ctx->detail = detail;
 }
 
-/* body lives in r->pool, so it goes as a pool bucket: a client reading
- * slowly keeps it where it is (the event MPM's write completion sets such
- * a bucket aside without copying it), not a copy of it as well. */
-static int goapi_idem_send(request_rec *r, const char *body, apr_size_t len)
-{
-    conn_rec *c = r->connection;
-    apr_bucket_brigade *bb;
-    apr_status_t rv;
-
-    ap_set_content_length(r, (apr_off_t)len);
-    if (r->header_only || !len) {
-        return OK;
-    }
-    bb = apr_brigade_create(r->pool, c->bucket_alloc);
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create(body, len, r->pool,
-                                                       c->bucket_alloc));
-    rv = ap_pass_brigade(r->output_filters, bb);
-    apr_brigade_cleanup(bb);
-    return rv == APR_SUCCESS || c->aborted ? OK : AP_FILTER_ERROR;
-}
-
-/* RFC 9457 problem details, with the request's IDs. */
 static int goapi_idem_send_problem(request_rec *r, goapi_idem_req *ctx)
 {
-    goapi_ids *ids = goapi_ids_of(r);
-    const char *body = goapi_problem_json(r->pool, ctx->type, ctx->status, ctx->title,
-                                          ctx->detail, ids->request_id,
-                                          ids->correlation_id);
-
-    r->status = ctx->status;
-    ap_set_content_type(r, GOAPI_PROBLEM_TYPE);
-    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    if (ctx->retry_after) {
-        apr_table_setn(r->headers_out, "Retry-After",
-                       apr_itoa(r->pool, ctx->retry_after));
-    }
     if (ctx->status == HTTP_REQUEST_ENTITY_TOO_LARGE) {
         r->connection->keepalive = AP_CONN_CLOSE;   /* the rest is unread */
     }
-    return goapi_idem_send(r, body, strlen(body));
+    return goapi_problem_send(r, ctx->kind, ctx->status, ctx->retry_after, ctx->title,
+                              ctx->detail);
 }
 
 static int goapi_idem_send_replay(request_rec *r, goapi_idem_req *ctx)
@@ -193,7 +175,7 @@ static int goapi_idem_send_replay(request_rec *r, goapi_idem_req *ctx)
         }
     }
     apr_table_setn(r->headers_out, GOAPI_IDEM_REPLAYED_HEADER, "true");
-    return goapi_idem_send(r, rec->body, rec->body_len);
+    return goapi_send_kept(r, rec->body, rec->body_len);
 }
 
 /* Really first among handlers: an answer decided at fixups wins over
@@ -775,7 +757,6 @@ static void goapi_idem_decide(goapi_idem_req *ctx, request_rec *r,
                            "process ended or its lease ran out; whether it took effect is "
                            "not known, and it will not be processed again: check the "
                            "resource before sending a new request with a new key");
-        ctx->type = GOAPI_PROBLEM_OUTCOME_UNKNOWN;
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, GOAPI_LOGNO(00062)
                       "Idempotency-Key %s: outcome unknown (claimed %" APR_TIME_T_FMT
                       " s ago, its lease ended); answered 409, not run again",
@@ -922,9 +903,14 @@ int goapi_idem_fixups(request_rec *r)
     if (ids->idempotency_key_refused) {
         goapi_idem_problem(ctx, GOAPI_MC_IDEM_KEY_INVALID, HTTP_BAD_REQUEST, 0,
                            "Invalid Idempotency-Key",
-                           "Idempotency-Key must be one string of 1 to "
-                           GOAPI_STR(GOAPI_IDEMPOTENCY_KEY_MAX) " printable ASCII "
-                           "characters, e.g. \"8e03978e-40d5-43e8-bc93-6894a57f9324\"");
+                           goapi_sconf(r->server)->idempotency_key_strict
+                           ? "Idempotency-Key must be one Structured Field string (in "
+                             "double quotes) of 1 to "
+                             GOAPI_STR(GOAPI_IDEMPOTENCY_KEY_MAX) " printable ASCII "
+                             "characters, e.g. \"8e03978e-40d5-43e8-bc93-6894a57f9324\""
+                           : "Idempotency-Key must be one string of 1 to "
+                             GOAPI_STR(GOAPI_IDEMPOTENCY_KEY_MAX) " printable ASCII "
+                             "characters, e.g. \"8e03978e-40d5-43e8-bc93-6894a57f9324\"");
     }
     else if (!ids->idempotency_key) {
         if (dc->idem_required != 1) {

@@ -99,7 +99,9 @@ static goapi_ids *goapi_ids_compute(request_rec *r)
                       ? rid : goapi_new_request_id(r);
     ids->correlation_id = (cid && cid_st == GOAPI_ID_OK) ? cid : ids->request_id;
     if (key) {
-        key_st = goapi_ikey_parse(r->pool, key, &ids->idempotency_key);
+        key_st = sc->idempotency_key_strict
+                 ? goapi_ikey_parse_strict(r->pool, key, &ids->idempotency_key)
+                 : goapi_ikey_parse(r->pool, key, &ids->idempotency_key);
         if (key_st != GOAPI_IKEY_OK) {
             apr_table_unset(r->headers_in, sc->idempotency_key_header);
             ids->idempotency_key_refused = 1;

@@ -339,32 +339,18 @@ int goapi_shed_fixups(request_rec *r)
 int goapi_shed_handler(request_rec *r)
 {
     const goapi_dir_conf *dc;
-    goapi_ids *ids;
-    const char *body;
-    apr_size_t len;
 
     if (!r->handler || strcmp(r->handler, GOAPI_SHED_HANDLER) != 0) {
         return DECLINED;
     }
     dc = goapi_dconf(r);
-    ids = goapi_ids_of(r);
-    body = goapi_problem_json(r->pool, NULL, HTTP_SERVICE_UNAVAILABLE,
+    r->connection->keepalive = AP_CONN_CLOSE;
+    return goapi_problem_send(r, GOAPI_PROBLEM_OVERLOADED, HTTP_SERVICE_UNAVAILABLE,
+                              goapi_shed_retry_after(dc->shed_retry_after,
+                                                     (apr_uint32_t)apr_time_now()
+                                                     * 2654435761u),
                               "Too many requests in flight",
                               "this resource is serving as many requests as it may "
                               "(GoapiMaxInFlight); nothing was done: retry after the time "
-                              "given in Retry-After", ids->request_id, ids->correlation_id);
-    len = strlen(body);
-    r->status = HTTP_SERVICE_UNAVAILABLE;
-    r->connection->keepalive = AP_CONN_CLOSE;
-    ap_set_content_type(r, GOAPI_PROBLEM_TYPE);
-    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    apr_table_setn(r->headers_out, "Retry-After",
-                   apr_itoa(r->pool, goapi_shed_retry_after(
-                       dc->shed_retry_after,
-                       (apr_uint32_t)apr_time_now() * 2654435761u)));
-    ap_set_content_length(r, (apr_off_t)len);
-    if (!r->header_only) {
-        ap_rwrite(body, (int)len, r);
-    }
-    return OK;
+                              "given in Retry-After");
 }

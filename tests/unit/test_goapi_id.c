@@ -155,6 +155,106 @@ static void test_ikey_table(void **state)
     }
 }
 
+/* The string cases of the HTTP WG's structured-field test suite
+ * (string.json), with what a key may be on top: the empty string is a
+ * valid sf-string but no key, and a string longer than
+ * GOAPI_IDEMPOTENCY_KEY_MAX is refused.  Strict takes the sf-string form
+ * only; Lenient also takes a bare key ('foo' is one). */
+static void test_ikey_structured_field_strings(void **state)
+{
+    static const struct {
+        const char *name;
+        const char *raw;                /* as httpd hands it: lines joined by ", " */
+        goapi_ikey_status strict, lenient;
+        const char *key;
+    } cases[] = {
+        { "basic string", "\"foo bar\"", GOAPI_IKEY_OK, GOAPI_IKEY_OK, "foo bar" },
+        { "empty string", "\"\"", GOAPI_IKEY_EMPTY, GOAPI_IKEY_EMPTY, NULL },
+        { "whitespace string", "\"   \"", GOAPI_IKEY_OK, GOAPI_IKEY_OK, "   " },
+        { "non-ascii string", "\"f\xc3\xbc\xc3\xbc\"", GOAPI_IKEY_BAD_CHAR,
+          GOAPI_IKEY_BAD_CHAR, NULL },
+        { "tab in string", "\"\t\"", GOAPI_IKEY_BAD_CHAR, GOAPI_IKEY_BAD_CHAR, NULL },
+        { "newline in string", "\" \n \"", GOAPI_IKEY_BAD_CHAR, GOAPI_IKEY_BAD_CHAR, NULL },
+        { "single quoted string", "'foo'", GOAPI_IKEY_NOT_STRING, GOAPI_IKEY_OK, "'foo'" },
+        { "unbalanced string", "\"foo", GOAPI_IKEY_BAD_SYNTAX, GOAPI_IKEY_BAD_SYNTAX, NULL },
+        { "string quoting", "\"foo \\\"bar\\\" \\\\ baz\"", GOAPI_IKEY_OK, GOAPI_IKEY_OK,
+          "foo \"bar\" \\ baz" },
+        { "bad string quoting", "\"foo \\,\"", GOAPI_IKEY_BAD_SYNTAX, GOAPI_IKEY_BAD_SYNTAX,
+          NULL },
+        { "ending string quote", "\"foo \\\"", GOAPI_IKEY_BAD_SYNTAX, GOAPI_IKEY_BAD_SYNTAX,
+          NULL },
+        { "abruptly ending string quote", "\"foo \\", GOAPI_IKEY_BAD_SYNTAX,
+          GOAPI_IKEY_BAD_SYNTAX, NULL },
+        { "two lines string", "\"foo, bar\"", GOAPI_IKEY_OK, GOAPI_IKEY_OK, "foo, bar" },
+    };
+    char long_string[4 * 65 + 3], raw[8], want[2];
+    const char *key;
+    apr_size_t i;
+    int c;
+
+    (void)state;
+    for (i = 0; i < UNIT_ELEMS(cases); i++) {
+        goapi_ikey_status got;
+
+        key = NULL;
+        got = goapi_ikey_parse_strict(unit_pool, cases[i].raw, &key);
+        if (got != cases[i].strict) {
+            fail_msg("%s, strict: got %d, want %d", cases[i].name, got, cases[i].strict);
+        }
+        if (got == GOAPI_IKEY_OK) {
+            assert_string_equal(key, cases[i].key);
+        }
+        key = NULL;
+        got = goapi_ikey_parse(unit_pool, cases[i].raw, &key);
+        if (got != cases[i].lenient) {
+            fail_msg("%s, lenient: got %d, want %d", cases[i].name, got, cases[i].lenient);
+        }
+        if (got == GOAPI_IKEY_OK) {
+            assert_string_equal(key, cases[i].key);
+        }
+    }
+    /* "long string": 65 times "foo ", valid sf-string, longer than a key */
+    long_string[0] = '"';
+    for (i = 0; i < 65; i++) {
+        memcpy(long_string + 1 + 4 * i, "foo ", 4);
+    }
+    long_string[1 + 4 * 65] = '"';
+    long_string[2 + 4 * 65] = '\0';
+    assert_int_equal(goapi_ikey_parse_strict(unit_pool, long_string, &key),
+                     GOAPI_IKEY_TOO_LONG);
+    /* string-generated.json: every byte inside a string, and escaped */
+    for (c = 1; c < 128; c++) {
+        int plain_ok = c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
+
+        snprintf(raw, sizeof(raw), "\" %c \"", c);
+        key = NULL;
+        if (plain_ok) {
+            assert_int_equal(goapi_ikey_parse_strict(unit_pool, raw, &key), GOAPI_IKEY_OK);
+            assert_int_equal(key[1], c);
+        }
+        else {
+            assert_int_not_equal(goapi_ikey_parse_strict(unit_pool, raw, &key),
+                                 GOAPI_IKEY_OK);
+        }
+        snprintf(raw, sizeof(raw), "\"\\%c\"", c);
+        key = NULL;
+        if (c == '"' || c == '\\') {
+            want[0] = (char)c;
+            want[1] = '\0';
+            assert_int_equal(goapi_ikey_parse_strict(unit_pool, raw, &key), GOAPI_IKEY_OK);
+            assert_string_equal(key, want);
+        }
+        else {
+            assert_int_not_equal(goapi_ikey_parse_strict(unit_pool, raw, &key),
+                                 GOAPI_IKEY_OK);
+        }
+    }
+    /* the bare form, which Lenient takes */
+    assert_int_equal(goapi_ikey_parse_strict(unit_pool, "8e03978e-40d5", &key),
+                     GOAPI_IKEY_NOT_STRING);
+    assert_int_equal(goapi_ikey_parse(unit_pool, "8e03978e-40d5", &key), GOAPI_IKEY_OK);
+}
+
 static void test_ikey_lengths(void **state)
 {
     char bare[GOAPI_IDEMPOTENCY_KEY_MAX + 2];
@@ -222,7 +322,7 @@ static void test_reasons_never_empty(void **state)
     for (s = GOAPI_ID_OK; s <= GOAPI_ID_BAD_CHAR; s++) {
         assert_true(strlen(goapi_id_reason((goapi_id_status)s)) > 0);
     }
-    for (s = GOAPI_IKEY_OK; s <= GOAPI_IKEY_BAD_SYNTAX; s++) {
+    for (s = GOAPI_IKEY_OK; s <= GOAPI_IKEY_NOT_STRING; s++) {
         assert_true(strlen(goapi_ikey_reason((goapi_ikey_status)s)) > 0);
     }
 }
@@ -235,6 +335,7 @@ int main(void)
         cmocka_unit_test(test_id_huge_value),
         cmocka_unit_test(test_id_every_byte),
         cmocka_unit_test(test_ikey_table),
+        cmocka_unit_test(test_ikey_structured_field_strings),
         cmocka_unit_test(test_ikey_lengths),
         cmocka_unit_test(test_ikey_huge),
         cmocka_unit_test(test_ikey_bare_not_copied),

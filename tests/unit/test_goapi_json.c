@@ -47,11 +47,35 @@ static void test_problem_json(void **state)
         "\"detail\":\"D\",\"request_id\":\"r\",\"correlation_id\":\"c\"}\n");
 }
 
+static void test_problem_types(void **state)
+{
+    int k, j;
+
+    (void)state;
+    assert_string_equal(goapi_problem_type(unit_pool, GOAPI_PROBLEM_OUTCOME_UNKNOWN, NULL),
+                        "urn:goapi:problem:idempotency-outcome-unknown");
+    assert_string_equal(goapi_problem_type(unit_pool, GOAPI_PROBLEM_KEY_REUSED,
+                                           "https://errors.example.com/goapi/"),
+                        "https://errors.example.com/goapi/idempotency-key-reused");
+    assert_string_equal(goapi_problem_name(GOAPI_PROBLEM_KINDS), "problem");
+    /* every kind has its own name, usable in a URI as it is */
+    for (k = 0; k < GOAPI_PROBLEM_KINDS; k++) {
+        const char *n = goapi_problem_name((goapi_problem_kind)k);
+
+        assert_true(strlen(n) > 0);
+        assert_int_equal(strspn(n, "abcdefghijklmnopqrstuvwxyz-"), strlen(n));
+        for (j = 0; j < k; j++) {
+            assert_string_not_equal(n, goapi_problem_name((goapi_problem_kind)j));
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_string),
         cmocka_unit_test(test_problem_json),
+        cmocka_unit_test(test_problem_types),
     };
 
     return cmocka_run_group_tests(tests, unit_setup, unit_teardown);
