@@ -3,7 +3,8 @@
 /*
  * fuzz_id — goapi_id_check() (X-Request-ID / X-Correlation-ID values) under
  * several maxima derived from the input, and goapi_ikey_parse() (the
- * Idempotency-Key sf-string or bare key).
+ * Idempotency-Key sf-string or bare key) beside goapi_ikey_parse_strict()
+ * (the sf-string only).
  *
  * Input: one byte and two more for a maximum, then the value (up to a NUL).
  */
@@ -59,8 +60,16 @@ static void check_ikey(apr_pool_t *p, const char *v)
 {
     const char *key = (const char *)1;
     goapi_ikey_status st = goapi_ikey_parse(p, v, &key);
+    const char *strict_key = (const char *)1;
+    goapi_ikey_status strict = goapi_ikey_parse_strict(p, v, &strict_key);
     size_t n, i;
     const char *s;
+
+    /* Strict differs from Lenient only by refusing the bare form */
+    FUZZ_CHECK(strict == st || (strict == GOAPI_IKEY_NOT_STRING && st != GOAPI_IKEY_EMPTY));
+    if (strict == GOAPI_IKEY_OK) {
+        FUZZ_CHECK(st == GOAPI_IKEY_OK && strcmp(strict_key, key) == 0);
+    }
 
     FUZZ_CHECK(goapi_ikey_reason(st) != NULL);
     if (st != GOAPI_IKEY_OK) {
@@ -99,6 +108,9 @@ static void check_ikey(apr_pool_t *p, const char *v)
         *o++ = '"';
         *o = '\0';
         FUZZ_CHECK(goapi_ikey_parse(p, q, &again) == GOAPI_IKEY_OK);
+        FUZZ_CHECK(strcmp(again, key) == 0);
+        /* the quoted form is what Strict accepts, as the same key */
+        FUZZ_CHECK(goapi_ikey_parse_strict(p, q, &again) == GOAPI_IKEY_OK);
         FUZZ_CHECK(strcmp(again, key) == 0);
         free(q);
     }
