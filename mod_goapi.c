@@ -100,6 +100,11 @@ static const command_rec goapi_cmds[] = {
                   (void *)offsetof(goapi_dir_conf, idem_lease), RSRC_CONF | ACCESS_CONF,
                   "How long a retry gets 409 in progress while the first request "
                   "runs; after it, 409 outcome unknown (default 60s)"),
+    AP_INIT_TAKE1("GoapiIdempotencyRecovery", goapi_cmd_idem_recovery, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "http://host:port/path the backend answers about an Idempotency-Key "
+                  "whose outcome is unknown (404: never seen, run it; 2xx/4xx: its "
+                  "outcome, replayed), or None (default None)"),
     AP_INIT_FLAG("GoapiIdempotencyRerunAfterLease", ap_set_flag_slot,
                  (void *)offsetof(goapi_dir_conf, idem_rerun), RSRC_CONF | ACCESS_CONF,
                  "On: a retry after the lease runs the operation again, even if the "
@@ -275,6 +280,7 @@ static void goapi_register_hooks(apr_pool_t *p)
     /* Before mod_watchdog's: the store's cleanup on pchild then runs after
      * the one that stops the sweeping thread. */
     ap_hook_child_init(goapi_idem_child_init, NULL, goapi_before_watchdog, APR_HOOK_MIDDLE);
+    ap_hook_child_init(goapi_recovery_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* Last: after access control and every other fixup (the user is known,
      * the handler chosen). */
     ap_hook_fixups(goapi_idem_fixups, NULL, NULL, APR_HOOK_LAST);

@@ -341,36 +341,48 @@ static int goapi_check_http(apr_pool_t *p, apr_socket_t *sock, const goapi_check
     return 1;
 }
 
-int goapi_check_run(apr_pool_t *p, const goapi_check_url *u,
-                    apr_interval_time_t timeout, const char **reason)
+apr_socket_t *goapi_check_connect(apr_pool_t *p, const goapi_check_url *u,
+                                  apr_time_t deadline, apr_interval_time_t timeout,
+                                  const char **reason)
 {
-    apr_time_t deadline = apr_time_now() + timeout;
     apr_interval_time_t left;
     apr_sockaddr_t *sa;
     apr_socket_t *sock;
     apr_status_t rv;
-    int ok;
 
     if (!(sa = goapi_resolve(p, u, deadline, timeout, reason))) {
-        return 0;
+        return NULL;
     }
     rv = apr_socket_create(&sock, sa->family, SOCK_STREAM, APR_PROTO_TCP, p);
     if (rv != APR_SUCCESS) {
         *reason = goapi_io_error(p, "socket", rv, timeout);
-        return 0;
+        return NULL;
     }
     /* once given no time, a socket is non-blocking: connect() would fail
      * with EINPROGRESS instead of waiting */
     if (!(left = goapi_left(deadline))) {
         *reason = goapi_out_of_time(p, "connect", timeout);
         apr_socket_close(sock);
-        return 0;
+        return NULL;
     }
     apr_socket_timeout_set(sock, left);
     rv = apr_socket_connect(sock, sa);
     if (rv != APR_SUCCESS) {
         *reason = goapi_io_error(p, "connect", rv, timeout);
         apr_socket_close(sock);
+        return NULL;
+    }
+    return sock;
+}
+
+int goapi_check_run(apr_pool_t *p, const goapi_check_url *u,
+                    apr_interval_time_t timeout, const char **reason)
+{
+    apr_time_t deadline = apr_time_now() + timeout;
+    apr_socket_t *sock = goapi_check_connect(p, u, deadline, timeout, reason);
+    int ok;
+
+    if (!sock) {
         return 0;
     }
     ok = u->kind == GOAPI_CHECK_TCP ? 1 : goapi_check_http(p, sock, u, deadline, timeout, reason);

@@ -528,7 +528,8 @@ static void goapi_render_goapi(goapi_out *o, const goapi_metrics *m)
     };
     static const char *const outcomes[] = {
         "executed", "replayed", "in_flight", "mismatch", "key_invalid", "key_missing",
-        "too_large", "store_error", "outcome_unknown", "not_replayable", NULL
+        "too_large", "store_error", "outcome_unknown", "not_replayable",
+        "recovered_replayed", "recovered_ran", "recovery_unknown", NULL
     };
     static const char *const one[] = { "", NULL };
     apr_uint64_t store[GOAPI_METRICS_DUR_BUCKETS + 1];

@@ -63,6 +63,9 @@ typedef enum {
     GOAPI_MC_IDEM_STORE_ERROR,
     GOAPI_MC_IDEM_UNKNOWN,
     GOAPI_MC_IDEM_NOT_REPLAYABLE,
+    GOAPI_MC_IDEM_RECOVERED_REPLAYED,   /* GoapiIdempotencyRecovery: the backend's */
+    GOAPI_MC_IDEM_RECOVERED_RAN,        /* outcome replayed, run once, or still */
+    GOAPI_MC_IDEM_RECOVERY_UNKNOWN,     /* unknown */
     GOAPI_MC_SHUTDOWN_WINDOWS,          /* goapi_shutdown_windows_total */
     GOAPI_MC_SHUTDOWN_CUT,              /* goapi_shutdown_connections_cut_total */
     GOAPI_MC_SERIES_OVERFLOW,           /* goapi_metrics_series_overflow_total */

@@ -18,6 +18,7 @@
 #include "goapi_metrics.h"
 #include "goapi_redis_url.h"
 #include "goapi_json.h"
+#include "goapi_recovery.h"
 #include "goapi_shutdown.h"
 
 extern module AP_MODULE_DECLARE_DATA goapi_module;
@@ -27,7 +28,7 @@ extern module AP_MODULE_DECLARE_DATA goapi_module;
  * string; a retired number is never given again.  "make lint" checks both
  * (scripts/check-lognos.py).
  *
- * Next free: GOAPI00088
+ * Next free: GOAPI00091
  */
 #define GOAPI_LOGNO(n) "GOAPI" #n ": "
 
@@ -98,6 +99,9 @@ typedef struct {
                                          * -1 unset = 0 */
     apr_int64_t idem_max_body;          /* request body fingerprinted, bytes; -1 unset */
     apr_int64_t idem_max_response;      /* response kept for replays, bytes; -1 unset */
+    const goapi_check_url *idem_recovery;   /* GoapiIdempotencyRecovery: whom to ask
+                                         * about an unknown outcome; NULL unset */
+    int idem_recovery_set;              /* given here (None: set, NULL) */
     int metrics_route;                  /* GoapiMetricsRoute: 1 + its index among
                                          * this configuration's names; 0 unset */
     int trace_context;                  /* GoapiTraceContext; -1 unset = 1 */
@@ -167,6 +171,7 @@ const char *goapi_cmd_server_flag(cmd_parms *cmd, void *dconf, int flag);
 const char *goapi_cmd_deadline_header(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_shed_retry_after(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_idem_key_syntax(cmd_parms *cmd, void *dconf, const char *arg);
+const char *goapi_cmd_idem_recovery(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_problem_type_base(cmd_parms *cmd, void *dconf, const char *arg);
 int goapi_config_idempotency_used(void);
 /* "the main server", or "the virtual host <name> defined at <file>:<line>" */
@@ -329,5 +334,16 @@ int goapi_send_kept(request_rec *r, const char *body, apr_size_t len);
  * to the type's page under GoapiProblemTypeBase. */
 int goapi_problem_send(request_rec *r, goapi_problem_kind kind, int status,
                        int retry_after, const char *title, const char *detail);
+
+/* ---- mod_goapi_recovery.c: asking the backend about an unknown outcome -- */
+
+void goapi_recovery_child_init(apr_pool_t *pchild, server_rec *s);
+
+/* Ask the backend of r's location (GoapiIdempotencyRecovery) about the key
+ * whose ledger key is key: the verdict (goapi_recovery.h), *a when it
+ * answered, and *why in words for the log. */
+goapi_recovery_verdict goapi_recovery_consult(request_rec *r,
+                                              const unsigned char key[GOAPI_SHA256_LEN],
+                                              goapi_recovery_answer *a, const char **why);
 
 #endif /* MOD_GOAPI_H */

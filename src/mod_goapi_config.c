@@ -138,6 +138,14 @@ void *goapi_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     GOAPI_MERGE(idem_rerun, -1);
     GOAPI_MERGE(idem_max_body, -1);
     GOAPI_MERGE(idem_max_response, -1);
+    if (add->idem_recovery_set) {
+        conf->idem_recovery = add->idem_recovery;
+        conf->idem_recovery_set = 1;
+    }
+    else {
+        conf->idem_recovery = base->idem_recovery;
+        conf->idem_recovery_set = base->idem_recovery_set;
+    }
     GOAPI_MERGE(metrics_route, 0);
     GOAPI_MERGE(trace_context, -1);
     /* a limit and its counter go together */
@@ -347,6 +355,35 @@ const char *goapi_cmd_server_flag(cmd_parms *cmd, void *dconf, int flag)
     (void)dconf;
     *(int *)((char *)goapi_cmd_sconf_noted(cmd, flag ? "On" : "Off")
              + (apr_size_t)cmd->info) = flag;
+    return NULL;
+}
+
+/* GoapiIdempotencyRecovery http://host:port/path | None (directory) */
+const char *goapi_cmd_idem_recovery(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    goapi_dir_conf *dc = dconf;
+    goapi_check_url *u;
+    const char *err;
+
+    dc->idem_recovery_set = 1;
+    if (!ap_cstr_casecmp(arg, "None")) {
+        dc->idem_recovery = NULL;
+        return NULL;
+    }
+    u = apr_pcalloc(cmd->pool, sizeof(*u));
+    err = strncmp(arg, "http://", 7) != 0 ? "not http://"
+                                           : goapi_check_url_parse(cmd->pool, arg, u);
+    if (err) {
+        const char *scheme = goapi_redact_scheme(cmd->pool, arg);
+
+        return goapi_cmd_secret_error(cmd, apr_psprintf(cmd->pool, "recovery URL%s",
+                                      scheme ? apr_psprintf(cmd->pool, " (scheme '%s')",
+                                                            scheme) : ""),
+                                      apr_psprintf(cmd->pool, "%s; expected "
+                                      "http://host:port/path (the backend answers GET "
+                                      "with the Idempotency-Key there), or None", err));
+    }
+    dc->idem_recovery = u;
     return NULL;
 }
 

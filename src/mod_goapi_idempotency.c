@@ -102,6 +102,9 @@ typedef struct {
     int httpd_answer;                   /* httpd answered with an error itself */
     int client_gone;
     int finished;
+    int asked;                          /* the backend was asked about the key
+                                         * (GoapiIdempotencyRecovery) */
+    goapi_metrics_counter recovered;    /* how it resolved the key, or 0 */
     /* the answer of REPLAY and PROBLEM */
     goapi_idem_record replay;
     int status;
@@ -733,12 +736,100 @@ static void goapi_idem_attach(goapi_idem_req *ctx, request_rec *r)
 
 /* ---- fixups -------------------------------------------------------------- */
 
+static void goapi_idem_claim(goapi_idem_req *ctx, request_rec *r,
+                             const unsigned char fp[GOAPI_SHA256_LEN], unsigned extra);
+
+/* A key whose outcome is unknown, on a location with
+ * GoapiIdempotencyRecovery: ask the backend.  1 when its answer decided
+ * (the outcome recorded and replayed, or the key taken over and run, or
+ * whatever a concurrent request left), 0 when it is still unknown. */
+static int goapi_idem_recover(goapi_idem_req *ctx, request_rec *r,
+                              const goapi_idem_record *held,
+                              const unsigned char fp[GOAPI_SHA256_LEN])
+{
+    goapi_recovery_answer a;
+    goapi_idem_record done;
+    const char *why = NULL;
+    goapi_recovery_verdict v;
+    apr_status_t rv;
+
+    ctx->asked = 1;
+    v = goapi_recovery_consult(r, ctx->key, &a, &why);
+    if (v == GOAPI_RECOVERY_RUN) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, GOAPI_LOGNO(00088)
+                      "Idempotency-Key %s: outcome unknown; %s (GoapiIdempotencyRecovery: "
+                      "never seen, and never to be acted on): taking the key over to run "
+                      "it now", goapi_idem_key_text(ctx, r), why);
+        ctx->recovered = GOAPI_MC_IDEM_RECOVERED_RAN;
+        goapi_idem_claim(ctx, r, fp, GOAPI_CLAIM_RERUN_AFTER_LEASE);
+        if (ctx->mode != GOAPI_IDEM_RUN) {
+            ctx->recovered = 0;         /* another request took it first */
+        }
+        return 1;
+    }
+    if (v == GOAPI_RECOVERY_FINAL) {
+        /* the outcome, completed under the claim that was lost (fenced:
+         * only while that claim still holds the key) */
+        done = *held;
+        done.state = GOAPI_IDEM_COMPLETED;
+        done.flags = GOAPI_IDEM_F_REPLAYABLE;
+        done.status = a.status;
+        done.headers = a.headers;
+        done.body = a.body;
+        done.body_len = a.body_len;
+        if (!goapi_idem_encoded_size(&done)) {
+            why = apr_psprintf(r->pool, "%s, with a header the record cannot hold", why);
+        }
+        else if ((rv = goapi_ledger->ops->complete(goapi_ledger, ctx->key, &done))
+                 == APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, GOAPI_LOGNO(00089)
+                          "Idempotency-Key %s: outcome unknown; %s "
+                          "(GoapiIdempotencyRecovery): recorded as its outcome and "
+                          "replayed, now and on every retry", goapi_idem_key_text(ctx, r),
+                          why);
+            goapi_replay_cache_put(goapi_ledger_cache, ctx->key, &done);
+            ctx->mode = GOAPI_IDEM_REPLAY;
+            ctx->replay = done;
+            ctx->recovered = GOAPI_MC_IDEM_RECOVERED_REPLAYED;
+            return 1;
+        }
+        else if (rv == APR_NOTFOUND || rv == APR_ENOENT) {
+            /* a concurrent request recorded or took it: its record decides */
+            goapi_idem_claim(ctx, r, fp, 0);
+            return 1;
+        }
+        else {
+            why = apr_psprintf(r->pool, "%s, but the store could not record it: %s", why,
+                               goapi_store_why(goapi_ledger, rv, r->pool));
+        }
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, GOAPI_LOGNO(00090)
+                  "Idempotency-Key %s: outcome still unknown; %s "
+                  "(GoapiIdempotencyRecovery): answered 409, nothing run; the backend is "
+                  "asked again on a later retry", goapi_idem_key_text(ctx, r), why);
+    return 0;
+}
+
 /* The answer to a request whose key a live record holds. */
 static void goapi_idem_decide(goapi_idem_req *ctx, request_rec *r,
                               const goapi_idem_record *held,
                               const unsigned char fp[GOAPI_SHA256_LEN], apr_time_t now)
 {
-    switch (goapi_idem_judge(held, fp, now)) {
+    goapi_idem_verdict verdict = goapi_idem_judge(held, fp, now);
+
+    if (verdict == GOAPI_HELD_OUTCOME_UNKNOWN && ctx->dc->idem_recovery && !ctx->asked) {
+        if (goapi_idem_recover(ctx, r, held, fp)) {
+            return;
+        }
+        goapi_idem_problem(ctx, GOAPI_MC_IDEM_UNKNOWN, HTTP_CONFLICT, 0, "Outcome unknown",
+                           "a request with this key was being processed when its server "
+                           "process ended or its lease ran out; the backend does not know "
+                           "its outcome yet and it will not be processed again now: retry "
+                           "later with the same key");
+        ctx->outcome = GOAPI_MC_IDEM_RECOVERY_UNKNOWN;
+        return;
+    }
+    switch (verdict) {
     case GOAPI_HELD_REUSED:
         goapi_idem_problem(ctx, GOAPI_MC_IDEM_MISMATCH, HTTP_UNPROCESSABLE_ENTITY, 0,
                            "Idempotency-Key reused",
@@ -785,7 +876,7 @@ static const char *goapi_idem_scope(request_rec *r)
 }
 
 static void goapi_idem_claim(goapi_idem_req *ctx, request_rec *r,
-                             const unsigned char fp[GOAPI_SHA256_LEN])
+                             const unsigned char fp[GOAPI_SHA256_LEN], unsigned extra)
 {
     goapi_store *st = goapi_ledger;
     goapi_idem_record held;
@@ -793,7 +884,7 @@ static void goapi_idem_claim(goapi_idem_req *ctx, request_rec *r,
     apr_time_t now = apr_time_now(), t0;
     apr_interval_time_t lease = ctx->dc->idem_lease;
     apr_interval_time_t ttl = ctx->dc->idem_ttl;
-    unsigned flags = ctx->dc->idem_rerun == 1 ? GOAPI_CLAIM_RERUN_AFTER_LEASE : 0;
+    unsigned flags = (ctx->dc->idem_rerun == 1 ? GOAPI_CLAIM_RERUN_AFTER_LEASE : 0) | extra;
     apr_status_t rv;
 
     /* A retry of a key this child saw complete: no need to ask the store. */
@@ -947,12 +1038,13 @@ int goapi_idem_fixups(request_rec *r)
             goapi_idem_ledger_key(ctx->key, scope, ids->idempotency_key);
             goapi_idem_fingerprint(fp, r->method, r->parsed_uri.path, r->args, body_sha,
                                    scope);
-            goapi_idem_claim(ctx, r, fp);
+            goapi_idem_claim(ctx, r, fp, 0);
         }
     }
     ids->idem = ctx;
     goapi_metrics_add(r->connection,
-                      ctx->mode == GOAPI_IDEM_RUN ? GOAPI_MC_IDEM_EXECUTED
+                      ctx->recovered ? ctx->recovered
+                      : ctx->mode == GOAPI_IDEM_RUN ? GOAPI_MC_IDEM_EXECUTED
                       : ctx->mode == GOAPI_IDEM_REPLAY ? GOAPI_MC_IDEM_REPLAYED
                       : ctx->outcome, 1);
     if (ctx->mode != GOAPI_IDEM_RUN) {

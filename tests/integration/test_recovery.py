@@ -1,0 +1,351 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
+"""GoapiIdempotencyRecovery against a real httpd (event and prefork) and a
+backend with a recovery endpoint: a key whose child was killed mid-request
+is resolved once its lease ends, by asking the backend.  Its recorded
+outcome is replayed (now and on every retry); a key it never saw is taken
+over and run, once; any other answer (409, 503, a redirect, a body over
+the limit, no answer in time, a refused connection) leaves the key
+unknown, with nothing recorded and nothing run.  Under load, with every
+child killed: no key stuck, none run twice."""
+
+import json
+import os
+import re
+import signal
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from harness import HttpdTestCase, free_port, run_threads
+from test_idempotency import OUTCOME_UNKNOWN, digest, post
+
+LEASE = 1.0
+
+
+class RecoveryBackend:
+    """POST /op/<name> executes once per call, counted by Idempotency-Key:
+    /op/slow takes 1.5 s, /op/drop... takes the first request of a key and
+    hangs up after 3 s without acting on it.  GET /recovery answers about
+    the key it is sent as `mode` says: "normal" (the recorded outcome, 409
+    while running, 404 for a key never acted on), or a fixed answer."""
+
+    def __init__(self):
+        outer = self
+        self.lock = threading.Lock()
+        self.executions, self.outcomes, self.running, self.dropped = {}, {}, set(), set()
+        self.questions = []
+        self.mode = "normal"
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args):
+                pass
+
+            def send(self, status, body=b"", headers=()):
+                self.send_response(status)
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(n)
+                key = self.headers.get("Idempotency-Key", "")
+                if self.path.startswith("/op/drop"):
+                    with outer.lock:
+                        first = key not in outer.dropped
+                        outer.dropped.add(key)
+                    if first:
+                        time.sleep(3)
+                        self.close_connection = True
+                        return
+                with outer.lock:
+                    outer.executions[key] = outer.executions.get(key, 0) + 1
+                    nth = outer.executions[key]
+                    outer.running.add(key)
+                time.sleep(1.5 if self.path.startswith("/op/slow") else 0.05)
+                body = json.dumps({"key": key, "run": nth}).encode()
+                answer = (201, body, (("Content-Type", "application/json"),
+                                      ("Location", "/things/%s/%d" % (key.strip('"'), nth))))
+                with outer.lock:
+                    outer.outcomes[key] = answer
+                    outer.running.discard(key)
+                self.send(*answer)
+
+            def do_GET(self):
+                key = self.headers.get("Idempotency-Key", "")
+                with outer.lock:
+                    outer.questions.append(dict(self.headers.items()))
+                    mode = outer.mode
+                    outcome = outer.outcomes.get(key)
+                    running = key in outer.running
+                if mode == "normal":
+                    if outcome:
+                        status, body, headers = outcome
+                        if key.endswith('-chunked"') or key.endswith("-chunked"):
+                            return self.chunked(status, body, headers)
+                        return self.send(status, body, headers)
+                    return self.send(409 if running else 404, b"{}")
+                if mode == "hang":
+                    time.sleep(6)
+                    self.close_connection = True
+                    return
+                if mode == "redirect":
+                    return self.send(302, b"", (("Location", "/elsewhere"),))
+                if mode == "big":
+                    return self.send(200, b"b" * 10000)
+                self.send(int(mode), b"{}")
+
+            def chunked(self, status, body, headers):
+                self.send_response(status)
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                half = len(body) // 2
+                for part in (body[:half], body[half:]):
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                self.wfile.write(b"0\r\n\r\n")
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 128
+
+            def handle_error(self, request, client_address):
+                pass
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def runs(self, key):
+        with self.lock:
+            return self.executions.get(key, 0)
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class RecoveryEvent(HttpdTestCase):
+    MPM = "event"
+    MODULES = ("proxy", "proxy_http")
+
+    @classmethod
+    def before_start(cls):
+        cls.backend = RecoveryBackend()
+        cls.dead_port = free_port()
+
+    @classmethod
+    def after_stop(cls):
+        cls.backend.stop()
+
+    # a child (prefork) or thread for each of the 16 keys sent at once
+    MPM_LINES = ""
+
+    @classmethod
+    def conf_body(cls):
+        return cls.MPM_LINES + """
+GoapiWriteTimeout 4s
+<Location "/api/">
+    ProxyPass "http://127.0.0.1:%(port)d/"
+    GoapiIdempotency On
+    GoapiIdempotencyLease %(lease)gs
+    GoapiIdempotencyMaxResponse 4K
+    GoapiIdempotencyRecovery http://127.0.0.1:%(port)d/recovery
+</Location>
+<Location "/refused/">
+    ProxyPass "http://127.0.0.1:%(port)d/"
+    GoapiIdempotency On
+    GoapiIdempotencyLease %(lease)gs
+    GoapiIdempotencyRecovery http://127.0.0.1:%(dead)d/recovery
+</Location>
+""" % {"port": cls.backend.port, "lease": LEASE, "dead": cls.dead_port}
+
+    def setUp(self):
+        super().setUp()
+        self.backend.mode = "normal"
+        self.allowed_errors.append(r"exit signal Killed")
+
+    def key(self, name):
+        return "%s-%s-%d" % (name, self.MPM, int(time.time() * 1000) % 10**8)
+
+    def claimed_pids(self, keys, offset):
+        log = self.httpd.read(self.httpd.error_log, offset)
+        pids = {}
+        for k in keys:
+            m = re.search(r"\[pid (\d+):tid .*Idempotency-Key %s claimed" % digest(k), log)
+            if m:
+                pids[k] = int(m.group(1))
+        return pids
+
+    def kill_holders(self, path_of, keys):
+        """Send each key's request, kill every child that claimed one once
+        all are claimed (and the backend has them); the time of the kill."""
+        offset = self.httpd.log_size()
+        threads = [threading.Thread(target=self.quiet_post, args=(path_of(k), k))
+                   for k in keys]
+        for t in threads:
+            t.start()
+        pids = {}
+        for _ in range(200):
+            pids = self.claimed_pids(keys, offset)
+            if len(pids) == len(keys):
+                break
+            time.sleep(0.02)
+        time.sleep(0.3)                 # forwarded: the backend has them
+        t_kill = time.monotonic()
+        for pid in set(pids.values()):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 15
+        for t in threads:
+            t.join(max(0.1, deadline - time.monotonic()))
+        self.assertEqual(len(pids), len(keys), "not every key was claimed")
+        return t_kill
+
+    def quiet_post(self, path, key):
+        try:
+            post(self.httpd, path, key, timeout=10)
+        except Exception:               # noqa: BLE001 - its child was killed
+            pass
+
+    def after_lease(self, t_kill, more=0.0):
+        time.sleep(max(0.0, LEASE + 0.3 + more - (time.monotonic() - t_kill)))
+
+    def metric(self, outcome):
+        text = self.httpd.request("GET", "/metrics").text
+        m = re.search(r'(?m)^goapi_idempotency_requests_total\{outcome="%s"\} (\d+)$'
+                      % outcome, text)
+        return int(m.group(1)) if m else 0
+
+    # -- the backend knows -------------------------------------------------
+    def test_backend_outcome_replayed(self):
+        for suffix in ("", "-chunked"):
+            with self.subTest(answer="chunked" if suffix else "content-length"):
+                key = self.key("done") + suffix
+                before = self.metric("recovered_replayed")
+                t_kill = self.kill_holders(lambda k: "/api/op/slow", [key])
+                self.after_lease(t_kill, 1.5)   # and the backend has finished
+                r = post(self.httpd, "/api/op/slow", key)
+                self.assertEqual(r.status, 201, r.body)
+                self.assertEqual(r.header("Idempotent-Replayed"), "true")
+                self.assertEqual(json.loads(r.body), {"key": key, "run": 1})
+                self.assertEqual(r.header("Location"), "/things/%s/1" % key)
+                rid = self.assertIDs(r)
+                # the question carried the key as forwarded, the request's
+                # IDs, its trace context and its time left
+                q = self.backend.questions[-1]
+                self.assertEqual(q["Idempotency-Key"], key)
+                self.assertEqual(q["X-Request-ID"], rid)
+                self.assertRegex(q["traceparent"], r"^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$")
+                self.assertLessEqual(int(q["X-Request-Timeout-Ms"]), 4000)
+                # recorded: replayed again without a question
+                asked = len(self.backend.questions)
+                r = post(self.httpd, "/api/op/slow", key)
+                self.assertEqual((r.status, r.header("Idempotent-Replayed")), (201, "true"))
+                self.assertEqual(len(self.backend.questions), asked)
+                self.assertEqual(self.backend.runs(key), 1)
+                self.assertEqual(self.metric("recovered_replayed") - before, 1)
+                self.assertIn("Idempotency-Key %s: outcome unknown; the backend answered 201"
+                              % digest(key), self.httpd.read(self.httpd.error_log))
+
+    def test_never_seen_is_run_once(self):
+        key = self.key("never")
+        before = self.metric("recovered_ran")
+        t_kill = self.kill_holders(lambda k: "/api/op/drop", [key])
+        self.assertEqual(self.backend.runs(key), 0)
+        self.after_lease(t_kill)
+        r = post(self.httpd, "/api/op/drop", key)
+        self.assertEqual(r.status, 201, r.body)
+        self.assertIsNone(r.header("Idempotent-Replayed"))
+        self.assertEqual(json.loads(r.body)["run"], 1)
+        self.assertEqual(self.backend.runs(key), 1)
+        self.assertEqual(self.metric("recovered_ran") - before, 1)
+        r = post(self.httpd, "/api/op/drop", key)
+        self.assertEqual((r.status, r.header("Idempotent-Replayed")), (201, "true"))
+        self.assertEqual(self.backend.runs(key), 1)
+
+    # -- the backend does not know (yet) -------------------------------------
+    def assert_unknown(self, path, key):
+        r = post(self.httpd, path, key, timeout=15)
+        self.assertEqual(r.status, 409, r.body)
+        self.assertEqual(json.loads(r.body)["type"], OUTCOME_UNKNOWN)
+        self.assertIsNone(r.header("Retry-After"))
+        return r
+
+    # every answer under one MPM; the MPM changes none of them
+    UNKNOWN_ANSWERS = ("409", "425", "503", "redirect", "big", "hang")
+
+    def test_other_answers_leave_the_key_unknown(self):
+        for mode in self.UNKNOWN_ANSWERS:
+            with self.subTest(mode=mode):
+                key = self.key("unknown-" + mode)
+                before = self.metric("recovery_unknown")
+                t_kill = self.kill_holders(lambda k: "/api/op/drop", [key])
+                self.after_lease(t_kill)
+                self.backend.mode = mode
+                t0 = time.monotonic()
+                self.assert_unknown("/api/op/drop", key)
+                if mode == "hang":
+                    # bounded by the request's deadline (GoapiWriteTimeout 4s)
+                    self.assertLess(time.monotonic() - t0, 5.0)
+                self.assertEqual(self.metric("recovery_unknown") - before, 1)
+                self.assertEqual(self.backend.runs(key), 0)
+                # nothing was recorded: once the backend answers, it decides
+                self.backend.mode = "normal"
+                time.sleep(1.1)         # a key is asked at most once a second
+                r = post(self.httpd, "/api/op/drop", key)
+                self.assertEqual(r.status, 201, r.body)
+                self.assertEqual(self.backend.runs(key), 1)
+
+    def test_refused_connection_leaves_the_key_unknown(self):
+        key = self.key("refused")
+        t_kill = self.kill_holders(lambda k: "/refused/op/drop", [key])
+        self.after_lease(t_kill)
+        self.assert_unknown("/refused/op/drop", key)
+        self.assertIn("Idempotency-Key %s: outcome still unknown; connect:" % digest(key),
+                      self.httpd.read(self.httpd.error_log))
+        self.assertEqual(self.backend.runs(key), 0)
+
+    # -- under load ------------------------------------------------------------
+    def test_killed_children_under_load_every_key_resolves_once(self):
+        keys = [self.key("load-%02d" % i) for i in range(16)]
+        path_of = (lambda k: "/api/op/drop" if int(k.split("-")[1]) % 2 else "/api/op/slow")
+        t_kill = self.kill_holders(path_of, keys)
+        self.after_lease(t_kill, 1.5)
+        final, errors, lock = {}, [], threading.Lock()
+
+        def retry(k):
+            try:
+                for _ in range(60):
+                    r = post(self.httpd, path_of(k), k, timeout=15)
+                    if r.status not in (409, 503):
+                        with lock:
+                            final[k] = r
+                        return
+                    time.sleep(0.25)
+            except Exception as e:      # noqa: BLE001 - reported below
+                with lock:
+                    errors.append(repr(e))
+
+        run_threads([threading.Thread(target=retry, args=(k,)) for k in keys], 60)
+        self.assertEqual(errors, [])
+        self.assertEqual(sorted(final), sorted(keys), "keys still unresolved")
+        for k in keys:
+            self.assertEqual(final[k].status, 201, (k, final[k].body))
+            self.assertEqual(self.backend.runs(k), 1, k)
+
+
+class RecoveryPrefork(RecoveryEvent):
+    MPM = "prefork"
+    MPM_LINES = ("ServerLimit 24\nStartServers 20\nMinSpareServers 20\n"
+                 "MaxSpareServers 24\nMaxRequestWorkers 24\n")
+    UNKNOWN_ANSWERS = ("503", "hang")
