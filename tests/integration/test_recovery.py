@@ -7,7 +7,8 @@ outcome is replayed (now and on every retry); a key it never saw is taken
 over and run, once; any other answer (409, 503, a redirect, a body over
 the limit, no answer in time, a refused connection) leaves the key
 unknown, with nothing recorded and nothing run.  Under load, with every
-child killed: no key stuck, none run twice."""
+child killed: no key stuck, none run twice.  With the ledger on Redis, a
+key lost on one host is resolved from another."""
 
 import json
 import os
@@ -15,9 +16,10 @@ import re
 import signal
 import threading
 import time
+import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import HttpdTestCase, free_port, run_threads
+from harness import Httpd, HttpdTestCase, RedisServer, free_port, run_threads
 from test_idempotency import OUTCOME_UNKNOWN, digest, post
 
 LEASE = 1.0
@@ -349,3 +351,83 @@ class RecoveryPrefork(RecoveryEvent):
     MPM_LINES = ("ServerLimit 24\nStartServers 20\nMinSpareServers 20\n"
                  "MaxSpareServers 24\nMaxRequestWorkers 24\n")
     UNKNOWN_ANSWERS = ("503", "hang")
+
+
+class RecoveryTwoHostsRedis(unittest.TestCase):
+    """The ledger on Redis, two hosts (event and prefork): a key whose
+    holder was killed on one host is resolved by a retry on the other, and
+    what it recorded is replayed on both."""
+
+    def setUp(self):
+        self.redis = RedisServer().start()
+        self.addCleanup(self.redis.cleanup)
+        self.backend = RecoveryBackend()
+        self.addCleanup(self.backend.stop)
+        self.hosts = []
+        for mpm in ("event", "prefork"):
+            h = Httpd("""
+GoapiIdempotencyStore redis://127.0.0.1:%(redis)d/5
+GoapiIdempotencyReplayCache 0
+GoapiWriteTimeout 4s
+<Location "/api/">
+    ProxyPass "http://127.0.0.1:%(port)d/"
+    GoapiIdempotency On
+    GoapiIdempotencyLease %(lease)gs
+    GoapiIdempotencyRecovery http://127.0.0.1:%(port)d/recovery
+</Location>
+""" % {"redis": self.redis.port, "port": self.backend.port, "lease": LEASE},
+                      modules=("proxy", "proxy_http"), mpm=mpm)
+            self.hosts.append(h)
+            self.addCleanup(h.cleanup)
+            h.start()
+
+    def tearDown(self):
+        for h in self.hosts:
+            h.stop()
+            bad = h.bad_lines(allowed=(r"exit signal Killed",))
+            self.assertEqual(bad, [], "\n".join(bad))
+
+    def kill_on(self, h, path, key):
+        offset = h.log_size()
+        t = threading.Thread(target=lambda: self.quiet(h, path, key))
+        t.start()
+        pid = None
+        for _ in range(200):
+            m = re.search(r"\[pid (\d+):tid .*Idempotency-Key %s claimed" % digest(key),
+                          h.read(h.error_log, offset))
+            if m:
+                pid = int(m.group(1))
+                break
+            time.sleep(0.02)
+        time.sleep(0.3)
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+        t.join(15)
+        self.assertIsNotNone(pid, "no claim logged")
+        return time.monotonic()
+
+    @staticmethod
+    def quiet(h, path, key):
+        try:
+            post(h, path, key, timeout=10)
+        except Exception:               # noqa: BLE001 - its child was killed
+            pass
+
+    def test_resolved_on_the_other_host(self):
+        a, b = self.hosts
+        done, never = "redis-done-%d" % os.getpid(), "redis-never-%d" % os.getpid()
+        t_kill = self.kill_on(a, "/api/op/slow", done)
+        self.kill_on(a, "/api/op/drop", never)
+        time.sleep(max(0.0, LEASE + 1.8 - (time.monotonic() - t_kill)))
+        # the backend's outcome, recorded from host b, replayed on both
+        r = post(b, "/api/op/slow", done)
+        self.assertEqual((r.status, r.header("Idempotent-Replayed")), (201, "true"), r.body)
+        self.assertEqual(json.loads(r.body)["run"], 1)
+        r = post(a, "/api/op/slow", done)
+        self.assertEqual((r.status, r.header("Idempotent-Replayed")), (201, "true"), r.body)
+        # never seen: run once, from host b; then a replay on host a
+        r = post(b, "/api/op/drop", never)
+        self.assertEqual((r.status, r.header("Idempotent-Replayed")), (201, None), r.body)
+        r = post(a, "/api/op/drop", never)
+        self.assertEqual((r.status, r.header("Idempotent-Replayed")), (201, "true"), r.body)
+        self.assertEqual((self.backend.runs(done), self.backend.runs(never)), (1, 1))
