@@ -183,6 +183,16 @@ static const command_rec goapi_cmds[] = {
                      "across every child; the next get 503 with Retry-After (default 0: "
                      "no limit); auto [min=N] [max=N] [start=N]: a limit that follows "
                      "the requests' latency"),
+    AP_INIT_TAKE2("GoapiMaxInFlightPer", goapi_cmd_max_in_flight_per, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "ip|user|header:<Name> N: at most N requests in flight per client "
+                  "address, user or header value in this server or location; 0: none"),
+    AP_INIT_TAKE1("GoapiShedStatus", goapi_cmd_shed_status, NULL, RSRC_CONF | ACCESS_CONF,
+                  "The status of a shed request: 503 or 429 (default 503)"),
+    AP_INIT_FLAG("GoapiShedDryRun", ap_set_flag_slot,
+                 (void *)offsetof(goapi_dir_conf, shed_dry_run), RSRC_CONF | ACCESS_CONF,
+                 "On: decide, log and count what would be shed, and serve it anyway "
+                 "(default Off)"),
     AP_INIT_TAKE1("GoapiShedRetryAfter", goapi_cmd_shed_retry_after, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "Retry-After of a shed request, seconds, plus up to as much again "

@@ -28,7 +28,7 @@ extern module AP_MODULE_DECLARE_DATA goapi_module;
  * string; a retired number is never given again.  "make lint" checks both
  * (scripts/check-lognos.py).
  *
- * Next free: GOAPI00091
+ * Next free: GOAPI00092
  */
 #define GOAPI_LOGNO(n) "GOAPI" #n ": "
 
@@ -109,6 +109,10 @@ typedef struct {
     int shed_scope;                     /* its scope (1 + its index among this
                                          * configuration's); 0 no limit */
     int shed_retry_after;               /* GoapiShedRetryAfter, s; -1 unset = 1 */
+    int shed_per;                       /* GoapiMaxInFlightPer: 1 + its index among
+                                         * this configuration's; 0 none; -1 unset */
+    int shed_status;                    /* GoapiShedStatus 503|429; -1 unset = 503 */
+    int shed_dry_run;                   /* GoapiShedDryRun; -1 unset = 0 */
 } goapi_dir_conf;
 
 /* The IDs of one request, shared by its internal redirects and subrequests. */
@@ -124,7 +128,8 @@ typedef struct {
                                          * matched (goapi_metrics_route); 0 none */
     struct goapi_context *context;      /* trace and time left
                                          * (mod_goapi_context.c), or NULL */
-    int shed;                           /* turned away by GoapiMaxInFlight: no
+    int shed;                           /* turned away by GoapiMaxInFlight (1) or
+                                         * GoapiMaxInFlightPer (2): no
                                          * other fixup acts on it */
 } goapi_ids;
 
@@ -304,6 +309,9 @@ int goapi_context_fixups(request_rec *r);
 
 /* mod_goapi_shed.c: GoapiMaxInFlight */
 const char *goapi_cmd_max_in_flight(cmd_parms *cmd, void *dconf, const char *arg);
+const char *goapi_cmd_max_in_flight_per(cmd_parms *cmd, void *dconf, const char *key,
+                                        const char *n);
+const char *goapi_cmd_shed_status(cmd_parms *cmd, void *dconf, const char *arg);
 int goapi_shed_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
 int goapi_shed_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                             server_rec *s);

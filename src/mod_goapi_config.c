@@ -121,6 +121,9 @@ void *goapi_config_create_dir(apr_pool_t *p, char *dir)
     conf->trace_context = -1;
     conf->max_in_flight = -1;
     conf->shed_retry_after = -1;
+    conf->shed_per = -1;
+    conf->shed_status = -1;
+    conf->shed_dry_run = -1;
     return conf;
 }
 
@@ -158,6 +161,9 @@ void *goapi_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
         conf->shed_scope = base->shed_scope;
     }
     GOAPI_MERGE(shed_retry_after, -1);
+    GOAPI_MERGE(shed_per, -1);
+    GOAPI_MERGE(shed_status, -1);
+    GOAPI_MERGE(shed_dry_run, -1);
     return conf;
 }
 
@@ -854,6 +860,9 @@ static const struct {
     GOAPI_DIR_I64(idem_max_response, GOAPI_DEFAULT_IDEM_MAX_RESPONSE),
     GOAPI_DIR_INT(trace_context, 1),
     GOAPI_DIR_INT(shed_retry_after, 1),
+    GOAPI_DIR_INT(shed_per, 0),
+    GOAPI_DIR_INT(shed_status, 503),
+    GOAPI_DIR_INT(shed_dry_run, 0),
 };
 
 /* A server's directory defaults (its lookup_defaults, the root every

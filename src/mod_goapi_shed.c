@@ -29,6 +29,7 @@
 #include "goapi_parse.h"
 #include "goapi_router.h"
 #include "goapi_shed.h"
+#include "goapi_shed_keys.h"
 #include "goapi_store.h"
 #include "mod_goapi.h"
 
@@ -51,9 +52,23 @@ typedef struct {
 
 static apr_array_header_t *goapi_shed_decls;
 
-/* The scopes (index: goapi_dir_conf.shed_scope, from 1), in shared memory
- * made for each generation of children. */
+/* A GoapiMaxInFlightPer of this configuration. */
+typedef enum { GOAPI_SHED_BY_IP = 1, GOAPI_SHED_BY_USER, GOAPI_SHED_BY_HEADER } goapi_shed_by;
+
+typedef struct {
+    goapi_shed_by by;
+    const char *header;                 /* GOAPI_SHED_BY_HEADER: its name */
+    apr_uint32_t limit;
+    const char *where;
+} goapi_shed_per_decl;
+
+static apr_array_header_t *goapi_shed_per_decls;
+
+/* The scopes (index: goapi_dir_conf.shed_scope, from 1), then the tables
+ * of the per-key limits (index: goapi_dir_conf.shed_per, from 1), in
+ * shared memory made for each generation of children. */
 static goapi_shed_scope *goapi_shed_scopes;
+static goapi_shed_keys *goapi_shed_tables;
 
 static goapi_store_log_limit goapi_shed_log;
 
@@ -174,12 +189,79 @@ const char *goapi_cmd_max_in_flight(cmd_parms *cmd, void *dconf, const char *arg
     return NULL;
 }
 
+/* GoapiMaxInFlightPer ip|user|header:<Name> N */
+const char *goapi_cmd_max_in_flight_per(cmd_parms *cmd, void *dconf, const char *key,
+                                        const char *n)
+{
+    goapi_dir_conf *dc = dconf;
+    goapi_shed_per_decl d, *slot;
+    apr_int64_t v;
+    const char *err;
+
+    if (!goapi_shed_per_decls) {
+        return "GoapiMaxInFlightPer: the module's pre_config did not run";
+    }
+    memset(&d, 0, sizeof(d));
+    if (!strcasecmp(key, "ip")) {
+        d.by = GOAPI_SHED_BY_IP;
+    }
+    else if (!strcasecmp(key, "user")) {
+        d.by = GOAPI_SHED_BY_USER;
+    }
+    else if (!strncasecmp(key, "header:", 7) && key[7]
+             && !goapi_parse_header_name(key + 7)) {
+        d.by = GOAPI_SHED_BY_HEADER;
+        d.header = key + 7;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "GoapiMaxInFlightPer: '%s' is not valid: expected "
+                            "ip (the client address, as mod_remoteip leaves it), user or "
+                            "header:<Name>", key);
+    }
+    err = goapi_parse_int_range(n, 0, GOAPI_SHED_MAX, &v);
+    if (err) {
+        return apr_psprintf(cmd->pool, "GoapiMaxInFlightPer: '%s' is not valid: %s; "
+                            "expected a number of requests per key from 1 to %d, or 0 for "
+                            "no limit", n, err, GOAPI_SHED_MAX);
+    }
+    if (v == 0) {
+        dc->shed_per = 0;
+        return NULL;
+    }
+    if (goapi_shed_per_decls->nelts + 1 >= GOAPI_SHED_SCOPES) {
+        return apr_psprintf(cmd->pool, "GoapiMaxInFlightPer: at most %d in one "
+                            "configuration", GOAPI_SHED_SCOPES - 1);
+    }
+    d.limit = (apr_uint32_t)v;
+    d.where = cmd->directive
+              ? apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                             cmd->directive->line_num)
+              : "?";
+    slot = apr_array_push(goapi_shed_per_decls);
+    *slot = d;
+    dc->shed_per = goapi_shed_per_decls->nelts;     /* from 1 */
+    return NULL;
+}
+
+/* GoapiShedStatus 503|429 */
+const char *goapi_cmd_shed_status(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    if (strcmp(arg, "503") != 0 && strcmp(arg, "429") != 0) {
+        return apr_psprintf(cmd->pool, "GoapiShedStatus: '%s' is not valid: expected 503 "
+                            "(the server is busy) or 429 (this client sends too many)", arg);
+    }
+    ((goapi_dir_conf *)dconf)->shed_status = arg[0] == '4' ? 429 : 503;
+    return NULL;
+}
+
 int goapi_shed_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     (void)plog;
     (void)ptemp;
     goapi_shed_decls = apr_array_make(pconf, 4, sizeof(goapi_shed_decl));
+    goapi_shed_per_decls = apr_array_make(pconf, 4, sizeof(goapi_shed_per_decl));
     goapi_shed_scopes = NULL;
+    goapi_shed_tables = NULL;
     return OK;
 }
 
@@ -249,22 +331,25 @@ static int goapi_shed_gauges(apr_pool_t *p, const char ***labels, apr_uint64_t *
 int goapi_shed_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                            server_rec *s)
 {
-    apr_size_t size;
+    apr_size_t size, scopes;
     apr_shm_t *shm;
     apr_status_t rv;
     apr_time_t now = apr_time_now();
+    unsigned char secret[GOAPI_SHED_KEY_SECRET];
     int i;
 
     (void)plog;
     (void)ptemp;
     goapi_metrics_scope_gauges(NULL);
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG
-        || !goapi_shed_decls->nelts) {
+        || (!goapi_shed_decls->nelts && !goapi_shed_per_decls->nelts)) {
         return OK;
     }
     /* A region per generation: the children of a graceful restart count
      * from zero, while those still finishing keep theirs. */
-    size = sizeof(goapi_shed_scope) * (apr_size_t)(goapi_shed_decls->nelts + 1);
+    scopes = APR_ALIGN_DEFAULT(sizeof(goapi_shed_scope)
+                               * (apr_size_t)(goapi_shed_decls->nelts + 1));
+    size = scopes + sizeof(goapi_shed_keys) * (apr_size_t)(goapi_shed_per_decls->nelts + 1);
     rv = apr_shm_create(&shm, size, NULL, pconf);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, GOAPI_LOGNO(00072)
@@ -276,6 +361,19 @@ int goapi_shed_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     for (i = 0; i < goapi_shed_decls->nelts; i++) {
         goapi_shed_scope_init(&goapi_shed_scopes[i + 1],
                               &APR_ARRAY_IDX(goapi_shed_decls, i, goapi_shed_decl).conf, now);
+    }
+    /* keys hashed under a secret of this generation: no client chooses
+     * whom it shares a slot with */
+    goapi_shed_tables = (goapi_shed_keys *)(void *)((char *)goapi_shed_scopes + scopes);
+    if (apr_generate_random_bytes(secret, sizeof(secret)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, GOAPI_LOGNO(00091)
+                     "cannot draw the secret of GoapiMaxInFlightPer's keys");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    for (i = 0; i < goapi_shed_per_decls->nelts; i++) {
+        goapi_shed_keys_init(&goapi_shed_tables[i + 1],
+                             APR_ARRAY_IDX(goapi_shed_per_decls, i, goapi_shed_per_decl).limit,
+                             secret);
     }
     goapi_metrics_scope_gauges(goapi_shed_gauges);
     return OK;
@@ -290,6 +388,12 @@ static apr_status_t goapi_shed_release(void *data)
     return APR_SUCCESS;
 }
 
+static apr_status_t goapi_shed_key_release(void *data)
+{
+    goapi_shed_keys_leave(data);
+    return APR_SUCCESS;
+}
+
 /* The probes and /metrics keep answering whatever the load. */
 static int goapi_never_shed(const request_rec *r)
 {
@@ -299,18 +403,97 @@ static int goapi_never_shed(const request_rec *r)
            || (n == 8 && memcmp(r->uri, "/metrics", 8) == 0);
 }
 
+/* The key of r for a per-key limit: its client address, its user (its
+ * address when it has none), or its header's value ("" when absent: the
+ * requests without it share one key). */
+static const char *goapi_shed_key_of(request_rec *r, const goapi_shed_per_decl *d)
+{
+    const char *v;
+
+    switch (d->by) {
+    case GOAPI_SHED_BY_USER:
+        if (r->user) {
+            return apr_pstrcat(r->pool, "u:", r->user, NULL);
+        }
+        return apr_pstrcat(r->pool, "a:", r->useragent_ip, NULL);
+    case GOAPI_SHED_BY_HEADER:
+        v = apr_table_get(r->headers_in, d->header);
+        return v ? v : "";
+    default:
+        return r->useragent_ip;
+    }
+}
+
+/* Logged once per interval and process, whatever the reason. */
+static void goapi_shed_log_line(request_rec *r, const char *why, int dry_run)
+{
+    apr_uint32_t skipped;
+
+    if (goapi_store_log_due(&goapi_shed_log, apr_time_now(), GOAPI_SHED_LOG_INTERVAL,
+                            &skipped)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, GOAPI_LOGNO(00073)
+                      "%s: %s %s (%u more in this process since the last such line)",
+                      why, r->uri, dry_run ? "would be shed (GoapiShedDryRun On: served)"
+                                           : "shed", skipped);
+    }
+}
+
+/* A request over a limit: shed, or with GoapiShedDryRun only counted. */
+static int goapi_shed_refuse(request_rec *r, const goapi_dir_conf *dc, int reason,
+                             const char *why)
+{
+    goapi_metrics_shed(r);
+    goapi_shed_log_line(r, why, dc->shed_dry_run == 1);
+    if (dc->shed_dry_run == 1) {
+        return DECLINED;
+    }
+    goapi_ids_of(r)->shed = reason;
+    r->handler = GOAPI_SHED_HANDLER;
+    return DECLINED;
+}
+
 int goapi_shed_fixups(request_rec *r)
 {
     const goapi_dir_conf *dc;
     goapi_shed_scope *scope;
     goapi_shed_ticket *ticket;
-    apr_uint32_t skipped;
 
     if (r->main || r->prev || !goapi_shed_scopes) {
         return DECLINED;                /* the initial request holds the place */
     }
     dc = goapi_dconf(r);
-    if (dc->shed_scope <= 0 || goapi_never_shed(r)) {
+    if ((dc->shed_scope <= 0 && dc->shed_per <= 0) || goapi_never_shed(r)) {
+        return DECLINED;
+    }
+    if (dc->shed_per > 0) {
+        const goapi_shed_per_decl *d = &APR_ARRAY_IDX(goapi_shed_per_decls,
+                                                      dc->shed_per - 1, goapi_shed_per_decl);
+        goapi_shed_keys *t = &goapi_shed_tables[dc->shed_per];
+        const char *key = goapi_shed_key_of(r, d);
+        volatile apr_uint64_t *slot = NULL;
+
+        switch (goapi_shed_keys_enter(t, goapi_shed_keys_hash(t, key, strlen(key)), &slot)) {
+        case GOAPI_SHED_KEY_TAKEN:
+            apr_pool_cleanup_register(r->pool, (void *)slot, goapi_shed_key_release,
+                                      apr_pool_cleanup_null);
+            break;
+        case GOAPI_SHED_KEY_FULL:
+            return goapi_shed_refuse(r, dc, 2, apr_psprintf(r->pool, "GoapiMaxInFlightPer "
+                                     "%s %u reached for this client",
+                                     d->by == GOAPI_SHED_BY_IP ? "ip"
+                                     : d->by == GOAPI_SHED_BY_USER ? "user"
+                                     : apr_pstrcat(r->pool, "header:", d->header, NULL),
+                                     d->limit));
+        case GOAPI_SHED_KEY_OVERFLOW:
+            goapi_shed_log_line(r, apr_psprintf(r->pool, "GoapiMaxInFlightPer at %s: its "
+                                "table of keys is full (%d keys in flight around this "
+                                "one's place; %u such requests so far): admitted without "
+                                "a per-key limit", d->where, GOAPI_SHED_KEY_PROBES,
+                                apr_atomic_read32(&t->overflow)), 1);
+            break;
+        }
+    }
+    if (dc->shed_scope <= 0) {
         return DECLINED;
     }
     scope = &goapi_shed_scopes[dc->shed_scope];
@@ -320,18 +503,9 @@ int goapi_shed_fixups(request_rec *r)
                                   apr_pool_cleanup_null);
         return DECLINED;
     }
-    goapi_ids_of(r)->shed = 1;
-    r->handler = GOAPI_SHED_HANDLER;
-    goapi_metrics_shed(r);
-    if (goapi_store_log_due(&goapi_shed_log, apr_time_now(), GOAPI_SHED_LOG_INTERVAL,
-                            &skipped)) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, GOAPI_LOGNO(00073)
-                      "GoapiMaxInFlight%s reached, %u at once: %s shed with 503 (%u more "
-                      "shed in this process since the last such line)",
-                      scope->conf.adaptive ? " auto" : "", apr_atomic_read32(&scope->limit),
-                      r->uri, skipped);
-    }
-    return DECLINED;
+    return goapi_shed_refuse(r, dc, 1, apr_psprintf(r->pool, "GoapiMaxInFlight%s reached, "
+                             "%u at once", scope->conf.adaptive ? " auto" : "",
+                             apr_atomic_read32(&scope->limit)));
 }
 
 /* The answer of a shed request: 503, problem+json, Retry-After with
@@ -345,12 +519,16 @@ int goapi_shed_handler(request_rec *r)
     }
     dc = goapi_dconf(r);
     r->connection->keepalive = AP_CONN_CLOSE;
-    return goapi_problem_send(r, GOAPI_PROBLEM_OVERLOADED, HTTP_SERVICE_UNAVAILABLE,
+    return goapi_problem_send(r, GOAPI_PROBLEM_OVERLOADED, dc->shed_status,
                               goapi_shed_retry_after(dc->shed_retry_after,
                                                      (apr_uint32_t)apr_time_now()
                                                      * 2654435761u),
                               "Too many requests in flight",
-                              "this resource is serving as many requests as it may "
-                              "(GoapiMaxInFlight); nothing was done: retry after the time "
-                              "given in Retry-After");
+                              goapi_ids_of(r)->shed == 2
+                              ? "this client has as many requests in flight here as it may "
+                                "(GoapiMaxInFlightPer); nothing was done: retry after the "
+                                "time given in Retry-After"
+                              : "this resource is serving as many requests as it may "
+                                "(GoapiMaxInFlight); nothing was done: retry after the time "
+                                "given in Retry-After");
 }

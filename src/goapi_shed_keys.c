@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Copyright 2026 the mod_goapi authors; see LICENSE. */
+/*
+ * goapi_shed_keys.c — see goapi_shed_keys.h.
+ */
+#include <string.h>
+
+#include <apr_atomic.h>
+
+#include "goapi_sha256.h"
+#include "goapi_shed_keys.h"
+
+#define GOAPI_COUNT(v) ((apr_uint32_t)((v) & 0xffffffffu))
+#define GOAPI_TAG(v)   ((apr_uint32_t)((v) >> 32))
+
+void goapi_shed_keys_init(goapi_shed_keys *t, apr_uint32_t limit,
+                          const unsigned char secret[GOAPI_SHED_KEY_SECRET])
+{
+    memset((void *)t, 0, sizeof(*t));
+    t->limit = limit;
+    memcpy(t->secret, secret, GOAPI_SHED_KEY_SECRET);
+}
+
+apr_uint64_t goapi_shed_keys_hash(const goapi_shed_keys *t, const char *key, apr_size_t len)
+{
+    unsigned char out[GOAPI_SHA256_LEN];
+    goapi_sha256_ctx c;
+    apr_uint64_t h = 0;
+    int i;
+
+    goapi_sha256_init(&c);
+    goapi_sha256_update(&c, t->secret, GOAPI_SHED_KEY_SECRET);
+    goapi_sha256_update(&c, key, len);
+    goapi_sha256_final(&c, out);
+    for (i = 0; i < 8; i++) {
+        h = (h << 8) | out[i];
+    }
+    return h;
+}
+
+/* A key's tag is never 0, so that a slot never written is nobody's. */
+static apr_uint32_t goapi_shed_key_tag(apr_uint64_t h)
+{
+    apr_uint32_t tag = (apr_uint32_t)(h >> 32);
+
+    return tag ? tag : 1;
+}
+
+static volatile apr_uint64_t *goapi_shed_key_slot(goapi_shed_keys *t, apr_uint64_t h, int i)
+{
+    return &t->slot[((apr_uint32_t)h + (apr_uint32_t)i) % GOAPI_SHED_KEY_SLOTS];
+}
+
+goapi_shed_key_result goapi_shed_keys_enter(goapi_shed_keys *t, apr_uint64_t h,
+                                            volatile apr_uint64_t **slot)
+{
+    apr_uint32_t tag = goapi_shed_key_tag(h), limit = t->limit;
+    int i;
+
+    for (;;) {
+        volatile apr_uint64_t *free_slot = NULL;
+        apr_uint64_t free_was = 0;
+
+        /* the key's own slot first, wherever it is among its probes */
+        for (i = 0; i < GOAPI_SHED_KEY_PROBES; i++) {
+            volatile apr_uint64_t *s = goapi_shed_key_slot(t, h, i);
+            apr_uint64_t v = apr_atomic_read64(s);
+
+            if (GOAPI_COUNT(v) == 0) {
+                if (!free_slot) {
+                    free_slot = s;
+                    free_was = v;
+                }
+                continue;
+            }
+            if (GOAPI_TAG(v) != tag) {
+                continue;
+            }
+            if (GOAPI_COUNT(v) >= limit) {
+                return GOAPI_SHED_KEY_FULL;
+            }
+            if (apr_atomic_cas64(s, v + 1, v) == v) {
+                *slot = s;
+                return GOAPI_SHED_KEY_TAKEN;
+            }
+            break;                      /* changed under us: look again */
+        }
+        if (i < GOAPI_SHED_KEY_PROBES) {
+            continue;
+        }
+        if (!free_slot) {
+            apr_atomic_inc32(&t->overflow);
+            *slot = NULL;
+            return GOAPI_SHED_KEY_OVERFLOW;
+        }
+        if (limit == 0) {
+            return GOAPI_SHED_KEY_FULL;
+        }
+        if (apr_atomic_cas64(free_slot, ((apr_uint64_t)tag << 32) | 1, free_was) == free_was) {
+            *slot = free_slot;
+            return GOAPI_SHED_KEY_TAKEN;
+        }
+        /* another key took it meanwhile: look again */
+    }
+}
+
+void goapi_shed_keys_leave(volatile apr_uint64_t *slot)
+{
+    if (slot) {
+        apr_atomic_add64(slot, (apr_uint64_t)-1);
+    }
+}
+
+apr_uint32_t goapi_shed_keys_count(goapi_shed_keys *t, apr_uint64_t h)
+{
+    apr_uint32_t tag = goapi_shed_key_tag(h), n = 0;
+    int i;
+
+    for (i = 0; i < GOAPI_SHED_KEY_PROBES; i++) {
+        apr_uint64_t v = apr_atomic_read64(goapi_shed_key_slot(t, h, i));
+
+        if (GOAPI_TAG(v) == tag) {
+            n += GOAPI_COUNT(v);
+        }
+    }
+    return n;
+}

@@ -1,0 +1,149 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the mod_goapi authors; see LICENSE.
+"""Fair shedding against a real httpd and a backend that takes its time
+(event and prefork): GoapiMaxInFlightPer keeps one tenant's flood from
+starving another under the same GoapiMaxInFlight, per header value and
+per client address; GoapiShedStatus 429; GoapiShedDryRun serves what it
+would shed and says so; bad values refused."""
+
+import json
+import threading
+import time
+import unittest
+
+from harness import BackendTestCase, Httpd, run_threads
+
+PROBLEM = "application/problem+json"
+
+
+class FairShedEvent(BackendTestCase):
+    MPM = "event"
+    MPM_LINES = "ServerLimit 4\nThreadsPerChild 16\nMaxRequestWorkers 64\n"
+
+    @classmethod
+    def before_start(cls):
+        super().before_start()
+        # room in the backend's accept queue for a flood of 33 at once
+        cls.backend.server.socket.listen(128)
+
+    @classmethod
+    def conf_body(cls):
+        return cls.MPM_LINES + """
+GoapiWriteTimeout 5s
+ProxyPass "/t/" "http://127.0.0.1:@BACKEND@/"
+ProxyPass "/ip/" "http://127.0.0.1:@BACKEND@/"
+ProxyPass "/dry/" "http://127.0.0.1:@BACKEND@/"
+<Location "/t/">
+    GoapiMaxInFlight 10
+    GoapiMaxInFlightPer header:X-Tenant 4
+    GoapiShedStatus 429
+</Location>
+<Location "/ip/">
+    GoapiMaxInFlightPer ip 2
+</Location>
+<Location "/dry/">
+    GoapiMaxInFlight 2
+    GoapiShedDryRun On
+</Location>
+""".replace("@BACKEND@", str(cls.backend.port))
+
+    def fire(self, requests):
+        """[(path, headers)] all at once: their answers, in order."""
+        out = [None] * len(requests)
+
+        def one(i, path, headers):
+            try:
+                out[i] = self.httpd.request("GET", path, headers=headers, timeout=15)
+            except OSError:
+                out[i] = None
+
+        run_threads([threading.Thread(target=one, args=(i, p, h))
+                     for i, (p, h) in enumerate(requests)], 30)
+        return out
+
+    def runs(self, path):
+        return sum(1 for q in self.backend.requests if q["path"] == path)
+
+    def tenant_runs(self, tenant, round_):
+        with self.backend.lock:
+            return sum(1 for q in self.backend.requests
+                       if ["X-Tenant", tenant] in q["headers"]
+                       and ["X-Round", str(round_)] in q["headers"])
+
+    def test_flooding_tenant_does_not_starve_another(self):
+        b_ok = b_sent = 0
+        for round_ in range(3):
+            flood = [("/t/sleep/0.6", {"X-Tenant": "A", "X-Round": str(round_)})] * 30
+            calm = [("/t/sleep/0.6", {"X-Tenant": "B", "X-Round": str(round_)})] * 3
+            answers = self.fire(flood + calm)
+            a, b = answers[:30], answers[30:]
+            b_sent += len(b)
+            b_ok += sum(1 for r in b if r is not None and r.status == 200)
+            a_ok = [r for r in a if r is not None and r.status == 200]
+            a_shed = [r for r in a if r is not None and r.status == 429]
+            # tenant A: its four places, the rest 429
+            self.assertLessEqual(len(a_ok), 4)
+            self.assertGreaterEqual(len(a_shed), 26)
+            self.assertEqual(self.tenant_runs("A", round_), len(a_ok))
+            r = a_shed[0]
+            self.assertEqual(r.header("Content-Type"), PROBLEM)
+            doc = json.loads(r.body)
+            self.assertEqual((doc["status"], doc["type"]), (429, "urn:goapi:problem:overloaded"))
+            self.assertIn("GoapiMaxInFlightPer", doc["detail"])
+            self.assertTrue(r.header("Retry-After"))
+        # tenant B, under its share, is never turned away
+        self.assertGreaterEqual(b_ok, 0.95 * b_sent)
+        self.assertEqual(b_ok, b_sent)
+
+    def test_per_client_address(self):
+        answers = self.fire([("/ip/sleep/0.6", None)] * 3)
+        statuses = sorted(r.status for r in answers)
+        self.assertEqual(statuses, [200, 200, 503])
+        shed = [r for r in answers if r.status == 503][0]
+        self.assertIn("this client", json.loads(shed.body)["detail"])
+        # its places come back with its requests
+        self.assertEqual(self.httpd.request("GET", "/ip/sleep/0").status, 200)
+
+    def test_dry_run_serves_and_says_so(self):
+        offset = self.httpd.log_size()
+        answers = self.fire([("/dry/sleep/0.6", None)] * 5)
+        self.assertEqual([r.status for r in answers], [200] * 5)
+        self.assertGreaterEqual(self.runs("/sleep/0.6"), 5)
+        log = self.httpd.read(self.httpd.error_log, offset)
+        self.assertRegex(log, r"GOAPI00073: GoapiMaxInFlight reached, 2 at once: /dry/sleep/0.6 "
+                              r"would be shed \(GoapiShedDryRun On: served\)")
+
+
+class FairShedPrefork(FairShedEvent):
+    MPM = "prefork"
+    MPM_LINES = ("ServerLimit 48\nStartServers 40\nMinSpareServers 40\n"
+                 "MaxSpareServers 48\nMaxRequestWorkers 48\n")
+
+
+class FairShedDirectivesTest(unittest.TestCase):
+    """Bad values are refused by apache2 -t, each saying what is expected."""
+
+    def test_bad_values(self):
+        for line, expect in (
+                ("GoapiMaxInFlightPer cookie 3", "expected ip"),
+                ("GoapiMaxInFlightPer header: 3", "expected ip"),
+                ("GoapiMaxInFlightPer header:X(y) 3", "expected ip"),
+                ("GoapiMaxInFlightPer ip many", "expected a number of requests per key"),
+                ("GoapiMaxInFlightPer ip -1", "expected a number of requests per key"),
+                ("GoapiShedStatus 500", "expected 503"),
+                ("GoapiShedDryRun maybe", "GoapiShedDryRun")):
+            with self.subTest(line=line):
+                h = Httpd(line + "\n")
+                try:
+                    out = h.configtest()
+                    self.assertNotEqual(out.returncode, 0, line)
+                    self.assertIn(expect, out.stdout + out.stderr)
+                finally:
+                    h.cleanup()
+        h = Httpd("GoapiMaxInFlightPer user 5\nGoapiShedStatus 429\nGoapiShedDryRun On\n"
+                  "<Location /x/>\n GoapiMaxInFlightPer header:X-Tenant 0\n</Location>\n")
+        try:
+            out = h.configtest()
+            self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        finally:
+            h.cleanup()
