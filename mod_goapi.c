@@ -187,6 +187,11 @@ static const command_rec goapi_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "ip|user|header:<Name> N: at most N requests in flight per client "
                   "address, user or header value in this server or location; 0: none"),
+    AP_INIT_TAKE3("GoapiMaxInFlightPartition", goapi_cmd_max_in_flight_partition, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "<name> <share>% header:<Name>=<value>|env=<variable>: a share of the "
+                  "GoapiMaxInFlight before it guaranteed to the requests that match; "
+                  "idle places may be borrowed"),
     AP_INIT_TAKE1("GoapiShedStatus", goapi_cmd_shed_status, NULL, RSRC_CONF | ACCESS_CONF,
                   "The status of a shed request: 503 or 429 (default 503)"),
     AP_INIT_FLAG("GoapiShedDryRun", ap_set_flag_slot,

@@ -96,6 +96,38 @@ int goapi_shed_enter(goapi_shed_scope *s, apr_time_t now, goapi_shed_ticket *t)
     t->scope = s;
     t->admitted = now;
     t->epoch = epoch;
+    t->partition = -1;
+    return 1;
+}
+
+apr_uint32_t goapi_shed_guaranteed(goapi_shed_scope *s, int p)
+{
+    apr_uint64_t g = (apr_uint64_t)apr_atomic_read32(&s->limit) * s->conf.share[p] / 100;
+
+    return g ? (apr_uint32_t)g : 1;
+}
+
+int goapi_shed_enter_partition(goapi_shed_scope *s, int p, apr_time_t now,
+                               goapi_shed_ticket *t)
+{
+    apr_uint32_t mine = apr_atomic_inc32(&s->part_taken[p]) + 1;
+
+    if (mine <= goapi_shed_guaranteed(s, p)) {
+        /* within its share: taken whatever the others borrowed */
+        apr_uint32_t held = apr_atomic_inc32(&s->taken) + 1;
+
+        if (s->conf.adaptive) {
+            goapi_shed_note_peak(s, held);
+        }
+        t->scope = s;
+        t->admitted = now;
+        t->epoch = apr_atomic_read32(&s->epoch);
+    }
+    else if (!goapi_shed_enter(s, now, t)) {
+        apr_atomic_dec32(&s->part_taken[p]);    /* nothing free to borrow */
+        return 0;
+    }
+    t->partition = p;
     return 1;
 }
 
@@ -249,6 +281,9 @@ int goapi_shed_leave(goapi_shed_ticket *t, apr_time_t now, apr_uint32_t random_b
     apr_uint32_t epoch;
 
     apr_atomic_dec32(&s->taken);
+    if (t->partition >= 0) {
+        apr_atomic_dec32(&s->part_taken[t->partition]);
+    }
     if (!s->conf.adaptive) {
         return 0;
     }

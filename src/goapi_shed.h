@@ -33,12 +33,20 @@
  * microseconds (bucket width at most 25 % of its value). */
 #define GOAPI_SHED_BUCKETS 128
 
+/* Partitions of a scope's limit (GoapiMaxInFlightPartition), the last
+ * one for the requests that match none. */
+#define GOAPI_SHED_PARTITIONS 8
+
 /* Settings of one scope (read-only once the scope is made). */
 typedef struct {
     int adaptive;                       /* 0: limit is fixed */
     apr_uint32_t min;                   /* adaptive: bounds and first limit */
     apr_uint32_t max;
     apr_uint32_t start;
+    int partitions;                     /* 0: none; else those named, plus one
+                                         * for the requests that match none */
+    apr_uint32_t share[GOAPI_SHED_PARTITIONS];  /* percent of the limit each is
+                                         * guaranteed; the last: what is left */
 } goapi_shed_conf;
 
 /* One scope, in shared memory.  The volatile fields are read and written
@@ -54,6 +62,7 @@ typedef struct {
     volatile apr_uint32_t peak;         /* most taken at once in this window */
     volatile apr_uint64_t window_start; /* apr_time_t */
     volatile apr_uint32_t hist[GOAPI_SHED_BUCKETS];
+    volatile apr_uint32_t part_taken[GOAPI_SHED_PARTITIONS];    /* per partition */
     double estimate;                    /* the limit before rounding */
     apr_uint32_t unloaded;              /* median latency unloaded, us; 0 unknown */
     volatile apr_uint32_t saved;        /* limit before a measurement; 0 none */
@@ -65,6 +74,7 @@ typedef struct {
     goapi_shed_scope *scope;
     apr_time_t admitted;
     apr_uint32_t epoch;
+    int partition;                      /* -1: none */
 } goapi_shed_ticket;
 
 #define GOAPI_SHED_WINDOW         apr_time_from_msec(100)
@@ -77,6 +87,19 @@ void goapi_shed_scope_init(goapi_shed_scope *s, const goapi_shed_conf *conf, apr
 /* Take a place: 1 when taken (goapi_shed_leave() gives it back; t is
  * filled), 0 when all are taken (nothing to give back). */
 int goapi_shed_enter(goapi_shed_scope *s, apr_time_t now, goapi_shed_ticket *t);
+
+/* Take a place for a request of partition p (0 .. partitions - 1) of a
+ * scope with partitions: within its share of the limit now it is admitted
+ * whatever the others hold (so the scope may hold up to the others' unused
+ * shares more than its limit while a partition borrows); beyond its share
+ * it borrows a place that is free under the limit, or is turned away.  1
+ * when taken, as goapi_shed_enter(). */
+int goapi_shed_enter_partition(goapi_shed_scope *s, int p, apr_time_t now,
+                               goapi_shed_ticket *t);
+
+/* The places partition p is guaranteed under the limit now: its share,
+ * at least one. */
+apr_uint32_t goapi_shed_guaranteed(goapi_shed_scope *s, int p);
 
 /* Give the place back; an adaptive scope learns the request's latency and,
  * when a window is complete, sets a new limit.  random_bits jitter the

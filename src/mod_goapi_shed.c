@@ -41,6 +41,16 @@ APLOG_USE_MODULE(goapi);
 #define GOAPI_SHED_AUTO_MIN     3
 #define GOAPI_SHED_LOG_INTERVAL apr_time_from_sec(10)
 
+/* A partition of a scope (GoapiMaxInFlightPartition) and the requests
+ * it takes: those with a header of a value, or with an environment
+ * variable set (SetEnvIf). */
+typedef struct {
+    const char *name;
+    const char *header;                 /* or NULL */
+    const char *value;                  /* the header's value */
+    const char *env;                    /* or the variable */
+} goapi_shed_part;
+
 /* A GoapiMaxInFlight of this configuration: its scope's settings, where
  * it is written, and its name in the metrics. */
 typedef struct {
@@ -48,6 +58,8 @@ typedef struct {
     int max_given, start_given;
     const char *where;
     const char *label;
+    int nparts;                         /* partitions named */
+    goapi_shed_part parts[GOAPI_SHED_PARTITIONS - 1];
 } goapi_shed_decl;
 
 static apr_array_header_t *goapi_shed_decls;
@@ -243,6 +255,73 @@ const char *goapi_cmd_max_in_flight_per(cmd_parms *cmd, void *dconf, const char 
     return NULL;
 }
 
+/* GoapiMaxInFlightPartition <name> <share>% header:<Name>=<value>|env=<var>,
+ * after GoapiMaxInFlight in the same section. */
+const char *goapi_cmd_max_in_flight_partition(cmd_parms *cmd, void *dconf, const char *name,
+                                              const char *share, const char *match)
+{
+    goapi_dir_conf *dc = dconf;
+    goapi_shed_decl *d;
+    goapi_shed_part *part;
+    apr_int64_t v;
+    apr_uint32_t used = 0;
+    const char *eq, *err;
+    char *num;
+    int i;
+
+    if (dc->max_in_flight != 1 || dc->shed_scope <= 0) {
+        return "GoapiMaxInFlightPartition: a GoapiMaxInFlight limit must come before it "
+               "in the same section: a partition is a share of that limit";
+    }
+    d = &APR_ARRAY_IDX(goapi_shed_decls, dc->shed_scope - 1, goapi_shed_decl);
+    if (d->nparts >= GOAPI_SHED_PARTITIONS - 1) {
+        return apr_psprintf(cmd->pool, "GoapiMaxInFlightPartition: at most %d partitions "
+                            "of one limit", GOAPI_SHED_PARTITIONS - 1);
+    }
+    num = apr_pstrdup(cmd->temp_pool, share);
+    if (!*num || num[strlen(num) - 1] != '%') {
+        return apr_psprintf(cmd->pool, "GoapiMaxInFlightPartition %s: '%s' is not valid: "
+                            "expected a share of the limit such as 30%%", name, share);
+    }
+    num[strlen(num) - 1] = '\0';
+    if ((err = goapi_parse_int_range(num, 1, 99, &v)) != NULL) {
+        return apr_psprintf(cmd->pool, "GoapiMaxInFlightPartition %s: '%s' is not valid: "
+                            "%s; expected a share from 1%% to 99%%", name, share, err);
+    }
+    for (i = 0; i < d->nparts; i++) {
+        used += d->conf.share[i];
+        if (!strcmp(d->parts[i].name, name)) {
+            return apr_psprintf(cmd->pool, "GoapiMaxInFlightPartition: '%s' is named twice "
+                                "for this limit", name);
+        }
+    }
+    if (used + (apr_uint32_t)v > 100) {
+        return apr_psprintf(cmd->pool, "GoapiMaxInFlightPartition %s: %s with the %u%% "
+                            "given before is more than the whole limit", name, share, used);
+    }
+    part = &d->parts[d->nparts];
+    memset(part, 0, sizeof(*part));
+    part->name = name;
+    if (!strncasecmp(match, "env=", 4) && match[4]) {
+        part->env = match + 4;
+    }
+    else if (!strncasecmp(match, "header:", 7) && (eq = strchr(match + 7, '=')) != NULL
+             && eq > match + 7) {
+        part->header = apr_pstrmemdup(cmd->pool, match + 7, (apr_size_t)(eq - match - 7));
+        part->value = eq + 1;
+        if (goapi_parse_header_name(part->header)) {
+            part->header = NULL;
+        }
+    }
+    if (!part->env && !part->header) {
+        return apr_psprintf(cmd->pool, "GoapiMaxInFlightPartition %s: '%s' is not valid: "
+                            "expected header:<Name>=<value> or env=<variable> (set by "
+                            "SetEnvIf)", name, match);
+    }
+    d->conf.share[d->nparts++] = (apr_uint32_t)v;
+    return NULL;
+}
+
 /* GoapiShedStatus 503|429 */
 const char *goapi_cmd_shed_status(cmd_parms *cmd, void *dconf, const char *arg)
 {
@@ -359,8 +438,20 @@ int goapi_shed_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     goapi_shed_scopes = apr_shm_baseaddr_get(shm);
     memset(goapi_shed_scopes, 0, size);
     for (i = 0; i < goapi_shed_decls->nelts; i++) {
-        goapi_shed_scope_init(&goapi_shed_scopes[i + 1],
-                              &APR_ARRAY_IDX(goapi_shed_decls, i, goapi_shed_decl).conf, now);
+        goapi_shed_decl *d = &APR_ARRAY_IDX(goapi_shed_decls, i, goapi_shed_decl);
+
+        if (d->nparts) {
+            /* the requests that match no partition share what is left */
+            apr_uint32_t used = 0;
+            int p;
+
+            for (p = 0; p < d->nparts; p++) {
+                used += d->conf.share[p];
+            }
+            d->conf.share[d->nparts] = 100 - used;
+            d->conf.partitions = d->nparts + 1;
+        }
+        goapi_shed_scope_init(&goapi_shed_scopes[i + 1], &d->conf, now);
     }
     /* keys hashed under a secret of this generation: no client chooses
      * whom it shares a slot with */
@@ -422,6 +513,25 @@ static const char *goapi_shed_key_of(request_rec *r, const goapi_shed_per_decl *
     default:
         return r->useragent_ip;
     }
+}
+
+/* The partition of a scope r falls in: the first whose header or variable
+ * it has, else the last (the rest). */
+static int goapi_shed_partition_of(request_rec *r, const goapi_shed_decl *d)
+{
+    int p;
+
+    for (p = 0; p < d->nparts; p++) {
+        const goapi_shed_part *part = &d->parts[p];
+
+        if (part->env ? apr_table_get(r->subprocess_env, part->env) != NULL
+                      : (apr_table_get(r->headers_in, part->header) != NULL
+                         && !strcmp(apr_table_get(r->headers_in, part->header),
+                                    part->value))) {
+            return p;
+        }
+    }
+    return d->nparts;
 }
 
 /* Logged once per interval and process, whatever the reason. */
@@ -498,6 +608,22 @@ int goapi_shed_fixups(request_rec *r)
     }
     scope = &goapi_shed_scopes[dc->shed_scope];
     ticket = apr_palloc(r->pool, sizeof(*ticket));
+    if (scope->conf.partitions) {
+        const goapi_shed_decl *d = &APR_ARRAY_IDX(goapi_shed_decls, dc->shed_scope - 1,
+                                                  goapi_shed_decl);
+        int p = goapi_shed_partition_of(r, d);
+
+        if (goapi_shed_enter_partition(scope, p, apr_time_now(), ticket)) {
+            apr_pool_cleanup_register(r->pool, ticket, goapi_shed_release,
+                                      apr_pool_cleanup_null);
+            return DECLINED;
+        }
+        return goapi_shed_refuse(r, dc, 1, apr_psprintf(r->pool, "GoapiMaxInFlight reached "
+                                 "(%u at once) and partition %s past its %u places",
+                                 apr_atomic_read32(&scope->limit),
+                                 p < d->nparts ? d->parts[p].name : "(the rest)",
+                                 goapi_shed_guaranteed(scope, p)));
+    }
     if (goapi_shed_enter(scope, apr_time_now(), ticket)) {
         apr_pool_cleanup_register(r->pool, ticket, goapi_shed_release,
                                   apr_pool_cleanup_null);

@@ -3,8 +3,9 @@
 """Fair shedding against a real httpd and a backend that takes its time
 (event and prefork): GoapiMaxInFlightPer keeps one tenant's flood from
 starving another under the same GoapiMaxInFlight, per header value and
-per client address; GoapiShedStatus 429; GoapiShedDryRun serves what it
-would shed and says so; bad values refused."""
+per client address; partitions keep their share under a flood from
+another; GoapiShedStatus 429; GoapiShedDryRun serves what it would shed
+and says so; bad values refused."""
 
 import json
 import threading
@@ -44,6 +45,12 @@ ProxyPass "/dry/" "http://127.0.0.1:@BACKEND@/"
 <Location "/dry/">
     GoapiMaxInFlight 2
     GoapiShedDryRun On
+</Location>
+ProxyPass "/p/" "http://127.0.0.1:@BACKEND@/"
+<Location "/p/">
+    GoapiMaxInFlight 10
+    GoapiMaxInFlightPartition live 70% header:X-Class=live
+    GoapiMaxInFlightPartition batch 30% header:X-Class=batch
 </Location>
 """.replace("@BACKEND@", str(cls.backend.port))
 
@@ -95,6 +102,24 @@ ProxyPass "/dry/" "http://127.0.0.1:@BACKEND@/"
         self.assertGreaterEqual(b_ok, 0.95 * b_sent)
         self.assertEqual(b_ok, b_sent)
 
+    def test_partitions_keep_their_share(self):
+        results = {}
+
+        def flood():
+            results["batch"] = self.fire([("/p/sleep/1.2", {"X-Class": "batch"})] * 30)
+
+        t = threading.Thread(target=flood)
+        t.start()
+        time.sleep(0.4)                 # batch holds its 3 and the 7 idle places
+        live = self.fire([("/p/sleep/0.2", {"X-Class": "live"})] * 6)
+        t.join(30)
+        # live's guaranteed 7 places are there for it although batch
+        # borrowed every idle one
+        self.assertEqual([r.status for r in live], [200] * 6)
+        batch = [r.status for r in results["batch"]]
+        self.assertEqual(batch.count(200), 10)
+        self.assertEqual(batch.count(503), 20)
+
     def test_per_client_address(self):
         answers = self.fire([("/ip/sleep/0.6", None)] * 3)
         statuses = sorted(r.status for r in answers)
@@ -131,6 +156,15 @@ class FairShedDirectivesTest(unittest.TestCase):
                 ("GoapiMaxInFlightPer ip many", "expected a number of requests per key"),
                 ("GoapiMaxInFlightPer ip -1", "expected a number of requests per key"),
                 ("GoapiShedStatus 500", "expected 503"),
+                ("<Location /a/>\nGoapiMaxInFlightPartition x 10% env=X\n</Location>",
+                 "must come before it"),
+                ("GoapiMaxInFlight 10\nGoapiMaxInFlightPartition x 10 env=X", "such as 30%"),
+                ("GoapiMaxInFlight 10\nGoapiMaxInFlightPartition x 100% env=X",
+                 "from 1% to 99%"),
+                ("GoapiMaxInFlight 10\nGoapiMaxInFlightPartition x 60% env=X\n"
+                 "GoapiMaxInFlightPartition y 50% env=Y", "more than the whole limit"),
+                ("GoapiMaxInFlight 10\nGoapiMaxInFlightPartition x 10% cookie=1",
+                 "expected header:<Name>=<value> or env="),
                 ("GoapiShedDryRun maybe", "GoapiShedDryRun")):
             with self.subTest(line=line):
                 h = Httpd(line + "\n")

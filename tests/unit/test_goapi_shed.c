@@ -61,7 +61,7 @@ static void run_threads(void)
 
 static void test_limit_holds_across_threads(void **state)
 {
-    goapi_shed_conf c = { 0, LIMIT, LIMIT, LIMIT };
+    goapi_shed_conf c = { 0, LIMIT, LIMIT, LIMIT, 0, { 0 } };
 
     (void)state;
     goapi_shed_scope_init(&shared, &c, 0);
@@ -73,7 +73,7 @@ static void test_limit_holds_across_threads(void **state)
 
 static void test_adaptive_limit_holds_across_threads(void **state)
 {
-    goapi_shed_conf c = { 1, 2, 6, 4 };
+    goapi_shed_conf c = { 1, 2, 6, 4, 0, { 0 } };
     apr_uint32_t b, n = 0;
 
     (void)state;
@@ -92,7 +92,7 @@ static void test_adaptive_limit_holds_across_threads(void **state)
 
 static void test_enter_and_leave(void **state)
 {
-    goapi_shed_conf c = { 0, 2, 2, 2 };
+    goapi_shed_conf c = { 0, 2, 2, 2, 0, { 0 } };
     goapi_shed_scope s;
     goapi_shed_ticket t1, t2, t3;
 
@@ -107,6 +107,51 @@ static void test_enter_and_leave(void **state)
     c.start = 0;
     goapi_shed_scope_init(&s, &c, 0);
     assert_false(goapi_shed_enter(&s, 0, &t1));
+}
+
+/* Two partitions of a limit of 10, live 70 % and batch 30 %: batch may
+ * borrow what is idle, but live always gets its 7 places. */
+static void test_partitions_keep_their_share(void **state)
+{
+    goapi_shed_conf c = { 0, 10, 10, 10, 2, { 70, 30 } };
+    goapi_shed_scope s;
+    goapi_shed_ticket batch[12], live[8], other;
+    int i;
+
+    (void)state;
+    goapi_shed_scope_init(&s, &c, 0);
+    assert_int_equal(goapi_shed_guaranteed(&s, 0), 7);
+    assert_int_equal(goapi_shed_guaranteed(&s, 1), 3);
+    /* batch alone: its 3, then 7 borrowed, then no more */
+    for (i = 0; i < 10; i++) {
+        assert_true(goapi_shed_enter_partition(&s, 1, 0, &batch[i]));
+    }
+    assert_false(goapi_shed_enter_partition(&s, 1, 0, &batch[10]));
+    assert_int_equal(s.part_taken[1], 10);  /* a refusal holds nothing */
+    /* live still gets its guaranteed 7, over the limit while batch borrows */
+    for (i = 0; i < 7; i++) {
+        assert_true(goapi_shed_enter_partition(&s, 0, 0, &live[i]));
+    }
+    assert_int_equal(s.taken, 17);
+    /* but nothing beyond its share while nothing is free */
+    assert_false(goapi_shed_enter_partition(&s, 0, 0, &live[7]));
+    assert_false(goapi_shed_enter(&s, 0, &other));
+    /* borrowed places come back: batch is down to its share, the limit
+     * holds again */
+    for (i = 3; i < 10; i++) {
+        goapi_shed_leave(&batch[i], 10, 0);
+    }
+    assert_int_equal(s.taken, 10);
+    assert_false(goapi_shed_enter_partition(&s, 1, 0, &batch[10]));
+    for (i = 0; i < 3; i++) {
+        goapi_shed_leave(&batch[i], 10, 0);
+    }
+    assert_true(goapi_shed_enter_partition(&s, 0, 0, &live[7]));   /* a free place */
+    for (i = 0; i < 8; i++) {
+        goapi_shed_leave(&live[i], 10, 0);
+    }
+    assert_int_equal(s.taken, 0);
+    assert_int_equal(s.part_taken[0] + s.part_taken[1], 0);
 }
 
 static void test_buckets(void **state)
@@ -263,7 +308,7 @@ static void run_steps(const goapi_shed_conf *c, record **unloaded, record **load
 
 static void test_adaptive_against_fixed(void **state)
 {
-    goapi_shed_conf adaptive = { 1, 1, 64, 32 }, fixed = { 0, 32, 32, 32 };
+    goapi_shed_conf adaptive = { 1, 1, 64, 32, 0, { 0 } }, fixed = { 0, 32, 32, 32, 0, { 0 } };
     record *u, *l, *b;
     apr_interval_time_t base;
 
@@ -293,7 +338,7 @@ static void test_adaptive_against_fixed(void **state)
  * under it have ended; their median is the new unloaded latency. */
 static void test_unloaded_latency_measured_again(void **state)
 {
-    goapi_shed_conf c = { 1, 2, 64, 16 };
+    goapi_shed_conf c = { 1, 2, 64, 16, 0, { 0 } };
     goapi_shed_scope s;
     client cl[CLIENTS];
     record *r;
@@ -340,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_limit_holds_across_threads),
         cmocka_unit_test(test_adaptive_limit_holds_across_threads),
         cmocka_unit_test(test_enter_and_leave),
+        cmocka_unit_test(test_partitions_keep_their_share),
         cmocka_unit_test(test_buckets),
         cmocka_unit_test(test_adaptive_against_fixed),
         cmocka_unit_test(test_unloaded_latency_measured_again),
