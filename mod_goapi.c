@@ -192,6 +192,9 @@ static const command_rec goapi_cmds[] = {
                   "<name> <share>% header:<Name>=<value>|env=<variable>: a share of the "
                   "GoapiMaxInFlight before it guaranteed to the requests that match; "
                   "idle places may be borrowed"),
+    AP_INIT_TAKE2("GoapiShedQueue", goapi_cmd_shed_queue, NULL, RSRC_CONF | ACCESS_CONF,
+                  "<n> <timeout>: up to n requests wait, first in first out, for up to "
+                  "timeout for a place of the GoapiMaxInFlight before it"),
     AP_INIT_TAKE1("GoapiShedStatus", goapi_cmd_shed_status, NULL, RSRC_CONF | ACCESS_CONF,
                   "The status of a shed request: 503 or 429 (default 503)"),
     AP_INIT_FLAG("GoapiShedDryRun", ap_set_flag_slot,

@@ -100,6 +100,68 @@ int goapi_shed_enter(goapi_shed_scope *s, apr_time_t now, goapi_shed_ticket *t)
     return 1;
 }
 
+/* ---- the queue ---------------------------------------------------------------- */
+
+int goapi_shed_queue_join(goapi_shed_scope *s, apr_uint32_t *n)
+{
+    if (apr_atomic_inc32(&s->q_len) >= s->conf.queue) {
+        apr_atomic_dec32(&s->q_len);
+        return 0;
+    }
+    *n = apr_atomic_inc32(&s->q_tail);
+    return 1;
+}
+
+/* n's turn is over: the head moves past it, and past every number after it
+ * whose waiter left before its turn.  Whoever moves the head past a
+ * number that left clears its mark first, so each is passed once. */
+static void goapi_shed_queue_pass(goapi_shed_scope *s, apr_uint32_t n)
+{
+    for (;;) {
+        volatile apr_uint32_t *gone;
+
+        if (apr_atomic_cas32(&s->q_head, n + 1, n) != n) {
+            return;
+        }
+        n++;
+        if (n == apr_atomic_read32(&s->q_tail)) {
+            return;
+        }
+        gone = &s->q_gone[n % GOAPI_SHED_QUEUE_MAX];
+        if (apr_atomic_cas32(gone, 0, n + 1) != n + 1) {
+            return;                     /* its waiter is there: its turn */
+        }
+    }
+}
+
+int goapi_shed_queue_try(goapi_shed_scope *s, apr_uint32_t n, apr_time_t now,
+                         goapi_shed_ticket *t)
+{
+    if (apr_atomic_read32(&s->q_head) != n || !goapi_shed_enter(s, now, t)) {
+        return 0;
+    }
+    apr_atomic_dec32(&s->q_len);
+    goapi_shed_queue_pass(s, n);
+    return 1;
+}
+
+void goapi_shed_queue_leave(goapi_shed_scope *s, apr_uint32_t n)
+{
+    volatile apr_uint32_t *gone = &s->q_gone[n % GOAPI_SHED_QUEUE_MAX];
+
+    /* marked first: whoever brings the head here passes it */
+    apr_atomic_set32(gone, n + 1);
+    apr_atomic_dec32(&s->q_len);
+    if (apr_atomic_read32(&s->q_head) == n && apr_atomic_cas32(gone, 0, n + 1) == n + 1) {
+        goapi_shed_queue_pass(s, n);
+    }
+}
+
+apr_uint32_t goapi_shed_queued(goapi_shed_scope *s)
+{
+    return apr_atomic_read32(&s->q_len);
+}
+
 apr_uint32_t goapi_shed_guaranteed(goapi_shed_scope *s, int p)
 {
     apr_uint64_t g = (apr_uint64_t)apr_atomic_read32(&s->limit) * s->conf.share[p] / 100;

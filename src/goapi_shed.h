@@ -47,7 +47,11 @@ typedef struct {
                                          * for the requests that match none */
     apr_uint32_t share[GOAPI_SHED_PARTITIONS];  /* percent of the limit each is
                                          * guaranteed; the last: what is left */
+    apr_uint32_t queue;                 /* GoapiShedQueue: waiters at most; 0 none */
 } goapi_shed_conf;
+
+/* Longest queue of a scope. */
+#define GOAPI_SHED_QUEUE_MAX 1024
 
 /* One scope, in shared memory.  The volatile fields are read and written
  * with atomics by every process, the others only by the holder of
@@ -63,6 +67,11 @@ typedef struct {
     volatile apr_uint64_t window_start; /* apr_time_t */
     volatile apr_uint32_t hist[GOAPI_SHED_BUCKETS];
     volatile apr_uint32_t part_taken[GOAPI_SHED_PARTITIONS];    /* per partition */
+    volatile apr_uint32_t q_len;        /* requests waiting */
+    volatile apr_uint32_t q_tail;       /* the next waiter's number */
+    volatile apr_uint32_t q_head;       /* the number whose turn it is */
+    volatile apr_uint32_t q_gone[GOAPI_SHED_QUEUE_MAX];     /* number + 1 of a
+                                         * waiter that left before its turn */
     double estimate;                    /* the limit before rounding */
     apr_uint32_t unloaded;              /* median latency unloaded, us; 0 unknown */
     volatile apr_uint32_t saved;        /* limit before a measurement; 0 none */
@@ -96,6 +105,20 @@ int goapi_shed_enter(goapi_shed_scope *s, apr_time_t now, goapi_shed_ticket *t);
  * when taken, as goapi_shed_enter(). */
 int goapi_shed_enter_partition(goapi_shed_scope *s, int p, apr_time_t now,
                                goapi_shed_ticket *t);
+
+/* The queue (GoapiShedQueue): first in, first out, across every process.
+ * A request that finds no place, or others already waiting, joins it (1,
+ * and its number in *n) unless conf.queue are waiting already (0); then,
+ * while it waits, tries at its turn (1 when it took a place: t is filled
+ * and the queue moves on to the next), or leaves without one (its time is
+ * up, its client left).  A newcomer never overtakes a waiter. */
+int goapi_shed_queue_join(goapi_shed_scope *s, apr_uint32_t *n);
+int goapi_shed_queue_try(goapi_shed_scope *s, apr_uint32_t n, apr_time_t now,
+                         goapi_shed_ticket *t);
+void goapi_shed_queue_leave(goapi_shed_scope *s, apr_uint32_t n);
+
+/* Requests waiting in the queue now. */
+apr_uint32_t goapi_shed_queued(goapi_shed_scope *s);
 
 /* The places partition p is guaranteed under the limit now: its share,
  * at least one. */

@@ -312,6 +312,8 @@ const char *goapi_cmd_max_in_flight(cmd_parms *cmd, void *dconf, const char *arg
 const char *goapi_cmd_max_in_flight_per(cmd_parms *cmd, void *dconf, const char *key,
                                         const char *n);
 const char *goapi_cmd_shed_status(cmd_parms *cmd, void *dconf, const char *arg);
+const char *goapi_cmd_shed_queue(cmd_parms *cmd, void *dconf, const char *n,
+                                 const char *timeout);
 const char *goapi_cmd_max_in_flight_partition(cmd_parms *cmd, void *dconf, const char *name,
                                               const char *share, const char *match);
 int goapi_shed_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);

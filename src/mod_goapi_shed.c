@@ -24,6 +24,8 @@
 #include <apr_atomic.h>
 #include <apr_shm.h>
 #include <apr_strings.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include "goapi_json.h"
 #include "goapi_parse.h"
@@ -60,6 +62,7 @@ typedef struct {
     const char *label;
     int nparts;                         /* partitions named */
     goapi_shed_part parts[GOAPI_SHED_PARTITIONS - 1];
+    apr_interval_time_t queue_timeout;  /* GoapiShedQueue: longest wait */
 } goapi_shed_decl;
 
 static apr_array_header_t *goapi_shed_decls;
@@ -255,6 +258,15 @@ const char *goapi_cmd_max_in_flight_per(cmd_parms *cmd, void *dconf, const char 
     return NULL;
 }
 
+/* The scope of a GoapiMaxInFlight before the directive in this section. */
+static goapi_shed_decl *goapi_shed_decl_here(const goapi_dir_conf *dc)
+{
+    if (dc->max_in_flight != 1 || dc->shed_scope <= 0) {
+        return NULL;
+    }
+    return &APR_ARRAY_IDX(goapi_shed_decls, dc->shed_scope - 1, goapi_shed_decl);
+}
+
 /* GoapiMaxInFlightPartition <name> <share>% header:<Name>=<value>|env=<var>,
  * after GoapiMaxInFlight in the same section. */
 const char *goapi_cmd_max_in_flight_partition(cmd_parms *cmd, void *dconf, const char *name,
@@ -269,11 +281,14 @@ const char *goapi_cmd_max_in_flight_partition(cmd_parms *cmd, void *dconf, const
     char *num;
     int i;
 
-    if (dc->max_in_flight != 1 || dc->shed_scope <= 0) {
+    if (!(d = goapi_shed_decl_here(dc))) {
         return "GoapiMaxInFlightPartition: a GoapiMaxInFlight limit must come before it "
                "in the same section: a partition is a share of that limit";
     }
-    d = &APR_ARRAY_IDX(goapi_shed_decls, dc->shed_scope - 1, goapi_shed_decl);
+    if (d->conf.queue) {
+        return "GoapiMaxInFlightPartition: a limit with a queue (GoapiShedQueue) has no "
+               "partitions";
+    }
     if (d->nparts >= GOAPI_SHED_PARTITIONS - 1) {
         return apr_psprintf(cmd->pool, "GoapiMaxInFlightPartition: at most %d partitions "
                             "of one limit", GOAPI_SHED_PARTITIONS - 1);
@@ -319,6 +334,41 @@ const char *goapi_cmd_max_in_flight_partition(cmd_parms *cmd, void *dconf, const
                             "SetEnvIf)", name, match);
     }
     d->conf.share[d->nparts++] = (apr_uint32_t)v;
+    return NULL;
+}
+
+/* GoapiShedQueue <n> <timeout>, after GoapiMaxInFlight in the same section */
+const char *goapi_cmd_shed_queue(cmd_parms *cmd, void *dconf, const char *n,
+                                 const char *timeout)
+{
+    goapi_shed_decl *d = goapi_shed_decl_here(dconf);
+    apr_interval_time_t t;
+    apr_int64_t v;
+    const char *err;
+
+    if (!d) {
+        return "GoapiShedQueue: a GoapiMaxInFlight limit must come before it in the same "
+               "section: the queue is for that limit's places";
+    }
+    if (d->nparts) {
+        return "GoapiShedQueue: a limit with partitions (GoapiMaxInFlightPartition) has "
+               "no queue";
+    }
+    if ((err = goapi_parse_int_range(n, 1, GOAPI_SHED_QUEUE_MAX, &v)) != NULL) {
+        return apr_psprintf(cmd->pool, "GoapiShedQueue: '%s' is not valid: %s; expected "
+                            "how many requests may wait, from 1 to %d", n, err,
+                            GOAPI_SHED_QUEUE_MAX);
+    }
+    err = goapi_parse_duration(timeout, &t);
+    if (!err && (t <= 0 || t > apr_time_from_sec(60))) {
+        err = "not between 1ms and 1m";
+    }
+    if (err) {
+        return apr_psprintf(cmd->pool, "GoapiShedQueue: '%s' is not valid: %s; expected how "
+                            "long a request may wait, such as 500ms or 2s", timeout, err);
+    }
+    d->conf.queue = (apr_uint32_t)v;
+    d->queue_timeout = t;
     return NULL;
 }
 
@@ -534,6 +584,62 @@ static int goapi_shed_partition_of(request_rec *r, const goapi_shed_decl *d)
     return d->nparts;
 }
 
+/* Has the client of r closed its connection?  (Data it sent ahead, or
+ * TLS records, say it is still there.) */
+static int goapi_shed_client_gone(request_rec *r)
+{
+    apr_socket_t *sock = ap_get_conn_socket(r->connection);
+    apr_os_sock_t fd;
+    struct pollfd p;
+    char b;
+
+    if (!sock || apr_os_sock_get(&fd, sock) != APR_SUCCESS) {
+        return 0;
+    }
+    p.fd = fd;
+    p.events = POLLIN;
+    p.revents = 0;
+    if (poll(&p, 1, 0) <= 0) {
+        return 0;
+    }
+    return (p.revents & (POLLHUP | POLLERR))
+           || recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+/* Wait in the scope's queue for a place, at most timeout: NULL when one
+ * was taken (t), else why not. */
+static const char *goapi_shed_wait(request_rec *r, goapi_shed_scope *scope,
+                                   apr_interval_time_t timeout, goapi_shed_ticket *t)
+{
+    apr_time_t deadline = apr_time_now() + timeout;
+    apr_interval_time_t pause = apr_time_from_msec(1);
+    apr_uint32_t n;
+
+    if (!goapi_shed_queue_join(scope, &n)) {
+        return apr_psprintf(r->pool, "its queue full (%u waiting)", scope->conf.queue);
+    }
+    for (;;) {
+        apr_time_t now = apr_time_now();
+
+        if (goapi_shed_queue_try(scope, n, now, t)) {
+            return NULL;
+        }
+        if (now >= deadline) {
+            goapi_shed_queue_leave(scope, n);
+            return "and no place came within GoapiShedQueue's time";
+        }
+        if (goapi_shed_client_gone(r)) {
+            goapi_shed_queue_leave(scope, n);
+            r->connection->aborted = 1;
+            return "and the client left the queue";
+        }
+        apr_sleep(pause < deadline - now ? pause : deadline - now);
+        if (pause < apr_time_from_msec(10)) {
+            pause *= 2;
+        }
+    }
+}
+
 /* Logged once per interval and process, whatever the reason. */
 static void goapi_shed_log_line(request_rec *r, const char *why, int dry_run)
 {
@@ -624,10 +730,26 @@ int goapi_shed_fixups(request_rec *r)
                                  p < d->nparts ? d->parts[p].name : "(the rest)",
                                  goapi_shed_guaranteed(scope, p)));
     }
-    if (goapi_shed_enter(scope, apr_time_now(), ticket)) {
+    /* a newcomer never overtakes a waiter */
+    if ((!scope->conf.queue || !goapi_shed_queued(scope))
+        && goapi_shed_enter(scope, apr_time_now(), ticket)) {
         apr_pool_cleanup_register(r->pool, ticket, goapi_shed_release,
                                   apr_pool_cleanup_null);
         return DECLINED;
+    }
+    if (scope->conf.queue && !dc->shed_dry_run) {
+        const goapi_shed_decl *d = &APR_ARRAY_IDX(goapi_shed_decls, dc->shed_scope - 1,
+                                                  goapi_shed_decl);
+        const char *why = goapi_shed_wait(r, scope, d->queue_timeout, ticket);
+
+        if (!why) {
+            apr_pool_cleanup_register(r->pool, ticket, goapi_shed_release,
+                                      apr_pool_cleanup_null);
+            return DECLINED;
+        }
+        return goapi_shed_refuse(r, dc, 1, apr_psprintf(r->pool, "GoapiMaxInFlight%s "
+                                 "reached, %u at once, %s", scope->conf.adaptive ? " auto"
+                                 : "", apr_atomic_read32(&scope->limit), why));
     }
     return goapi_shed_refuse(r, dc, 1, apr_psprintf(r->pool, "GoapiMaxInFlight%s reached, "
                              "%u at once", scope->conf.adaptive ? " auto" : "",

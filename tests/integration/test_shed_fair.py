@@ -4,10 +4,11 @@
 (event and prefork): GoapiMaxInFlightPer keeps one tenant's flood from
 starving another under the same GoapiMaxInFlight, per header value and
 per client address; partitions keep their share under a flood from
-another; GoapiShedStatus 429; GoapiShedDryRun serves what it would shed
+another; a queue serves in turn or sheds after its time; GoapiShedStatus 429; GoapiShedDryRun serves what it would shed
 and says so; bad values refused."""
 
 import json
+import socket
 import threading
 import time
 import unittest
@@ -45,6 +46,21 @@ ProxyPass "/dry/" "http://127.0.0.1:@BACKEND@/"
 <Location "/dry/">
     GoapiMaxInFlight 2
     GoapiShedDryRun On
+</Location>
+ProxyPass "/q/" "http://127.0.0.1:@BACKEND@/"
+<Location "/q/">
+    GoapiMaxInFlight 2
+    GoapiShedQueue 3 2s
+</Location>
+ProxyPass "/qt/" "http://127.0.0.1:@BACKEND@/"
+<Location "/qt/">
+    GoapiMaxInFlight 2
+    GoapiShedQueue 3 300ms
+</Location>
+ProxyPass "/qg/" "http://127.0.0.1:@BACKEND@/"
+<Location "/qg/">
+    GoapiMaxInFlight 1
+    GoapiShedQueue 1 5s
 </Location>
 ProxyPass "/p/" "http://127.0.0.1:@BACKEND@/"
 <Location "/p/">
@@ -120,6 +136,52 @@ ProxyPass "/p/" "http://127.0.0.1:@BACKEND@/"
         self.assertEqual(batch.count(200), 10)
         self.assertEqual(batch.count(503), 20)
 
+    def test_queue_waits_then_serves(self):
+        t0 = time.monotonic()
+        answers = self.fire([("/q/sleep/0.4", None)] * 5)
+        # 2 run, 3 wait for their places: all served, the last after two turns
+        self.assertEqual([r.status for r in answers], [200] * 5)
+        self.assertGreater(time.monotonic() - t0, 0.75)
+        # beyond the queue's 3: shed at once
+        answers = self.fire([("/q/sleep/0.4", None)] * 7)
+        statuses = sorted(r.status for r in answers)
+        self.assertEqual(statuses, [200] * 5 + [503] * 2)
+
+    def test_queue_timeout(self):
+        waited = []
+
+        def timed():
+            t0 = time.monotonic()
+            r = self.httpd.request("GET", "/qt/sleep/0", timeout=15)
+            waited.append((r.status, time.monotonic() - t0))
+
+        hold = threading.Thread(target=lambda: self.fire([("/qt/sleep/1.2", None)] * 2))
+        hold.start()
+        time.sleep(0.3)
+        run_threads([threading.Thread(target=timed) for _ in range(3)], 10)
+        hold.join(10)
+        self.assertEqual(sorted(s for s, _ in waited), [503] * 3)
+        for _, took in waited:
+            self.assertGreaterEqual(took, 0.28)
+            self.assertLess(took, 0.9)
+
+    def test_client_that_leaves_the_queue_frees_its_place(self):
+        hold = threading.Thread(target=lambda: self.httpd.request("GET", "/qg/sleep/1.5"))
+        hold.start()
+        time.sleep(0.3)
+        # the one place in the queue, taken by a client that then leaves
+        s = socket.create_connection((self.httpd.host, self.httpd.port), timeout=5)
+        s.sendall(b"GET /qg/sleep/0 HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.3)
+        s.close()
+        time.sleep(0.3)
+        # its place in the queue is free again: the next waits and is served
+        t0 = time.monotonic()
+        r = self.httpd.request("GET", "/qg/sleep/0", timeout=10)
+        self.assertEqual(r.status, 200)
+        self.assertGreater(time.monotonic() - t0, 0.2)
+        hold.join(10)
+
     def test_per_client_address(self):
         answers = self.fire([("/ip/sleep/0.6", None)] * 3)
         statuses = sorted(r.status for r in answers)
@@ -165,6 +227,11 @@ class FairShedDirectivesTest(unittest.TestCase):
                  "GoapiMaxInFlightPartition y 50% env=Y", "more than the whole limit"),
                 ("GoapiMaxInFlight 10\nGoapiMaxInFlightPartition x 10% cookie=1",
                  "expected header:<Name>=<value> or env="),
+                ("GoapiShedQueue 3 1s", "must come before it"),
+                ("GoapiMaxInFlight 10\nGoapiShedQueue 0 1s", "how many requests may wait"),
+                ("GoapiMaxInFlight 10\nGoapiShedQueue 3 2m", "how long a request may wait"),
+                ("GoapiMaxInFlight 10\nGoapiShedQueue 3 1s\n"
+                 "GoapiMaxInFlightPartition x 10% env=X", "has no partitions"),
                 ("GoapiShedDryRun maybe", "GoapiShedDryRun")):
             with self.subTest(line=line):
                 h = Httpd(line + "\n")

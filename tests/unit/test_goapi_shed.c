@@ -61,7 +61,7 @@ static void run_threads(void)
 
 static void test_limit_holds_across_threads(void **state)
 {
-    goapi_shed_conf c = { 0, LIMIT, LIMIT, LIMIT, 0, { 0 } };
+    goapi_shed_conf c = { 0, LIMIT, LIMIT, LIMIT, 0, { 0 }, 0 };
 
     (void)state;
     goapi_shed_scope_init(&shared, &c, 0);
@@ -73,7 +73,7 @@ static void test_limit_holds_across_threads(void **state)
 
 static void test_adaptive_limit_holds_across_threads(void **state)
 {
-    goapi_shed_conf c = { 1, 2, 6, 4, 0, { 0 } };
+    goapi_shed_conf c = { 1, 2, 6, 4, 0, { 0 }, 0 };
     apr_uint32_t b, n = 0;
 
     (void)state;
@@ -92,7 +92,7 @@ static void test_adaptive_limit_holds_across_threads(void **state)
 
 static void test_enter_and_leave(void **state)
 {
-    goapi_shed_conf c = { 0, 2, 2, 2, 0, { 0 } };
+    goapi_shed_conf c = { 0, 2, 2, 2, 0, { 0 }, 0 };
     goapi_shed_scope s;
     goapi_shed_ticket t1, t2, t3;
 
@@ -113,7 +113,7 @@ static void test_enter_and_leave(void **state)
  * borrow what is idle, but live always gets its 7 places. */
 static void test_partitions_keep_their_share(void **state)
 {
-    goapi_shed_conf c = { 0, 10, 10, 10, 2, { 70, 30 } };
+    goapi_shed_conf c = { 0, 10, 10, 10, 2, { 70, 30 }, 0 };
     goapi_shed_scope s;
     goapi_shed_ticket batch[12], live[8], other;
     int i;
@@ -152,6 +152,112 @@ static void test_partitions_keep_their_share(void **state)
     }
     assert_int_equal(s.taken, 0);
     assert_int_equal(s.part_taken[0] + s.part_taken[1], 0);
+}
+
+/* The queue: first in, first out; a waiter that leaves before its turn
+ * is passed over; a waiter at the head that leaves hands its turn on;
+ * no more waiters than asked. */
+static void test_queue_first_in_first_out(void **state)
+{
+    goapi_shed_conf c = { 0, 1, 1, 1, 0, { 0 }, 3 };
+    goapi_shed_scope s;
+    goapi_shed_ticket running, t;
+    apr_uint32_t w1, w2, w3, w4;
+
+    (void)state;
+    goapi_shed_scope_init(&s, &c, 0);
+    assert_true(goapi_shed_enter(&s, 0, &running));
+    assert_true(goapi_shed_queue_join(&s, &w1));
+    assert_true(goapi_shed_queue_join(&s, &w2));
+    assert_true(goapi_shed_queue_join(&s, &w3));
+    assert_false(goapi_shed_queue_join(&s, &w4));      /* 3 wait at most */
+    assert_int_equal(goapi_shed_queued(&s), 3);
+    /* no place yet; and never out of turn */
+    assert_false(goapi_shed_queue_try(&s, w1, 0, &t));
+    goapi_shed_leave(&running, 1, 0);
+    assert_false(goapi_shed_queue_try(&s, w2, 0, &t));
+    assert_false(goapi_shed_queue_try(&s, w3, 0, &t));
+    /* w2 gives up before its turn: passed over once w1 is through */
+    goapi_shed_queue_leave(&s, w2);
+    assert_true(goapi_shed_queue_try(&s, w1, 0, &running));
+    assert_int_equal(s.q_head, w3);
+    goapi_shed_leave(&running, 1, 0);
+    assert_true(goapi_shed_queue_try(&s, w3, 0, &running));
+    assert_int_equal(goapi_shed_queued(&s), 0);
+    /* the head leaves: its turn goes to the next */
+    assert_true(goapi_shed_queue_join(&s, &w1));
+    assert_true(goapi_shed_queue_join(&s, &w2));
+    goapi_shed_queue_leave(&s, w1);
+    goapi_shed_leave(&running, 1, 0);
+    assert_true(goapi_shed_queue_try(&s, w2, 0, &running));
+    goapi_shed_leave(&running, 1, 0);
+    assert_int_equal(s.taken, 0);
+    assert_int_equal(goapi_shed_queued(&s), 0);
+    assert_int_equal(s.q_head, s.q_tail);
+}
+
+static goapi_shed_scope queue_scope;
+static apr_thread_mutex_t *order_lock;
+static apr_uint32_t last_admitted;
+static volatile apr_uint32_t out_of_order, served;
+
+static void *APR_THREAD_FUNC queuer(apr_thread_t *thread, void *data)
+{
+    int i;
+
+    (void)data;
+    for (i = 0; i < 2000; i++) {
+        goapi_shed_ticket t;
+        apr_uint32_t n;
+        int spins;
+
+        if (!goapi_shed_queue_join(&queue_scope, &n)) {
+            continue;
+        }
+        for (spins = 0; spins < 1000; spins++) {
+            if (goapi_shed_queue_try(&queue_scope, n, 0, &t)) {
+                apr_thread_mutex_lock(order_lock);
+                if (served && (apr_int32_t)(n - last_admitted) <= 0) {
+                    out_of_order++;
+                }
+                last_admitted = n;
+                served++;
+                apr_thread_mutex_unlock(order_lock);
+                goapi_shed_leave(&t, 1, 0);
+                break;
+            }
+            apr_thread_yield();
+        }
+        if (spins == 1000) {
+            goapi_shed_queue_leave(&queue_scope, n);   /* its time is up */
+        }
+    }
+    (void)thread;
+    return NULL;
+}
+
+static void test_queue_across_threads(void **state)
+{
+    goapi_shed_conf c = { 0, 1, 1, 1, 0, { 0 }, 4 };
+    apr_thread_t *t[THREADS];
+    apr_status_t rv;
+    int i;
+
+    (void)state;
+    goapi_shed_scope_init(&queue_scope, &c, 0);
+    assert_int_equal(apr_thread_mutex_create(&order_lock, APR_THREAD_MUTEX_DEFAULT, unit_pool),
+                     APR_SUCCESS);
+    for (i = 0; i < THREADS; i++) {
+        assert_int_equal(apr_thread_create(&t[i], NULL, queuer, NULL, unit_pool), APR_SUCCESS);
+    }
+    for (i = 0; i < THREADS; i++) {
+        apr_thread_join(&rv, t[i]);
+    }
+    assert_true(served > 0);
+    assert_int_equal(out_of_order, 0);              /* in the order they came */
+    assert_int_equal(goapi_shed_queued(&queue_scope), 0);
+    assert_int_equal(queue_scope.taken, 0);
+    assert_int_equal(queue_scope.q_head, queue_scope.q_tail);
 }
 
 static void test_buckets(void **state)
@@ -308,7 +414,8 @@ static void run_steps(const goapi_shed_conf *c, record **unloaded, record **load
 
 static void test_adaptive_against_fixed(void **state)
 {
-    goapi_shed_conf adaptive = { 1, 1, 64, 32, 0, { 0 } }, fixed = { 0, 32, 32, 32, 0, { 0 } };
+    goapi_shed_conf adaptive = { 1, 1, 64, 32, 0, { 0 }, 0 };
+    goapi_shed_conf fixed = { 0, 32, 32, 32, 0, { 0 }, 0 };
     record *u, *l, *b;
     apr_interval_time_t base;
 
@@ -338,7 +445,7 @@ static void test_adaptive_against_fixed(void **state)
  * under it have ended; their median is the new unloaded latency. */
 static void test_unloaded_latency_measured_again(void **state)
 {
-    goapi_shed_conf c = { 1, 2, 64, 16, 0, { 0 } };
+    goapi_shed_conf c = { 1, 2, 64, 16, 0, { 0 }, 0 };
     goapi_shed_scope s;
     client cl[CLIENTS];
     record *r;
@@ -386,6 +493,8 @@ int main(void)
         cmocka_unit_test(test_adaptive_limit_holds_across_threads),
         cmocka_unit_test(test_enter_and_leave),
         cmocka_unit_test(test_partitions_keep_their_share),
+        cmocka_unit_test(test_queue_first_in_first_out),
+        cmocka_unit_test(test_queue_across_threads),
         cmocka_unit_test(test_buckets),
         cmocka_unit_test(test_adaptive_against_fixed),
         cmocka_unit_test(test_unloaded_latency_measured_again),
