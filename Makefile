@@ -5,6 +5,8 @@
 #   make            build build/mod_goapi.so with apxs
 #   make run        serve on port $(GOAPI_PORT) in the foreground (Ctrl-C stops)
 #   make test       unit + integration tests; ends with "N passed, N failed"
+#   make faults     the long fault runs (children killed under load, memory
+#                   under hostile clients); ends with "N passed, N failed"
 #   make install    install the module with apxs (and conf/ for a2enmod on Debian)
 #   make sanitize   the whole suite with ASan+UBSan
 #   make lint       cppcheck, clang-tidy (.clang-tidy), the log tags
@@ -48,7 +50,7 @@ APR_LIBS   = $(shell $(APR_CONFIG) --link-ld --libs)
 APU_CONFIG = $(shell $(APXS) -q APU_CONFIG 2>/dev/null || echo apu-1-config)
 APU_LIBS   = $(shell $(APU_CONFIG) --link-ld --libs)
 
-.PHONY: all deps test-deps run test unit integration install sanitize clang-check clean clean-build bench docker-test fuzz lint valgrind deb
+.PHONY: all deps test-deps run test faults unit integration install sanitize clang-check clean clean-build bench docker-test fuzz lint valgrind deb
 
 all: deps $(BUILD)/mod_goapi.so
 
@@ -165,6 +167,11 @@ test-deps: deps
 test: test-deps $(BUILD)/mod_goapi.so $(BUILD)/tests/mod_goapi_hooktest.so $(UNIT_BIN) clang-check
 	@PYTHON=$(PYTHON) GOAPI_MODULE=$(CURDIR)/$(BUILD)/mod_goapi.so \
 	    tests/run.sh $(UNIT_BIN)
+
+# The integration modules that say SUITE = "faults": longer runs that keep
+# "make test" short; .ci/run runs both.
+faults: test-deps $(BUILD)/mod_goapi.so $(BUILD)/tests/mod_goapi_hooktest.so
+	@GOAPI_MODULE=$(CURDIR)/$(BUILD)/mod_goapi.so $(PYTHON) tests/integration/run.py --suite faults
 
 unit: deps $(UNIT_BIN)
 	@tests/run.sh --unit-only $(UNIT_BIN)

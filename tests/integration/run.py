@@ -4,9 +4,13 @@
 """Run the integration tests (tests/integration/test_*.py) against a real
 httpd and end with one line "N passed, N failed[, N skipped]".
 
-Usage: run.py [pattern]   e.g. run.py test_ids  (module name filter)
+Usage: run.py [--suite faults] [pattern]   e.g. run.py test_ids  (module
+name filter).  A module that says SUITE = "faults" (the long fault runs:
+children killed, memory under hostile clients) belongs to "make faults"
+and is left out of "make test"; --suite faults runs those only.
 """
 
+import importlib
 import os
 import signal
 import sys
@@ -67,7 +71,11 @@ class Result(unittest.TextTestResult):
 
 def main():
     signal.signal(signal.SIGALRM, _on_alarm)
-    pattern = sys.argv[1] if len(sys.argv) > 1 else None
+    args = sys.argv[1:]
+    want = "main"
+    if args[:1] == ["--suite"] and len(args) > 1:
+        want, args = args[1], args[2:]
+    pattern = args[0] if args else None
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
     for name in sorted(os.listdir(HERE)):
@@ -75,7 +83,11 @@ def main():
             mod = name[:-3]
             if pattern and pattern not in mod:
                 continue
-            suite.addTests(loader.loadTestsFromName(mod))
+            module = importlib.import_module(mod)
+            # a module named on the command line runs whatever its suite
+            if not pattern and getattr(module, "SUITE", "main") != want:
+                continue
+            suite.addTests(loader.loadTestsFromModule(module))
     runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=0, resultclass=Result)
     t0 = time.monotonic()
     result = runner.run(suite)

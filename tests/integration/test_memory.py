@@ -20,6 +20,9 @@ import unittest
 
 from harness import SANITIZE, EchoBackend, Httpd, run_threads
 
+# a long fault run: "make faults" (tests/integration/run.py --suite faults)
+SUITE = "faults"
+
 N = 16                  # connections per way
 RATIO = 2.0             # growth with the feature on against off ...
 FLOOR = 2 << 20         # ... where "off" counts at least this (page noise)

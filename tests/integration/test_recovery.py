@@ -22,6 +22,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from harness import Httpd, HttpdTestCase, RedisServer, free_port, run_threads
 from test_idempotency import OUTCOME_UNKNOWN, digest, post
 
+# a long fault run: "make faults" (tests/integration/run.py --suite faults)
+SUITE = "faults"
+
 LEASE = 1.0
 
 
