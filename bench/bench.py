@@ -525,6 +525,9 @@ def main():
     # nothing is shed
     adaptive = Server("adaptive", goapi_body(True, extra="GoapiMaxInFlight auto min=60 "
                                                          "max=60\n"))
+    # a limit per client address that is never reached: the key's hash and
+    # its slot on every request
+    perkey = Server("perkey", goapi_body(True, extra="GoapiMaxInFlightPer ip 100000\n"))
     # the shared ledger: a Redis on the servers' CPUs, as a host's would be
     redis = RedisServer()
     rgoapi = Server("redis", goapi_body(True, "redis://127.0.0.1:%d/0" % redis.port))
@@ -533,8 +536,8 @@ def main():
                                                   "GoapiIdempotencyReplayCache 0\n"))
     go = GoServer("go")
     stock = Server("stock", STOCK_BODY, goapi=False, extra_modules=STOCK_MODULES)
-    servers = (base, goapi, nodl, nometrics, notrace, limited, adaptive, rgoapi, rnocache, go,
-               stock)
+    servers = (base, goapi, nodl, nometrics, notrace, limited, adaptive, perkey, rgoapi,
+               rnocache, go, stock)
     lines = []
     try:
         redis.start()
@@ -561,6 +564,7 @@ def main():
             ("/healthz, trace context off", notrace.url("/healthz"), (), None, ()),
             ("GET /parcels/{id}, MaxInFlight 60", limited.url("/parcels/p-1"), (), None, ()),
             ("GET /parcels/{id}, MaxInFlight auto", adaptive.url("/parcels/p-1"), (), None, ()),
+            ("GET /parcels/{id}, MaxInFlightPer ip", perkey.url("/parcels/p-1"), (), None, ()),
             ("POST dispatch, replay", goapi.url("/parcels/p-1/dispatch"), (),
              lua_s["post_fixed"], ()),
             ("Redis: POST dispatch, replay", rgoapi.url("/parcels/p-1/dispatch"), (),
@@ -643,6 +647,9 @@ def main():
              ">= 0.98"),
             ("MaxInFlight auto (held at 60) / no limit, req/s",
              med("GET /parcels/{id}, MaxInFlight auto", "rps") / med("GET /parcels/{id}", "rps"),
+             ">= 0.98"),
+            ("MaxInFlightPer ip (never reached) / no limit, req/s",
+             med("GET /parcels/{id}, MaxInFlightPer ip", "rps") / med("GET /parcels/{id}", "rps"),
              ">= 0.98"),
             ("/healthz (IDs generated) / baseline, CPU/req",
              med(hz, "cpu_us") / med("baseline: trivial handler", "cpu_us"), "<= 1.03"),
