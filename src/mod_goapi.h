@@ -117,6 +117,9 @@ typedef struct {
                                          * (mod_goapi_context.c), or NULL */
     int shed;                           /* turned away by GoapiMaxInFlight: no
                                          * other fixup acts on it */
+    int metrics_method;                 /* 1 + the method label index; 0 unset */
+    int metrics_https;                  /* url_scheme is https */
+    goapi_metrics_error metrics_error;  /* why it failed, if mod_goapi knows */
 } goapi_ids;
 
 /* The module's record for a server, and for a request's directory: the one
@@ -195,6 +198,8 @@ void goapi_timeouts_pre_read_request(request_rec *r, conn_rec *c);
 int goapi_timeouts_post_read_request(request_rec *r);
 void goapi_timeouts_register_filters(void);
 apr_size_t goapi_timeouts_cut_all(void);
+/* 1 when a read or write deadline cut connection c. */
+int goapi_timeouts_cut(const conn_rec *c);
 /* When the request's write deadline (GoapiWriteTimeout) passes; 0 none. */
 apr_time_t goapi_timeouts_write_deadline(request_rec *r);
 
@@ -256,6 +261,7 @@ apr_status_t goapi_idem_counter_next(request_rec *r, const char *name,
 /* mod_goapi_metrics.c: counters in shared memory (src/goapi_metrics.h).
  * Every writer is a no-op while GoapiMetrics is Off. */
 const char *goapi_cmd_metrics_route(cmd_parms *cmd, void *dconf, const char *arg);
+const char *goapi_cmd_metrics_known_methods(cmd_parms *cmd, void *dconf, const char *arg);
 int goapi_metrics_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
 int goapi_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                               server_rec *s);
@@ -266,6 +272,9 @@ int goapi_metrics_log_transaction(request_rec *r);
 void goapi_metrics_add(conn_rec *c, goapi_metrics_counter counter, apr_uint64_t n);
 void goapi_metrics_store_time(conn_rec *c, apr_interval_time_t took);
 void goapi_metrics_hook_time(const char *hook, apr_interval_time_t took);
+/* An idempotency outcome of request r (goapi_idempotency_requests_total);
+ * a store error is the request's error_type. */
+void goapi_metrics_idem(request_rec *r, goapi_metrics_counter outcome);
 /* A request shed by GoapiMaxInFlight (goapi_shed_total{route}). */
 void goapi_metrics_shed(request_rec *r);
 /* The GoapiMaxInFlight scopes a scrape shows: per scope its name, limit
@@ -289,6 +298,9 @@ const char *goapi_metrics_scrape(request_rec *r, const goapi_readiness *rd,
 void goapi_context_child_init(apr_pool_t *pchild, server_rec *s);
 int goapi_context_post_read_request(request_rec *r);
 int goapi_context_fixups(request_rec *r);
+/* 1 when request r is traced and sampled, with its trace and span ids
+ * (lowercase hex). */
+int goapi_context_sampled(request_rec *r, const char **trace_id, const char **span_id);
 
 /* mod_goapi_shed.c: GoapiMaxInFlight */
 const char *goapi_cmd_max_in_flight(cmd_parms *cmd, void *dconf, const char *arg);
