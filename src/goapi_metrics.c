@@ -42,7 +42,7 @@ static const char *const goapi_proto_names[GOAPI_MP__N] = { "1.1", "1.0", "2", "
 
 /* error_type of mod_goapi's own causes (GOAPI_ME_STATUS: the code). */
 static const char *const goapi_error_names[GOAPI_ME__N] = {
-    "", "", "timeout", "shed", "store_unavailable", "shutdown"
+    "", "", "timeout", "shed", "store_unavailable"
 };
 
 apr_size_t goapi_metrics_size(int nslots)
@@ -220,12 +220,15 @@ static int goapi_method_index(int method)
 void goapi_metrics_active(goapi_metrics *m, int slot, int method, int https, int delta)
 {
     apr_uint32_t bit;
+    int tries;
 
     method = goapi_method_index(method);
     https = https ? 1 : 0;
     bit = 1u << (method * 2 + https);
-    /* once per method and scheme for the life of the region */
-    while (!(apr_atomic_read32(&m->active_seen) & bit)) {
+    /* once per method and scheme for the life of the region; a failed
+     * compare-and-swap means another bit of the 32 was set, so 33 tries
+     * always suffice */
+    for (tries = 0; tries < 33 && !(apr_atomic_read32(&m->active_seen) & bit); tries++) {
         apr_uint32_t seen = apr_atomic_read32(&m->active_seen);
 
         apr_atomic_cas32(&m->active_seen, seen | bit, seen);

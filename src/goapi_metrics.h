@@ -64,7 +64,6 @@ typedef enum {
     GOAPI_ME_TIMEOUT,                   /* cut by a read or write deadline */
     GOAPI_ME_SHED,                      /* turned away by GoapiMaxInFlight */
     GOAPI_ME_STORE,                     /* the idempotency store did not answer */
-    GOAPI_ME_SHUTDOWN,                  /* cut at the end of a shutdown window */
     GOAPI_ME__N
 } goapi_metrics_error;
 

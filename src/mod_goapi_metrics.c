@@ -183,7 +183,8 @@ static goapi_metrics *goapi_metrics_shared(server_rec *s)
                      " bytes)", goapi_metrics_size(nslots));
         return NULL;
     }
-    memset(apr_shm_baseaddr_get(shm), 0, goapi_metrics_size(nslots));
+    /* Anonymous shared memory comes zeroed: pages of slots and series
+     * never used are never touched (the region is some 520 KiB a slot). */
     goapi_metrics_init(apr_shm_baseaddr_get(shm), nslots, apr_time_now());
     apr_pool_userdata_set(shm, GOAPI_METRICS_SHM_KEY, apr_pool_cleanup_null, pp);
     return apr_shm_baseaddr_get(shm);
@@ -344,7 +345,6 @@ int goapi_metrics_log_transaction(request_rec *r)
     goapi_ids *ids;
     goapi_metrics_req q;
     goapi_metrics_error cause = GOAPI_ME_NONE;
-    int stopping = 0;
 
     if (!goapi_metrics_region) {
         return DECLINED;
@@ -363,11 +363,6 @@ int goapi_metrics_log_transaction(request_rec *r)
     }
     else if (goapi_timeouts_cut(r->connection)) {
         cause = GOAPI_ME_TIMEOUT;
-    }
-    else if (r->connection->aborted
-             && ap_mpm_query(AP_MPMQ_MPM_STATE, &stopping) == APR_SUCCESS
-             && stopping == AP_MPMQ_STOPPING) {
-        cause = GOAPI_ME_SHUTDOWN;
     }
     memset(&q, 0, sizeof(q));
     q.route = goapi_route_of(r, last);

@@ -350,7 +350,6 @@ static void test_error_types_and_labels(void **state)
         { GOAPI_ME_TIMEOUT, 200, "timeout" },
         { GOAPI_ME_SHED, 503, "shed" },
         { GOAPI_ME_STORE, 503, "store_unavailable" },
-        { GOAPI_ME_SHUTDOWN, 200, "shutdown" },
     };
     goapi_metrics *m = new_region(1);
     goapi_metrics_req q;
