@@ -269,25 +269,30 @@ static int goapi_bucket(const apr_uint64_t *bounds, int n, apr_uint64_t v)
     return i;
 }
 
-/* Hex digits to bytes; 0 unless every one is a lowercase hex digit. */
+/* The value of a lowercase hex digit; -1 for any other character. */
+static int goapi_hexval(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    return -1;
+}
+
+/* 2n hex digits to n bytes; 0 unless every one is a lowercase hex digit. */
 static int goapi_unhex(unsigned char *out, const char *hex, apr_size_t n)
 {
     apr_size_t i;
 
-    for (i = 0; i < n * 2; i++) {
-        char c = hex[i];
-        unsigned v;
+    for (i = 0; i < n; i++) {
+        int hi = goapi_hexval(hex[2 * i]), lo;
 
-        if (c >= '0' && c <= '9') {
-            v = (unsigned)(c - '0');
-        }
-        else if (c >= 'a' && c <= 'f') {
-            v = (unsigned)(c - 'a' + 10);
-        }
-        else {
+        if (hi < 0 || (lo = goapi_hexval(hex[2 * i + 1])) < 0) {
             return 0;
         }
-        out[i / 2] = (unsigned char)((i % 2) ? (out[i / 2] | v) : (v << 4));
+        out[i] = (unsigned char)((hi << 4) | lo);
     }
     return 1;
 }
@@ -658,8 +663,8 @@ static void goapi_render_request_histograms(goapi_out *o, const goapi_metrics *m
         "http_server_response_body_size_bytes"
     };
     static const char *const helps[3] = {
-        "Duration of HTTP server requests: from the start of a request to the end "
-        "of its response.",
+        ("Duration of HTTP server requests: from the start of a request to the end "
+         "of its response."),
         "Size of HTTP server request bodies.",
         "Size of HTTP server response bodies."
     };
