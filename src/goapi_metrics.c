@@ -269,30 +269,15 @@ static int goapi_bucket(const apr_uint64_t *bounds, int n, apr_uint64_t v)
     return i;
 }
 
-/* The value of a lowercase hex digit; -1 for any other character. */
-static int goapi_hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    return -1;
-}
-
-/* 2n hex digits to n bytes; 0 unless every one is a lowercase hex digit. */
-static int goapi_unhex(unsigned char *out, const char *hex, apr_size_t n)
+/* 1 when the n characters at hex are lowercase hex digits. */
+static int goapi_is_hex(const char *hex, apr_size_t n)
 {
     apr_size_t i;
 
     for (i = 0; i < n; i++) {
-        int hi = goapi_hexval(hex[2 * i]), lo;
-
-        if (hi < 0 || (lo = goapi_hexval(hex[2 * i + 1])) < 0) {
+        if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f'))) {
             return 0;
         }
-        out[i] = (unsigned char)((hi << 4) | lo);
     }
     return 1;
 }
@@ -303,17 +288,15 @@ static int goapi_unhex(unsigned char *out, const char *hex, apr_size_t n)
 static void goapi_exemplar_put(goapi_metrics_exemplar *e, const goapi_metrics_req *q,
                                apr_uint64_t us)
 {
-    unsigned char id[GOAPI_METRICS_TRACE_ID + GOAPI_METRICS_SPAN_ID];
     apr_uint32_t seq = apr_atomic_read32(&e->seq);
 
-    if ((seq & 1) || !goapi_unhex(id, q->trace_id, GOAPI_METRICS_TRACE_ID)
-        || !goapi_unhex(id + GOAPI_METRICS_TRACE_ID, q->span_id, GOAPI_METRICS_SPAN_ID)
-        || apr_atomic_cas32(&e->seq, seq + 1, seq) != seq) {
+    if ((seq & 1) || apr_atomic_cas32(&e->seq, seq + 1, seq) != seq) {
         return;
     }
     e->us = us;
     e->at = q->now;
-    memcpy(e->id, id, sizeof(id));
+    memcpy(e->id, q->trace_id, GOAPI_METRICS_TRACE_ID);
+    memcpy(e->id + GOAPI_METRICS_TRACE_ID, q->span_id, GOAPI_METRICS_SPAN_ID);
     apr_atomic_inc32(&e->seq);          /* a full barrier: the fields first */
 }
 
@@ -593,19 +576,19 @@ static const char *goapi_method_name(const goapi_metrics *m, apr_uint32_t i)
            ? m->method[i] : "_OTHER";
 }
 
-static const char *const goapi_hex_digits = "0123456789abcdef";
-
 /* The OpenMetrics exemplar of bucket b of series i: the latest of the
- * slots'; NULL when no slot has one. */
+ * slots' whose ids are hex; NULL when no slot has one.  Only a slot that
+ * counted a request in the bucket may have one. */
 static const char *goapi_exemplar(goapi_out *o, const goapi_metrics *m, int i, int b)
 {
     goapi_metrics_exemplar best, e;
-    char hex[2 * (GOAPI_METRICS_TRACE_ID + GOAPI_METRICS_SPAN_ID) + 1];
     apr_uint32_t s;
-    int found = 0, k;
+    int found = 0;
 
     for (s = 0; s < m->nslots; s++) {
-        if (goapi_exemplar_get(&m->slot[s].ex[i][b], &e) && (!found || e.at > best.at)) {
+        if (apr_atomic_read64((volatile apr_uint64_t *)&m->slot[s].hist[i].dur[b])
+            && goapi_exemplar_get(&m->slot[s].ex[i][b], &e) && (!found || e.at > best.at)
+            && goapi_is_hex(e.id, sizeof(e.id))) {
             best = e;
             found = 1;
         }
@@ -613,14 +596,10 @@ static const char *goapi_exemplar(goapi_out *o, const goapi_metrics *m, int i, i
     if (!found) {
         return NULL;
     }
-    for (k = 0; k < GOAPI_METRICS_TRACE_ID + GOAPI_METRICS_SPAN_ID; k++) {
-        hex[2 * k] = goapi_hex_digits[best.id[k] >> 4];
-        hex[2 * k + 1] = goapi_hex_digits[best.id[k] & 0xf];
-    }
-    hex[sizeof(hex) - 1] = '\0';
     /* OpenMetrics: at most 128 characters of label names and values */
-    return apr_psprintf(o->p, "{trace_id=\"%.32s\",span_id=\"%s\"} %s %s", hex,
-                        hex + 2 * GOAPI_METRICS_TRACE_ID, goapi_secs(o->p, best.us),
+    return apr_psprintf(o->p, "{trace_id=\"%.*s\",span_id=\"%.*s\"} %s %s",
+                        GOAPI_METRICS_TRACE_ID, best.id, GOAPI_METRICS_SPAN_ID,
+                        best.id + GOAPI_METRICS_TRACE_ID, goapi_secs(o->p, best.us),
                         goapi_secs(o->p, best.at > 0 ? (apr_uint64_t)best.at : 0));
 }
 

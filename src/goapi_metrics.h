@@ -96,17 +96,19 @@ typedef enum {
 #define GOAPI_METRICS_DUR_BUCKETS   14
 #define GOAPI_METRICS_SIZE_BUCKETS  10
 
-#define GOAPI_METRICS_TRACE_ID      16      /* bytes of a trace id */
-#define GOAPI_METRICS_SPAN_ID       8
+#define GOAPI_METRICS_TRACE_ID      32      /* hex digits of a trace id */
+#define GOAPI_METRICS_SPAN_ID       16
 
-/* The last sampled request of a duration bucket: its trace and span ids,
- * its duration and when it ended.  seq is odd while a writer fills it. */
+/* The last sampled request of a duration bucket: its trace and span ids
+ * (hex, as they came: copied, not decoded, on the request path; checked at
+ * scrape), its duration and when it ended.  seq is odd while a writer
+ * fills it. */
 typedef struct {
     volatile apr_uint32_t seq;
     apr_uint32_t unused;
     apr_uint64_t us;
     apr_time_t at;
-    unsigned char id[GOAPI_METRICS_TRACE_ID + GOAPI_METRICS_SPAN_ID];
+    char id[GOAPI_METRICS_TRACE_ID + GOAPI_METRICS_SPAN_ID];
 } goapi_metrics_exemplar;
 
 /* The three request histograms of one label set. */
@@ -210,7 +212,8 @@ typedef struct {
     apr_interval_time_t took;           /* from its start to its end */
     apr_uint64_t request_bytes;         /* body bytes */
     apr_uint64_t response_bytes;
-    /* a sampled request's trace: 32 and 16 lowercase hex digits, or NULL */
+    /* a sampled request's trace: 32 and 16 lowercase hex digits (no
+     * fewer), or NULL; an exemplar with any other character is not shown */
     const char *trace_id;
     const char *span_id;
     apr_time_t now;                     /* when it ended (the exemplar's time) */

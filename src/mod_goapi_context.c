@@ -238,9 +238,14 @@ int goapi_context_sampled(request_rec *r, const char **trace_id, const char **sp
 {
     const goapi_ids *ids = ap_get_module_config(r->request_config, &goapi_module);
     const struct goapi_context *cx = ids ? ids->context : NULL;
+    int low;
 
-    /* flags are two hex digits; sampled is the lowest bit */
-    if (!cx || !cx->traced || !strchr("13579bdf", cx->flags[1]) || !cx->flags[1]) {
+    if (!cx || !cx->traced) {
+        return 0;
+    }
+    /* flags are two lowercase hex digits; sampled is the lowest bit */
+    low = cx->flags[1] <= '9' ? cx->flags[1] - '0' : cx->flags[1] - 'a' + 10;
+    if (!(low & 1)) {
         return 0;
     }
     *trace_id = cx->trace_id;

@@ -184,7 +184,7 @@ static goapi_metrics *goapi_metrics_shared(server_rec *s)
         return NULL;
     }
     /* Anonymous shared memory comes zeroed: the pages of label sets never
-     * used are never touched (the region is some 520 KiB a slot). */
+     * used are never touched (the region is some 700 KiB a slot). */
     goapi_metrics_init(apr_shm_baseaddr_get(shm), nslots, apr_time_now());
     apr_pool_userdata_set(shm, GOAPI_METRICS_SHM_KEY, apr_pool_cleanup_null, pp);
     return apr_shm_baseaddr_get(shm);

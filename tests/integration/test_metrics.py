@@ -352,6 +352,7 @@ class MetricsTest(BackendTestCase):
     def test_exemplars(self):
         sampled, parent = trace_ids()
         unsampled, _ = trace_ids()
+        other_bits, _ = trace_ids()
         r = self.get("/parcels/p-ex", headers={"traceparent": "00-%s-%s-01" % (sampled, parent)})
         self.assertEqual(r.status, 200)
         # our span: the traceresponse names it
@@ -359,6 +360,9 @@ class MetricsTest(BackendTestCase):
         self.assertNotEqual(span, parent)
         self.assertEqual(self.get("/parcels/p-ex2", headers={
             "traceparent": "00-%s-%s-00" % (unsampled, parent)}).status, 200)
+        # flags with other bits but not the sampled one
+        self.assertEqual(self.get("/parcels/p-ex3", headers={
+            "traceparent": "00-%s-%s-0a" % (other_bits, parent)}).status, 200)
         deadline = time.monotonic() + 5
         while True:
             text = scrape(self.httpd, OPENMETRICS).text
@@ -366,6 +370,7 @@ class MetricsTest(BackendTestCase):
                 break
             time.sleep(0.1)
         self.assertNotIn(unsampled, text)
+        self.assertNotIn(other_bits, text)
         found = []
         for fam in openmetrics_families(text):     # strict: raises on a bad exemplar
             bounds = []

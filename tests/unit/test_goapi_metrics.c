@@ -197,7 +197,7 @@ static void test_openmetrics(void **state)
     traced(m, 1, 900000, TRACE_B, SPAN_B, apr_time_from_sec(1700000101));
     /* an untraced request leaves the exemplar as it is */
     traced(m, 1, 950000, NULL, NULL, apr_time_from_sec(1700000102));
-    /* an id that is not lowercase hex is not kept */
+    /* an id that is not lowercase hex is not shown */
     traced(m, 0, 3000, "4BF92F3577B34DA6A3CE929D0E0E4736", SPAN_A,
            apr_time_from_sec(1700000103));
     goapi_metrics_count(m, 0, GOAPI_MC_HEADER_LIMIT, 1);
