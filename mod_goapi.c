@@ -154,6 +154,11 @@ static const command_rec goapi_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "The route label of requests here that no route of mod_goapi "
                   "answers (default \"other\")"),
+    AP_INIT_ITERATE("GoapiMetricsKnownMethods", goapi_cmd_metrics_known_methods, NULL,
+                    RSRC_CONF,
+                    "Methods labelled as they are, up to 15; every other method is "
+                    "_OTHER (default GET HEAD POST PUT PATCH DELETE OPTIONS CONNECT "
+                    "TRACE); main server only"),
     AP_INIT_FLAG("GoapiTraceContext", ap_set_flag_slot,
                  (void *)offsetof(goapi_dir_conf, trace_context), RSRC_CONF | ACCESS_CONF,
                  "On: continue or begin a W3C trace and pass traceparent and "

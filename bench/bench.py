@@ -550,6 +550,8 @@ def main():
                             "Idempotency-Key: bench-replay-key",
                             srv.url("/parcels/p-1/dispatch")], check=True)
         ids = ("X-Request-ID: bench-req-0001", "X-Correlation-ID: bench-corr-0001")
+        # a client's sampled trace: every request writes its bucket's exemplar
+        sampled = ("traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",)
         scenarios = [
             (GO_HZ, go.url("/healthz"), (), None, ()),
             (GO_PARCEL, go.url("/parcels/p-1"), (), None, ()),
@@ -561,6 +563,9 @@ def main():
             ("GET /parcels/{id}", goapi.url("/parcels/p-1"), (), None, ()),
             ("/healthz, no deadlines", nodl.url("/healthz"), (), None, ()),
             ("/healthz, metrics off", nometrics.url("/healthz"), (), None, ()),
+            ("/healthz, sampled trace", goapi.url("/healthz"), sampled, None, ()),
+            ("/healthz, sampled trace, metrics off", nometrics.url("/healthz"), sampled, None,
+             ()),
             ("/healthz, trace context off", notrace.url("/healthz"), (), None, ()),
             ("GET /parcels/{id}, MaxInFlight 60", limited.url("/parcels/p-1"), (), None, ()),
             ("GET /parcels/{id}, MaxInFlight auto", adaptive.url("/parcels/p-1"), (), None, ()),
@@ -640,6 +645,9 @@ def main():
              ">= 0.97"),
             ("metrics on / GoapiMetrics Off, req/s",
              med(hz, "rps") / med("/healthz, metrics off", "rps"), ">= 0.98"),
+            ("metrics on / Off, sampled trace (exemplar), req/s",
+             med("/healthz, sampled trace", "rps")
+             / med("/healthz, sampled trace, metrics off", "rps"), ">= 0.98"),
             ("trace context on / off, req/s",
              med(hz, "rps") / med("/healthz, trace context off", "rps"), ">= 0.98"),
             ("GoapiMaxInFlight 60 / no limit, GET /parcels, req/s",
@@ -750,6 +758,10 @@ def main():
     # instructions: stable where wall-clock time is not
     cb = callgrind("base", BASE_BODY, False, (benchok,), "/ok")
     cg = callgrind("goapi", goapi_body(True), True, (), "/healthz")
+    # the same without metrics: what counting costs, the exemplar write
+    # included (GoapiTraceSampled On: every request is sampled)
+    cm = callgrind("goapi-nometrics", goapi_body(True, extra="GoapiMetrics Off\n"), True, (),
+                   "/healthz")
     lines.append("")
     lines.append("instructions per request (callgrind, %d kept-alive GETs):" % CALLGRIND_REQUESTS)
     lines.append("  baseline server, trivial handler:   %10.0f" % cb[0])
@@ -758,7 +770,9 @@ def main():
                                                                           cg[0] / cb[0]))
     lines.append("  inside mod_goapi's hooks/filters:   %10.0f   (inclusive: the /healthz "
                  "answer and the read filter's socket read too)" % cg[1])
-    print("\n".join(lines[-5:]), flush=True)
+    lines.append("  goapi server, GoapiMetrics Off:     %10.0f   (metrics, exemplar "
+                 "written: %+.0f, %.3fx)" % (cm[0], cg[0] - cm[0], cg[0] / cm[0]))
+    print("\n".join(lines[-6:]), flush=True)
 
     with open(os.path.join(BUILD, "bench.txt"), "w") as f:
         f.write("mod_goapi bench, %s, %d cores (servers on %s, wrk on %s), wrk -t%d -c%d, "

@@ -200,7 +200,8 @@ class ContainerTest(unittest.TestCase):
         deadline = time.monotonic() + 5
         while True:
             st, h, body = get(self.port, "/metrics")
-            if b'dispatch",method="POST",code="201"} 3' in body or time.monotonic() > deadline:
+            if b'http_route="/parcels/{parcelID}/dispatch",network_protocol_version="1.1",' \
+               b'url_scheme="http"} 3' in body or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
         self.assertEqual(st, 200)
@@ -208,8 +209,10 @@ class ContainerTest(unittest.TestCase):
         text = body.decode()
         self.assertRegex(text, r'(?m)^goapi_idempotency_requests_total\{outcome="executed"\} 1$')
         self.assertRegex(text, r'(?m)^goapi_idempotency_requests_total\{outcome="replayed"\} 2$')
-        self.assertRegex(text, r'(?m)^http_server_requests_total\{route="/parcels/\{parcelID\}'
-                               r'/dispatch",method="POST",code="201"\} 3$')
+        self.assertRegex(text, r'(?m)^http_server_request_duration_seconds_count\{'
+                               r'http_request_method="POST",http_response_status_code="201",'
+                               r'http_route="/parcels/\{parcelID\}/dispatch",'
+                               r'network_protocol_version="1.1",url_scheme="http"\} 3$')
 
     def test_4_access_log_on_stdout(self):
         time.sleep(0.3)

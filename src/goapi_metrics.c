@@ -16,7 +16,7 @@
 #include "goapi_defs.h"
 #include "goapi_metrics.h"
 
-#define GOAPI_METRICS_MAGIC 0x676d7431u     /* "gmt1" */
+#define GOAPI_METRICS_MAGIC 0x676d7432u     /* "gmt2" */
 
 static const apr_uint64_t goapi_dur_bounds[GOAPI_METRICS_DUR_BUCKETS] = {
     5000, 10000, 25000, 50000, 75000, 100000, 250000, 500000, 750000,
@@ -38,9 +38,11 @@ static const char *const goapi_size_le[2][GOAPI_METRICS_SIZE_BUCKETS] = {
       "1048576.0", "4194304.0", "16777216.0" }
 };
 
-static const char *const goapi_method_names[GOAPI_MM__N] = {
-    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE",
-    "_OTHER"
+static const char *const goapi_proto_names[GOAPI_MP__N] = { "1.1", "1.0", "2", "3", "0.9" };
+
+/* error_type of mod_goapi's own causes (GOAPI_ME_STATUS: the code). */
+static const char *const goapi_error_names[GOAPI_ME__N] = {
+    "", "", "timeout", "shed", "store_unavailable"
 };
 
 apr_size_t goapi_metrics_size(int nslots)
@@ -104,6 +106,34 @@ int goapi_metrics_label(goapi_metrics *m, const char *name)
                            &m->nlabels, name);
 }
 
+const char *goapi_metrics_method_check(const char *name)
+{
+    apr_size_t n = strlen(name), i;
+
+    if (n == 0 || n > GOAPI_METRICS_METHOD_MAX) {
+        return "a method has 1 to " GOAPI_STR(GOAPI_METRICS_METHOD_MAX) " characters";
+    }
+    for (i = 0; i < n; i++) {
+        /* RFC 9110 tchar */
+        if (!apr_isalnum(name[i]) && !strchr("!#$%&'*+-.^_`|~", name[i])) {
+            return "a method is an HTTP token (letters, digits, !#$%&'*+-.^_`|~)";
+        }
+    }
+    if (strcmp(name, "_OTHER") == 0) {
+        return "_OTHER stands for every method not listed";
+    }
+    return NULL;
+}
+
+int goapi_metrics_method(goapi_metrics *m, const char *name)
+{
+    if (goapi_metrics_method_check(name)) {
+        return -1;
+    }
+    return goapi_name_slot(&m->method[0][0], sizeof(m->method[0]),
+                           GOAPI_METRICS_METHOD_OTHER, &m->nmethods, name);
+}
+
 #define GOAPI_HOOK_FREE   0u
 #define GOAPI_HOOK_NAMING 1u
 #define GOAPI_HOOK_NAMED  2u
@@ -135,16 +165,37 @@ int goapi_metrics_hook(goapi_metrics *m, const char *name)
     return -1;
 }
 
-goapi_metrics_method goapi_metrics_method_of(const char *method)
+int goapi_metrics_method_of(const goapi_metrics_known *k, const char *method)
 {
     int i;
 
-    for (i = 0; i < GOAPI_MM_OTHER; i++) {
-        if (strcmp(method, goapi_method_names[i]) == 0) {
-            return (goapi_metrics_method)i;
+    if (method) {
+        for (i = 0; i < k->n; i++) {
+            if (strcmp(method, k->name[i]) == 0) {
+                return k->index[i];
+            }
         }
     }
-    return GOAPI_MM_OTHER;
+    return GOAPI_METRICS_METHOD_OTHER;
+}
+
+goapi_metrics_proto goapi_metrics_proto_of(int proto_num)
+{
+    switch (proto_num) {
+    case 1000: return GOAPI_MP_1_0;
+    case 2000: return GOAPI_MP_2;
+    case 3000: return GOAPI_MP_3;
+    case 9:    return GOAPI_MP_0_9;
+    default:   return GOAPI_MP_1_1;
+    }
+}
+
+goapi_metrics_error goapi_metrics_error_of(goapi_metrics_error cause, int status)
+{
+    if (cause > GOAPI_ME_STATUS && cause < GOAPI_ME__N) {
+        return cause;
+    }
+    return status >= 500 && status <= 599 ? GOAPI_ME_STATUS : GOAPI_ME_NONE;
 }
 
 static goapi_metrics_slot *goapi_slot(goapi_metrics *m, int slot)
@@ -160,9 +211,29 @@ void goapi_metrics_count(goapi_metrics *m, int slot, goapi_metrics_counter c,
     }
 }
 
-void goapi_metrics_active(goapi_metrics *m, int slot, int delta)
+static int goapi_method_index(int method)
 {
-    apr_atomic_add32(&goapi_slot(m, slot)->active, (apr_uint32_t)delta);
+    return method < 0 || method >= GOAPI_METRICS_METHODS ? GOAPI_METRICS_METHOD_OTHER
+                                                          : method;
+}
+
+void goapi_metrics_active(goapi_metrics *m, int slot, int method, int https, int delta)
+{
+    apr_uint32_t bit;
+    int tries;
+
+    method = goapi_method_index(method);
+    https = https ? 1 : 0;
+    bit = 1u << (method * 2 + https);
+    /* once per method and scheme for the life of the region; a failed
+     * compare-and-swap means another bit of the 32 was set, so 33 tries
+     * always suffice */
+    for (tries = 0; tries < 33 && !(apr_atomic_read32(&m->active_seen) & bit); tries++) {
+        apr_uint32_t seen = apr_atomic_read32(&m->active_seen);
+
+        apr_atomic_cas32(&m->active_seen, seen | bit, seen);
+    }
+    apr_atomic_add32(&goapi_slot(m, slot)->active[method][https], (apr_uint32_t)delta);
 }
 
 /* The entry of key in an index of cap entries, taken if new; -1 when the
@@ -198,36 +269,99 @@ static int goapi_bucket(const apr_uint64_t *bounds, int n, apr_uint64_t v)
     return i;
 }
 
-void goapi_metrics_request(goapi_metrics *m, int slot, int route,
-                           goapi_metrics_method method, int status,
-                           apr_interval_time_t took, apr_uint64_t bytes)
+/* 1 when the n characters at hex are lowercase hex digits. */
+static int goapi_is_hex(const char *hex, apr_size_t n)
+{
+    apr_size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Keep a sampled request as the exemplar of e.  A writer takes e by
+ * making its sequence odd; one that finds it odd, or loses the race,
+ * leaves it to the other: an exemplar is a sample, not a count. */
+static void goapi_exemplar_put(goapi_metrics_exemplar *e, const goapi_metrics_req *q,
+                               apr_uint64_t us)
+{
+    apr_uint32_t seq = apr_atomic_read32(&e->seq);
+
+    if ((seq & 1) || apr_atomic_cas32(&e->seq, seq + 1, seq) != seq) {
+        return;
+    }
+    e->us = us;
+    e->at = q->now;
+    memcpy(e->id, q->trace_id, GOAPI_METRICS_TRACE_ID);
+    memcpy(e->id + GOAPI_METRICS_TRACE_ID, q->span_id, GOAPI_METRICS_SPAN_ID);
+    apr_atomic_inc32(&e->seq);          /* a full barrier: the fields first */
+}
+
+/* A copy of e made while no writer held it; 0 when none could be made in
+ * a few tries, or e was never written. */
+static int goapi_exemplar_get(const goapi_metrics_exemplar *e, goapi_metrics_exemplar *out)
+{
+    volatile apr_uint32_t *seqp = (volatile apr_uint32_t *)&e->seq;
+    int tries;
+
+    for (tries = 0; tries < 4; tries++) {
+        apr_uint32_t seq = apr_atomic_read32(seqp);
+
+        if (seq == 0) {
+            return 0;
+        }
+        if (seq & 1) {
+            continue;
+        }
+        out->us = ((const volatile goapi_metrics_exemplar *)e)->us;
+        out->at = ((const volatile goapi_metrics_exemplar *)e)->at;
+        memcpy(out->id, (const void *)e->id, sizeof(out->id));
+        /* compare-and-swap to the same value: a full barrier, then the
+         * sequence as it is now */
+        if (apr_atomic_cas32(seqp, seq, seq) == seq) {
+            out->seq = seq;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void goapi_metrics_request(goapi_metrics *m, int slot, const goapi_metrics_req *q)
 {
     goapi_metrics_slot *s = goapi_slot(m, slot);
-    apr_uint32_t code = (status >= 100 && status <= 999) ? (apr_uint32_t)status : 0;
-    apr_uint32_t r = (apr_uint32_t)(route < 0 || route >= GOAPI_METRICS_LABELS ? 0 : route);
-    apr_uint64_t us = took > 0 ? (apr_uint64_t)took : 0;
-    int i, h;
+    apr_uint32_t code = (q->status >= 100 && q->status <= 999) ? (apr_uint32_t)q->status : 0;
+    apr_uint32_t r = (apr_uint32_t)(q->route < 0 || q->route >= GOAPI_METRICS_LABELS
+                                    ? 0 : q->route);
+    apr_uint32_t proto = (unsigned)q->proto < GOAPI_MP__N ? (apr_uint32_t)q->proto : 0;
+    apr_uint32_t err = (unsigned)q->error < GOAPI_ME__N ? (apr_uint32_t)q->error : 0;
+    apr_uint64_t us = q->took > 0 ? (apr_uint64_t)q->took : 0;
+    goapi_metrics_hist *h;
+    int i, b;
 
-    if ((unsigned)method >= GOAPI_MM__N) {
-        method = GOAPI_MM_OTHER;
-    }
+    /* code 10 bits, method 4, route 6, scheme 1, protocol 3, error 3 */
     i = goapi_series_find(m->series, GOAPI_METRICS_SERIES,
-                          (r << 14) | ((apr_uint32_t)method << 10) | code);
-    h = goapi_series_find(m->hseries, GOAPI_METRICS_HSERIES,
-                          (r << 4) | (apr_uint32_t)method);
-    if (i < 0 || h < 0) {
+                          code | ((apr_uint32_t)goapi_method_index(q->method) << 10)
+                          | (r << 14) | ((q->https ? 1u : 0u) << 20) | (proto << 21)
+                          | (err << 24));
+    if (i < 0) {
         apr_atomic_add64(&s->counter[GOAPI_MC_SERIES_OVERFLOW], 1);
+        return;
     }
-    if (i >= 0) {
-        apr_atomic_add64(&s->requests[i], 1);
-    }
-    if (h >= 0) {
-        apr_atomic_add64(&s->dur[h][goapi_bucket(goapi_dur_bounds,
-                                                  GOAPI_METRICS_DUR_BUCKETS, us)], 1);
-        apr_atomic_add64(&s->dur_sum_us[h], us);
-        apr_atomic_add64(&s->size[h][goapi_bucket(goapi_size_bounds,
-                                                   GOAPI_METRICS_SIZE_BUCKETS, bytes)], 1);
-        apr_atomic_add64(&s->size_sum[h], bytes);
+    h = &s->hist[i];
+    b = goapi_bucket(goapi_dur_bounds, GOAPI_METRICS_DUR_BUCKETS, us);
+    apr_atomic_add64(&h->dur[b], 1);
+    apr_atomic_add64(&h->dur_sum_us, us);
+    apr_atomic_add64(&h->req[goapi_bucket(goapi_size_bounds, GOAPI_METRICS_SIZE_BUCKETS,
+                                          q->request_bytes)], 1);
+    apr_atomic_add64(&h->req_sum, q->request_bytes);
+    apr_atomic_add64(&h->resp[goapi_bucket(goapi_size_bounds, GOAPI_METRICS_SIZE_BUCKETS,
+                                           q->response_bytes)], 1);
+    apr_atomic_add64(&h->resp_sum, q->response_bytes);
+    if (q->trace_id && q->span_id) {
+        goapi_exemplar_put(&s->ex[i][b], q, us);
     }
 }
 
@@ -253,12 +387,12 @@ void goapi_metrics_hook_took(goapi_metrics *m, int slot, int hook,
     apr_atomic_add64(&s->hook_runs[hook], 1);
 }
 
-void goapi_metrics_shed_count(goapi_metrics *m, int slot, int route)
+void goapi_metrics_shed_count(goapi_metrics *m, int slot, int route, int dry_run)
 {
     if (route < 0 || route >= GOAPI_METRICS_LABELS) {
         route = 0;
     }
-    apr_atomic_add64(&goapi_slot(m, slot)->shed[route], 1);
+    apr_atomic_add64(&goapi_slot(m, slot)->shed[dry_run ? 1 : 0][route], 1);
 }
 
 /* ---- the scrape ---------------------------------------------------------- */
@@ -360,10 +494,11 @@ static void goapi_family(goapi_out *o, const char *name, goapi_type t, const cha
     goapi_putf(o, " %s\n", o->om ? help : goapi_type_names[t]);
 }
 
-/* A sample: name{labels} value.  labels is NULL or alternating names and
+/* A sample: name{labels} value, and an OpenMetrics exemplar after it
+ * when exemplar is not NULL.  labels is NULL or alternating names and
  * values, NULL-ended. */
-static void goapi_sample(goapi_out *o, const char *name, const char *const *labels,
-                         const char *value)
+static void goapi_sample_ex(goapi_out *o, const char *name, const char *const *labels,
+                            const char *value, const char *exemplar)
 {
     goapi_puts(o, name);
     if (labels && labels[0]) {
@@ -377,7 +512,18 @@ static void goapi_sample(goapi_out *o, const char *name, const char *const *labe
         }
         goapi_puts(o, "}");
     }
-    goapi_putf(o, " %s\n", value);
+    goapi_putf(o, " %s", value);
+    if (exemplar) {
+        goapi_puts(o, " # ");
+        goapi_puts(o, exemplar);
+    }
+    goapi_puts(o, "\n");
+}
+
+static void goapi_sample(goapi_out *o, const char *name, const char *const *labels,
+                         const char *value)
+{
+    goapi_sample_ex(o, name, labels, value, NULL);
 }
 
 static const char *goapi_u64(apr_pool_t *p, apr_uint64_t v)
@@ -397,7 +543,8 @@ static const char *goapi_secs(apr_pool_t *p, apr_uint64_t us)
  * counts; _count is the sum of the buckets, so +Inf equals it. */
 static void goapi_histogram(goapi_out *o, const char *name, const char **labels,
                             int nl, const apr_uint64_t *counts,
-                            const char *const *le, int nb, const char *sum)
+                            const char *const *le, int nb, const char *sum,
+                            const char *const *exemplars)
 {
     const char *bucket = apr_pstrcat(o->p, name, "_bucket", NULL);
     apr_uint64_t cum = 0;
@@ -408,17 +555,13 @@ static void goapi_histogram(goapi_out *o, const char *name, const char **labels,
     for (i = 0; i <= nb; i++) {
         cum += counts[i];
         labels[nl + 1] = i < nb ? le[i] : "+Inf";
-        goapi_sample(o, bucket, labels, goapi_u64(o->p, cum));
+        goapi_sample_ex(o, bucket, labels, goapi_u64(o->p, cum),
+                        exemplars ? exemplars[i] : NULL);
     }
     labels[nl] = NULL;
     goapi_sample(o, apr_pstrcat(o->p, name, "_sum", NULL), labels, sum);
     goapi_sample(o, apr_pstrcat(o->p, name, "_count", NULL), labels,
                  goapi_u64(o->p, cum));
-}
-
-static const char *goapi_code_text(apr_pool_t *p, apr_uint32_t code)
-{
-    return code ? apr_psprintf(p, "%u", code) : "_OTHER";
 }
 
 static const char *goapi_label_name(const goapi_metrics *m, apr_uint32_t i)
@@ -427,76 +570,118 @@ static const char *goapi_label_name(const goapi_metrics *m, apr_uint32_t i)
            ? m->label[i] : GOAPI_METRICS_OTHER;
 }
 
-/* The route and method labels of a series (labels[0] to [3]). */
-static void goapi_route_method(const char **labels, const goapi_metrics *m,
-                               apr_uint32_t route, apr_uint32_t method)
+static const char *goapi_method_name(const goapi_metrics *m, apr_uint32_t i)
 {
-    labels[0] = "route";
-    labels[1] = goapi_label_name(m, route);
-    labels[2] = "method";
-    labels[3] = goapi_method_names[method & 0xf];
+    return i < apr_atomic_read32((volatile apr_uint32_t *)&m->nmethods)
+           ? m->method[i] : "_OTHER";
 }
 
-static void goapi_render_requests(goapi_out *o, const goapi_metrics *m)
+/* The OpenMetrics exemplar of bucket b of series i: the latest of the
+ * slots' whose ids are hex; NULL when no slot has one.  Only a slot that
+ * counted a request in the bucket may have one. */
+static const char *goapi_exemplar(goapi_out *o, const goapi_metrics *m, int i, int b)
 {
-    const char *labels[9];
-    int i;
+    goapi_metrics_exemplar best, e;
+    apr_uint32_t s;
+    int found = 0;
 
-    goapi_family(o, "http_server_requests_total", GOAPI_T_COUNTER,
-                 "Requests answered, by route, method and status code.");
-    for (i = 0; i < GOAPI_METRICS_SERIES; i++) {
-        apr_uint32_t k = m->series[i];
-
-        if (!k--) {
-            continue;
+    for (s = 0; s < m->nslots; s++) {
+        if (apr_atomic_read64((volatile apr_uint64_t *)&m->slot[s].hist[i].dur[b])
+            && goapi_exemplar_get(&m->slot[s].ex[i][b], &e) && (!found || e.at > best.at)
+            && goapi_is_hex(e.id, sizeof(e.id))) {
+            best = e;
+            found = 1;
         }
-        goapi_route_method(labels, m, k >> 14, k >> 10);
-        labels[4] = "code";
-        labels[5] = goapi_code_text(o->p, k & 0x3ff);
-        labels[6] = NULL;
-        goapi_sample(o, "http_server_requests_total", labels,
-                     goapi_u64(o->p, goapi_sum(m, GOAPI_OFF(requests[i]))));
     }
+    if (!found) {
+        return NULL;
+    }
+    /* OpenMetrics: at most 128 characters of label names and values */
+    return apr_psprintf(o->p, "{trace_id=\"%.*s\",span_id=\"%.*s\"} %s %s",
+                        GOAPI_METRICS_TRACE_ID, best.id, GOAPI_METRICS_SPAN_ID,
+                        best.id + GOAPI_METRICS_TRACE_ID, goapi_secs(o->p, best.us),
+                        goapi_secs(o->p, best.at > 0 ? (apr_uint64_t)best.at : 0));
+}
+
+/* The labels of series key k, sorted by name as OpenTelemetry's exporter
+ * sorts them; room is left for "le" and its value. */
+static int goapi_request_labels(goapi_out *o, const char **labels, const goapi_metrics *m,
+                                apr_uint32_t k)
+{
+    apr_uint32_t code = k & 0x3ff, err = (k >> 24) & 7, proto = (k >> 21) & 7;
+    int n = 0;
+
+    if (err == GOAPI_ME_STATUS) {
+        labels[n++] = "error_type";
+        labels[n++] = code ? apr_psprintf(o->p, "%u", code) : "_OTHER";
+    }
+    else if (err > GOAPI_ME_STATUS && err < GOAPI_ME__N) {
+        labels[n++] = "error_type";
+        labels[n++] = goapi_error_names[err];
+    }
+    labels[n++] = "http_request_method";
+    labels[n++] = goapi_method_name(m, (k >> 10) & 0xf);
+    if (code) {
+        labels[n++] = "http_response_status_code";
+        labels[n++] = apr_psprintf(o->p, "%u", code);
+    }
+    labels[n++] = "http_route";
+    labels[n++] = goapi_label_name(m, (k >> 14) & 0x3f);
+    labels[n++] = "network_protocol_version";
+    labels[n++] = goapi_proto_names[proto < GOAPI_MP__N ? proto : 0];
+    labels[n++] = "url_scheme";
+    labels[n++] = (k >> 20) & 1 ? "https" : "http";
+    labels[n] = NULL;
+    return n;
 }
 
 static void goapi_render_request_histograms(goapi_out *o, const goapi_metrics *m)
 {
-    apr_uint64_t dur[GOAPI_METRICS_DUR_BUCKETS + 1], size[GOAPI_METRICS_SIZE_BUCKETS + 1];
-    const char *labels[9];
-    int i, b, pass;
+    static const char *const names[3] = {
+        "http_server_request_duration_seconds", "http_server_request_body_size_bytes",
+        "http_server_response_body_size_bytes"
+    };
+    static const char *const helps[3] = {
+        ("Duration of HTTP server requests: from the start of a request to the end "
+         "of its response."),
+        "Size of HTTP server request bodies.",
+        "Size of HTTP server response bodies."
+    };
+    apr_uint64_t counts[GOAPI_METRICS_DUR_BUCKETS + 1];
+    const char *ex[GOAPI_METRICS_DUR_BUCKETS + 1];
+    const char *labels[17];
+    int i, b, pass, nl;
 
-    for (pass = 0; pass < 2; pass++) {
-        if (pass == 0) {
-            goapi_family(o, "http_server_request_duration_seconds", GOAPI_T_HISTOGRAM,
-                         "Time from the start of a request to the end of its "
-                         "response, by route and method.");
-        }
-        else {
-            goapi_family(o, "http_server_response_size_bytes", GOAPI_T_HISTOGRAM,
-                         "Bytes of response bodies sent, by route and method.");
-        }
-        for (i = 0; i < GOAPI_METRICS_HSERIES; i++) {
-            apr_uint32_t k = m->hseries[i];
+    for (pass = 0; pass < 3; pass++) {
+        goapi_family(o, names[pass], GOAPI_T_HISTOGRAM, helps[pass]);
+        for (i = 0; i < GOAPI_METRICS_SERIES; i++) {
+            apr_uint32_t k = m->series[i];
 
             if (!k--) {
                 continue;
             }
-            goapi_route_method(labels, m, k >> 4, k);
+            nl = goapi_request_labels(o, labels, m, k);
             if (pass == 0) {
                 for (b = 0; b <= GOAPI_METRICS_DUR_BUCKETS; b++) {
-                    dur[b] = goapi_sum(m, GOAPI_OFF(dur[i][b]));
+                    counts[b] = goapi_sum(m, GOAPI_OFF(hist[i].dur[b]));
+                    ex[b] = o->om && counts[b] ? goapi_exemplar(o, m, i, b) : NULL;
                 }
-                goapi_histogram(o, "http_server_request_duration_seconds", labels, 4,
-                                dur, goapi_dur_le[o->om], GOAPI_METRICS_DUR_BUCKETS,
-                                goapi_secs(o->p, goapi_sum(m, GOAPI_OFF(dur_sum_us[i]))));
+                goapi_histogram(o, names[0], labels, nl, counts, goapi_dur_le[o->om],
+                                GOAPI_METRICS_DUR_BUCKETS,
+                                goapi_secs(o->p, goapi_sum(m, GOAPI_OFF(hist[i].dur_sum_us))),
+                                ex);
             }
             else {
                 for (b = 0; b <= GOAPI_METRICS_SIZE_BUCKETS; b++) {
-                    size[b] = goapi_sum(m, GOAPI_OFF(size[i][b]));
+                    counts[b] = goapi_sum(m, pass == 1 ? GOAPI_OFF(hist[i].req[b])
+                                                       : GOAPI_OFF(hist[i].resp[b]));
                 }
-                goapi_histogram(o, "http_server_response_size_bytes", labels, 4,
-                                size, goapi_size_le[o->om], GOAPI_METRICS_SIZE_BUCKETS,
-                                goapi_u64(o->p, goapi_sum(m, GOAPI_OFF(size_sum[i]))));
+                goapi_histogram(o, names[pass], labels, nl, counts, goapi_size_le[o->om],
+                                GOAPI_METRICS_SIZE_BUCKETS,
+                                goapi_u64(o->p, goapi_sum(m, pass == 1
+                                                             ? GOAPI_OFF(hist[i].req_sum)
+                                                             : GOAPI_OFF(hist[i].resp_sum))),
+                                NULL);
             }
         }
     }
@@ -554,7 +739,7 @@ static void goapi_render_goapi(goapi_out *o, const goapi_metrics *m)
     labels[0] = NULL;
     goapi_histogram(o, "goapi_idempotency_store_seconds", labels, 0, store,
                     goapi_dur_le[o->om], GOAPI_METRICS_DUR_BUCKETS,
-                    goapi_secs(o->p, goapi_sum(m, GOAPI_OFF(store_sum_us))));
+                    goapi_secs(o->p, goapi_sum(m, GOAPI_OFF(store_sum_us))), NULL);
 
     goapi_render_counters(o, m, "goapi_shutdown_windows_total",
                           "Graceful stop windows begun by children.", NULL, one,
@@ -580,14 +765,18 @@ static void goapi_render_goapi(goapi_out *o, const goapi_metrics *m)
     }
 
     goapi_family(o, "goapi_shed_total", GOAPI_T_COUNTER,
-                 "Requests turned away with 503 by GoapiMaxInFlight, by route.");
-    for (i = 0; i < GOAPI_METRICS_LABELS; i++) {
-        apr_uint64_t n = goapi_sum(m, GOAPI_OFF(shed[i]));
+                 "Requests turned away by GoapiMaxInFlight or GoapiMaxInFlightPer, by "
+                 "route; dry_run=\"true\": those GoapiShedDryRun served instead.");
+    for (i = 0; i < 2 * GOAPI_METRICS_LABELS; i++) {
+        int dry = i / GOAPI_METRICS_LABELS, route = i % GOAPI_METRICS_LABELS;
+        apr_uint64_t n = goapi_sum(m, GOAPI_OFF(shed[dry][route]));
 
         if (n) {
             labels[0] = "route";
-            labels[1] = goapi_label_name(m, (apr_uint32_t)i);
-            labels[2] = NULL;
+            labels[1] = goapi_label_name(m, (apr_uint32_t)route);
+            labels[2] = "dry_run";
+            labels[3] = dry ? "true" : "false";
+            labels[4] = NULL;
             goapi_sample(o, "goapi_shed_total", labels, goapi_u64(o->p, n));
         }
     }
@@ -599,16 +788,33 @@ static void goapi_render_goapi(goapi_out *o, const goapi_metrics *m)
 
 static void goapi_render_active(goapi_out *o, const goapi_metrics *m)
 {
-    apr_int64_t total = 0;
-    apr_uint32_t i;
+    apr_uint32_t seen = apr_atomic_read32((volatile apr_uint32_t *)&m->active_seen);
+    const char *labels[5];
+    int method, https;
 
-    for (i = 0; i < m->nslots; i++) {
-        total += (apr_int32_t)apr_atomic_read32((volatile apr_uint32_t *)&m->slot[i].active);
-    }
     goapi_family(o, "http_server_active_requests", GOAPI_T_GAUGE,
-                 "Requests being served now.");
-    goapi_sample(o, "http_server_active_requests", NULL,
-                 apr_psprintf(o->p, "%" APR_INT64_T_FMT, total < 0 ? 0 : total));
+                 "Number of active HTTP server requests.");
+    for (method = 0; method < GOAPI_METRICS_METHODS; method++) {
+        for (https = 0; https < 2; https++) {
+            apr_int64_t total = 0;
+            apr_uint32_t i;
+
+            if (!(seen & (1u << (method * 2 + https)))) {
+                continue;
+            }
+            for (i = 0; i < m->nslots; i++) {
+                total += (apr_int32_t)apr_atomic_read32(
+                    (volatile apr_uint32_t *)&m->slot[i].active[method][https]);
+            }
+            labels[0] = "http_request_method";
+            labels[1] = goapi_method_name(m, (apr_uint32_t)method);
+            labels[2] = "url_scheme";
+            labels[3] = https ? "https" : "http";
+            labels[4] = NULL;
+            goapi_sample(o, "http_server_active_requests", labels,
+                         apr_psprintf(o->p, "%" APR_INT64_T_FMT, total < 0 ? 0 : total));
+        }
+    }
 }
 
 static void goapi_render_readiness(goapi_out *o, const goapi_metrics_extra *x)
@@ -696,7 +902,6 @@ char *goapi_metrics_render(apr_pool_t *p, const goapi_metrics *m,
     o.len = 0;
     o.om = openmetrics;
 
-    goapi_render_requests(&o, m);
     goapi_render_request_histograms(&o, m);
     goapi_render_active(&o, m);
     goapi_render_goapi(&o, m);

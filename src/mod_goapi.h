@@ -28,7 +28,7 @@ extern module AP_MODULE_DECLARE_DATA goapi_module;
  * string; a retired number is never given again.  "make lint" checks both
  * (scripts/check-lognos.py).
  *
- * Next free: GOAPI00092
+ * Next free: GOAPI00161
  */
 #define GOAPI_LOGNO(n) "GOAPI" #n ": "
 
@@ -131,6 +131,9 @@ typedef struct {
     int shed;                           /* turned away by GoapiMaxInFlight (1) or
                                          * GoapiMaxInFlightPer (2): no
                                          * other fixup acts on it */
+    int metrics_method;                 /* 1 + the method label index; 0 unset */
+    int metrics_https;                  /* url_scheme is https */
+    goapi_metrics_error metrics_error;  /* why it failed, if mod_goapi knows */
 } goapi_ids;
 
 /* The module's record for a server, and for a request's directory: the one
@@ -212,6 +215,8 @@ void goapi_timeouts_pre_read_request(request_rec *r, conn_rec *c);
 int goapi_timeouts_post_read_request(request_rec *r);
 void goapi_timeouts_register_filters(void);
 apr_size_t goapi_timeouts_cut_all(void);
+/* 1 when a read or write deadline cut connection c. */
+int goapi_timeouts_cut(const conn_rec *c);
 /* When the request's write deadline (GoapiWriteTimeout) passes; 0 none. */
 apr_time_t goapi_timeouts_write_deadline(request_rec *r);
 
@@ -273,6 +278,7 @@ apr_status_t goapi_idem_counter_next(request_rec *r, const char *name,
 /* mod_goapi_metrics.c: counters in shared memory (src/goapi_metrics.h).
  * Every writer is a no-op while GoapiMetrics is Off. */
 const char *goapi_cmd_metrics_route(cmd_parms *cmd, void *dconf, const char *arg);
+const char *goapi_cmd_metrics_known_methods(cmd_parms *cmd, void *dconf, const char *arg);
 int goapi_metrics_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
 int goapi_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                               server_rec *s);
@@ -283,8 +289,12 @@ int goapi_metrics_log_transaction(request_rec *r);
 void goapi_metrics_add(conn_rec *c, goapi_metrics_counter counter, apr_uint64_t n);
 void goapi_metrics_store_time(conn_rec *c, apr_interval_time_t took);
 void goapi_metrics_hook_time(const char *hook, apr_interval_time_t took);
-/* A request shed by GoapiMaxInFlight (goapi_shed_total{route}). */
-void goapi_metrics_shed(request_rec *r);
+/* An idempotency outcome of request r (goapi_idempotency_requests_total);
+ * a store error is the request's error_type. */
+void goapi_metrics_idem(request_rec *r, goapi_metrics_counter outcome);
+/* A request shed by GoapiMaxInFlight or GoapiMaxInFlightPer, or that
+ * GoapiShedDryRun served instead (goapi_shed_total{route,dry_run}). */
+void goapi_metrics_shed(request_rec *r, int dry_run);
 /* The GoapiMaxInFlight scopes a scrape shows: per scope its name, limit
  * now and requests admitted; the number of scopes returned.  Set by
  * mod_goapi_shed.c at each start (NULL: none). */
@@ -306,6 +316,9 @@ const char *goapi_metrics_scrape(request_rec *r, const goapi_readiness *rd,
 void goapi_context_child_init(apr_pool_t *pchild, server_rec *s);
 int goapi_context_post_read_request(request_rec *r);
 int goapi_context_fixups(request_rec *r);
+/* 1 when request r is traced and sampled, with its trace and span ids
+ * (lowercase hex). */
+int goapi_context_sampled(request_rec *r, const char **trace_id, const char **span_id);
 
 /* mod_goapi_shed.c: GoapiMaxInFlight */
 const char *goapi_cmd_max_in_flight(cmd_parms *cmd, void *dconf, const char *arg);

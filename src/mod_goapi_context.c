@@ -233,3 +233,22 @@ int goapi_context_fixups(request_rec *r)
     }
     return DECLINED;
 }
+
+int goapi_context_sampled(request_rec *r, const char **trace_id, const char **span_id)
+{
+    const goapi_ids *ids = ap_get_module_config(r->request_config, &goapi_module);
+    const struct goapi_context *cx = ids ? ids->context : NULL;
+    int low;
+
+    if (!cx || !cx->traced) {
+        return 0;
+    }
+    /* flags are two lowercase hex digits; sampled is the lowest bit */
+    low = cx->flags[1] <= '9' ? cx->flags[1] - '0' : cx->flags[1] - 'a' + 10;
+    if (!(low & 1)) {
+        return 0;
+    }
+    *trace_id = cx->trace_id;
+    *span_id = cx->span_id;
+    return 1;
+}

@@ -1042,11 +1042,11 @@ int goapi_idem_fixups(request_rec *r)
         }
     }
     ids->idem = ctx;
-    goapi_metrics_add(r->connection,
+    goapi_metrics_idem(r,
                       ctx->recovered ? ctx->recovered
                       : ctx->mode == GOAPI_IDEM_RUN ? GOAPI_MC_IDEM_EXECUTED
                       : ctx->mode == GOAPI_IDEM_REPLAY ? GOAPI_MC_IDEM_REPLAYED
-                      : ctx->outcome, 1);
+                      : ctx->outcome);
     if (ctx->mode != GOAPI_IDEM_RUN) {
         if (r->handler && strcmp(r->handler, GOAPI_HANDLER) == 0) {
             goapi_metrics_route_of_path(r);     /* a replay of mod_goapi's route */

@@ -14,6 +14,7 @@
 #include "http_config.h"
 #include "http_core.h"
 #include "http_log.h"
+#include "http_protocol.h"
 #include "ap_mpm.h"
 #include "scoreboard.h"
 
@@ -41,6 +42,11 @@ static goapi_metrics *goapi_metrics_region;
 static int goapi_route_label[GOAPI_ROUTE__N];
 static apr_array_header_t *goapi_route_names;
 static int *goapi_route_name_label;
+
+/* GoapiMetricsKnownMethods of this configuration (NULL: the default), and
+ * the methods known, with their label indexes. */
+static apr_array_header_t *goapi_known_names;
+static goapi_metrics_known goapi_known;
 
 /* Children's scoreboard slots from a connection's id: ids are
  * child * ThreadLimit + thread under every MPM. */
@@ -84,12 +90,71 @@ const char *goapi_cmd_metrics_route(cmd_parms *cmd, void *dconf, const char *arg
     return NULL;
 }
 
+const char *goapi_cmd_metrics_known_methods(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *why = goapi_metrics_method_check(arg);
+    int i;
+
+    (void)dconf;
+    if (err) {
+        return err;
+    }
+    if (why) {
+        return apr_psprintf(cmd->pool, "GoapiMetricsKnownMethods %s: %s", arg, why);
+    }
+    if (!goapi_known_names) {
+        goapi_known_names = apr_array_make(cmd->pool, GOAPI_METRICS_METHOD_OTHER,
+                                           sizeof(const char *));
+    }
+    for (i = 0; i < goapi_known_names->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(goapi_known_names, i, const char *), arg) == 0) {
+            return NULL;
+        }
+    }
+    if (i >= GOAPI_METRICS_METHOD_OTHER) {
+        return apr_psprintf(cmd->pool, "GoapiMetricsKnownMethods %s: at most %d methods",
+                            arg, GOAPI_METRICS_METHOD_OTHER);
+    }
+    APR_ARRAY_PUSH(goapi_known_names, const char *) = apr_pstrdup(cmd->pool, arg);
+    return NULL;
+}
+
+/* The known methods' label indexes in region m; a method the region has no
+ * room left for counts as _OTHER. */
+static void goapi_metrics_known_methods(goapi_metrics *m, server_rec *s)
+{
+    static const char *const defaults[] = { GOAPI_METRICS_KNOWN_METHODS };
+    int n = goapi_known_names ? goapi_known_names->nelts
+                              : (int)(sizeof(defaults) / sizeof(defaults[0]));
+    int i;
+
+    goapi_known.n = 0;
+    for (i = 0; i < n; i++) {
+        const char *name = goapi_known_names
+                           ? APR_ARRAY_IDX(goapi_known_names, i, const char *)
+                           : defaults[i];
+        int index = goapi_metrics_method(m, name);
+
+        if (index < 0) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, GOAPI_LOGNO(00160)
+                         "GoapiMetricsKnownMethods %s: no room left for another "
+                         "method until httpd is stopped and started; it counts as "
+                         "_OTHER", name);
+            continue;
+        }
+        goapi_known.name[goapi_known.n] = name;
+        goapi_known.index[goapi_known.n++] = index;
+    }
+}
+
 int goapi_metrics_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     (void)plog;
     (void)ptemp;
     goapi_route_names = apr_array_make(pconf, 4, sizeof(const char *));
     goapi_route_name_label = NULL;
+    goapi_known_names = NULL;
     goapi_metrics_region = NULL;
     return OK;
 }
@@ -118,7 +183,8 @@ static goapi_metrics *goapi_metrics_shared(server_rec *s)
                      " bytes)", goapi_metrics_size(nslots));
         return NULL;
     }
-    memset(apr_shm_baseaddr_get(shm), 0, goapi_metrics_size(nslots));
+    /* Anonymous shared memory comes zeroed: the pages of label sets never
+     * used are never touched (the region is some 700 KiB a slot). */
     goapi_metrics_init(apr_shm_baseaddr_get(shm), nslots, apr_time_now());
     apr_pool_userdata_set(shm, GOAPI_METRICS_SHM_KEY, apr_pool_cleanup_null, pp);
     return apr_shm_baseaddr_get(shm);
@@ -165,6 +231,7 @@ int goapi_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
             goapi_route_name_label[i] = 0;
         }
     }
+    goapi_metrics_known_methods(m, s);
     goapi_metrics_region = m;
     return OK;
 }
@@ -176,19 +243,37 @@ void goapi_metrics_child_init(apr_pool_t *pchild, server_rec *s)
     goapi_child_slot = (int)getpid();
 }
 
+/* The request's method label and scheme, found once. */
+static void goapi_method_scheme(request_rec *r, goapi_ids *ids)
+{
+    if (!ids->metrics_method) {
+        ids->metrics_method = 1 + goapi_metrics_method_of(&goapi_known, r->method);
+        ids->metrics_https = strcmp(ap_http_scheme(r), "https") == 0;
+    }
+}
+
 static apr_status_t goapi_metrics_request_ended(void *data)
 {
-    goapi_metrics_active(goapi_metrics_region, goapi_slot_of(data), -1);
+    request_rec *r = data;
+    const goapi_ids *ids = ap_get_module_config(r->request_config, &goapi_module);
+
+    goapi_metrics_active(goapi_metrics_region, goapi_slot_of(r->connection),
+                         ids->metrics_method - 1, ids->metrics_https, -1);
     return APR_SUCCESS;
 }
 
 int goapi_metrics_post_read_request(request_rec *r)
 {
+    goapi_ids *ids;
+
     if (!goapi_metrics_region || r->prev || r->main) {
         return DECLINED;
     }
-    goapi_metrics_active(goapi_metrics_region, goapi_slot_of(r->connection), 1);
-    apr_pool_cleanup_register(r->pool, r->connection, goapi_metrics_request_ended,
+    ids = goapi_ids_of(r);
+    goapi_method_scheme(r, ids);
+    goapi_metrics_active(goapi_metrics_region, goapi_slot_of(r->connection),
+                         ids->metrics_method - 1, ids->metrics_https, 1);
+    apr_pool_cleanup_register(r->pool, r, goapi_metrics_request_ended,
                               apr_pool_cleanup_null);
     return DECLINED;
 }
@@ -219,23 +304,6 @@ void goapi_metrics_route(request_rec *r, int route)
     }
 }
 
-static goapi_metrics_method goapi_method_label(const request_rec *r)
-{
-    switch (r->method_number) {
-    case M_GET:
-        return r->header_only ? GOAPI_MM_HEAD : GOAPI_MM_GET;
-    case M_POST:    return GOAPI_MM_POST;
-    case M_PUT:     return GOAPI_MM_PUT;
-    case M_PATCH:   return GOAPI_MM_PATCH;
-    case M_DELETE:  return GOAPI_MM_DELETE;
-    case M_OPTIONS: return GOAPI_MM_OPTIONS;
-    case M_CONNECT: return GOAPI_MM_CONNECT;
-    case M_TRACE:   return GOAPI_MM_TRACE;
-    default:
-        return r->method ? goapi_metrics_method_of(r->method) : GOAPI_MM_OTHER;
-    }
-}
-
 /* The label of a request: the route mod_goapi's router matched, else the
  * GoapiMetricsRoute of where it ended, else "other". */
 static int goapi_route_of(request_rec *r, const request_rec *last)
@@ -255,9 +323,28 @@ static int goapi_route_of(request_rec *r, const request_rec *last)
     return 0;
 }
 
+/* Body bytes of a request: as read, else as announced. */
+static apr_uint64_t goapi_request_bytes(const request_rec *r)
+{
+    const char *cl;
+    apr_off_t n;
+
+    if (r->read_length > 0) {
+        return (apr_uint64_t)r->read_length;
+    }
+    cl = apr_table_get(r->headers_in, "Content-Length");
+    if (cl && apr_strtoff(&n, cl, NULL, 10) == APR_SUCCESS && n > 0) {
+        return (apr_uint64_t)n;
+    }
+    return 0;
+}
+
 int goapi_metrics_log_transaction(request_rec *r)
 {
     const request_rec *last = r;
+    goapi_ids *ids;
+    goapi_metrics_req q;
+    goapi_metrics_error cause = GOAPI_ME_NONE;
 
     if (!goapi_metrics_region) {
         return DECLINED;
@@ -265,18 +352,49 @@ int goapi_metrics_log_transaction(request_rec *r)
     while (last->next) {
         last = last->next;
     }
-    goapi_metrics_request(goapi_metrics_region, goapi_slot_of(r->connection),
-                          goapi_route_of(r, last), goapi_method_label(r), last->status,
-                          apr_time_now() - r->request_time,
-                          last->bytes_sent > 0 ? (apr_uint64_t)last->bytes_sent : 0);
+    /* a request httpd refused while reading it has no IDs yet */
+    ids = goapi_ids_of(r);
+    goapi_method_scheme(r, ids);
+    if (ids->shed) {
+        cause = GOAPI_ME_SHED;
+    }
+    else if (ids->metrics_error) {
+        cause = ids->metrics_error;
+    }
+    else if (goapi_timeouts_cut(r->connection)) {
+        cause = GOAPI_ME_TIMEOUT;
+    }
+    memset(&q, 0, sizeof(q));
+    q.route = goapi_route_of(r, last);
+    q.method = ids->metrics_method - 1;
+    q.status = last->status;
+    q.https = ids->metrics_https;
+    q.proto = goapi_metrics_proto_of(r->proto_num);
+    q.error = goapi_metrics_error_of(cause, last->status);
+    q.now = apr_time_now();
+    q.took = q.now - r->request_time;
+    q.request_bytes = goapi_request_bytes(r);
+    q.response_bytes = last->bytes_sent > 0 ? (apr_uint64_t)last->bytes_sent : 0;
+    if (!goapi_context_sampled(r, &q.trace_id, &q.span_id)) {
+        q.trace_id = q.span_id = NULL;
+    }
+    goapi_metrics_request(goapi_metrics_region, goapi_slot_of(r->connection), &q);
     return DECLINED;
 }
 
-void goapi_metrics_shed(request_rec *r)
+void goapi_metrics_idem(request_rec *r, goapi_metrics_counter outcome)
+{
+    if (outcome == GOAPI_MC_IDEM_STORE_ERROR) {
+        goapi_ids_of(r)->metrics_error = GOAPI_ME_STORE;
+    }
+    goapi_metrics_add(r->connection, outcome, 1);
+}
+
+void goapi_metrics_shed(request_rec *r, int dry_run)
 {
     if (goapi_metrics_region) {
         goapi_metrics_shed_count(goapi_metrics_region, goapi_slot_of(r->connection),
-                                 goapi_route_of(r, r));
+                                 goapi_route_of(r, r), dry_run);
     }
 }
 

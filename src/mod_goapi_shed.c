@@ -658,7 +658,7 @@ static void goapi_shed_log_line(request_rec *r, const char *why, int dry_run)
 static int goapi_shed_refuse(request_rec *r, const goapi_dir_conf *dc, int reason,
                              const char *why)
 {
-    goapi_metrics_shed(r);
+    goapi_metrics_shed(r, dc->shed_dry_run == 1);
     goapi_shed_log_line(r, why, dc->shed_dry_run == 1);
     if (dc->shed_dry_run == 1) {
         return DECLINED;

@@ -74,6 +74,8 @@ typedef struct {
     goapi_wslot *slot;          /* registry slot (write deadline), or NULL */
     int client;                 /* accepted by httpd (not a proxy backend) */
     int cut;                    /* a read deadline cut it */
+    volatile apr_uint32_t write_cut;    /* the write deadline cut it (the
+                                         * reaper's thread sets it) */
     apr_time_t write_deadline;  /* of the request being served; 0 none */
     apr_time_t ended;           /* when its last request ended; 0 none yet */
     apr_interval_time_t keepalive;  /* the KeepAliveTimeout after it */
@@ -718,6 +720,13 @@ static void goapi_shutdown_fd(int fd, void *baton)
     shutdown(fd, SHUT_RDWR);
 }
 
+int goapi_timeouts_cut(const conn_rec *c)
+{
+    goapi_conn *cc = ap_get_module_config(c->conn_config, &goapi_module);
+
+    return cc && (cc->cut || apr_atomic_read32(&cc->write_cut));
+}
+
 apr_size_t goapi_timeouts_cut_all(void)
 {
     return goapi_write_reaper
@@ -742,9 +751,14 @@ static void goapi_write_fire(void *baton, void *target, const void *tag,
     goapi_write_target *t = target;
     char d[32];
 
+    goapi_conn *cc = ap_get_module_config(t->c->conn_config, &goapi_module);
+
     (void)baton;
     (void)tag;
     (void)deadline;
+    if (cc) {
+        apr_atomic_set32(&cc->write_cut, 1);
+    }
     apr_socket_shutdown(t->sock, APR_SHUTDOWN_READWRITE);
     goapi_metrics_add(t->c, GOAPI_MC_CUT_WRITE, 1);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, t->s, GOAPI_LOGNO(00013)

@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 the mod_goapi authors; see LICENSE.
-"""Prometheus metrics (/metrics) against a real httpd: both exposition
-formats checked by strict parsers and promtool, exact counts across
-children (event, worker, prefork), bounded series, counters kept across a
-graceful restart, every goapi_* counter moved by the feature it counts,
-and a real Prometheus scraping it."""
+"""Prometheus metrics (/metrics) against a real httpd: OpenTelemetry's HTTP
+server metrics (names, label sets, _OTHER, error_type of a 5xx, a cut, a
+shed request and a store that is down), GoapiMetricsKnownMethods, both
+exposition formats checked by strict parsers and promtool, exemplars of
+sampled requests in OpenMetrics only, exact counts across children
+(event, worker, prefork), bounded series, counters kept across a graceful
+restart, every goapi_* counter moved by the feature it counts, and a real
+Prometheus (exemplar storage on) scraping it."""
 
 import json
 import os
@@ -50,6 +53,26 @@ def value(snap, name, **labels):
     return snap.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
+DURATION = "http_server_request_duration_seconds"
+REQUESTS = DURATION + "_count"
+
+
+def total(snap, name=REQUESTS, **labels):
+    """The sum of the samples of name whose labels include labels."""
+    want = set(labels.items())
+    return sum(v for (n, l), v in snap.items() if n == name and want <= set(l))
+
+
+def req(route, method, code, **more):
+    """The labels of requests of a route, method and status code."""
+    return dict(http_route=route, http_request_method=method,
+                http_response_status_code=str(code), **more)
+
+
+def trace_ids():
+    return "%032x" % random.getrandbits(128), "%016x" % random.getrandbits(64)
+
+
 def scrape(httpd, accept=None):
     r = httpd.request("GET", "/metrics", headers={"Accept": accept} if accept else None)
     assert r.status == 200, (r.status, r.text)
@@ -91,6 +114,7 @@ def check_histograms(testcase, snap):
 
 
 CONF = """
+GoapiTraceResponse On
 LogFormat "%P %U" pids
 CustomLog @DIR@/logs/pids.log pids
 GoapiReadTimeout 2s
@@ -123,6 +147,9 @@ ProxyPass "/slow/" "http://127.0.0.1:@BACKEND@/"
     GoapiIdempotency On
     GoapiIdempotencyMaxResponse 100
 </Location>
+<Location "/slow/sleep/0.8">
+    GoapiMaxInFlight 1
+</Location>
 """
 
 BIG_FILE = 16 * 1024 * 1024
@@ -150,8 +177,11 @@ class MetricsTest(BackendTestCase):
                              capture_output=True, timeout=30)
         self.assertEqual((res.returncode, res.stdout, res.stderr), (0, b"", b""))
         snap = samples(r.text)
-        self.assertGreaterEqual(value(snap, "http_server_requests_total", route="/healthz",
-                                      method="GET", code="200"), 1)
+        self.assertGreaterEqual(value(snap, REQUESTS, network_protocol_version="1.1",
+                                      url_scheme="http", **req("/healthz", "GET", 200)), 1)
+        # no exemplar in the text format, whatever was sampled
+        self.assertNotIn("trace_id", r.text)
+        self.assertNotIn(" # {", r.text)
         # a HELP and a TYPE line for every family
         names = re.findall(r"^# TYPE (\S+) ", r.text, re.M)
         self.assertEqual(names, re.findall(r"^# HELP (\S+) ", r.text, re.M))
@@ -168,8 +198,12 @@ class MetricsTest(BackendTestCase):
         self.assertTrue(r.text.endswith("\n# EOF\n"))
         # the reference parser is strict: it raises on any violation
         fams = {f.name: f for f in openmetrics_families(r.text)}
-        self.assertEqual(fams["http_server_requests"].type, "counter")
-        self.assertEqual(fams["http_server_request_duration_seconds"].type, "histogram")
+        self.assertNotIn("http_server_requests", fams)
+        for name in (DURATION, "http_server_request_body_size_bytes",
+                     "http_server_response_body_size_bytes"):
+            self.assertEqual(fams[name].type, "histogram", name)
+        self.assertEqual(fams["http_server_active_requests"].type, "gauge")
+        self.assertEqual(fams["goapi_deadline_cuts"].type, "counter")
         self.assertEqual(fams["goapi_shutdown_hook_seconds"].type, "summary")
         self.assertIn("goapi_ready", fams)
         # an Accept without it, or refusing it, gets the text format
@@ -196,25 +230,20 @@ class MetricsTest(BackendTestCase):
         self.assertEqual(errors, [])
 
         def grown(snap, route, n):
-            key = dict(route=route, method="GET")
-            return (value(snap, "http_server_requests_total", code="200", **key)
-                    - value(before, "http_server_requests_total", code="200", **key)) >= n
+            key = req(route, "GET", 200)
+            return total(snap, **key) - total(before, **key) >= n
 
         after = settled(self.httpd, lambda snap: grown(snap, "/parcels/{parcelID}", 300)
                         and grown(snap, "slow", 20))
         for route, n in (("/parcels/{parcelID}", 300), ("slow", 20)):
-            key = dict(route=route, method="GET")
-            self.assertEqual(value(after, "http_server_requests_total", code="200", **key)
-                             - value(before, "http_server_requests_total", code="200", **key),
-                             n, route)
-            self.assertEqual(value(after, "http_server_request_duration_seconds_count", **key)
-                             - value(before, "http_server_request_duration_seconds_count",
-                                     **key), n, route)
+            key = req(route, "GET", 200)
+            for name in (REQUESTS, "http_server_request_body_size_bytes_count",
+                         "http_server_response_body_size_bytes_count"):
+                self.assertEqual(total(after, name, **key) - total(before, name, **key),
+                                 n, (route, name))
         # the slow requests took at least 0.4 s each
-        self.assertGreaterEqual(
-            value(after, "http_server_request_duration_seconds_sum", route="slow", method="GET")
-            - value(before, "http_server_request_duration_seconds_sum", route="slow",
-                    method="GET"), 20 * 0.4)
+        self.assertGreaterEqual(total(after, DURATION + "_sum", http_route="slow")
+                                - total(before, DURATION + "_sum", http_route="slow"), 20 * 0.4)
         # served by more than one child
         self.httpd.access_lines()
         pids = {l.split()[0] for l in Httpd.read(self.httpd.path("logs/pids.log")).splitlines()
@@ -246,25 +275,135 @@ class MetricsTest(BackendTestCase):
     def test_route_and_method_labels(self):
         before = snapshot(self.httpd)
         self.assertEqual(self.httpd.request("BREW", "/healthz").status, 405)
+        self.assertEqual(self.httpd.request("get", "/healthz").status, 405)
         self.assertEqual(self.get("/app/x").status, 404)          # goapi, not a route
         self.assertEqual(self.get("/static/none").status, 404)    # core's handler
         self.assertEqual(self.get("/").status, 200)
-        wanted = (dict(route="other", method="_OTHER", code="405"),
-                  dict(route="app", method="GET", code="404"),
-                  dict(route="static", method="GET", code="404"),
-                  dict(route="/", method="GET", code="200"))
+        raw = self.httpd.raw(b"GET /healthz HTTP/1.0\r\n\r\n")
+        self.assertEqual(parse_raw(raw).status, 200)
+        common = dict(url_scheme="http", network_protocol_version="1.1")
+        wanted = (dict(req("other", "_OTHER", 405), **common),
+                  dict(req("app", "GET", 404), **common),
+                  dict(req("static", "GET", 404), **common),
+                  dict(req("/", "GET", 200), **common),
+                  dict(req("/healthz", "GET", 200), url_scheme="http",
+                       network_protocol_version="1.0"))
         after = settled(self.httpd, lambda snap: all(
-            value(snap, "http_server_requests_total", **l)
-            > value(before, "http_server_requests_total", **l) for l in wanted))
+            value(snap, REQUESTS, **l) > value(before, REQUESTS, **l) for l in wanted))
         for labels in wanted:
-            self.assertEqual(value(after, "http_server_requests_total", **labels)
-                             - value(before, "http_server_requests_total", **labels), 1, labels)
+            # each label set exactly: nothing more, nothing less; BREW and
+            # get (methods are case-sensitive) are both _OTHER
+            n = 2 if labels["http_request_method"] == "_OTHER" else 1
+            self.assertEqual(value(after, REQUESTS, **labels)
+                             - value(before, REQUESTS, **labels), n, labels)
+            for name in ("http_server_request_body_size_bytes_count",
+                         "http_server_response_body_size_bytes_count"):
+                self.assertEqual(value(after, name, **labels) - value(before, name, **labels),
+                                 n, (name, labels))
+        # never a raw method, nor a failure below 500
+        self.assertFalse([k for k in after if dict(k[1]).get("http_request_method")
+                          in ("BREW", "get")])
+        self.assertFalse([k for k in after if "error_type" in dict(k[1])
+                          and dict(k[1]).get("http_response_status_code", "500") < "500"
+                          and dict(k[1])["error_type"].isdigit()])
+
+    def test_body_sizes(self):
+        before = snapshot(self.httpd)
+        body = b"x" * 700
+        r = self.httpd.request("POST", "/slow/echo", body=body)
+        self.assertEqual(r.status, 200)
+        key = req("slow", "POST", 200)
+        after = settled(self.httpd, lambda snap: total(snap, **key) > total(before, **key))
+        self.assertEqual(total(after, "http_server_request_body_size_bytes_sum", **key)
+                         - total(before, "http_server_request_body_size_bytes_sum", **key), 700)
+        self.assertEqual(total(after, "http_server_response_body_size_bytes_sum", **key)
+                         - total(before, "http_server_response_body_size_bytes_sum", **key),
+                         len(r.body))
+        # 700 bytes: above the 256 bucket, within 1024
+        for le, n in (("256", 0), ("1024", 1)):
+            self.assertEqual(
+                total(after, "http_server_request_body_size_bytes_bucket", le=le, **key)
+                - total(before, "http_server_request_body_size_bytes_bucket", le=le, **key), n)
+        check_histograms(self, after)
+
+    def test_error_type_of_5xx_and_shed(self):
+        before = snapshot(self.httpd)
+        self.assertEqual(self.get("/slow/status/500").status, 500)
+        self.assertEqual(self.get("/slow/status/503").status, 503)
+        # GoapiMaxInFlight 1 at /slow/sleep/0.8: the second at once is shed
+        held = threading.Thread(target=self.get, args=("/slow/sleep/0.8",))
+        held.start()
+        time.sleep(0.3)
+        self.assertEqual(self.get("/slow/sleep/0.8").status, 503)
+        held.join(10)
+        wanted = ((req("slow", "GET", 500, error_type="500"), 1),
+                  (req("slow", "GET", 503, error_type="503"), 1),
+                  (req("slow", "GET", 503, error_type="shed"), 1),
+                  (req("slow", "GET", 200), 1))
+        after = settled(self.httpd, lambda snap: all(
+            total(snap, **l) - total(before, **l) >= n for l, n in wanted))
+        for labels, n in wanted:
+            self.assertEqual(total(after, **labels) - total(before, **labels), n, labels)
+        # a success carries no error_type
+        self.assertEqual(total(after, **req("slow", "GET", 200, error_type="200")), 0)
+        self.assertEqual(value(after, "goapi_shed_total", route="slow", dry_run="false")
+                         - value(before, "goapi_shed_total", route="slow", dry_run="false"), 1)
+
+    def test_exemplars(self):
+        sampled, parent = trace_ids()
+        unsampled, _ = trace_ids()
+        other_bits, _ = trace_ids()
+        r = self.get("/parcels/p-ex", headers={"traceparent": "00-%s-%s-01" % (sampled, parent)})
+        self.assertEqual(r.status, 200)
+        # our span: the traceresponse names it
+        span = r.header("traceresponse").split("-")[2]
+        self.assertNotEqual(span, parent)
+        self.assertEqual(self.get("/parcels/p-ex2", headers={
+            "traceparent": "00-%s-%s-00" % (unsampled, parent)}).status, 200)
+        # flags with other bits but not the sampled one
+        self.assertEqual(self.get("/parcels/p-ex3", headers={
+            "traceparent": "00-%s-%s-0a" % (other_bits, parent)}).status, 200)
+        deadline = time.monotonic() + 5
+        while True:
+            text = scrape(self.httpd, OPENMETRICS).text
+            if sampled in text or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertNotIn(unsampled, text)
+        self.assertNotIn(other_bits, text)
+        found = []
+        for fam in openmetrics_families(text):     # strict: raises on a bad exemplar
+            bounds = []
+            for s in fam.samples:
+                if s.exemplar is not None:
+                    # only the duration buckets carry exemplars
+                    self.assertEqual(s.name, DURATION + "_bucket")
+                    self.assertEqual(set(s.exemplar.labels), {"trace_id", "span_id"})
+                    self.assertLessEqual(sum(len(k) + len(v)
+                                             for k, v in s.exemplar.labels.items()), 128)
+                    self.assertLessEqual(s.exemplar.value, float(s.labels["le"]))
+                    if s.exemplar.labels["trace_id"] == sampled:
+                        found.append((s, bounds[-1] if bounds and bounds[-1][0] == tuple(
+                            sorted((k, v) for k, v in s.labels.items() if k != "le")) else None))
+                if s.name == DURATION + "_bucket":
+                    bounds.append((tuple(sorted((k, v) for k, v in s.labels.items()
+                                                if k != "le")), float(s.labels["le"])))
+        self.assertEqual(len(found), 1, text)
+        s, below = found[0]
+        self.assertEqual(s.exemplar.labels["span_id"], span)
+        self.assertEqual(s.labels["http_route"], "/parcels/{parcelID}")
+        self.assertEqual(s.labels["http_response_status_code"], "200")
+        if below:                           # the exemplar fell in this bucket
+            self.assertGreater(s.exemplar.value, below[1])
+        self.assertLess(abs(float(s.exemplar.timestamp) - time.time()), 60)
+        self.assertNotIn("trace_id", scrape(self.httpd).text)
 
     def test_gauges(self):
         snap = snapshot(self.httpd)
         self.assertEqual(value(snap, "goapi_ready"), 1)
         self.assertEqual(value(snap, "goapi_draining"), 0)
-        self.assertGreaterEqual(value(snap, "http_server_active_requests"), 1)   # this one
+        self.assertGreaterEqual(value(snap, "http_server_active_requests",
+                                      http_request_method="GET", url_scheme="http"), 1)
         self.assertEqual(value(snap, "goapi_build_info", version=VERSION, httpd=re.search(
             r"Apache/(\S+)", self.get("/healthz").header("Server")).group(1)), 1)
         started = value(snap, "process_start_time_seconds")
@@ -275,13 +414,19 @@ class MetricsTest(BackendTestCase):
 
     # -- goapi_* counters, each moved by its feature ----------------------------
     def counter_delta(self, action, name, **labels):
-        before = value(snapshot(self.httpd), name, **labels)
+        return self.deltas(action, (name, labels))[0]
+
+    def deltas(self, action, *keys):
+        """How much each (name, labels) grew by action: the sum of the
+        samples of name whose labels include labels."""
+        before = snapshot(self.httpd)
         action()
         deadline = time.monotonic() + 5
         while True:
-            delta = value(snapshot(self.httpd), name, **labels) - before
-            if delta or time.monotonic() > deadline:
-                return delta
+            snap = snapshot(self.httpd)
+            out = [total(snap, n, **l) - total(before, n, **l) for n, l in keys]
+            if all(out) or time.monotonic() > deadline:
+                return out
             time.sleep(0.1)
 
     def connect(self):
@@ -306,8 +451,11 @@ class MetricsTest(BackendTestCase):
             s = self.connect()
             s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
             self.assertEqual(parse_raw(self.wait_closed(s)).status, 408)
-        self.assertEqual(self.counter_delta(slow_headers, "goapi_deadline_cuts_total",
-                                            deadline="read_header"), 1)
+        self.assertEqual(self.deltas(slow_headers, ("goapi_deadline_cuts_total",
+                                                    dict(deadline="read_header")),
+                                     (REQUESTS, dict(error_type="timeout",
+                                                     http_response_status_code="408"))),
+                         [1, 1])
 
     def test_read_deadline(self):
         def slow_body():
@@ -315,8 +463,11 @@ class MetricsTest(BackendTestCase):
             s.sendall(b"POST /healthz HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n"
                       b"\r\nx")
             self.assertEqual(parse_raw(self.wait_closed(s)).status, 408)
-        self.assertEqual(self.counter_delta(slow_body, "goapi_deadline_cuts_total",
-                                            deadline="read"), 1)
+        self.assertEqual(self.deltas(slow_body, ("goapi_deadline_cuts_total",
+                                                 dict(deadline="read")),
+                                     (REQUESTS, dict(error_type="timeout",
+                                                     http_request_method="POST"))),
+                         [1, 1])
 
     def test_write_deadline(self):
         def unread_response():
@@ -324,8 +475,11 @@ class MetricsTest(BackendTestCase):
             s.sendall(b"GET /static/big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
             time.sleep(3)                   # read nothing past the 2 s deadline
             s.close()
-        self.assertEqual(self.counter_delta(unread_response, "goapi_deadline_cuts_total",
-                                            deadline="write"), 1)
+        self.assertEqual(self.deltas(unread_response, ("goapi_deadline_cuts_total",
+                                                       dict(deadline="write")),
+                                     (REQUESTS, dict(error_type="timeout", http_route="static",
+                                                     http_response_status_code="200"))),
+                         [1, 1])
 
     def test_idle_deadline(self):
         def idle():
@@ -354,16 +508,15 @@ class MetricsTest(BackendTestCase):
             return self.counter_delta(action, "goapi_idempotency_requests_total",
                                       outcome=outcome)
 
-        route = dict(route="/parcels/{parcelID}/dispatch", method="POST", code="201")
-        first = value(snapshot(self.httpd), "http_server_requests_total", **route)
+        route = req("/parcels/{parcelID}/dispatch", "POST", 201)
+        first = total(snapshot(self.httpd), **route)
         self.assertEqual(delta("executed", lambda: self.assertEqual(
             post("/parcels/p-1/dispatch", key).status, 201)), 1)
         self.assertEqual(delta("replayed", lambda: self.assertEqual(
             post("/parcels/p-1/dispatch", key).status, 201)), 1)
         # a replay counts under the route it replays
-        snap = settled(self.httpd, lambda snap: value(
-            snap, "http_server_requests_total", **route) - first >= 2)
-        self.assertEqual(value(snap, "http_server_requests_total", **route) - first, 2)
+        snap = settled(self.httpd, lambda snap: total(snap, **route) - first >= 2)
+        self.assertEqual(total(snap, **route) - first, 2)
         self.assertEqual(delta("mismatch", lambda: self.assertEqual(
             post("/parcels/p-1/dispatch", key, b'{"x":1}').status, 422)), 1)
         self.assertEqual(delta("key_invalid", lambda: self.assertEqual(
@@ -438,6 +591,37 @@ class MetricsOffTest(HttpdTestCase):
         self.assertIn("GoapiMetrics Off", r.text)
 
 
+class KnownMethodsTest(HttpdTestCase):
+    """GoapiMetricsKnownMethods replaces the default list; its lines add up."""
+    CONF = """
+GoapiMetricsKnownMethods PROPFIND GET
+GoapiMetricsKnownMethods GET M-SEARCH
+<Location "/">
+    SetHandler goapi
+</Location>
+"""
+
+    def test_known_methods(self):
+        before = snapshot(self.httpd)
+        for method, status in (("PROPFIND", 405), ("M-SEARCH", 405), ("POST", 405),
+                               ("HEAD", 200), ("GET", 200)):
+            self.assertEqual(self.httpd.request(method, "/healthz").status, status, method)
+        # a method the route does not take: no route
+        wanted = (req("other", "PROPFIND", 405), req("other", "M-SEARCH", 405),
+                  req("other", "_OTHER", 405), req("/healthz", "_OTHER", 200),
+                  req("/healthz", "GET", 200))
+        after = settled(self.httpd, lambda snap: all(
+            total(snap, **l) > total(before, **l) for l in wanted))
+        for labels in wanted:
+            self.assertEqual(total(after, **labels) - total(before, **labels), 1, labels)
+        methods = {dict(l).get("http_request_method") for n, l in after
+                   if n.startswith("http_server_")} - {None}
+        self.assertEqual(methods, {"PROPFIND", "M-SEARCH", "GET", "_OTHER"})
+        # the scrape itself: a GET being served
+        self.assertEqual(value(after, "http_server_active_requests",
+                               http_request_method="GET", url_scheme="http"), 1)
+
+
 class MetricsConfigTest(unittest.TestCase):
     def configtest(self, body):
         h = Httpd(body)
@@ -454,7 +638,16 @@ class MetricsConfigTest(unittest.TestCase):
                  "a route name has 1 to 63 characters"),
                 ("<VirtualHost 127.0.0.1:@PORT@>\nGoapiMetrics Off\n</VirtualHost>",
                  "GoapiMetrics cannot occur within <VirtualHost> section"),
-                ("GoapiMetrics maybe", "GoapiMetrics must be On or Off")):
+                ("GoapiMetrics maybe", "GoapiMetrics must be On or Off"),
+                ("GoapiMetricsKnownMethods GET \"BR EW\"",
+                 "GoapiMetricsKnownMethods BR EW: a method is an HTTP token"),
+                ("GoapiMetricsKnownMethods GET _OTHER",
+                 "GoapiMetricsKnownMethods _OTHER: _OTHER stands for every method"),
+                ("GoapiMetricsKnownMethods " + " ".join("M%d" % i for i in range(16)),
+                 "GoapiMetricsKnownMethods M15: at most 15 methods"),
+                ("<VirtualHost 127.0.0.1:@PORT@>\nGoapiMetricsKnownMethods GET\n"
+                 "</VirtualHost>",
+                 "GoapiMetricsKnownMethods cannot occur within <VirtualHost> section")):
             res = self.configtest(body)
             self.assertNotEqual(res.returncode, 0, body)
             self.assertIn(want, res.stderr, body)
@@ -502,8 +695,11 @@ GoapiDrainFile @DIR@/drain
         r = self.httpd.request("POST", "/parcels/p-1/dispatch", body=b"{}",
                                headers={"Idempotency-Key": "k-store-down"})
         self.assertEqual(r.status, 503)
-        self.assertEqual(value(snapshot(self.httpd), "goapi_idempotency_requests_total",
+        snap = settled(self.httpd, lambda snap: total(snap, error_type="store_unavailable"))
+        self.assertEqual(value(snap, "goapi_idempotency_requests_total",
                                outcome="store_error") - before, 1)
+        self.assertEqual(total(snap, **req("/parcels/{parcelID}/dispatch", "POST", 503,
+                                           error_type="store_unavailable")), 1)
 
 
 class ShutdownMetricsTest(unittest.TestCase):
@@ -557,8 +753,9 @@ class ShutdownMetricsTest(unittest.TestCase):
 
 
 class PrometheusScrapeTest(HttpdTestCase):
-    """A real Prometheus scrapes the server every second; its query API
-    sees the requests per route and code."""
+    """A real Prometheus (exemplar storage on) scrapes the server every
+    second, in OpenMetrics; its query API sees the requests per route and
+    code, and its exemplar API the trace of a sampled request."""
     CONF = 'AllowEncodedSlashes NoDecode\n<Location "/">\n SetHandler goapi\n</Location>\n'
     MPM = "prefork"
 
@@ -574,7 +771,8 @@ class PrometheusScrapeTest(HttpdTestCase):
         self.prom = subprocess.Popen(
             [PROMETHEUS, "--config.file=" + os.path.join(self.dir, "prometheus.yml"),
              "--storage.tsdb.path=" + os.path.join(self.dir, "data"),
-             "--web.listen-address=127.0.0.1:%d" % self.port, "--log.level=warn"],
+             "--web.listen-address=127.0.0.1:%d" % self.port, "--log.level=warn",
+             "--enable-feature=exemplar-storage"],
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_for_port("127.0.0.1", self.port, time.monotonic() + 30, self.prom)
         # its query API answers 503 until the storage is open: wait for /-/ready
@@ -626,8 +824,9 @@ class PrometheusScrapeTest(HttpdTestCase):
         self.fail("%s: %r" % (q, got))
 
     def test_prometheus_sees_requests(self):
-        series = 'http_server_requests_total{job="goapi",route="/parcels/{parcelID}",' \
-                 'method="GET",code="%s"}'
+        series = 'http_server_request_duration_seconds_count{job="goapi",' \
+                 'http_route="/parcels/{parcelID}",http_request_method="GET",' \
+                 'http_response_status_code="%s"}'
         self.get("/parcels/warm-up")
         # the target is up and the series exists before the load
         self.wait_query('up{job="goapi"}', lambda r: r and r[0][1] == 1)
@@ -645,9 +844,44 @@ class PrometheusScrapeTest(HttpdTestCase):
         self.assertGreaterEqual(got[0][1], 150)
         self.assertLess(got[0][1], 150 * 1.6)
         # a latency quantile per route, as an alert would compute it
-        got = self.query('histogram_quantile(0.99, sum by (le, route) (rate('
+        got = self.query('histogram_quantile(0.99, sum by (le, http_route) (rate('
                          'http_server_request_duration_seconds_bucket{job="goapi"}[1m])))')
-        self.assertTrue(any(m.get("route") == "/parcels/{parcelID}" for m, _ in got), got)
+        self.assertTrue(any(m.get("http_route") == "/parcels/{parcelID}" for m, _ in got), got)
+
+    def query_exemplars(self, q, start, end):
+        url = "http://127.0.0.1:%d/api/v1/query_exemplars?%s" % (
+            self.port, urllib.parse.urlencode({"query": q, "start": start, "end": end}))
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            data = json.load(resp)
+        self.assertEqual(data["status"], "success", data)
+        return data["data"]
+
+    def test_prometheus_keeps_exemplars(self):
+        start = time.time() - 5
+        self.wait_query('up{job="goapi"}', lambda r: r and r[0][1] == 1)
+        trace, parent = trace_ids()
+        r = self.get("/parcels/p-traced",
+                     headers={"traceparent": "00-%s-%s-01" % (trace, parent)})
+        self.assertEqual(r.status, 200)
+        # the query of docs/metrics.md: p99 by route, with its exemplars
+        q = 'histogram_quantile(0.99, sum by (le, http_route) (rate(' \
+            'http_server_request_duration_seconds_bucket{job="goapi"}[1m])))'
+        deadline = time.monotonic() + 20
+        seen = []
+        while time.monotonic() < deadline:
+            seen = [(s["seriesLabels"], e) for s in self.query_exemplars(
+                        q, start, time.time() + 5) for e in s["exemplars"]]
+            if any(e["labels"].get("trace_id") == trace for _, e in seen):
+                break
+            time.sleep(0.5)
+        mine = [(labels, e) for labels, e in seen if e["labels"].get("trace_id") == trace]
+        self.assertTrue(mine, seen)
+        labels, e = mine[0]
+        self.assertEqual(labels["http_route"], "/parcels/{parcelID}")
+        self.assertEqual(labels["__name__"], "http_server_request_duration_seconds_bucket")
+        self.assertRegex(e["labels"]["span_id"], "^[0-9a-f]{16}$")
+        self.assertNotEqual(e["labels"]["span_id"], parent)
+        self.assertLess(abs(float(e["timestamp"]) - time.time()), 60)
 
 
 if __name__ == "__main__":

@@ -154,7 +154,7 @@ class ShedTest(BackendTestCase):
             if r.status == 503:
                 self.assertIn(int(r.header("Retry-After")), range(3, 7))
         snap = self.httpd.request("GET", "/metrics").text
-        m = re.search(r'(?m)^goapi_shed_total\{route="slow"\} (\d+)$', snap)
+        m = re.search(r'(?m)^goapi_shed_total\{route="slow",dry_run="false"\} (\d+)$', snap)
         self.assertIsNotNone(m, snap[-2000:])
         self.assertGreaterEqual(int(m.group(1)), 3)
         # each scope's limit, by its <Location> or "server"
