@@ -403,3 +403,20 @@ const char *goapi_readiness_json(apr_pool_t *p, const goapi_readiness *r)
     }
     return apr_pstrcat(p, out, "}}\n", NULL);
 }
+
+const char *goapi_readiness_brief(const goapi_readiness *r)
+{
+    return r->draining ? "draining\n" : !r->started ? "starting\n"
+           : goapi_readiness_ok(r) ? "ready\n" : "not ready\n";
+}
+
+const char *goapi_readiness_json_brief(apr_pool_t *p, const goapi_readiness *r)
+{
+    const char *word = goapi_readiness_brief(r);
+
+    if (goapi_readiness_ok(r)) {
+        return "{\"status\":\"pass\"}\n";
+    }
+    return apr_pstrcat(p, "{\"status\":\"fail\",\"output\":\"",
+                       apr_pstrmemdup(p, word, strlen(word) - 1), "\"}\n", NULL);
+}

@@ -108,4 +108,11 @@ const char *goapi_readiness_one(apr_pool_t *p, const goapi_readiness *r,
  * pass/fail and, per check, its last result, time and output. */
 const char *goapi_readiness_json(apr_pool_t *p, const goapi_readiness *r);
 
+/* The answers for a client that may not see the detail (GoapiProbeDetail):
+ * no check name, no failure text.  Text: "ready\n", "draining\n",
+ * "starting\n" or "not ready\n"; JSON: the status, and for a failure one
+ * of those words as its output. */
+const char *goapi_readiness_brief(const goapi_readiness *r);
+const char *goapi_readiness_json_brief(apr_pool_t *p, const goapi_readiness *r);
+
 #endif /* GOAPI_HEALTH_H */

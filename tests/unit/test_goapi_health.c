@@ -212,6 +212,41 @@ static void test_answers(void **state)
     assert_non_null(strstr(goapi_readiness_json(unit_pool, &r), "\"output\":\"draining\""));
 }
 
+/* What a client that may not see the detail gets: no check name and no
+ * failure text in any state. */
+static void test_brief_answers(void **state)
+{
+    static const char *const names[] = { "ledger-db" };
+    goapi_health *h = new_table();
+    goapi_readiness r;
+    const char *json;
+
+    (void)state;
+    goapi_health_configure(h, names, 1);
+    snapshot(h, &r, 0, 0);
+    assert_string_equal(goapi_readiness_brief(&r), "starting\n");
+    assert_string_equal(goapi_readiness_json_brief(unit_pool, &r),
+                        "{\"status\":\"fail\",\"output\":\"starting\"}\n");
+
+    goapi_health_record(h, 0, "ledger-db", 0, "connect: Connection refused", 0, 0);
+    snapshot(h, &r, 1, 0);
+    assert_string_equal(goapi_readiness_brief(&r), "not ready\n");
+    json = goapi_readiness_json_brief(unit_pool, &r);
+    assert_string_equal(json, "{\"status\":\"fail\",\"output\":\"not ready\"}\n");
+    assert_null(strstr(json, "ledger"));
+
+    snapshot(h, &r, 1, 1);
+    r.drain_reason = "drain file present";
+    assert_string_equal(goapi_readiness_brief(&r), "draining\n");
+    assert_string_equal(goapi_readiness_json_brief(unit_pool, &r),
+                        "{\"status\":\"fail\",\"output\":\"draining\"}\n");
+
+    goapi_health_record(h, 0, "ledger-db", 1, NULL, 0, 0);
+    snapshot(h, &r, 1, 0);
+    assert_string_equal(goapi_readiness_brief(&r), "ready\n");
+    assert_string_equal(goapi_readiness_json_brief(unit_pool, &r), "{\"status\":\"pass\"}\n");
+}
+
 static void test_no_checks(void **state)
 {
     goapi_health *h = new_table();
@@ -307,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_names_and_status),
         cmocka_unit_test(test_layout_keeps_results_by_name),
         cmocka_unit_test(test_answers),
+        cmocka_unit_test(test_brief_answers),
         cmocka_unit_test(test_no_checks),
         cmocka_unit_test(test_json_escapes),
         cmocka_unit_test(test_readers_never_see_a_torn_entry),
