@@ -130,6 +130,10 @@ static const command_rec goapi_cmds[] = {
     AP_INIT_FLAG("GoapiProbeFastPath", goapi_cmd_probe_fast_path, NULL, RSRC_CONF,
                  "Off: the probes always take httpd's full request cycle (default On: "
                  "answered before it where nothing configured acts on them)"),
+    AP_INIT_RAW_ARGS("GoapiProbeDetail", goapi_cmd_probe_detail, NULL, RSRC_CONF,
+                     "Who sees the probes' check names and failures (?verbose, "
+                     "/readyz/<check>): local, all, off, or networks such as "
+                     "10.0.0.0/8, with or without local (default local)"),
     AP_INIT_TAKE1("GoapiIdempotencyDamagedStore", goapi_cmd_idem_damaged, NULL, RSRC_CONF,
                   "A damaged ledger at startup: Refuse (the server does not start) or "
                   "StartFresh (moved aside, a new empty one; its records are lost) "

@@ -163,7 +163,9 @@ class Server(Process):
                  "LoadModule mpm_%s_module %s/mod_mpm_%s.so" % (mpm, MODULES_DIR, mpm),
                  "DefaultRuntimeDir %s/run" % self.dir,
                  "PidFile %s/run/httpd.pid" % self.dir,
-                 "LoadModule authz_core_module %s/mod_authz_core.so" % MODULES_DIR]
+                 "LoadModule authz_core_module %s/mod_authz_core.so" % MODULES_DIR,
+                 # conf/goapi.conf's "Require local" over /metrics
+                 "LoadModule authz_host_module %s/mod_authz_host.so" % MODULES_DIR]
         for m in extra_modules:
             lines.append("LoadModule %s" % m)
         if goapi:

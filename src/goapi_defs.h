@@ -63,6 +63,10 @@
 #define GOAPI_DEFAULT_CHECK_INTERVAL   (5 * 1000000)
 #define GOAPI_DEFAULT_CHECK_TIMEOUT    (1 * 1000000)
 
+/* Who sees the probes' check names and failures (GoapiProbeDetail): like
+ * Debian's mod_status, the local machine alone until the operator opens it. */
+#define GOAPI_DEFAULT_PROBE_DETAIL     "local"
+
 /* Idempotency (GoapiIdempotency*): defaults, in microseconds and bytes. */
 #define GOAPI_DEFAULT_IDEM_TTL         ((apr_int64_t)24 * 3600 * 1000000)
 #define GOAPI_DEFAULT_IDEM_LEASE       ((apr_int64_t)60 * 1000000)

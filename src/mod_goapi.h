@@ -12,6 +12,7 @@
 #include "ap_mpm.h"
 #include "mod_watchdog.h"
 
+#include "goapi_allow.h"
 #include "goapi_defs.h"
 #include "goapi_health.h"
 #include "goapi_limits.h"
@@ -26,7 +27,8 @@ extern module AP_MODULE_DECLARE_DATA goapi_module;
  * string; a retired number is never given again.  "make lint" checks both
  * (scripts/check-lognos.py).
  *
- * Next free: GOAPI00088
+ * Next free: GOAPI00101 (00088-00099: other branches' work in progress;
+ * 00100-00129: the probes')
  */
 #define GOAPI_LOGNO(n) "GOAPI" #n ": "
 
@@ -68,6 +70,8 @@ typedef struct {
                                          * (main server); -1 unset */
     int idem_damaged;                   /* GOAPI_DAMAGED_* (main server); -1 unset */
     int probe_fast_path;                /* GoapiProbeFastPath; -1 unset = 1 */
+    goapi_allow probe_detail;           /* GoapiProbeDetail: who sees check names
+                                         * and failures; unset = local */
     int metrics;                        /* GoapiMetrics (main server); -1 unset = 1 */
     int trust_incoming_trace;           /* GoapiTrustIncomingTrace; -1 unset = 1 */
     int trace_sampled;                  /* GoapiTraceSampled; -1 unset = 1 */
@@ -157,6 +161,7 @@ const char *goapi_cmd_idem_store_timeout(cmd_parms *cmd, void *dconf, const char
 const char *goapi_cmd_idem_store_prefix(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_idem_replay_cache(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_probe_fast_path(cmd_parms *cmd, void *dconf, int flag);
+const char *goapi_cmd_probe_detail(cmd_parms *cmd, void *dconf, const char *args);
 const char *goapi_cmd_global_flag(cmd_parms *cmd, void *dconf, int flag);
 const char *goapi_cmd_server_flag(cmd_parms *cmd, void *dconf, int flag);
 const char *goapi_cmd_deadline_header(cmd_parms *cmd, void *dconf, const char *arg);

@@ -52,6 +52,7 @@ void *goapi_config_create_server(apr_pool_t *p, server_rec *s)
     conf->idem_sweep = -1;
     conf->idem_damaged = -1;
     conf->probe_fast_path = -1;
+    goapi_allow_init(&conf->probe_detail);
     conf->metrics = -1;
     conf->trust_incoming_trace = -1;
     conf->trace_sampled = -1;
@@ -77,6 +78,8 @@ void *goapi_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     GOAPI_MERGE(max_id_length, -1);
     GOAPI_MERGE(trust_incoming_ids, -1);
     GOAPI_MERGE(probe_fast_path, -1);
+    conf->probe_detail = add->probe_detail.mode != GOAPI_ALLOW_UNSET ? add->probe_detail
+                                                                     : base->probe_detail;
     GOAPI_MERGE(trust_incoming_trace, -1);
     GOAPI_MERGE(trace_sampled, -1);
     GOAPI_MERGE(trace_response, -1);
@@ -324,6 +327,30 @@ const char *goapi_cmd_probe_fast_path(cmd_parms *cmd, void *dconf, int flag)
 {
     (void)dconf;
     goapi_cmd_sconf_noted(cmd, flag ? "On" : "Off")->probe_fast_path = flag;
+    return NULL;
+}
+
+/* GoapiProbeDetail local | all | off | <network>... */
+const char *goapi_cmd_probe_detail(cmd_parms *cmd, void *dconf, const char *args)
+{
+    apr_array_header_t *words = apr_array_make(cmd->temp_pool, 4, sizeof(const char *));
+    const char *rest = args, *err;
+    goapi_allow allow;
+
+    (void)dconf;
+    while (*rest) {
+        const char *w = ap_getword_conf(cmd->temp_pool, &rest);
+
+        if (*w) {
+            APR_ARRAY_PUSH(words, const char *) = w;
+        }
+    }
+    err = goapi_allow_parse(cmd->pool, (const char *const *)(void *)words->elts,
+                            words->nelts, &allow);
+    if (err) {
+        return goapi_cmd_error(cmd, args, err);
+    }
+    goapi_cmd_sconf_noted(cmd, allow.shown)->probe_detail = allow;
     return NULL;
 }
 
@@ -791,7 +818,6 @@ static void goapi_config_resolve_dir(goapi_dir_conf *dc)
 int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *s)
 {
-    (void)pconf;
     (void)plog;
     for (; s; s = s->next) {
         goapi_server_conf *c = goapi_sconf(s);
@@ -808,6 +834,11 @@ int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             c->trust_incoming_ids = 1;
         if (c->probe_fast_path < 0)
             c->probe_fast_path = 1;
+        if (c->probe_detail.mode == GOAPI_ALLOW_UNSET) {
+            static const char *const local[] = { GOAPI_DEFAULT_PROBE_DETAIL };
+
+            goapi_allow_parse(pconf, local, 1, &c->probe_detail);
+        }
         if (c->metrics < 0)
             c->metrics = 1;
         if (c->trust_incoming_trace < 0)

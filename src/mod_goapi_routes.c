@@ -79,17 +79,31 @@ static int goapi_respond_probe(request_rec *r, int ok, const char *type, const c
     return goapi_respond(r, ok ? HTTP_OK : HTTP_SERVICE_UNAVAILABLE, type, body);
 }
 
-/* /readyz: plain text, ?verbose, or application/health+json. */
+/* May this client see the probes' detail, the names of the checks and why
+ * they fail (GoapiProbeDetail)?  The client is the one access control sees
+ * (mod_remoteip's, when it is loaded), with "local" as Require local says. */
+static int goapi_probe_detail(request_rec *r)
+{
+    return goapi_allow_match(&goapi_sconf(r->server)->probe_detail, r->useragent_addr,
+                             r->connection->local_addr);
+}
+
+/* /readyz: plain text, ?verbose, or application/health+json; the checks'
+ * names and failures only for a client that may see them. */
 static int goapi_respond_readyz(request_rec *r)
 {
     goapi_readiness rd;
-    int ok;
+    int ok, detail = goapi_probe_detail(r);
 
     goapi_lifecycle_readiness(r, &rd);
     ok = goapi_readiness_ok(&rd);
     if (goapi_accepts(apr_table_get(r->headers_in, "Accept"), GOAPI_HEALTH_JSON_TYPE)) {
         return goapi_respond_probe(r, ok, GOAPI_HEALTH_JSON_TYPE,
-                                   goapi_readiness_json(r->pool, &rd));
+                                   detail ? goapi_readiness_json(r->pool, &rd)
+                                          : goapi_readiness_json_brief(r->pool, &rd));
+    }
+    if (!detail) {
+        return goapi_respond_probe(r, ok, GOAPI_TEXT_TYPE, goapi_readiness_brief(&rd));
     }
     return goapi_respond_probe(r, ok, GOAPI_TEXT_TYPE,
                                goapi_query_has(r->args, "verbose")
@@ -97,7 +111,8 @@ static int goapi_respond_readyz(request_rec *r)
                                : goapi_readiness_text(r->pool, &rd));
 }
 
-/* /readyz/{check}: one check; 404 for a name that is not configured. */
+/* /readyz/{check}: one check; 404 for a name that is not configured.  Its
+ * failure's text only for a client that may see the detail. */
 static int goapi_respond_readyz_check(request_rec *r, const char *name)
 {
     goapi_readiness rd;
@@ -108,6 +123,9 @@ static int goapi_respond_readyz_check(request_rec *r, const char *name)
     body = goapi_readiness_one(r->pool, &rd, name, &ok);
     if (!body) {
         return goapi_respond_error(r, HTTP_NOT_FOUND, "404 page not found\n");
+    }
+    if (!ok && !goapi_probe_detail(r)) {
+        body = "failed\n";
     }
     return goapi_respond_probe(r, ok, GOAPI_TEXT_TYPE, body);
 }
@@ -486,6 +504,13 @@ void goapi_routes_test_config(apr_pool_t *pconf, server_rec *s)
                          "httpd's translate, access, type and fixup phases "
                          "(GoapiProbeFastPath Off turns this off)", name);
         }
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_INFO, 0, s, GOAPI_LOGNO(00100)
+                     "%s: the probes' check names and failures (?verbose, "
+                     "/readyz/<check>) are shown to: %s (GoapiProbeDetail); every "
+                     "other client gets the plain answer", name,
+                     sc->probe_detail.mode == GOAPI_ALLOW_ALL ? "every client"
+                     : sc->probe_detail.mode == GOAPI_ALLOW_NONE ? "no client"
+                     : sc->probe_detail.shown);
     }
 }
 
