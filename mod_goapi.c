@@ -130,6 +130,11 @@ static const command_rec goapi_cmds[] = {
     AP_INIT_FLAG("GoapiProbeFastPath", goapi_cmd_probe_fast_path, NULL, RSRC_CONF,
                  "Off: the probes always take httpd's full request cycle (default On: "
                  "answered before it where nothing configured acts on them)"),
+    AP_INIT_FLAG("GoapiProbes", goapi_cmd_server_flag,
+                 (void *)offsetof(goapi_server_conf, probes), RSRC_CONF,
+                 "On: mod_goapi answers /healthz, /readyz, /readyz/<check> and "
+                 "/startupz, found by exact comparison of the path, without a "
+                 "<Location> (default Off)"),
     AP_INIT_RAW_ARGS("GoapiProbeDetail", goapi_cmd_probe_detail, NULL, RSRC_CONF,
                      "Who sees the probes' check names and failures (?verbose, "
                      "/readyz/<check>): local, all, off, or networks such as "
@@ -290,6 +295,10 @@ static void goapi_register_hooks(apr_pool_t *p)
     /* After mod_alias, mod_rewrite and mod_proxy, which may map the URL
      * first; before core's DocumentRoot mapping (REALLY_LAST). */
     ap_hook_translate_name(goapi_routes_translate, NULL, NULL, APR_HOOK_LAST);
+    /* First among fixups: a probe path of GoapiProbes is answered by the
+     * goapi handler, which the later fixups (the idempotency claim at
+     * APR_HOOK_LAST) then see. */
+    ap_hook_fixups(goapi_routes_fixups, NULL, NULL, APR_HOOK_FIRST);
     /* Like mod_proxy's: a URL that is not a file skips the directory walk. */
     ap_hook_map_to_storage(goapi_routes_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_quick_handler(goapi_routes_quick_handler, NULL, NULL, APR_HOOK_FIRST);

@@ -257,6 +257,18 @@ goapi_match_result goapi_route_match(apr_pool_t *p, const char *method,
     return m->allowed ? GOAPI_MATCH_NOT_ALLOWED : GOAPI_MATCH_NOT_FOUND;
 }
 
+goapi_route_id goapi_route_probe_path(const char *path)
+{
+    static const char check[] = "/readyz/";
+    apr_size_t len = strlen(path);
+
+    if (len > sizeof(check) - 1 && memcmp(path, check, sizeof(check) - 1) == 0) {
+        return strchr(path + sizeof(check) - 1, '/') ? GOAPI_ROUTE_NONE
+                                                     : GOAPI_ROUTE_READYZ_CHECK;
+    }
+    return goapi_route_probe(path, len);
+}
+
 goapi_route_id goapi_route_probe(const char *path, apr_size_t len)
 {
     switch (len) {

@@ -82,4 +82,11 @@ goapi_match_result goapi_route_match(apr_pool_t *p, const char *method,
  * GOAPI_ROUTE_NONE.  No allocation: the probes' fast path asks it first. */
 goapi_route_id goapi_route_probe(const char *path, apr_size_t len);
 
+/* The probe that a decoded, normalised path (httpd's r->uri) names
+ * exactly, for GoapiProbes: /healthz, /readyz, /startupz, or
+ * /readyz/<one segment> (GOAPI_ROUTE_READYZ_CHECK); else GOAPI_ROUTE_NONE.
+ * No allocation, no regex: every request of a server with GoapiProbes On
+ * asks it. */
+goapi_route_id goapi_route_probe_path(const char *path);
+
 #endif /* GOAPI_ROUTER_H */

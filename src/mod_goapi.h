@@ -27,7 +27,7 @@ extern module AP_MODULE_DECLARE_DATA goapi_module;
  * string; a retired number is never given again.  "make lint" checks both
  * (scripts/check-lognos.py).
  *
- * Next free: GOAPI00101 (00088-00099: other branches' work in progress;
+ * Next free: GOAPI00102 (00088-00099: other branches' work in progress;
  * 00100-00129: the probes')
  */
 #define GOAPI_LOGNO(n) "GOAPI" #n ": "
@@ -69,6 +69,8 @@ typedef struct {
     apr_interval_time_t idem_sweep;     /* between sweeps of expired records
                                          * (main server); -1 unset */
     int idem_damaged;                   /* GOAPI_DAMAGED_* (main server); -1 unset */
+    int probes;                         /* GoapiProbes: the probe paths are
+                                         * mod_goapi's; -1 unset = 0 */
     int probe_fast_path;                /* GoapiProbeFastPath; -1 unset = 1 */
     goapi_allow probe_detail;           /* GoapiProbeDetail: who sees check names
                                          * and failures; unset = local */
@@ -310,6 +312,7 @@ int goapi_shed_handler(request_rec *r);
 int goapi_routes_post_read_request(request_rec *r);
 int goapi_routes_handler(request_rec *r);
 int goapi_routes_translate(request_rec *r);
+int goapi_routes_fixups(request_rec *r);
 int goapi_routes_map_to_storage(request_rec *r);
 int goapi_routes_quick_handler(request_rec *r, int lookup);
 int goapi_routes_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,

@@ -51,6 +51,7 @@ void *goapi_config_create_server(apr_pool_t *p, server_rec *s)
     conf->idem_replay_cache = -1;
     conf->idem_sweep = -1;
     conf->idem_damaged = -1;
+    conf->probes = -1;
     conf->probe_fast_path = -1;
     goapi_allow_init(&conf->probe_detail);
     conf->metrics = -1;
@@ -77,6 +78,7 @@ void *goapi_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     GOAPI_MERGE(idempotency_key_header, NULL);
     GOAPI_MERGE(max_id_length, -1);
     GOAPI_MERGE(trust_incoming_ids, -1);
+    GOAPI_MERGE(probes, -1);
     GOAPI_MERGE(probe_fast_path, -1);
     conf->probe_detail = add->probe_detail.mode != GOAPI_ALLOW_UNSET ? add->probe_detail
                                                                      : base->probe_detail;
@@ -832,6 +834,8 @@ int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             c->max_id_length = GOAPI_DEFAULT_MAX_ID_LENGTH;
         if (c->trust_incoming_ids < 0)
             c->trust_incoming_ids = 1;
+        if (c->probes < 0)
+            c->probes = 0;
         if (c->probe_fast_path < 0)
             c->probe_fast_path = 1;
         if (c->probe_detail.mode == GOAPI_ALLOW_UNSET) {

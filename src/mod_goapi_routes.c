@@ -354,6 +354,41 @@ int goapi_routes_handler(request_rec *r)
     return goapi_routes_serve(r);
 }
 
+/* ---- GoapiProbes: the probe paths without a <Location> --------------------
+ *
+ * With GoapiProbes On, /healthz, /readyz, /readyz/<check> and /startupz
+ * are mod_goapi's on that server: found by comparing r->uri (decoded and
+ * normalised by httpd) with those paths, at translate_name, so that no
+ * <LocationMatch> regex runs in the location walk of every request.  A
+ * <Location> over a probe path still applies (Require, LogLevel, ...);
+ * Alias, Redirect, RewriteRule and ProxyPass, which map a URL before
+ * mod_goapi does, still win. */
+
+static int goapi_probes_own(const request_rec *r)
+{
+    return goapi_sconf(r->server)->probes && r->uri
+           && goapi_route_probe_path(r->uri) != GOAPI_ROUTE_NONE;
+}
+
+#define GOAPI_FILENAME_PREFIX "goapi:"
+
+static int goapi_goapi_filename(const request_rec *r)
+{
+    return r->filename && strncmp(r->filename, GOAPI_FILENAME_PREFIX,
+                                  sizeof(GOAPI_FILENAME_PREFIX) - 1) == 0;
+}
+
+/* A probe path that mod_goapi's translate_name took: its handler is goapi
+ * whatever SetHandler says (first among fixups, so that the later ones,
+ * the idempotency claim's included, see the handler that will answer). */
+int goapi_routes_fixups(request_rec *r)
+{
+    if (goapi_goapi_filename(r) && !r->proxyreq && goapi_probes_own(r)) {
+        r->handler = GOAPI_HANDLER;
+    }
+    return DECLINED;
+}
+
 /* ---- URLs of the goapi handler are not files -----------------------------
  *
  * A URL that "SetHandler goapi" maps is answered from the route table, so
@@ -364,8 +399,6 @@ int goapi_routes_handler(request_rec *r)
  * sections and every later phase (access control included) apply as
  * before; <Directory> sections and .htaccess files do not, there being no
  * directory. */
-
-#define GOAPI_FILENAME_PREFIX "goapi:"
 
 /* After a location walk: does "SetHandler goapi" apply to r? */
 static int goapi_handler_configured(request_rec *r)
@@ -383,7 +416,8 @@ static int goapi_handler_configured(request_rec *r)
 int goapi_routes_translate(request_rec *r)
 {
     /* r->per_dir_config holds the first location walk's result here */
-    if (r->proxyreq || !r->uri || r->uri[0] != '/' || !goapi_handler_configured(r)) {
+    if (r->proxyreq || !r->uri || r->uri[0] != '/'
+        || !(goapi_probes_own(r) || goapi_handler_configured(r))) {
         return DECLINED;
     }
     r->filename = apr_pstrcat(r->pool, GOAPI_FILENAME_PREFIX, r->uri, NULL);
@@ -392,11 +426,7 @@ int goapi_routes_translate(request_rec *r)
 
 int goapi_routes_map_to_storage(request_rec *r)
 {
-    if (r->filename && strncmp(r->filename, GOAPI_FILENAME_PREFIX,
-                               sizeof(GOAPI_FILENAME_PREFIX) - 1) == 0) {
-        return OK;
-    }
-    return DECLINED;
+    return goapi_goapi_filename(r) ? OK : DECLINED;
 }
 
 /* ---- the probes' fast path -------------------------------------------------
@@ -404,8 +434,9 @@ int goapi_routes_map_to_storage(request_rec *r)
  * GET /healthz, /readyz and /startupz are answered from the quick handler,
  * before httpd's translate, access, authentication, type and fixup phases,
  * when nothing configured would act on them there:
- *   - the request's <Location> (and <If>) sections map it to "SetHandler
- *     goapi", and no Require of any kind applies to it (mod_authz_core);
+ *   - GoapiProbes is On, or the request's <Location> (and <If>) sections
+ *     map it to "SetHandler goapi"; and no Require of any kind applies to
+ *     it (mod_authz_core);
  *   - no loaded module other than those below hooks those phases (a
  *     module that does, e.g. mod_rewrite, mod_headers, mod_security or
  *     mod_access_compat, could act on every request: then no probe takes
@@ -487,6 +518,13 @@ void goapi_routes_test_config(apr_pool_t *pconf, server_rec *s)
         const goapi_server_conf *sc = goapi_sconf(s);
         const char *name = goapi_server_name(pconf, s);
 
+        if (sc->probes) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_INFO, 0, s, GOAPI_LOGNO(00101)
+                         "%s: GoapiProbes On: /healthz, /readyz, /readyz/<check> and "
+                         "/startupz are answered by mod_goapi, found by exact "
+                         "comparison of the path (a <Location> over them still "
+                         "applies)", name);
+        }
         if (!sc->probe_fast_path) {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_INFO, 0, s, GOAPI_LOGNO(00081)
                          "%s: the probes take the full request cycle "
@@ -499,9 +537,9 @@ void goapi_routes_test_config(apr_pool_t *pconf, server_rec *s)
         }
         else {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_INFO, 0, s, GOAPI_LOGNO(00066)
-                         "%s: GET /healthz, /readyz and /startupz mapped to SetHandler "
-                         "goapi, with no Require over them, are answered before "
-                         "httpd's translate, access, type and fixup phases "
+                         "%s: GET /healthz, /readyz and /startupz of GoapiProbes On or "
+                         "mapped to SetHandler goapi, with no Require over them, are "
+                         "answered before httpd's translate, access, type and fixup phases "
                          "(GoapiProbeFastPath Off turns this off)", name);
         }
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_INFO, 0, s, GOAPI_LOGNO(00100)
@@ -535,7 +573,7 @@ int goapi_routes_quick_handler(request_rec *r, int lookup)
     /* the same sections httpd would apply; the walk is cached, so a
      * request that goes on to the full cycle does not walk twice */
     if (ap_location_walk(r) != OK || ap_if_walk(r) != OK
-        || !goapi_handler_configured(r) || ap_some_auth_required(r)) {
+        || !(sc->probes || goapi_handler_configured(r)) || ap_some_auth_required(r)) {
         return DECLINED;
     }
     r->handler = GOAPI_HANDLER;

@@ -888,6 +888,7 @@ class HttpdTestCase(unittest.TestCase):
     MODULES = ()
     MPM = "event"
     FILES = None
+    INCLUDE_GOAPI_CONF = True           # the shipped conf/goapi.conf
 
     @classmethod
     def conf_body(cls):
@@ -898,7 +899,7 @@ class HttpdTestCase(unittest.TestCase):
         cls.backend = None
         cls.before_start()
         cls.httpd = Httpd(cls.conf_body(), modules=cls.MODULES, mpm=cls.MPM,
-                          files=cls.FILES)
+                          files=cls.FILES, include_goapi_conf=cls.INCLUDE_GOAPI_CONF)
         try:
             cls.httpd.start()
         except Exception:
