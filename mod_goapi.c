@@ -132,9 +132,9 @@ static const command_rec goapi_cmds[] = {
                  "answered before it where nothing configured acts on them)"),
     AP_INIT_FLAG("GoapiProbes", goapi_cmd_server_flag,
                  (void *)offsetof(goapi_server_conf, probes), RSRC_CONF,
-                 "On: mod_goapi answers /healthz, /readyz, /readyz/<check> and "
-                 "/startupz, found by exact comparison of the path, without a "
-                 "<Location> (default Off)"),
+                 "On: mod_goapi answers /healthz, /livez, /livez/<check>, /readyz, "
+                 "/readyz/<check> and /startupz, found by exact comparison of the "
+                 "path, without a <Location> (default Off)"),
     AP_INIT_RAW_ARGS("GoapiProbeDetail", goapi_cmd_probe_detail, NULL, RSRC_CONF,
                      "Who sees the probes' check names and failures (?verbose, "
                      "/readyz/<check>): local, all, off, or networks such as "
@@ -266,6 +266,9 @@ static void goapi_register_hooks(apr_pool_t *p)
      * of its registry. */
     ap_hook_child_init(goapi_lifecycle_child_init, NULL, NULL, APR_HOOK_LAST);
     APR_REGISTER_OPTIONAL_FN(goapi_register_shutdown_hook);
+    /* Liveness: other modules' threads among the checks of /livez. */
+    APR_REGISTER_OPTIONAL_FN(goapi_register_heartbeat);
+    APR_REGISTER_OPTIONAL_FN(goapi_beat);
 
     /* Idempotency.  The ledger is created in the parent and opened in each
      * child; its sweeper is a mod_watchdog child singleton.  "apachectl -t"

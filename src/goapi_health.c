@@ -13,6 +13,7 @@
 
 #include "goapi_health.h"
 #include "goapi_json.h"
+#include "goapi_probe.h"
 
 /* ---- URLs -------------------------------------------------------------- */
 
@@ -327,23 +328,48 @@ const char *goapi_readiness_text(apr_pool_t *p, const goapi_readiness *r)
     return *out ? out : "ready\n";
 }
 
-const char *goapi_readiness_verbose(apr_pool_t *p, const goapi_readiness *r)
+void goapi_readiness_exclude(goapi_readiness *r, const char *args)
 {
-    const char *out = "";
+    int i, kept = 0;
+
+    if (!args) {
+        return;
+    }
+    for (i = 0; i < r->n; i++) {
+        if (!goapi_probe_excluded(args, r->e[i].name)) {
+            if (kept != i) {
+                memcpy(&r->e[kept], &r->e[i], sizeof(r->e[kept]));
+            }
+            kept++;
+        }
+    }
+    r->n = kept;
+    if (goapi_probe_excluded(args, "startup")) {
+        r->started = 1;
+    }
+    if (goapi_probe_excluded(args, "drain")) {
+        r->draining = 0;
+    }
+}
+
+const char *goapi_readiness_verbose(apr_pool_t *p, const goapi_readiness *r,
+                                    const char *args)
+{
+    goapi_probe_check c[GOAPI_MAX_CHECKS + 2];
     int i;
 
     for (i = 0; i < r->n; i++) {
-        out = goapi_check_passed(&r->e[i])
-              ? apr_pstrcat(p, out, "[+]", r->e[i].name, " ok\n", NULL)
-              : apr_pstrcat(p, out, "[-]", r->e[i].name, " failed: ",
-                            goapi_check_failure(&r->e[i]), "\n", NULL);
+        c[i].name = r->e[i].name;
+        c[i].ok = goapi_check_passed(&r->e[i]);
+        c[i].reason = goapi_check_failure(&r->e[i]);
     }
-    out = apr_pstrcat(p, out, r->started ? "[+]startup ok\n" : "[-]startup failed: starting\n",
-                      r->draining ? "[-]drain failed: " : "[+]drain ok",
-                      r->draining ? (r->drain_reason ? r->drain_reason : "draining") : "",
-                      "\n", NULL);
-    return apr_pstrcat(p, out, goapi_readiness_ok(r) ? "readyz check passed\n"
-                                                     : "readyz check failed\n", NULL);
+    c[i].name = "startup";
+    c[i].ok = r->started;
+    c[i++].reason = "starting";
+    c[i].name = "drain";
+    c[i].ok = !r->draining;
+    c[i++].reason = r->drain_reason ? r->drain_reason : "draining";
+    return goapi_probe_verbose(p, "readyz", c, i, args);
 }
 
 const char *goapi_readiness_one(apr_pool_t *p, const goapi_readiness *r,

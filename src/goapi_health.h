@@ -94,13 +94,19 @@ void goapi_readiness_snapshot(const goapi_health *h, goapi_readiness *r);
 /* 1 when ready: started, not draining, every check passed. */
 int goapi_readiness_ok(const goapi_readiness *r);
 
+/* Leave out the checks that the query string (may be NULL) excludes with
+ * exclude=<name>: the dependency checks, "startup" and "drain". */
+void goapi_readiness_exclude(goapi_readiness *r, const char *args);
+
 /* Text bodies.  Plain: "ready\n", or the reasons ("draining\n",
- * "starting\n", "check <name> failed: <why>\n" ...).  Verbose: one line per
- * check "[+]name ok" / "[-]name failed: why", then
- * "readyz check passed|failed".  One check: "ok\n" or "failed: why\n", NULL
- * when there is no such check. */
+ * "starting\n", "check <name> failed: <why>\n" ...).  Verbose (of the
+ * whole snapshot, with the query's exclusions marked, goapi_probe.h): one
+ * line per check "[+]name ok" / "[-]name failed: why" / "[+]name excluded:
+ * ok", then "readyz check passed|failed".  One check: "ok\n" or
+ * "failed: why\n", NULL when there is no such check. */
 const char *goapi_readiness_text(apr_pool_t *p, const goapi_readiness *r);
-const char *goapi_readiness_verbose(apr_pool_t *p, const goapi_readiness *r);
+const char *goapi_readiness_verbose(apr_pool_t *p, const goapi_readiness *r,
+                                    const char *args);
 const char *goapi_readiness_one(apr_pool_t *p, const goapi_readiness *r,
                                 const char *name, int *ok);
 

@@ -15,8 +15,10 @@
 #include "goapi_allow.h"
 #include "goapi_defs.h"
 #include "goapi_health.h"
+#include "goapi_heartbeat.h"
 #include "goapi_limits.h"
 #include "goapi_metrics.h"
+#include "goapi_probe.h"
 #include "goapi_redis_url.h"
 #include "goapi_shutdown.h"
 
@@ -216,11 +218,29 @@ typedef struct {
     volatile apr_uint32_t stop;         /* the thread returns once this is set */
     server_rec *s;
     const char *name;
+    const char *check;                  /* its liveness check (/livez/<check>) */
+    apr_interval_time_t stall;          /* silent longer than this: stuck; the
+                                         * thread asks goapi_child_thread_stopping()
+                                         * at least this often */
+    goapi_heartbeat *hb;
 } goapi_child_thread;
 
 apr_status_t goapi_child_thread_start(goapi_child_thread *t, apr_pool_t *pchild,
                                       apr_thread_start_t fn, void *data);
+/* Whether the thread is to return; each call is also its heartbeat. */
 int goapi_child_thread_stopping(goapi_child_thread *t);
+/* A liveness check of this child (/livez): a thread's heartbeat, added
+ * from child_init (NULL when the table is full or the name is not a check
+ * name).  Also offered to other modules (mod_goapi_public.h). */
+goapi_heartbeat *goapi_heartbeat_add(apr_pool_t *pchild, const char *name,
+                                     apr_interval_time_t stall);
+void goapi_heartbeat_now(goapi_heartbeat *hb);
+/* The liveness checks of this child: ping, then each heartbeat. */
+int goapi_liveness(apr_pool_t *p, goapi_probe_check **out);
+/* The optional functions of mod_goapi_public.h over these. */
+struct goapi_heartbeat *goapi_register_heartbeat(apr_pool_t *pchild, const char *name,
+                                                 apr_interval_time_t stall);
+void goapi_beat(struct goapi_heartbeat *hb);
 /* Call fn every interval in one child at a time (a mod_watchdog child
  * singleton named name), from post_config; APR_ENOTIMPL without
  * mod_watchdog.  Register the post_config hook before mod_watchdog's

@@ -78,7 +78,7 @@ static goapi_shutdown_hook *goapi_shutdown_hooks;
 
 /* The supervisor thread of this child. */
 static goapi_child_thread goapi_supervisor = {
-    NULL, 0, NULL, "shutdown supervisor"
+    NULL, 0, NULL, "shutdown supervisor", "shutdown-supervisor", 0, NULL
 };
 
 /* After the cut, how long workers get to let go before the process ends:
@@ -500,6 +500,8 @@ void goapi_lifecycle_child_init(apr_pool_t *pchild, server_rec *s)
         return;                         /* GoapiShutdownTimeout 0: unbounded */
     }
     goapi_supervisor.s = s;
+    /* it runs the shutdown hooks, for up to the window, between beats */
+    goapi_supervisor.stall = GOAPI_HEARTBEAT_STALL + goapi_shutdown_window;
     rv = goapi_child_thread_start(&goapi_supervisor, pchild, goapi_supervise, s);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, GOAPI_LOGNO(00037)

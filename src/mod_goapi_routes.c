@@ -88,14 +88,26 @@ static int goapi_probe_detail(request_rec *r)
                              r->connection->local_addr);
 }
 
-/* /readyz: plain text, ?verbose, or application/health+json; the checks'
- * names and failures only for a client that may see them. */
+/* ?verbose, for a client that may see the detail. */
+static int goapi_verbose(request_rec *r)
+{
+    return goapi_query_has(r->args, "verbose") && goapi_probe_detail(r);
+}
+
+/* /readyz: plain text, ?verbose, or application/health+json, without the
+ * checks that ?exclude= names; the checks' names and failures only for a
+ * client that may see them. */
 static int goapi_respond_readyz(request_rec *r)
 {
     goapi_readiness rd;
+    const char *verbose = NULL;
     int ok, detail = goapi_probe_detail(r);
 
     goapi_lifecycle_readiness(r, &rd);
+    if (detail && goapi_query_has(r->args, "verbose")) {
+        verbose = goapi_readiness_verbose(r->pool, &rd, r->args);
+    }
+    goapi_readiness_exclude(&rd, r->args);
     ok = goapi_readiness_ok(&rd);
     if (goapi_accepts(apr_table_get(r->headers_in, "Accept"), GOAPI_HEALTH_JSON_TYPE)) {
         return goapi_respond_probe(r, ok, GOAPI_HEALTH_JSON_TYPE,
@@ -106,9 +118,50 @@ static int goapi_respond_readyz(request_rec *r)
         return goapi_respond_probe(r, ok, GOAPI_TEXT_TYPE, goapi_readiness_brief(&rd));
     }
     return goapi_respond_probe(r, ok, GOAPI_TEXT_TYPE,
-                               goapi_query_has(r->args, "verbose")
-                               ? goapi_readiness_verbose(r->pool, &rd)
-                               : goapi_readiness_text(r->pool, &rd));
+                               verbose ? verbose : goapi_readiness_text(r->pool, &rd));
+}
+
+/* One check's answer: "ok", or "failed" and, for a client that may see
+ * the detail, why. */
+static int goapi_respond_one(request_rec *r, int ok, const char *reason)
+{
+    return goapi_respond_probe(r, ok, GOAPI_TEXT_TYPE,
+                               ok ? "ok\n"
+                               : goapi_probe_detail(r)
+                               ? apr_pstrcat(r->pool, "failed: ", reason ? reason : "failed",
+                                             "\n", NULL)
+                               : "failed\n");
+}
+
+/* /livez: the process itself (ping, its threads' heartbeats), never its
+ * dependencies or its load; ?exclude= and ?verbose as /readyz.  A client
+ * that may see the detail gets the checks on a failure too, as
+ * kube-apiserver answers. */
+static int goapi_respond_livez(request_rec *r)
+{
+    goapi_probe_check *c;
+    int n = goapi_liveness(r->pool, &c);
+    int ok = goapi_probe_ok(c, n, r->args);
+
+    if (goapi_probe_detail(r) && (!ok || goapi_query_has(r->args, "verbose"))) {
+        return goapi_respond_probe(r, ok, GOAPI_TEXT_TYPE,
+                                   goapi_probe_verbose(r->pool, "livez", c, n, r->args));
+    }
+    return goapi_respond_probe(r, ok, GOAPI_TEXT_TYPE, ok ? "ok\n" : "livez check failed\n");
+}
+
+/* /livez/{check}: one liveness check; 404 for a name that is none. */
+static int goapi_respond_livez_check(request_rec *r, const char *name)
+{
+    goapi_probe_check *c;
+    int n = goapi_liveness(r->pool, &c), i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(c[i].name, name) == 0) {
+            return goapi_respond_one(r, c[i].ok, c[i].reason);
+        }
+    }
+    return goapi_respond_error(r, HTTP_NOT_FOUND, "404 page not found\n");
 }
 
 /* /readyz/{check}: one check; 404 for a name that is not configured.  Its
@@ -135,6 +188,13 @@ static int goapi_respond_startupz(request_rec *r)
     goapi_readiness rd;
 
     goapi_lifecycle_readiness(r, &rd);
+    if (goapi_verbose(r)) {
+        const goapi_probe_check startup = { "startup", rd.started, "starting" };
+
+        return goapi_respond_probe(r, rd.started, GOAPI_TEXT_TYPE,
+                                   goapi_probe_verbose(r->pool, "startupz", &startup, 1,
+                                                       NULL));
+    }
     return goapi_respond_probe(r, rd.started, GOAPI_TEXT_TYPE,
                                rd.started ? "started\n" : "starting\n");
 }
@@ -212,10 +272,28 @@ static int goapi_answer_ROOT(request_rec *r, const goapi_match *m)
     return goapi_respond_text(r, HTTP_OK, "parcel service is reachable\n");
 }
 
+/* /healthz: as before /livez existed, "ok" while the child can answer;
+ * ?verbose shows its one check. */
 static int goapi_answer_HEALTHZ(request_rec *r, const goapi_match *m)
 {
+    static const goapi_probe_check ping = { "ping", 1, NULL };
+
     (void)m;
-    return goapi_respond_probe(r, 1, GOAPI_TEXT_TYPE, "ok\n");
+    return goapi_respond_probe(r, 1, GOAPI_TEXT_TYPE,
+                               goapi_verbose(r)
+                               ? goapi_probe_verbose(r->pool, "healthz", &ping, 1, NULL)
+                               : "ok\n");
+}
+
+static int goapi_answer_LIVEZ(request_rec *r, const goapi_match *m)
+{
+    (void)m;
+    return goapi_respond_livez(r);
+}
+
+static int goapi_answer_LIVEZ_CHECK(request_rec *r, const goapi_match *m)
+{
+    return goapi_respond_livez_check(r, m->param);
 }
 
 static int goapi_answer_READYZ(request_rec *r, const goapi_match *m)
@@ -356,8 +434,8 @@ int goapi_routes_handler(request_rec *r)
 
 /* ---- GoapiProbes: the probe paths without a <Location> --------------------
  *
- * With GoapiProbes On, /healthz, /readyz, /readyz/<check> and /startupz
- * are mod_goapi's on that server: found by comparing r->uri (decoded and
+ * With GoapiProbes On, /healthz, /livez, /livez/<check>, /readyz,
+ * /readyz/<check> and /startupz are mod_goapi's on that server: found by comparing r->uri (decoded and
  * normalised by httpd) with those paths, at translate_name, so that no
  * <LocationMatch> regex runs in the location walk of every request.  A
  * <Location> over a probe path still applies (Require, LogLevel, ...);
@@ -431,7 +509,7 @@ int goapi_routes_map_to_storage(request_rec *r)
 
 /* ---- the probes' fast path -------------------------------------------------
  *
- * GET /healthz, /readyz and /startupz are answered from the quick handler,
+ * GET /healthz, /livez, /readyz and /startupz are answered from the quick handler,
  * before httpd's translate, access, authentication, type and fixup phases,
  * when nothing configured would act on them there:
  *   - GoapiProbes is On, or the request's <Location> (and <If>) sections
@@ -520,9 +598,9 @@ void goapi_routes_test_config(apr_pool_t *pconf, server_rec *s)
 
         if (sc->probes) {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_INFO, 0, s, GOAPI_LOGNO(00101)
-                         "%s: GoapiProbes On: /healthz, /readyz, /readyz/<check> and "
-                         "/startupz are answered by mod_goapi, found by exact "
-                         "comparison of the path (a <Location> over them still "
+                         "%s: GoapiProbes On: /healthz, /livez, /livez/<check>, /readyz, "
+                         "/readyz/<check> and /startupz are answered by mod_goapi, found "
+                         "by exact comparison of the path (a <Location> over them still "
                          "applies)", name);
         }
         if (!sc->probe_fast_path) {
@@ -537,7 +615,7 @@ void goapi_routes_test_config(apr_pool_t *pconf, server_rec *s)
         }
         else {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_INFO, 0, s, GOAPI_LOGNO(00066)
-                         "%s: GET /healthz, /readyz and /startupz of GoapiProbes On or "
+                         "%s: GET /healthz, /livez, /readyz and /startupz of GoapiProbes On or "
                          "mapped to SetHandler goapi, with no Require over them, are "
                          "answered before httpd's translate, access, type and fixup phases "
                          "(GoapiProbeFastPath Off turns this off)", name);

@@ -164,7 +164,7 @@ class FastPathReportTest(HttpdTestCase):
                                 '<VirtualHost 127.0.0.1:@PORT@>\n ServerName off.example\n'
                                 ' GoapiProbeFastPath Off\n</VirtualHost>\n')
         self.assertEqual(len(lines), 2, lines)
-        self.assertRegex(lines[0], r"^GOAPI00066: the main server: GET /healthz, /readyz and "
+        self.assertRegex(lines[0], r"^GOAPI00066: the main server: GET /healthz, /livez, /readyz and "
                                    r"/startupz of GoapiProbes On or mapped to SetHandler "
                                    r"goapi, with no Require over them, are answered before "
                                    r"httpd's translate")

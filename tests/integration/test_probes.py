@@ -8,7 +8,9 @@ control over a probe, and switched off in a virtual host.
 As in test_fastpath.py, %f shows the path a request took: "-" for the
 fast path (no filename), "goapi:<path>" for the full cycle."""
 
-from harness import Httpd, HttpdTestCase, free_port
+import os
+
+from harness import TEST_MODULES, Httpd, HttpdTestCase, free_port
 from test_fastpath import FORMAT, assert_refused_by_access, fp_lines
 from test_readiness import TcpDependency, wait_for
 
@@ -20,10 +22,9 @@ GoapiReadyCheckTimeout 250ms
 """
 
 
-class ProbesAloneTest(HttpdTestCase):
-    """GoapiProbes On and nothing else of mod_goapi's configuration."""
-    INCLUDE_GOAPI_CONF = False
-    EXTRA = ""
+class WithDependency(HttpdTestCase):
+    """A server whose readiness checks a dependency the test opens and
+    closes (cls.db)."""
 
     @classmethod
     def before_start(cls):
@@ -32,6 +33,12 @@ class ProbesAloneTest(HttpdTestCase):
     @classmethod
     def after_stop(cls):
         cls.db.close()
+
+
+class ProbesAloneTest(WithDependency):
+    """GoapiProbes On and nothing else of mod_goapi's configuration."""
+    INCLUDE_GOAPI_CONF = False
+    EXTRA = ""
 
     @classmethod
     def conf_body(cls):
@@ -177,7 +184,120 @@ GoapiProbes On
         lines = [l for l in res.stderr.splitlines() if "GOAPI00101" in l]
         self.assertEqual(len(lines), 2, res.stderr)
         self.assertEqual(lines[0], "GOAPI00101: the main server: GoapiProbes On: /healthz, "
-                                   "/readyz, /readyz/<check> and /startupz are answered by "
-                                   "mod_goapi, found by exact comparison of the path (a "
-                                   "<Location> over them still applies)")
+                                   "/livez, /livez/<check>, /readyz, /readyz/<check> and "
+                                   "/startupz are answered by mod_goapi, found by exact "
+                                   "comparison of the path (a <Location> over them still "
+                                   "applies)")
         self.assertRegex(lines[1], r"^GOAPI00101: the virtual host on\.example defined at ")
+
+
+class ProbeSemanticsTest(WithDependency):
+    """kube-apiserver's probe semantics with the shipped configuration:
+    /livez and its checks (ping, the heartbeats of mod_goapi's threads and
+    of a test module's), ?exclude= on /livez and /readyz, ?verbose on
+    every probe."""
+    MODULES = ("remoteip",)
+    # in the order of the child_init hooks that added them
+    DETAIL = ("[+]ping ok\n[+]write-deadlines ok\n[+]hooktest-worker ok\n"
+              "[+]shutdown-supervisor ok\n")
+
+    @classmethod
+    def conf_body(cls):
+        return ("Define HOOKTEST_HEARTBEAT\nLoadModule goapi_hooktest_module %s\n"
+                "RemoteIPHeader X-Forwarded-For\nRemoteIPInternalProxy 127.0.0.1\n"
+                % os.path.join(TEST_MODULES, "mod_goapi_hooktest.so")
+                + PROBES % cls.db.port)
+
+    def setUp(self):
+        super().setUp()
+        self.stall = self.httpd.path("run/hooktest-stall")
+        self.db.close()
+        self.db.open()
+        self.assertTrue(wait_for(lambda: self.get("/readyz").status == 200))
+
+    def tearDown(self):
+        if os.path.exists(self.stall):
+            os.unlink(self.stall)
+        super().tearDown()
+
+    def test_livez(self):
+        r = self.get("/livez")
+        self.assertEqual((r.status, r.text), (200, "ok\n"))
+        self.assertEqual(r.header("Cache-Control"), "no-store")
+        r = self.get("/livez?verbose")
+        self.assertEqual((r.status, r.text), (200, self.DETAIL + "livez check passed\n"))
+        for name in ("ping", "write-deadlines", "shutdown-supervisor", "hooktest-worker"):
+            r = self.get("/livez/" + name)
+            self.assertEqual((r.status, r.text), (200, "ok\n"), name)
+        r = self.get("/livez/db")         # a dependency is no liveness check
+        self.assertEqual((r.status, r.text), (404, "404 page not found\n"))
+
+    def test_liveness_ignores_dependencies(self):
+        self.db.close()
+        self.assertTrue(wait_for(lambda: self.get("/readyz").status == 503))
+        self.assertEqual(self.get("/livez").status, 200)
+        self.assertEqual(self.get("/healthz").status, 200)
+
+    def test_stuck_thread_fails_liveness(self):
+        open(self.stall, "w").close()
+        # every child's thread stops beating; its check fails after 1 s
+        r = wait_for(lambda: (lambda x: x if x.status == 503 else None)(self.get("/livez")),
+                     timeout=5)
+        self.assertTrue(r, "liveness never failed")
+        self.assertRegex(r.text, r"^\[\+\]ping ok\n\[\+\]write-deadlines ok\n"
+                                 r"\[-\]hooktest-worker failed: no heartbeat for \d+\.\ds\n"
+                                 r"\[\+\]shutdown-supervisor ok\nlivez check failed\n$")
+        r = self.get("/livez/hooktest-worker")
+        self.assertEqual(r.status, 503)
+        self.assertRegex(r.text, r"^failed: no heartbeat for \d+\.\ds\n$")
+        # excluded, the stuck thread does not fail the probe
+        r = self.get("/livez?exclude=hooktest-worker&verbose")
+        self.assertEqual((r.status, r.text),
+                         (200, self.DETAIL.replace("hooktest-worker ok",
+                                                   "hooktest-worker excluded: ok")
+                          + "livez check passed\n"))
+        # a client that may not see the detail: the plain answer
+        r = self.get("/livez?verbose", {"X-Forwarded-For": "203.0.113.7"})
+        self.assertEqual((r.status, r.text), (503, "livez check failed\n"))
+        r = self.get("/livez/hooktest-worker", {"X-Forwarded-For": "203.0.113.7"})
+        self.assertEqual((r.status, r.text), (503, "failed\n"))
+        # readiness and /healthz are not liveness
+        self.assertEqual(self.get("/readyz").status, 200)
+        self.assertEqual(self.get("/healthz").status, 200)
+        os.unlink(self.stall)
+        self.assertTrue(wait_for(lambda: self.get("/livez").status == 200, timeout=5))
+
+    def test_readyz_exclude(self):
+        self.db.close()
+        self.assertTrue(wait_for(lambda: self.get("/readyz").status == 503))
+        r = self.get("/readyz?exclude=db")
+        self.assertEqual((r.status, r.text), (200, "ready\n"))
+        r = self.get("/readyz?verbose&exclude=db&exclude=nope")
+        self.assertEqual((r.status, r.text),
+                         (200, "[+]db excluded: ok\n[+]startup ok\n[+]drain ok\n"
+                               "warn: some health checks cannot be excluded: no matches "
+                               "for \"nope\"\nreadyz check passed\n"))
+        r = self.get("/readyz?exclude=nope")
+        self.assertEqual(r.status, 503)
+        self.assertEqual(self.get("/readyz", {"Accept": "application/health+json"},
+                                  ).status, 503)
+        self.assertEqual(self.get("/readyz?exclude=db",
+                                  {"Accept": "application/health+json"}).status, 200)
+
+    def test_verbose_on_every_probe(self):
+        for path, body in (("/healthz?verbose", "[+]ping ok\nhealthz check passed\n"),
+                           ("/livez?verbose", self.DETAIL + "livez check passed\n"),
+                           ("/readyz?verbose", "[+]db ok\n[+]startup ok\n[+]drain ok\n"
+                                               "readyz check passed\n"),
+                           ("/startupz?verbose", "[+]startup ok\nstartupz check passed\n")):
+            r = self.get(path)
+            self.assertEqual((r.status, r.text), (200, body), path)
+            self.assertEqual(r.header("Content-Type"), "text/plain; charset=utf-8")
+
+
+class ProbeSemanticsWorkerTest(ProbeSemanticsTest):
+    MPM = "worker"
+
+
+class ProbeSemanticsPreforkTest(ProbeSemanticsTest):
+    MPM = "prefork"

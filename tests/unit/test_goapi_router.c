@@ -212,7 +212,7 @@ static void test_methods(void **state)
                         "GET, HEAD, POST, PUT, PATCH, DELETE");
 }
 
-/* Exactly the three probe paths, as the client wrote them. */
+/* Exactly the four probe paths, as the client wrote them. */
 static void test_route_probe(void **state)
 {
     static const struct {
@@ -222,6 +222,9 @@ static void test_route_probe(void **state)
         { "/healthz", GOAPI_ROUTE_HEALTHZ },
         { "/readyz", GOAPI_ROUTE_READYZ },
         { "/startupz", GOAPI_ROUTE_STARTUPZ },
+        { "/livez", GOAPI_ROUTE_LIVEZ },
+        { "/livez/ping", GOAPI_ROUTE_NONE },
+        { "/livea", GOAPI_ROUTE_NONE },
         { "/healthz/", GOAPI_ROUTE_NONE },
         { "/%68ealthz", GOAPI_ROUTE_NONE },
         { "/Healthz", GOAPI_ROUTE_NONE },
@@ -250,6 +253,11 @@ static void test_route_probe_path(void **state)
         { "/readyz", GOAPI_ROUTE_READYZ },
         { "/startupz", GOAPI_ROUTE_STARTUPZ },
         { "/readyz/db", GOAPI_ROUTE_READYZ_CHECK },
+        { "/livez", GOAPI_ROUTE_LIVEZ },
+        { "/livez/ping", GOAPI_ROUTE_LIVEZ_CHECK },
+        { "/livez/", GOAPI_ROUTE_NONE },
+        { "/livez/a/b", GOAPI_ROUTE_NONE },
+        { "/livezz", GOAPI_ROUTE_NONE },
         { "/readyz/ledger-db.v2", GOAPI_ROUTE_READYZ_CHECK },
         { "/readyz/", GOAPI_ROUTE_NONE },
         { "/readyz/db/", GOAPI_ROUTE_NONE },
