@@ -184,6 +184,10 @@ static const command_rec goapi_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "Retry-After of a shed request, seconds, plus up to as much again "
                   "at random (default 1)"),
+    AP_INIT_TAKE1("GoapiShutdownDelay", goapi_cmd_shutdown_delay, NULL, RSRC_CONF,
+                  "On a graceful stop, keep serving this long with /readyz failing "
+                  "and kept-alive connections told to close, then stop within "
+                  "GoapiShutdownTimeout (e.g. 5s; default 0: none); main server only"),
     AP_INIT_FLAG("GoapiGracefulStopSignals", goapi_cmd_global_flag,
                  (void *)offsetof(goapi_server_conf, graceful_signals), RSRC_CONF,
                  "On: SIGTERM and SIGINT stop gracefully within GoapiShutdownTimeout, "
@@ -265,6 +269,11 @@ static void goapi_register_hooks(apr_pool_t *p)
     /* After goapi_timeouts_child_init: the supervisor cuts the connections
      * of its registry. */
     ap_hook_child_init(goapi_lifecycle_child_init, NULL, NULL, APR_HOOK_LAST);
+    /* GoapiShutdownDelay: once the stop is announced, every response says
+     * "Connection: close"; before any answer is chosen (the fast path's
+     * included), after the IDs. */
+    ap_hook_post_read_request(goapi_lifecycle_post_read_request, NULL, NULL,
+                              APR_HOOK_MIDDLE);
     APR_REGISTER_OPTIONAL_FN(goapi_register_shutdown_hook);
     /* Liveness: other modules' threads among the checks of /livez. */
     APR_REGISTER_OPTIONAL_FN(goapi_register_heartbeat);

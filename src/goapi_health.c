@@ -314,7 +314,7 @@ const char *goapi_readiness_text(apr_pool_t *p, const goapi_readiness *r)
     int i;
 
     if (r->draining) {
-        return "draining\n";
+        return r->shutting_down ? "shutting down\n" : "draining\n";
     }
     if (!r->started) {
         return "starting\n";
@@ -404,8 +404,8 @@ const char *goapi_readiness_json(apr_pool_t *p, const goapi_readiness *r)
     const char *out = apr_pstrcat(p, "{\"status\":\"", ok ? "pass" : "fail", "\"", NULL);
 
     if (!ok) {
-        const char *why = r->draining ? "draining" : !r->started ? "starting"
-                                                                 : "a check failed";
+        const char *why = r->draining ? (r->shutting_down ? "shutting down" : "draining")
+                          : !r->started ? "starting" : "a check failed";
         out = apr_pstrcat(p, out, ",\"output\":", goapi_json_string(p, why), NULL);
     }
     out = apr_pstrcat(p, out, ",\"checks\":{", NULL);
@@ -432,7 +432,8 @@ const char *goapi_readiness_json(apr_pool_t *p, const goapi_readiness *r)
 
 const char *goapi_readiness_brief(const goapi_readiness *r)
 {
-    return r->draining ? "draining\n" : !r->started ? "starting\n"
+    return r->draining ? (r->shutting_down ? "shutting down\n" : "draining\n")
+           : !r->started ? "starting\n"
            : goapi_readiness_ok(r) ? "ready\n" : "not ready\n";
 }
 

@@ -83,6 +83,8 @@ void goapi_health_read(const goapi_health *h, int i, goapi_health_entry *out);
 typedef struct {
     int started;                /* first round done (or no checks) */
     int draining;               /* drain file present, or the child is stopping */
+    int shutting_down;          /* ... because the server's stop was announced
+                                 * (GoapiShutdownDelay): "shutting down" */
     const char *drain_reason;   /* for the verbose form */
     int n;
     goapi_health_entry e[GOAPI_MAX_CHECKS];

@@ -84,6 +84,9 @@ typedef struct {
     int trust_incoming_deadline;        /* GoapiTrustIncomingDeadline; -1 unset = 0 */
     int graceful_signals;               /* GoapiGracefulStopSignals (main server);
                                          * -1 unset = 1 */
+    apr_interval_time_t shutdown_delay; /* GoapiShutdownDelay (main server): a
+                                         * graceful stop serves this long with
+                                         * /readyz failing first, us; -1 unset = 0 */
 } goapi_server_conf;
 
 /* Per directory/location. */
@@ -153,6 +156,7 @@ const char *goapi_cmd_max_header_bytes(cmd_parms *cmd, void *dconf, const char *
 const char *goapi_cmd_ready_check(cmd_parms *cmd, void *dconf, const char *name,
                                   const char *url);
 const char *goapi_cmd_check_duration(cmd_parms *cmd, void *dconf, const char *arg);
+const char *goapi_cmd_shutdown_delay(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_drain_file(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_idempotency(cmd_parms *cmd, void *dconf, int flag);
 const char *goapi_cmd_idem_methods(cmd_parms *cmd, void *dconf, const char *arg);
@@ -257,6 +261,7 @@ void goapi_lifecycle_parent_config(apr_pool_t *pconf, server_rec *s);
 void goapi_lifecycle_child_status(server_rec *s, pid_t pid, ap_generation_t gen,
                                   int slot, mpm_child_status state);
 void goapi_lifecycle_child_init(apr_pool_t *pchild, server_rec *s);
+int goapi_lifecycle_post_read_request(request_rec *r);
 void goapi_lifecycle_readiness(request_rec *r, goapi_readiness *out);
 apr_status_t goapi_register_shutdown_hook(apr_pool_t *p, const char *name,
                                           goapi_shutdown_fn *fn, void *baton);

@@ -60,6 +60,7 @@ void *goapi_config_create_server(apr_pool_t *p, server_rec *s)
     conf->trace_response = -1;
     conf->trust_incoming_deadline = -1;
     conf->graceful_signals = -1;
+    conf->shutdown_delay = -1;
     if (!s->is_virtual) {
         /* the main server's record is made first in each reading of the
          * configuration */
@@ -104,6 +105,7 @@ void *goapi_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     conf->idem_damaged = base->idem_damaged;
     conf->metrics = base->metrics;          /* main server only */
     conf->graceful_signals = base->graceful_signals;
+    conf->shutdown_delay = base->shutdown_delay;    /* main server only */
     return conf;
 }
 
@@ -486,26 +488,43 @@ const char *goapi_cmd_ready_check(cmd_parms *cmd, void *dconf, const char *name,
 
 /* GoapiReadyCheckInterval, GoapiReadyCheckTimeout,
  * GoapiIdempotencySweepInterval: main server, never 0. */
-const char *goapi_cmd_check_duration(cmd_parms *cmd, void *dconf, const char *arg)
+/* A duration of the main server into the field at offset: 0 allowed or
+ * not; form says what is expected. */
+static const char *goapi_cmd_global_duration(cmd_parms *cmd, const char *arg,
+                                             apr_size_t offset, int zero_ok,
+                                             const char *form)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
     apr_interval_time_t d;
 
-    (void)dconf;
     if (err) {
         return err;
     }
     err = goapi_parse_duration(arg, &d);
-    if (!err && d == 0) {
+    if (!err && d == 0 && !zero_ok) {
         err = "0 is not allowed here";
     }
     if (err) {
-        return goapi_duration_error(cmd, arg, err, "a duration such as 500ms, 5s or 1m, "
-                                    "from 1ms to 24h");
+        return goapi_duration_error(cmd, arg, err, form);
     }
-    *(apr_interval_time_t *)((char *)goapi_cmd_sconf_noted(cmd, arg)
-                             + (apr_size_t)cmd->info) = d;
+    *(apr_interval_time_t *)((char *)goapi_cmd_sconf_noted(cmd, arg) + offset) = d;
     return NULL;
+}
+
+const char *goapi_cmd_check_duration(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    return goapi_cmd_global_duration(cmd, arg, (apr_size_t)cmd->info, 0,
+                                     "a duration such as 500ms, 5s or 1m, from 1ms "
+                                     "to 24h");
+}
+
+/* GoapiShutdownDelay duration (main server; 0 none) */
+const char *goapi_cmd_shutdown_delay(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    return goapi_cmd_global_duration(cmd, arg, offsetof(goapi_server_conf, shutdown_delay),
+                                     1, "a duration such as 5s or 10s, 0 for none");
 }
 
 const char *goapi_cmd_drain_file(cmd_parms *cmd, void *dconf, const char *arg)
@@ -857,6 +876,8 @@ int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             c->trust_incoming_deadline = 0;
         if (c->graceful_signals < 0)
             c->graceful_signals = 1;
+        if (c->shutdown_delay < 0)
+            c->shutdown_delay = 0;
         c->limits_set = goapi_limits_resolve(&c->limits);
         if (c->check_interval < 0)
             c->check_interval = GOAPI_DEFAULT_CHECK_INTERVAL;
