@@ -277,6 +277,7 @@ def redis_commands(redis):
 GO_HZ = "Go net/http: /healthz"
 GO_PARCEL = "Go net/http: GET /parcels/{id}"
 STOCK_HZ = "stock Apache: static probe"
+QUICK = "baseline: trivial quick_handler"
 
 BASE_BODY = """<Location "/ok">
     SetHandler benchok
@@ -554,6 +555,7 @@ def main():
             (GO_PARCEL, go.url("/parcels/p-1"), (), None, ()),
             (STOCK_HZ, stock.url("/healthz"), (), None, ()),
             ("baseline: trivial handler", base.url("/ok"), (), None, ()),
+            (QUICK, base.url("/okq"), (), None, ()),
             ("static 3-byte file", base.url("/ok.txt"), (), None, ()),
             ("/healthz, IDs generated", goapi.url("/healthz"), (), None, ()),
             ("/healthz, client IDs", goapi.url("/healthz"), ids, None, ()),
@@ -604,16 +606,17 @@ def main():
         def med(name, key):
             return statistics.median(r[key] for r in results[name])
 
-        lines.append("%-32s %10s %8s %8s %8s %8s %8s %8s" % (
+        lines.append("%-32s %10s %8s %8s %8s %8s %8s %8s %8s" % (
             "scenario", "req/s", "p50 ms", "p99 ms", "CPU us", "rps/Go", "p99/Go",
-            "rps/stock"))
+            "rps/stock", "rps/quick"))
         for name, *_ in scenarios:
             peer = GO_PARCEL if name == "GET /parcels/{id}" else GO_HZ
-            lines.append("%-32s %10.0f %8.3f %8.3f %8.1f %8.3f %8.3f %8.3f"
+            lines.append("%-32s %10.0f %8.3f %8.3f %8.1f %8.3f %8.3f %8.3f %8.3f"
                          % (name, med(name, "rps"), med(name, "p50"), med(name, "p99"),
                             med(name, "cpu_us"), med(name, "rps") / med(peer, "rps"),
                             med(name, "p99") / med(peer, "p99"),
-                            med(name, "rps") / med(STOCK_HZ, "rps")))
+                            med(name, "rps") / med(STOCK_HZ, "rps"),
+                            med(name, "rps") / med(QUICK, "rps")))
         lines.append("")
         base_rps, base_p99 = med("baseline: trivial handler", "rps"), \
             med("baseline: trivial handler", "p99")
@@ -744,16 +747,19 @@ def main():
 
     # instructions: stable where wall-clock time is not
     cb = callgrind("base", BASE_BODY, False, (benchok,), "/ok")
+    cq = callgrind("base", BASE_BODY, False, (benchok,), "/okq")
     cg = callgrind("goapi", goapi_body(True), True, (), "/healthz")
     lines.append("")
     lines.append("instructions per request (callgrind, %d kept-alive GETs):" % CALLGRIND_REQUESTS)
     lines.append("  baseline server, trivial handler:   %10.0f" % cb[0])
+    lines.append("  baseline server, quick_handler:     %10.0f" % cq[0])
     lines.append("  goapi server, /healthz:             %10.0f" % cg[0])
     lines.append("  difference:                         %10.0f   (%.3fx)" % (cg[0] - cb[0],
                                                                           cg[0] / cb[0]))
     lines.append("  inside mod_goapi's hooks/filters:   %10.0f   (inclusive: the /healthz "
                  "answer and the read filter's socket read too)" % cg[1])
-    print("\n".join(lines[-5:]), flush=True)
+    lines.append("  /healthz over the quick_handler:    %10.0f" % (cg[0] - cq[0]))
+    print("\n".join(lines[-7:]), flush=True)
 
     with open(os.path.join(BUILD, "bench.txt"), "w") as f:
         f.write("mod_goapi bench, %s, %d cores (servers on %s, wrk on %s), wrk -t%d -c%d, "
