@@ -142,6 +142,15 @@ static const command_rec goapi_cmds[] = {
     AP_INIT_FLAG("GoapiProbeFastPath", goapi_cmd_probe_fast_path, NULL, RSRC_CONF,
                  "Off: the probes always take httpd's full request cycle (default On: "
                  "answered before it where nothing configured acts on them)"),
+    AP_INIT_FLAG("GoapiProbes", goapi_cmd_server_flag,
+                 (void *)offsetof(goapi_server_conf, probes), RSRC_CONF,
+                 "On: mod_goapi answers /healthz, /livez, /livez/<check>, /readyz, "
+                 "/readyz/<check> and /startupz, found by exact comparison of the "
+                 "path, without a <Location> (default Off)"),
+    AP_INIT_RAW_ARGS("GoapiProbeDetail", goapi_cmd_probe_detail, NULL, RSRC_CONF,
+                     "Who sees the probes' check names and failures (?verbose, "
+                     "/readyz/<check>): local, all, off, or networks such as "
+                     "10.0.0.0/8, with or without local (default local)"),
     AP_INIT_TAKE1("GoapiIdempotencyDamagedStore", goapi_cmd_idem_damaged, NULL, RSRC_CONF,
                   "A damaged ledger at startup: Refuse (the server does not start) or "
                   "StartFresh (moved aside, a new empty one; its records are lost) "
@@ -210,6 +219,10 @@ static const command_rec goapi_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "Retry-After of a shed request, seconds, plus up to as much again "
                   "at random (default 1)"),
+    AP_INIT_TAKE1("GoapiShutdownDelay", goapi_cmd_shutdown_delay, NULL, RSRC_CONF,
+                  "On a graceful stop, keep serving this long with /readyz failing "
+                  "and kept-alive connections told to close, then stop within "
+                  "GoapiShutdownTimeout (e.g. 5s; default 0: none); main server only"),
     AP_INIT_FLAG("GoapiGracefulStopSignals", goapi_cmd_global_flag,
                  (void *)offsetof(goapi_server_conf, graceful_signals), RSRC_CONF,
                  "On: SIGTERM and SIGINT stop gracefully within GoapiShutdownTimeout, "
@@ -291,7 +304,15 @@ static void goapi_register_hooks(apr_pool_t *p)
     /* After goapi_timeouts_child_init: the supervisor cuts the connections
      * of its registry. */
     ap_hook_child_init(goapi_lifecycle_child_init, NULL, NULL, APR_HOOK_LAST);
+    /* GoapiShutdownDelay: once the stop is announced, every response says
+     * "Connection: close"; before any answer is chosen (the fast path's
+     * included), after the IDs. */
+    ap_hook_post_read_request(goapi_lifecycle_post_read_request, NULL, NULL,
+                              APR_HOOK_MIDDLE);
     APR_REGISTER_OPTIONAL_FN(goapi_register_shutdown_hook);
+    /* Liveness: other modules' threads among the checks of /livez. */
+    APR_REGISTER_OPTIONAL_FN(goapi_register_heartbeat);
+    APR_REGISTER_OPTIONAL_FN(goapi_beat);
 
     /* Idempotency.  The ledger is created in the parent and opened in each
      * child; its sweeper is a mod_watchdog child singleton.  "apachectl -t"
@@ -322,6 +343,10 @@ static void goapi_register_hooks(apr_pool_t *p)
     /* After mod_alias, mod_rewrite and mod_proxy, which may map the URL
      * first; before core's DocumentRoot mapping (REALLY_LAST). */
     ap_hook_translate_name(goapi_routes_translate, NULL, NULL, APR_HOOK_LAST);
+    /* First among fixups: a probe path of GoapiProbes is answered by the
+     * goapi handler, which the later fixups (the idempotency claim at
+     * APR_HOOK_LAST) then see. */
+    ap_hook_fixups(goapi_routes_fixups, NULL, NULL, APR_HOOK_FIRST);
     /* Like mod_proxy's: a URL that is not a file skips the directory walk. */
     ap_hook_map_to_storage(goapi_routes_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_quick_handler(goapi_routes_quick_handler, NULL, NULL, APR_HOOK_FIRST);

@@ -163,7 +163,9 @@ class Server(Process):
                  "LoadModule mpm_%s_module %s/mod_mpm_%s.so" % (mpm, MODULES_DIR, mpm),
                  "DefaultRuntimeDir %s/run" % self.dir,
                  "PidFile %s/run/httpd.pid" % self.dir,
-                 "LoadModule authz_core_module %s/mod_authz_core.so" % MODULES_DIR]
+                 "LoadModule authz_core_module %s/mod_authz_core.so" % MODULES_DIR,
+                 # conf/goapi.conf's "Require local" over /metrics
+                 "LoadModule authz_host_module %s/mod_authz_host.so" % MODULES_DIR]
         for m in extra_modules:
             lines.append("LoadModule %s" % m)
         if goapi:
@@ -275,6 +277,7 @@ def redis_commands(redis):
 GO_HZ = "Go net/http: /healthz"
 GO_PARCEL = "Go net/http: GET /parcels/{id}"
 STOCK_HZ = "stock Apache: static probe"
+QUICK = "baseline: trivial quick_handler"
 
 BASE_BODY = """<Location "/ok">
     SetHandler benchok
@@ -557,6 +560,7 @@ def main():
             (GO_PARCEL, go.url("/parcels/p-1"), (), None, ()),
             (STOCK_HZ, stock.url("/healthz"), (), None, ()),
             ("baseline: trivial handler", base.url("/ok"), (), None, ()),
+            (QUICK, base.url("/okq"), (), None, ()),
             ("static 3-byte file", base.url("/ok.txt"), (), None, ()),
             ("/healthz, IDs generated", goapi.url("/healthz"), (), None, ()),
             ("/healthz, client IDs", goapi.url("/healthz"), ids, None, ()),
@@ -611,16 +615,17 @@ def main():
         def med(name, key):
             return statistics.median(r[key] for r in results[name])
 
-        lines.append("%-32s %10s %8s %8s %8s %8s %8s %8s" % (
+        lines.append("%-32s %10s %8s %8s %8s %8s %8s %8s %8s" % (
             "scenario", "req/s", "p50 ms", "p99 ms", "CPU us", "rps/Go", "p99/Go",
-            "rps/stock"))
+            "rps/stock", "rps/quick"))
         for name, *_ in scenarios:
             peer = GO_PARCEL if name == "GET /parcels/{id}" else GO_HZ
-            lines.append("%-32s %10.0f %8.3f %8.3f %8.1f %8.3f %8.3f %8.3f"
+            lines.append("%-32s %10.0f %8.3f %8.3f %8.1f %8.3f %8.3f %8.3f %8.3f"
                          % (name, med(name, "rps"), med(name, "p50"), med(name, "p99"),
                             med(name, "cpu_us"), med(name, "rps") / med(peer, "rps"),
                             med(name, "p99") / med(peer, "p99"),
-                            med(name, "rps") / med(STOCK_HZ, "rps")))
+                            med(name, "rps") / med(STOCK_HZ, "rps"),
+                            med(name, "rps") / med(QUICK, "rps")))
         lines.append("")
         base_rps, base_p99 = med("baseline: trivial handler", "rps"), \
             med("baseline: trivial handler", "p99")
@@ -757,6 +762,7 @@ def main():
 
     # instructions: stable where wall-clock time is not
     cb = callgrind("base", BASE_BODY, False, (benchok,), "/ok")
+    cq = callgrind("base", BASE_BODY, False, (benchok,), "/okq")
     cg = callgrind("goapi", goapi_body(True), True, (), "/healthz")
     # the same without metrics: what counting costs, the exemplar write
     # included (GoapiTraceSampled On: every request is sampled)
@@ -765,6 +771,7 @@ def main():
     lines.append("")
     lines.append("instructions per request (callgrind, %d kept-alive GETs):" % CALLGRIND_REQUESTS)
     lines.append("  baseline server, trivial handler:   %10.0f" % cb[0])
+    lines.append("  baseline server, quick_handler:     %10.0f" % cq[0])
     lines.append("  goapi server, /healthz:             %10.0f" % cg[0])
     lines.append("  difference:                         %10.0f   (%.3fx)" % (cg[0] - cb[0],
                                                                           cg[0] / cb[0]))
@@ -772,7 +779,8 @@ def main():
                  "answer and the read filter's socket read too)" % cg[1])
     lines.append("  goapi server, GoapiMetrics Off:     %10.0f   (metrics, exemplar "
                  "written: %+.0f, %.3fx)" % (cm[0], cg[0] - cm[0], cg[0] / cm[0]))
-    print("\n".join(lines[-6:]), flush=True)
+    lines.append("  /healthz over the quick_handler:    %10.0f" % (cg[0] - cq[0]))
+    print("\n".join(lines[-8:]), flush=True)
 
     with open(os.path.join(BUILD, "bench.txt"), "w") as f:
         f.write("mod_goapi bench, %s, %d cores (servers on %s, wrk on %s), wrk -t%d -c%d, "

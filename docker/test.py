@@ -227,8 +227,9 @@ class ContainerTest(unittest.TestCase):
         res = sh("docker", "exec", self.name, "/usr/sbin/apache2", "-t", "-c",
                  "LogLevel goapi:info", check=False)
         self.assertIn("Syntax OK", res.stdout + res.stderr)
-        self.assertRegex(res.stderr, r"GOAPI00066: the main server: GET /healthz, /readyz "
-                                     r"and /startupz mapped to SetHandler goapi")
+        self.assertRegex(res.stderr, r"GOAPI00066: the main server: GET /healthz, /livez, "
+                                     r"/readyz and /startupz of GoapiProbes On or mapped "
+                                     r"to SetHandler goapi")
         self.assertRegex(sh("docker", "exec", self.name, "/usr/sbin/apache2", "-V",
                             check=False).stdout, r"Server MPM:\s+event")
         conf = sh("docker", "exec", self.name, "cat",

@@ -10,7 +10,9 @@ debian:bookworm-slim container whose services start and reload as on a
 Debian host (invoke-rc.d allowed by a policy-rc.d that says yes):
 apt install of the .deb pulls Apache, the module is enabled, configtest
 and graceful pass, every probe answers and the error log has no warning
-from the module (stock apache2.conf: KeepAliveTimeout 5); apt remove
+from the module (stock apache2.conf: KeepAliveTimeout 5); a client from
+outside gets 403 on /metrics and no check name or failure from the
+probes, the container's loopback gets both; apt remove
 leaves Apache serving without it; apt purge removes its configuration;
 a reinstall works; an upgrade from 0.8.9-1 keeps a modified goapi.conf
 and Apache answers every request sent while it runs.
@@ -142,16 +144,29 @@ class PackageTest(unittest.TestCase):
                 return st, h, body
             time.sleep(0.1)
 
+    def local_answer(self, path):
+        """Status and body of a GET from the container's own loopback (a
+        client "Require local" allows; bash's /dev/tcp, the slim image has
+        no curl).  Requests from the host come through Docker's published
+        port, from the bridge's gateway: not local to Apache."""
+        script = ("exec 3<>/dev/tcp/127.0.0.1/80 || exit 1; printf 'GET %s HTTP/1.0\\r\\n"
+                  "Host: localhost\\r\\n\\r\\n' >&3; timeout 10 cat <&3" % path)
+        # sh() reads text: its line ends are "\n"
+        out = sh("docker", "exec", self.name, "bash", "-c", script, timeout=30).stdout
+        head, _, body = out.replace("\r\n", "\n").partition("\n\n")
+        return int(head.split(" ", 2)[1]), head, body
+
     def assertModuleServes(self, id_header="X-Request-ID"):
         for path, want in (("/healthz", b"ok\n"), ("/readyz", b"ready\n"),
                            ("/startupz", b"started\n")):
             st, h, body = self.wait_for(path, 200)
             self.assertEqual((st, body), (200, want), path)
             self.assertRegex(h.get(id_header.lower(), ""), UUID7, path)
-        st, h, body = self.answer("/metrics")
+        # /metrics for this machine alone (goapi.conf's Require local)
+        st, head, body = self.local_answer("/metrics")
         self.assertEqual(st, 200)
-        self.assertEqual(h["content-type"], "text/plain; version=0.0.4; charset=utf-8")
-        return body.decode()
+        self.assertIn("\nContent-Type: text/plain; version=0.0.4; charset=utf-8", head)
+        return body
 
     def goapi_warnings(self, text):
         return [l for l in text.splitlines() if GOAPI_WARNING.search(l)]
@@ -183,6 +198,44 @@ class PackageTest(unittest.TestCase):
         self.assertIn("resuming normal operations", log)
         self.assertEqual(self.goapi_warnings(log), [])
         self.assertEqual([l for l in log.splitlines() if image_test.BAD.search(l)], [])
+
+    def test_1a_least_exposure(self):
+        """A stock Apache with the package's goapi.conf: a client from
+        outside gets 403 on /metrics and no check name or failure from the
+        probes, which answer it all the same; the machine itself gets both."""
+        self.run_in("printf 'GoapiReadyCheck ledger-db tcp://127.0.0.1:9\\n"
+                    "GoapiReadyCheckInterval 1s\\n' >/etc/apache2/conf-available/"
+                    "goapi-test-check.conf && a2enconf goapi-test-check && "
+                    "apache2ctl graceful")
+        try:
+            st, _, body = self.wait_for("/readyz", 503)
+            self.assertEqual((st, body), (503, b"not ready\n"))
+            st, _, body = self.answer("/readyz?verbose")
+            self.assertEqual((st, body), (503, b"not ready\n"))
+            st, _, body = self.answer("/readyz/ledger-db")
+            self.assertEqual((st, body), (503, b"failed\n"))
+            st, _, body = self.answer("/metrics")
+            self.assertEqual(st, 403)
+            self.assertNotIn(b"ledger-db", body)
+            for path, want in (("/healthz", b"ok\n"), ("/startupz", b"started\n")):
+                self.assertEqual(self.answer(path)[::2], (200, want), path)
+            st, _, body = self.local_answer("/readyz?verbose")
+            self.assertEqual(st, 503)
+            self.assertIn("[-]ledger-db failed: connect: Connection refused\n", body)
+            st, _, body = self.local_answer("/metrics")
+            self.assertEqual(st, 200)
+            self.assertIn('check="ledger-db"', body)
+        finally:
+            self.run_in("a2disconf goapi-test-check && rm -f /etc/apache2/conf-available/"
+                        "goapi-test-check.conf && apache2ctl graceful")
+        log = self.run_in("cat /var/log/apache2/error.log")
+        bad = [l for l in log.splitlines() if image_test.BAD.search(l)]
+        self.assertTrue(bad)
+        self.assertEqual([l for l in bad if not re.search(r"AH01630: client denied by server "
+                                                          r"configuration: .*/metrics", l)], [])
+        # the refusals were expected: later tests read the log from here
+        self.run_in(": >/var/log/apache2/error.log")
+        self.assertEqual(self.wait_for("/readyz", 200)[0], 200)
 
     def test_2_remove(self):
         self.run_in("apt-get remove -y -q libapache2-mod-goapi")

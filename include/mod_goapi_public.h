@@ -28,6 +28,22 @@
  * window.  Once the deadline has passed the hooks not yet started are
  * skipped (and logged).  A hook's return value is logged; a hook is
  * forgotten when the pool it was registered with is cleared.
+ *
+ * Liveness: a module's own background thread can be one of the checks of
+ * /livez (and /livez/<name>), as mod_goapi's own threads are.  From its
+ * child_init hook, it registers a heartbeat, then the thread beats at
+ * least once per stall:
+ *
+ *   APR_OPTIONAL_FN_TYPE(goapi_register_heartbeat) *reg =
+ *       APR_RETRIEVE_OPTIONAL_FN(goapi_register_heartbeat);
+ *   APR_OPTIONAL_FN_TYPE(goapi_beat) *beat = APR_RETRIEVE_OPTIONAL_FN(goapi_beat);
+ *   struct goapi_heartbeat *hb = reg ? reg(pchild, "queue-flusher",
+ *                                          apr_time_from_sec(5)) : NULL;
+ *   ... in the thread's loop:  if (beat) beat(hb);
+ *
+ * A thread silent for longer than its stall fails its liveness check
+ * ("no heartbeat for 6.1s"), and with it /livez: the container is
+ * restarted.
  */
 #ifndef MOD_GOAPI_PUBLIC_H
 #define MOD_GOAPI_PUBLIC_H
@@ -51,6 +67,19 @@ typedef apr_status_t goapi_shutdown_fn(void *baton, apr_time_t deadline);
 APR_DECLARE_OPTIONAL_FN(apr_status_t, goapi_register_shutdown_hook,
                         (apr_pool_t *p, const char *name, goapi_shutdown_fn *fn,
                          void *baton));
+
+/* A thread's heartbeat (opaque). */
+struct goapi_heartbeat;
+
+/* Register, from child_init, the liveness check name (1 to 48 of A-Z a-z
+ * 0-9 - _ . ; not "ping", not taken) of a thread of this child that beats
+ * at least every stall.  NULL when it cannot be (bad or taken name, 16
+ * already): beating NULL does nothing. */
+APR_DECLARE_OPTIONAL_FN(struct goapi_heartbeat *, goapi_register_heartbeat,
+                        (apr_pool_t *pchild, const char *name, apr_interval_time_t stall));
+
+/* The thread is alive and not stuck (hb may be NULL). */
+APR_DECLARE_OPTIONAL_FN(void, goapi_beat, (struct goapi_heartbeat *hb));
 
 #ifdef __cplusplus
 }

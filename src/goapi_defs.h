@@ -63,6 +63,16 @@
 #define GOAPI_DEFAULT_CHECK_INTERVAL   (5 * 1000000)
 #define GOAPI_DEFAULT_CHECK_TIMEOUT    (1 * 1000000)
 
+/* Who sees the probes' check names and failures (GoapiProbeDetail): like
+ * Debian's mod_status, the local machine alone until the operator opens it. */
+#define GOAPI_DEFAULT_PROBE_DETAIL     "local"
+
+/* Liveness (/livez): heartbeats of background threads per child, and how
+ * long a thread of mod_goapi's may be silent before it counts as stuck
+ * (each beats at least every 100 ms when well). */
+#define GOAPI_MAX_HEARTBEATS           16
+#define GOAPI_HEARTBEAT_STALL          apr_time_from_sec(5)
+
 /* Idempotency (GoapiIdempotency*): defaults, in microseconds and bytes. */
 #define GOAPI_DEFAULT_IDEM_TTL         ((apr_int64_t)24 * 3600 * 1000000)
 #define GOAPI_DEFAULT_IDEM_LEASE       ((apr_int64_t)60 * 1000000)

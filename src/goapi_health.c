@@ -13,6 +13,7 @@
 
 #include "goapi_health.h"
 #include "goapi_json.h"
+#include "goapi_probe.h"
 
 /* ---- URLs -------------------------------------------------------------- */
 
@@ -313,7 +314,7 @@ const char *goapi_readiness_text(apr_pool_t *p, const goapi_readiness *r)
     int i;
 
     if (r->draining) {
-        return "draining\n";
+        return r->shutting_down ? "shutting down\n" : "draining\n";
     }
     if (!r->started) {
         return "starting\n";
@@ -327,23 +328,48 @@ const char *goapi_readiness_text(apr_pool_t *p, const goapi_readiness *r)
     return *out ? out : "ready\n";
 }
 
-const char *goapi_readiness_verbose(apr_pool_t *p, const goapi_readiness *r)
+void goapi_readiness_exclude(goapi_readiness *r, const char *args)
 {
-    const char *out = "";
+    int i, kept = 0;
+
+    if (!args) {
+        return;
+    }
+    for (i = 0; i < r->n; i++) {
+        if (!goapi_probe_excluded(args, r->e[i].name)) {
+            if (kept != i) {
+                memcpy(&r->e[kept], &r->e[i], sizeof(r->e[kept]));
+            }
+            kept++;
+        }
+    }
+    r->n = kept;
+    if (goapi_probe_excluded(args, "startup")) {
+        r->started = 1;
+    }
+    if (goapi_probe_excluded(args, "drain")) {
+        r->draining = 0;
+    }
+}
+
+const char *goapi_readiness_verbose(apr_pool_t *p, const goapi_readiness *r,
+                                    const char *args)
+{
+    goapi_probe_check c[GOAPI_MAX_CHECKS + 2];
     int i;
 
     for (i = 0; i < r->n; i++) {
-        out = goapi_check_passed(&r->e[i])
-              ? apr_pstrcat(p, out, "[+]", r->e[i].name, " ok\n", NULL)
-              : apr_pstrcat(p, out, "[-]", r->e[i].name, " failed: ",
-                            goapi_check_failure(&r->e[i]), "\n", NULL);
+        c[i].name = r->e[i].name;
+        c[i].ok = goapi_check_passed(&r->e[i]);
+        c[i].reason = goapi_check_failure(&r->e[i]);
     }
-    out = apr_pstrcat(p, out, r->started ? "[+]startup ok\n" : "[-]startup failed: starting\n",
-                      r->draining ? "[-]drain failed: " : "[+]drain ok",
-                      r->draining ? (r->drain_reason ? r->drain_reason : "draining") : "",
-                      "\n", NULL);
-    return apr_pstrcat(p, out, goapi_readiness_ok(r) ? "readyz check passed\n"
-                                                     : "readyz check failed\n", NULL);
+    c[i].name = "startup";
+    c[i].ok = r->started;
+    c[i++].reason = "starting";
+    c[i].name = "drain";
+    c[i].ok = !r->draining;
+    c[i++].reason = r->drain_reason ? r->drain_reason : "draining";
+    return goapi_probe_verbose(p, "readyz", c, i, args);
 }
 
 const char *goapi_readiness_one(apr_pool_t *p, const goapi_readiness *r,
@@ -378,8 +404,8 @@ const char *goapi_readiness_json(apr_pool_t *p, const goapi_readiness *r)
     const char *out = apr_pstrcat(p, "{\"status\":\"", ok ? "pass" : "fail", "\"", NULL);
 
     if (!ok) {
-        const char *why = r->draining ? "draining" : !r->started ? "starting"
-                                                                 : "a check failed";
+        const char *why = r->draining ? (r->shutting_down ? "shutting down" : "draining")
+                          : !r->started ? "starting" : "a check failed";
         out = apr_pstrcat(p, out, ",\"output\":", goapi_json_string(p, why), NULL);
     }
     out = apr_pstrcat(p, out, ",\"checks\":{", NULL);
@@ -402,4 +428,22 @@ const char *goapi_readiness_json(apr_pool_t *p, const goapi_readiness *r)
         out = apr_pstrcat(p, out, "}]", NULL);
     }
     return apr_pstrcat(p, out, "}}\n", NULL);
+}
+
+const char *goapi_readiness_brief(const goapi_readiness *r)
+{
+    return r->draining ? (r->shutting_down ? "shutting down\n" : "draining\n")
+           : !r->started ? "starting\n"
+           : goapi_readiness_ok(r) ? "ready\n" : "not ready\n";
+}
+
+const char *goapi_readiness_json_brief(apr_pool_t *p, const goapi_readiness *r)
+{
+    const char *word = goapi_readiness_brief(r);
+
+    if (goapi_readiness_ok(r)) {
+        return "{\"status\":\"pass\"}\n";
+    }
+    return apr_pstrcat(p, "{\"status\":\"fail\",\"output\":\"",
+                       apr_pstrmemdup(p, word, strlen(word) - 1), "\"}\n", NULL);
 }

@@ -83,6 +83,8 @@ void goapi_health_read(const goapi_health *h, int i, goapi_health_entry *out);
 typedef struct {
     int started;                /* first round done (or no checks) */
     int draining;               /* drain file present, or the child is stopping */
+    int shutting_down;          /* ... because the server's stop was announced
+                                 * (GoapiShutdownDelay): "shutting down" */
     const char *drain_reason;   /* for the verbose form */
     int n;
     goapi_health_entry e[GOAPI_MAX_CHECKS];
@@ -94,18 +96,31 @@ void goapi_readiness_snapshot(const goapi_health *h, goapi_readiness *r);
 /* 1 when ready: started, not draining, every check passed. */
 int goapi_readiness_ok(const goapi_readiness *r);
 
+/* Leave out the checks that the query string (may be NULL) excludes with
+ * exclude=<name>: the dependency checks, "startup" and "drain". */
+void goapi_readiness_exclude(goapi_readiness *r, const char *args);
+
 /* Text bodies.  Plain: "ready\n", or the reasons ("draining\n",
- * "starting\n", "check <name> failed: <why>\n" ...).  Verbose: one line per
- * check "[+]name ok" / "[-]name failed: why", then
- * "readyz check passed|failed".  One check: "ok\n" or "failed: why\n", NULL
- * when there is no such check. */
+ * "starting\n", "check <name> failed: <why>\n" ...).  Verbose (of the
+ * whole snapshot, with the query's exclusions marked, goapi_probe.h): one
+ * line per check "[+]name ok" / "[-]name failed: why" / "[+]name excluded:
+ * ok", then "readyz check passed|failed".  One check: "ok\n" or
+ * "failed: why\n", NULL when there is no such check. */
 const char *goapi_readiness_text(apr_pool_t *p, const goapi_readiness *r);
-const char *goapi_readiness_verbose(apr_pool_t *p, const goapi_readiness *r);
+const char *goapi_readiness_verbose(apr_pool_t *p, const goapi_readiness *r,
+                                    const char *args);
 const char *goapi_readiness_one(apr_pool_t *p, const goapi_readiness *r,
                                 const char *name, int *ok);
 
 /* application/health+json (draft-inadarei-api-health-check): status
  * pass/fail and, per check, its last result, time and output. */
 const char *goapi_readiness_json(apr_pool_t *p, const goapi_readiness *r);
+
+/* The answers for a client that may not see the detail (GoapiProbeDetail):
+ * no check name, no failure text.  Text: "ready\n", "draining\n",
+ * "starting\n" or "not ready\n"; JSON: the status, and for a failure one
+ * of those words as its output. */
+const char *goapi_readiness_brief(const goapi_readiness *r);
+const char *goapi_readiness_json_brief(apr_pool_t *p, const goapi_readiness *r);
 
 #endif /* GOAPI_HEALTH_H */

@@ -257,9 +257,32 @@ goapi_match_result goapi_route_match(apr_pool_t *p, const char *method,
     return m->allowed ? GOAPI_MATCH_NOT_ALLOWED : GOAPI_MATCH_NOT_FOUND;
 }
 
+/* "<probe>/<one segment>": 1 when path is that. */
+static int goapi_probe_check_path(const char *path, apr_size_t len, const char *probe,
+                                  apr_size_t plen)
+{
+    return len > plen && memcmp(path, probe, plen) == 0
+           && strchr(path + plen, '/') == NULL;
+}
+
+goapi_route_id goapi_route_probe_path(const char *path)
+{
+    apr_size_t len = strlen(path);
+
+    if (goapi_probe_check_path(path, len, "/readyz/", 8)) {
+        return GOAPI_ROUTE_READYZ_CHECK;
+    }
+    if (goapi_probe_check_path(path, len, "/livez/", 7)) {
+        return GOAPI_ROUTE_LIVEZ_CHECK;
+    }
+    return goapi_route_probe(path, len);
+}
+
 goapi_route_id goapi_route_probe(const char *path, apr_size_t len)
 {
     switch (len) {
+    case 6:
+        return memcmp(path, "/livez", 6) == 0 ? GOAPI_ROUTE_LIVEZ : GOAPI_ROUTE_NONE;
     case 7:
         return memcmp(path, "/readyz", 7) == 0 ? GOAPI_ROUTE_READYZ : GOAPI_ROUTE_NONE;
     case 8:

@@ -30,6 +30,8 @@
 #define GOAPI_ROUTES(X) \
     X(ROOT,         "/",                            NULL,       GOAPI_M_GET)  \
     X(HEALTHZ,      "/healthz",                     NULL,       GOAPI_M_GET)  \
+    X(LIVEZ,        "/livez",                       NULL,       GOAPI_M_GET)  \
+    X(LIVEZ_CHECK,  "/livez/{check}",               "check",    GOAPI_M_GET)  \
     X(READYZ,       "/readyz",                      NULL,       GOAPI_M_GET)  \
     X(READYZ_CHECK, "/readyz/{check}",              "check",    GOAPI_M_GET)  \
     X(STARTUPZ,     "/startupz",                    NULL,       GOAPI_M_GET)  \
@@ -77,9 +79,17 @@ goapi_match_result goapi_route_match(apr_pool_t *p, const char *method,
                                      const char *path, apr_size_t len,
                                      goapi_match *m);
 
-/* The probe (GOAPI_ROUTE_HEALTHZ, _READYZ or _STARTUPZ) that an escaped
+/* The probe (GOAPI_ROUTE_HEALTHZ, _LIVEZ, _READYZ or _STARTUPZ) that an escaped
  * path names exactly, without escapes, dots or a trailing slash; else
  * GOAPI_ROUTE_NONE.  No allocation: the probes' fast path asks it first. */
 goapi_route_id goapi_route_probe(const char *path, apr_size_t len);
+
+/* The probe that a decoded, normalised path (httpd's r->uri) names
+ * exactly, for GoapiProbes: /healthz, /livez, /readyz, /startupz, or
+ * /livez/<one segment>, /readyz/<one segment> (GOAPI_ROUTE_LIVEZ_CHECK,
+ * _READYZ_CHECK); else GOAPI_ROUTE_NONE.
+ * No allocation, no regex: every request of a server with GoapiProbes On
+ * asks it. */
+goapi_route_id goapi_route_probe_path(const char *path);
 
 #endif /* GOAPI_ROUTER_H */

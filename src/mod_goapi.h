@@ -12,10 +12,13 @@
 #include "ap_mpm.h"
 #include "mod_watchdog.h"
 
+#include "goapi_allow.h"
 #include "goapi_defs.h"
 #include "goapi_health.h"
+#include "goapi_heartbeat.h"
 #include "goapi_limits.h"
 #include "goapi_metrics.h"
+#include "goapi_probe.h"
 #include "goapi_redis_url.h"
 #include "goapi_json.h"
 #include "goapi_recovery.h"
@@ -73,7 +76,11 @@ typedef struct {
     apr_interval_time_t idem_sweep;     /* between sweeps of expired records
                                          * (main server); -1 unset */
     int idem_damaged;                   /* GOAPI_DAMAGED_* (main server); -1 unset */
+    int probes;                         /* GoapiProbes: the probe paths are
+                                         * mod_goapi's; -1 unset = 0 */
     int probe_fast_path;                /* GoapiProbeFastPath; -1 unset = 1 */
+    goapi_allow probe_detail;           /* GoapiProbeDetail: who sees check names
+                                         * and failures; unset = local */
     int metrics;                        /* GoapiMetrics (main server); -1 unset = 1 */
     int trust_incoming_trace;           /* GoapiTrustIncomingTrace; -1 unset = 1 */
     int trace_sampled;                  /* GoapiTraceSampled; -1 unset = 1 */
@@ -82,6 +89,9 @@ typedef struct {
     int trust_incoming_deadline;        /* GoapiTrustIncomingDeadline; -1 unset = 0 */
     int graceful_signals;               /* GoapiGracefulStopSignals (main server);
                                          * -1 unset = 1 */
+    apr_interval_time_t shutdown_delay; /* GoapiShutdownDelay (main server): a
+                                         * graceful stop serves this long with
+                                         * /readyz failing first, us; -1 unset = 0 */
 } goapi_server_conf;
 
 /* Per directory/location. */
@@ -162,6 +172,7 @@ const char *goapi_cmd_max_header_bytes(cmd_parms *cmd, void *dconf, const char *
 const char *goapi_cmd_ready_check(cmd_parms *cmd, void *dconf, const char *name,
                                   const char *url);
 const char *goapi_cmd_check_duration(cmd_parms *cmd, void *dconf, const char *arg);
+const char *goapi_cmd_shutdown_delay(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_drain_file(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_idempotency(cmd_parms *cmd, void *dconf, int flag);
 const char *goapi_cmd_idem_methods(cmd_parms *cmd, void *dconf, const char *arg);
@@ -174,6 +185,7 @@ const char *goapi_cmd_idem_store_timeout(cmd_parms *cmd, void *dconf, const char
 const char *goapi_cmd_idem_store_prefix(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_idem_replay_cache(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_probe_fast_path(cmd_parms *cmd, void *dconf, int flag);
+const char *goapi_cmd_probe_detail(cmd_parms *cmd, void *dconf, const char *args);
 const char *goapi_cmd_global_flag(cmd_parms *cmd, void *dconf, int flag);
 const char *goapi_cmd_server_flag(cmd_parms *cmd, void *dconf, int flag);
 const char *goapi_cmd_deadline_header(cmd_parms *cmd, void *dconf, const char *arg);
@@ -231,11 +243,29 @@ typedef struct {
     volatile apr_uint32_t stop;         /* the thread returns once this is set */
     server_rec *s;
     const char *name;
+    const char *check;                  /* its liveness check (/livez/<check>) */
+    apr_interval_time_t stall;          /* silent longer than this: stuck; the
+                                         * thread asks goapi_child_thread_stopping()
+                                         * at least this often */
+    goapi_heartbeat *hb;
 } goapi_child_thread;
 
 apr_status_t goapi_child_thread_start(goapi_child_thread *t, apr_pool_t *pchild,
                                       apr_thread_start_t fn, void *data);
+/* Whether the thread is to return; each call is also its heartbeat. */
 int goapi_child_thread_stopping(goapi_child_thread *t);
+/* A liveness check of this child (/livez): a thread's heartbeat, added
+ * from child_init (NULL when the table is full or the name is not a check
+ * name).  Also offered to other modules (mod_goapi_public.h). */
+goapi_heartbeat *goapi_heartbeat_add(apr_pool_t *pchild, const char *name,
+                                     apr_interval_time_t stall);
+void goapi_heartbeat_now(goapi_heartbeat *hb);
+/* The liveness checks of this child: ping, then each heartbeat. */
+int goapi_liveness(apr_pool_t *p, goapi_probe_check **out);
+/* The optional functions of mod_goapi_public.h over these. */
+struct goapi_heartbeat *goapi_register_heartbeat(apr_pool_t *pchild, const char *name,
+                                                 apr_interval_time_t stall);
+void goapi_beat(struct goapi_heartbeat *hb);
 /* Call fn every interval in one child at a time (a mod_watchdog child
  * singleton named name), from post_config; APR_ENOTIMPL without
  * mod_watchdog.  Register the post_config hook before mod_watchdog's
@@ -252,6 +282,7 @@ void goapi_lifecycle_parent_config(apr_pool_t *pconf, server_rec *s);
 void goapi_lifecycle_child_status(server_rec *s, pid_t pid, ap_generation_t gen,
                                   int slot, mpm_child_status state);
 void goapi_lifecycle_child_init(apr_pool_t *pchild, server_rec *s);
+int goapi_lifecycle_post_read_request(request_rec *r);
 void goapi_lifecycle_readiness(request_rec *r, goapi_readiness *out);
 apr_status_t goapi_register_shutdown_hook(apr_pool_t *p, const char *name,
                                           goapi_shutdown_fn *fn, void *baton);
@@ -342,6 +373,7 @@ int goapi_shed_handler(request_rec *r);
 int goapi_routes_post_read_request(request_rec *r);
 int goapi_routes_handler(request_rec *r);
 int goapi_routes_translate(request_rec *r);
+int goapi_routes_fixups(request_rec *r);
 int goapi_routes_map_to_storage(request_rec *r);
 int goapi_routes_quick_handler(request_rec *r, int lookup);
 int goapi_routes_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,

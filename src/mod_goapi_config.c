@@ -52,13 +52,16 @@ void *goapi_config_create_server(apr_pool_t *p, server_rec *s)
     conf->idem_replay_cache = -1;
     conf->idem_sweep = -1;
     conf->idem_damaged = -1;
+    conf->probes = -1;
     conf->probe_fast_path = -1;
+    goapi_allow_init(&conf->probe_detail);
     conf->metrics = -1;
     conf->trust_incoming_trace = -1;
     conf->trace_sampled = -1;
     conf->trace_response = -1;
     conf->trust_incoming_deadline = -1;
     conf->graceful_signals = -1;
+    conf->shutdown_delay = -1;
     if (!s->is_virtual) {
         /* the main server's record is made first in each reading of the
          * configuration */
@@ -79,7 +82,10 @@ void *goapi_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     GOAPI_MERGE(problem_type_base, NULL);
     GOAPI_MERGE(max_id_length, -1);
     GOAPI_MERGE(trust_incoming_ids, -1);
+    GOAPI_MERGE(probes, -1);
     GOAPI_MERGE(probe_fast_path, -1);
+    conf->probe_detail = add->probe_detail.mode != GOAPI_ALLOW_UNSET ? add->probe_detail
+                                                                     : base->probe_detail;
     GOAPI_MERGE(trust_incoming_trace, -1);
     GOAPI_MERGE(trace_sampled, -1);
     GOAPI_MERGE(trace_response, -1);
@@ -102,6 +108,7 @@ void *goapi_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     conf->idem_damaged = base->idem_damaged;
     conf->metrics = base->metrics;          /* main server only */
     conf->graceful_signals = base->graceful_signals;
+    conf->shutdown_delay = base->shutdown_delay;    /* main server only */
     return conf;
 }
 
@@ -344,6 +351,30 @@ const char *goapi_cmd_probe_fast_path(cmd_parms *cmd, void *dconf, int flag)
     return NULL;
 }
 
+/* GoapiProbeDetail local | all | off | <network>... */
+const char *goapi_cmd_probe_detail(cmd_parms *cmd, void *dconf, const char *args)
+{
+    apr_array_header_t *words = apr_array_make(cmd->temp_pool, 4, sizeof(const char *));
+    const char *rest = args, *err;
+    goapi_allow allow;
+
+    (void)dconf;
+    while (*rest) {
+        const char *w = ap_getword_conf(cmd->temp_pool, &rest);
+
+        if (*w) {
+            APR_ARRAY_PUSH(words, const char *) = w;
+        }
+    }
+    err = goapi_allow_parse(cmd->pool, (const char *const *)(void *)words->elts,
+                            words->nelts, &allow);
+    if (err) {
+        return goapi_cmd_error(cmd, args, err);
+    }
+    goapi_cmd_sconf_noted(cmd, allow.shown)->probe_detail = allow;
+    return NULL;
+}
+
 /* A flag of the main server only: cmd->info is the offset of its field. */
 const char *goapi_cmd_global_flag(cmd_parms *cmd, void *dconf, int flag)
 {
@@ -557,26 +588,43 @@ const char *goapi_cmd_ready_check(cmd_parms *cmd, void *dconf, const char *name,
 
 /* GoapiReadyCheckInterval, GoapiReadyCheckTimeout,
  * GoapiIdempotencySweepInterval: main server, never 0. */
-const char *goapi_cmd_check_duration(cmd_parms *cmd, void *dconf, const char *arg)
+/* A duration of the main server into the field at offset: 0 allowed or
+ * not; form says what is expected. */
+static const char *goapi_cmd_global_duration(cmd_parms *cmd, const char *arg,
+                                             apr_size_t offset, int zero_ok,
+                                             const char *form)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
     apr_interval_time_t d;
 
-    (void)dconf;
     if (err) {
         return err;
     }
     err = goapi_parse_duration(arg, &d);
-    if (!err && d == 0) {
+    if (!err && d == 0 && !zero_ok) {
         err = "0 is not allowed here";
     }
     if (err) {
-        return goapi_duration_error(cmd, arg, err, "a duration such as 500ms, 5s or 1m, "
-                                    "from 1ms to 24h");
+        return goapi_duration_error(cmd, arg, err, form);
     }
-    *(apr_interval_time_t *)((char *)goapi_cmd_sconf_noted(cmd, arg)
-                             + (apr_size_t)cmd->info) = d;
+    *(apr_interval_time_t *)((char *)goapi_cmd_sconf_noted(cmd, arg) + offset) = d;
     return NULL;
+}
+
+const char *goapi_cmd_check_duration(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    return goapi_cmd_global_duration(cmd, arg, (apr_size_t)cmd->info, 0,
+                                     "a duration such as 500ms, 5s or 1m, from 1ms "
+                                     "to 24h");
+}
+
+/* GoapiShutdownDelay duration (main server; 0 none) */
+const char *goapi_cmd_shutdown_delay(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    return goapi_cmd_global_duration(cmd, arg, offsetof(goapi_server_conf, shutdown_delay),
+                                     1, "a duration such as 5s or 10s, 0 for none");
 }
 
 const char *goapi_cmd_drain_file(cmd_parms *cmd, void *dconf, const char *arg)
@@ -894,7 +942,6 @@ static void goapi_config_resolve_dir(goapi_dir_conf *dc)
 int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *s)
 {
-    (void)pconf;
     (void)plog;
     for (; s; s = s->next) {
         goapi_server_conf *c = goapi_sconf(s);
@@ -913,8 +960,15 @@ int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             c->max_id_length = GOAPI_DEFAULT_MAX_ID_LENGTH;
         if (c->trust_incoming_ids < 0)
             c->trust_incoming_ids = 1;
+        if (c->probes < 0)
+            c->probes = 0;
         if (c->probe_fast_path < 0)
             c->probe_fast_path = 1;
+        if (c->probe_detail.mode == GOAPI_ALLOW_UNSET) {
+            static const char *const local[] = { GOAPI_DEFAULT_PROBE_DETAIL };
+
+            goapi_allow_parse(pconf, local, 1, &c->probe_detail);
+        }
         if (c->metrics < 0)
             c->metrics = 1;
         if (c->trust_incoming_trace < 0)
@@ -929,6 +983,8 @@ int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             c->trust_incoming_deadline = 0;
         if (c->graceful_signals < 0)
             c->graceful_signals = 1;
+        if (c->shutdown_delay < 0)
+            c->shutdown_delay = 0;
         c->limits_set = goapi_limits_resolve(&c->limits);
         if (c->check_interval < 0)
             c->check_interval = GOAPI_DEFAULT_CHECK_INTERVAL;

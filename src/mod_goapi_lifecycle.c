@@ -20,6 +20,13 @@
  * a backend, say) ends with _exit(0), which the parent takes as a normal
  * exit.  The parent's GracefulShutdownTimeout is set just above the window,
  * as a backstop.
+ *
+ * Shutdown delay (GoapiShutdownDelay).  A graceful stop signal first
+ * announces the stop, in shared memory every child reads: /readyz fails
+ * ("shutting down") and every response says "Connection: close", while
+ * the server goes on serving for the delay (load balancers learn of the
+ * stop late); then the parent begins httpd's graceful stop, bounded by the
+ * window as above.  The parent's SIGALRM, ticking during the delay, ends it.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -37,6 +44,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "goapi_check.h"
@@ -66,9 +74,16 @@ static int goapi_graceful(void)
 
 /* Set by the parent on a second SIGTERM or SIGINT, read by the stopping
  * children (a child stopping gracefully no longer reads httpd's own
- * messages). */
+ * messages); and set when a graceful stop is announced, read by every
+ * child during the shutdown delay.  Two words of shared memory. */
 #define GOAPI_STOP_SHM_KEY      "goapi_stop_shm"
 static volatile apr_uint32_t *goapi_stop_now;
+static volatile apr_uint32_t *goapi_stop_announced;
+
+static int goapi_shutting_down(void)
+{
+    return goapi_stop_announced && apr_atomic_read32(goapi_stop_announced);
+}
 
 /* The shutdown window (main server), set at configuration. */
 static apr_interval_time_t goapi_shutdown_window;
@@ -78,7 +93,7 @@ static goapi_shutdown_hook *goapi_shutdown_hooks;
 
 /* The supervisor thread of this child. */
 static goapi_child_thread goapi_supervisor = {
-    NULL, 0, NULL, "shutdown supervisor"
+    NULL, 0, NULL, "shutdown supervisor", "shutdown-supervisor", 0, NULL
 };
 
 /* After the cut, how long workers get to let go before the process ends:
@@ -366,16 +381,90 @@ static void *APR_THREAD_FUNC goapi_supervise(apr_thread_t *thd, void *data)
  * the MPM has set its own handlers; those are kept, for a second signal). */
 
 static volatile sig_atomic_t goapi_stop_signal;    /* the first one seen */
-static struct sigaction goapi_mpm_term, goapi_mpm_int;
+static struct sigaction goapi_mpm_term, goapi_mpm_int, goapi_mpm_winch;
 static int goapi_signals_set;                       /* in this generation */
 static int goapi_graceful_signals;
 
+/* GoapiShutdownDelay (main server, set at configuration), and the delay
+ * of this generation: not begun, running until goapi_delay_end, over. */
+static apr_interval_time_t goapi_shutdown_delay;
+enum { GOAPI_DELAY_NONE = 0, GOAPI_DELAY_RUNNING, GOAPI_DELAY_OVER };
+static volatile sig_atomic_t goapi_delay_state;
+static struct timespec goapi_delay_end;
+
 #define GOAPI_WAKE_AGAIN_USEC   20000
+#define GOAPI_DELAY_TICK_USEC   10000
+
+static void goapi_timer(long usec, int repeat)
+{
+    struct itimerval t;
+
+    memset(&t, 0, sizeof(t));
+    t.it_value.tv_usec = usec;
+    if (repeat) {
+        t.it_interval.tv_usec = usec;
+    }
+    setitimer(ITIMER_REAL, &t, NULL);
+}
+
+/* The delay is over (or cut short): httpd's graceful stop begins. */
+static void goapi_delay_over(void)
+{
+    goapi_delay_state = GOAPI_DELAY_OVER;
+    goapi_timer(0, 0);
+    if (goapi_mpm_winch.sa_handler != SIG_DFL && goapi_mpm_winch.sa_handler != SIG_IGN) {
+        goapi_mpm_winch.sa_handler(AP_SIG_GRACEFUL_STOP);
+    }
+}
+
+/* The graceful stop's signal (SIGWINCH, and SIGTERM or SIGINT through
+ * goapi_graceful_signal): with a delay, announce the stop and start the
+ * clock; a second one ends the delay at once. */
+static void goapi_graceful_stop_signal(int sig)
+{
+    int saved = errno;                  /* the interrupted code's */
+
+    if (goapi_delay_state == GOAPI_DELAY_NONE && goapi_shutdown_delay > 0) {
+        goapi_delay_state = GOAPI_DELAY_RUNNING;
+        if (goapi_stop_announced) {
+            *goapi_stop_announced = 1;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &goapi_delay_end);
+        goapi_delay_end.tv_sec += (time_t)apr_time_sec(goapi_shutdown_delay);
+        goapi_delay_end.tv_nsec += (long)apr_time_usec(goapi_shutdown_delay) * 1000L;
+        if (goapi_delay_end.tv_nsec >= 1000000000L) {
+            goapi_delay_end.tv_sec++;
+            goapi_delay_end.tv_nsec -= 1000000000L;
+        }
+        goapi_timer(GOAPI_DELAY_TICK_USEC, 1);
+    }
+    else if (goapi_delay_state == GOAPI_DELAY_RUNNING) {
+        goapi_delay_over();
+    }
+    else if (goapi_mpm_winch.sa_handler != SIG_DFL
+             && goapi_mpm_winch.sa_handler != SIG_IGN) {
+        goapi_mpm_winch.sa_handler(sig);
+    }
+    errno = saved;
+}
 
 static void goapi_wake(int sig)
 {
     int saved = errno;                  /* the interrupted code's */
 
+    if (goapi_delay_state == GOAPI_DELAY_RUNNING) {
+        struct timespec now;
+
+        /* the delay's tick: also the nap's interruption SIGCHLD asks for */
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (sig == SIGALRM && (now.tv_sec > goapi_delay_end.tv_sec
+                               || (now.tv_sec == goapi_delay_end.tv_sec
+                                   && now.tv_nsec >= goapi_delay_end.tv_nsec))) {
+            goapi_delay_over();
+        }
+        errno = saved;
+        return;
+    }
     /* interrupting the nap is the point; SIGCHLD asks for SIGALRM too */
     if (sig == SIGCHLD) {
         struct itimerval again;
@@ -394,9 +483,13 @@ static void goapi_graceful_signal(int sig)
 
     if (!goapi_stop_signal) {
         goapi_stop_signal = sig;
-        kill(getpid(), AP_SIG_GRACEFUL_STOP);       /* the MPM's graceful stop */
+        kill(getpid(), AP_SIG_GRACEFUL_STOP);       /* the (delayed) graceful stop */
     }
     else {
+        if (goapi_delay_state == GOAPI_DELAY_RUNNING) {
+            goapi_delay_state = GOAPI_DELAY_OVER;   /* no graceful stop after it */
+            goapi_timer(0, 0);
+        }
         if (goapi_stop_now) {
             *goapi_stop_now = 1;                    /* the children cut now */
         }
@@ -430,6 +523,9 @@ static apr_status_t goapi_note_stop(void *data)
             sigaction(SIGTERM, &goapi_mpm_term, NULL);
             sigaction(SIGINT, &goapi_mpm_int, NULL);
         }
+        if (goapi_shutdown_delay > 0) {
+            sigaction(AP_SIG_GRACEFUL_STOP, &goapi_mpm_winch, NULL);
+        }
         goapi_signals_set = 0;
     }
 
@@ -449,15 +545,19 @@ void goapi_lifecycle_parent_config(apr_pool_t *pconf, server_rec *s)
     apr_shm_t *shm = NULL;
 
     apr_pool_userdata_get((void **)&shm, GOAPI_STOP_SHM_KEY, pp);
-    if (!shm && apr_shm_create(&shm, sizeof(apr_uint32_t), NULL, pp) == APR_SUCCESS) {
+    if (!shm && apr_shm_create(&shm, 2 * sizeof(apr_uint32_t), NULL, pp) == APR_SUCCESS) {
         apr_pool_userdata_set(shm, GOAPI_STOP_SHM_KEY, apr_pool_cleanup_null, pp);
     }
     goapi_stop_now = shm ? apr_shm_baseaddr_get(shm) : NULL;
+    goapi_stop_announced = goapi_stop_now ? goapi_stop_now + 1 : NULL;
     if (goapi_stop_now) {
         *goapi_stop_now = 0;
+        *goapi_stop_announced = 0;
     }
     goapi_signals_set = 0;
     goapi_graceful_signals = sc->graceful_signals;
+    goapi_shutdown_delay = sc->shutdown_delay;
+    goapi_delay_state = GOAPI_DELAY_NONE;
     apr_pool_cleanup_register(pconf, s, goapi_note_stop, apr_pool_cleanup_null);
 }
 
@@ -484,6 +584,21 @@ void goapi_lifecycle_child_status(server_rec *s, pid_t pid, ap_generation_t gen,
         sigaction(SIGTERM, &sa, &goapi_mpm_term);
         sigaction(SIGINT, &sa, &goapi_mpm_int);
     }
+    if (goapi_shutdown_delay > 0) {
+        sa.sa_handler = goapi_graceful_stop_signal;
+        sigaction(AP_SIG_GRACEFUL_STOP, &sa, &goapi_mpm_winch);
+    }
+}
+
+/* During the shutdown delay every response closes its connection: a
+ * kept-alive client reconnects, through a load balancer that by then
+ * knows the stop. */
+int goapi_lifecycle_post_read_request(request_rec *r)
+{
+    if (goapi_shutting_down()) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
+    return DECLINED;
 }
 
 void goapi_lifecycle_child_init(apr_pool_t *pchild, server_rec *s)
@@ -500,6 +615,8 @@ void goapi_lifecycle_child_init(apr_pool_t *pchild, server_rec *s)
         return;                         /* GoapiShutdownTimeout 0: unbounded */
     }
     goapi_supervisor.s = s;
+    /* it runs the shutdown hooks, for up to the window, between beats */
+    goapi_supervisor.stall = GOAPI_HEARTBEAT_STALL + goapi_shutdown_window;
     rv = goapi_child_thread_start(&goapi_supervisor, pchild, goapi_supervise, s);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, GOAPI_LOGNO(00037)
@@ -521,7 +638,12 @@ void goapi_lifecycle_readiness(request_rec *r, goapi_readiness *out)
     else {
         out->started = 1;
     }
-    if (goapi_mpm_stopping()) {
+    if (goapi_shutting_down()) {
+        out->draining = 1;
+        out->shutting_down = 1;
+        out->drain_reason = "shutting down";
+    }
+    else if (goapi_mpm_stopping()) {
         out->draining = 1;
         out->drain_reason = "server stopping";
     }

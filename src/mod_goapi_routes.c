@@ -79,25 +79,93 @@ static int goapi_respond_probe(request_rec *r, int ok, const char *type, const c
     return goapi_respond(r, ok ? HTTP_OK : HTTP_SERVICE_UNAVAILABLE, type, body);
 }
 
-/* /readyz: plain text, ?verbose, or application/health+json. */
+/* May this client see the probes' detail, the names of the checks and why
+ * they fail (GoapiProbeDetail)?  The client is the one access control sees
+ * (mod_remoteip's, when it is loaded), with "local" as Require local says. */
+static int goapi_probe_detail(request_rec *r)
+{
+    return goapi_allow_match(&goapi_sconf(r->server)->probe_detail, r->useragent_addr,
+                             r->connection->local_addr);
+}
+
+/* ?verbose, for a client that may see the detail. */
+static int goapi_verbose(request_rec *r)
+{
+    return goapi_query_has(r->args, "verbose") && goapi_probe_detail(r);
+}
+
+/* /readyz: plain text, ?verbose, or application/health+json, without the
+ * checks that ?exclude= names; the checks' names and failures only for a
+ * client that may see them. */
 static int goapi_respond_readyz(request_rec *r)
 {
     goapi_readiness rd;
-    int ok;
+    const char *verbose = NULL;
+    int ok, detail = goapi_probe_detail(r);
 
     goapi_lifecycle_readiness(r, &rd);
+    if (detail && goapi_query_has(r->args, "verbose")) {
+        verbose = goapi_readiness_verbose(r->pool, &rd, r->args);
+    }
+    goapi_readiness_exclude(&rd, r->args);
     ok = goapi_readiness_ok(&rd);
     if (goapi_accepts(apr_table_get(r->headers_in, "Accept"), GOAPI_HEALTH_JSON_TYPE)) {
         return goapi_respond_probe(r, ok, GOAPI_HEALTH_JSON_TYPE,
-                                   goapi_readiness_json(r->pool, &rd));
+                                   detail ? goapi_readiness_json(r->pool, &rd)
+                                          : goapi_readiness_json_brief(r->pool, &rd));
+    }
+    if (!detail) {
+        return goapi_respond_probe(r, ok, GOAPI_TEXT_TYPE, goapi_readiness_brief(&rd));
     }
     return goapi_respond_probe(r, ok, GOAPI_TEXT_TYPE,
-                               goapi_query_has(r->args, "verbose")
-                               ? goapi_readiness_verbose(r->pool, &rd)
-                               : goapi_readiness_text(r->pool, &rd));
+                               verbose ? verbose : goapi_readiness_text(r->pool, &rd));
 }
 
-/* /readyz/{check}: one check; 404 for a name that is not configured. */
+/* One check's answer: "ok", or "failed" and, for a client that may see
+ * the detail, why. */
+static int goapi_respond_one(request_rec *r, int ok, const char *reason)
+{
+    return goapi_respond_probe(r, ok, GOAPI_TEXT_TYPE,
+                               ok ? "ok\n"
+                               : goapi_probe_detail(r)
+                               ? apr_pstrcat(r->pool, "failed: ", reason ? reason : "failed",
+                                             "\n", NULL)
+                               : "failed\n");
+}
+
+/* /livez: the process itself (ping, its threads' heartbeats), never its
+ * dependencies or its load; ?exclude= and ?verbose as /readyz.  A client
+ * that may see the detail gets the checks on a failure too, as
+ * kube-apiserver answers. */
+static int goapi_respond_livez(request_rec *r)
+{
+    goapi_probe_check *c;
+    int n = goapi_liveness(r->pool, &c);
+    int ok = goapi_probe_ok(c, n, r->args);
+
+    if (goapi_probe_detail(r) && (!ok || goapi_query_has(r->args, "verbose"))) {
+        return goapi_respond_probe(r, ok, GOAPI_TEXT_TYPE,
+                                   goapi_probe_verbose(r->pool, "livez", c, n, r->args));
+    }
+    return goapi_respond_probe(r, ok, GOAPI_TEXT_TYPE, ok ? "ok\n" : "livez check failed\n");
+}
+
+/* /livez/{check}: one liveness check; 404 for a name that is none. */
+static int goapi_respond_livez_check(request_rec *r, const char *name)
+{
+    goapi_probe_check *c;
+    int n = goapi_liveness(r->pool, &c), i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(c[i].name, name) == 0) {
+            return goapi_respond_one(r, c[i].ok, c[i].reason);
+        }
+    }
+    return goapi_respond_error(r, HTTP_NOT_FOUND, "404 page not found\n");
+}
+
+/* /readyz/{check}: one check; 404 for a name that is not configured.  Its
+ * failure's text only for a client that may see the detail. */
 static int goapi_respond_readyz_check(request_rec *r, const char *name)
 {
     goapi_readiness rd;
@@ -109,6 +177,9 @@ static int goapi_respond_readyz_check(request_rec *r, const char *name)
     if (!body) {
         return goapi_respond_error(r, HTTP_NOT_FOUND, "404 page not found\n");
     }
+    if (!ok && !goapi_probe_detail(r)) {
+        body = "failed\n";
+    }
     return goapi_respond_probe(r, ok, GOAPI_TEXT_TYPE, body);
 }
 
@@ -117,6 +188,13 @@ static int goapi_respond_startupz(request_rec *r)
     goapi_readiness rd;
 
     goapi_lifecycle_readiness(r, &rd);
+    if (goapi_verbose(r)) {
+        const goapi_probe_check startup = { "startup", rd.started, "starting" };
+
+        return goapi_respond_probe(r, rd.started, GOAPI_TEXT_TYPE,
+                                   goapi_probe_verbose(r->pool, "startupz", &startup, 1,
+                                                       NULL));
+    }
     return goapi_respond_probe(r, rd.started, GOAPI_TEXT_TYPE,
                                rd.started ? "started\n" : "starting\n");
 }
@@ -194,10 +272,28 @@ static int goapi_answer_ROOT(request_rec *r, const goapi_match *m)
     return goapi_respond_text(r, HTTP_OK, "parcel service is reachable\n");
 }
 
+/* /healthz: as before /livez existed, "ok" while the child can answer;
+ * ?verbose shows its one check. */
 static int goapi_answer_HEALTHZ(request_rec *r, const goapi_match *m)
 {
+    static const goapi_probe_check ping = { "ping", 1, NULL };
+
     (void)m;
-    return goapi_respond_probe(r, 1, GOAPI_TEXT_TYPE, "ok\n");
+    return goapi_respond_probe(r, 1, GOAPI_TEXT_TYPE,
+                               goapi_verbose(r)
+                               ? goapi_probe_verbose(r->pool, "healthz", &ping, 1, NULL)
+                               : "ok\n");
+}
+
+static int goapi_answer_LIVEZ(request_rec *r, const goapi_match *m)
+{
+    (void)m;
+    return goapi_respond_livez(r);
+}
+
+static int goapi_answer_LIVEZ_CHECK(request_rec *r, const goapi_match *m)
+{
+    return goapi_respond_livez_check(r, m->param);
 }
 
 static int goapi_answer_READYZ(request_rec *r, const goapi_match *m)
@@ -336,6 +432,41 @@ int goapi_routes_handler(request_rec *r)
     return goapi_routes_serve(r);
 }
 
+/* ---- GoapiProbes: the probe paths without a <Location> --------------------
+ *
+ * With GoapiProbes On, /healthz, /livez, /livez/<check>, /readyz,
+ * /readyz/<check> and /startupz are mod_goapi's on that server: found by comparing r->uri (decoded and
+ * normalised by httpd) with those paths, at translate_name, so that no
+ * <LocationMatch> regex runs in the location walk of every request.  A
+ * <Location> over a probe path still applies (Require, LogLevel, ...);
+ * Alias, Redirect, RewriteRule and ProxyPass, which map a URL before
+ * mod_goapi does, still win. */
+
+static int goapi_probes_own(const request_rec *r)
+{
+    return goapi_sconf(r->server)->probes && r->uri
+           && goapi_route_probe_path(r->uri) != GOAPI_ROUTE_NONE;
+}
+
+#define GOAPI_FILENAME_PREFIX "goapi:"
+
+static int goapi_goapi_filename(const request_rec *r)
+{
+    return r->filename && strncmp(r->filename, GOAPI_FILENAME_PREFIX,
+                                  sizeof(GOAPI_FILENAME_PREFIX) - 1) == 0;
+}
+
+/* A probe path that mod_goapi's translate_name took: its handler is goapi
+ * whatever SetHandler says (first among fixups, so that the later ones,
+ * the idempotency claim's included, see the handler that will answer). */
+int goapi_routes_fixups(request_rec *r)
+{
+    if (goapi_goapi_filename(r) && !r->proxyreq && goapi_probes_own(r)) {
+        r->handler = GOAPI_HANDLER;
+    }
+    return DECLINED;
+}
+
 /* ---- URLs of the goapi handler are not files -----------------------------
  *
  * A URL that "SetHandler goapi" maps is answered from the route table, so
@@ -346,8 +477,6 @@ int goapi_routes_handler(request_rec *r)
  * sections and every later phase (access control included) apply as
  * before; <Directory> sections and .htaccess files do not, there being no
  * directory. */
-
-#define GOAPI_FILENAME_PREFIX "goapi:"
 
 /* After a location walk: does "SetHandler goapi" apply to r? */
 static int goapi_handler_configured(request_rec *r)
@@ -365,7 +494,8 @@ static int goapi_handler_configured(request_rec *r)
 int goapi_routes_translate(request_rec *r)
 {
     /* r->per_dir_config holds the first location walk's result here */
-    if (r->proxyreq || !r->uri || r->uri[0] != '/' || !goapi_handler_configured(r)) {
+    if (r->proxyreq || !r->uri || r->uri[0] != '/'
+        || !(goapi_probes_own(r) || goapi_handler_configured(r))) {
         return DECLINED;
     }
     r->filename = apr_pstrcat(r->pool, GOAPI_FILENAME_PREFIX, r->uri, NULL);
@@ -374,20 +504,17 @@ int goapi_routes_translate(request_rec *r)
 
 int goapi_routes_map_to_storage(request_rec *r)
 {
-    if (r->filename && strncmp(r->filename, GOAPI_FILENAME_PREFIX,
-                               sizeof(GOAPI_FILENAME_PREFIX) - 1) == 0) {
-        return OK;
-    }
-    return DECLINED;
+    return goapi_goapi_filename(r) ? OK : DECLINED;
 }
 
 /* ---- the probes' fast path -------------------------------------------------
  *
- * GET /healthz, /readyz and /startupz are answered from the quick handler,
+ * GET /healthz, /livez, /readyz and /startupz are answered from the quick handler,
  * before httpd's translate, access, authentication, type and fixup phases,
  * when nothing configured would act on them there:
- *   - the request's <Location> (and <If>) sections map it to "SetHandler
- *     goapi", and no Require of any kind applies to it (mod_authz_core);
+ *   - GoapiProbes is On, or the request's <Location> (and <If>) sections
+ *     map it to "SetHandler goapi"; and no Require of any kind applies to
+ *     it (mod_authz_core);
  *   - no loaded module other than those below hooks those phases (a
  *     module that does, e.g. mod_rewrite, mod_headers, mod_security or
  *     mod_access_compat, could act on every request: then no probe takes
@@ -469,6 +596,13 @@ void goapi_routes_test_config(apr_pool_t *pconf, server_rec *s)
         const goapi_server_conf *sc = goapi_sconf(s);
         const char *name = goapi_server_name(pconf, s);
 
+        if (sc->probes) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_INFO, 0, s, GOAPI_LOGNO(00101)
+                         "%s: GoapiProbes On: /healthz, /livez, /livez/<check>, /readyz, "
+                         "/readyz/<check> and /startupz are answered by mod_goapi, found "
+                         "by exact comparison of the path (a <Location> over them still "
+                         "applies)", name);
+        }
         if (!sc->probe_fast_path) {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_INFO, 0, s, GOAPI_LOGNO(00081)
                          "%s: the probes take the full request cycle "
@@ -481,11 +615,18 @@ void goapi_routes_test_config(apr_pool_t *pconf, server_rec *s)
         }
         else {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_INFO, 0, s, GOAPI_LOGNO(00066)
-                         "%s: GET /healthz, /readyz and /startupz mapped to SetHandler "
-                         "goapi, with no Require over them, are answered before "
-                         "httpd's translate, access, type and fixup phases "
+                         "%s: GET /healthz, /livez, /readyz and /startupz of GoapiProbes On or "
+                         "mapped to SetHandler goapi, with no Require over them, are "
+                         "answered before httpd's translate, access, type and fixup phases "
                          "(GoapiProbeFastPath Off turns this off)", name);
         }
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_INFO, 0, s, GOAPI_LOGNO(00100)
+                     "%s: the probes' check names and failures (?verbose, "
+                     "/readyz/<check>) are shown to: %s (GoapiProbeDetail); every "
+                     "other client gets the plain answer", name,
+                     sc->probe_detail.mode == GOAPI_ALLOW_ALL ? "every client"
+                     : sc->probe_detail.mode == GOAPI_ALLOW_NONE ? "no client"
+                     : sc->probe_detail.shown);
     }
 }
 
@@ -510,7 +651,7 @@ int goapi_routes_quick_handler(request_rec *r, int lookup)
     /* the same sections httpd would apply; the walk is cached, so a
      * request that goes on to the full cycle does not walk twice */
     if (ap_location_walk(r) != OK || ap_if_walk(r) != OK
-        || !goapi_handler_configured(r) || ap_some_auth_required(r)) {
+        || !(sc->probes || goapi_handler_configured(r)) || ap_some_auth_required(r)) {
         return DECLINED;
     }
     r->handler = GOAPI_HANDLER;

@@ -105,7 +105,7 @@ static apr_interval_time_t goapi_min_write_timeout;   /* 0: no write deadlines *
 /* Per child. */
 static goapi_reaper *goapi_write_reaper;
 static goapi_child_thread goapi_reaper_thread = {
-    NULL, 0, NULL, "write-deadline thread"
+    NULL, 0, NULL, "write-deadline thread", "write-deadlines", GOAPI_HEARTBEAT_STALL, NULL
 };
 
 static ap_filter_rec_t *goapi_read_filter_handle;

@@ -266,8 +266,13 @@ class Httpd:
             "PidFile %s/run/httpd.pid" % self.dir,
             "LoadModule mpm_%s_module %s/mod_mpm_%s.so" % (self.mpm, MODULES_DIR, self.mpm),
             "LoadModule authz_core_module %s/mod_authz_core.so" % MODULES_DIR,
+            # conf/goapi.conf's "Require local" over /metrics needs it, as
+            # on a stock Debian Apache
+            "LoadModule authz_host_module %s/mod_authz_host.so" % MODULES_DIR,
         ]
         for m in modules:
+            if m in ("authz_core", "authz_host"):
+                continue
             lines.append("LoadModule %s_module %s/mod_%s.so" % (m, MODULES_DIR, m))
         lines += [
             "LoadModule goapi_module %s" % MODULE,
@@ -883,6 +888,7 @@ class HttpdTestCase(unittest.TestCase):
     MODULES = ()
     MPM = "event"
     FILES = None
+    INCLUDE_GOAPI_CONF = True           # the shipped conf/goapi.conf
 
     @classmethod
     def conf_body(cls):
@@ -893,7 +899,7 @@ class HttpdTestCase(unittest.TestCase):
         cls.backend = None
         cls.before_start()
         cls.httpd = Httpd(cls.conf_body(), modules=cls.MODULES, mpm=cls.MPM,
-                          files=cls.FILES)
+                          files=cls.FILES, include_goapi_conf=cls.INCLUDE_GOAPI_CONF)
         try:
             cls.httpd.start()
         except Exception:

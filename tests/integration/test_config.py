@@ -23,11 +23,14 @@ def without_repeats(text):
     of the shipped conf/goapi.conf (included by every test server) given
     again: the tests that override those values do it on purpose; and
     without GOAPI00066, GOAPI00081 and GOAPI00082, the probes' fast path
-    reported at info level (test_fastpath.py checks them); and without
-    GOAPI00083, the version at info level (VersionTest checks it)."""
+    reported at info level (test_fastpath.py checks them); without
+    GOAPI00100 and GOAPI00101, who sees the probes' detail and GoapiProbes,
+    at info level (test_exposure.py and test_probes.py check them); and without GOAPI00083, the version at
+    info level (VersionTest checks it)."""
     return "\n".join(l for l in text.splitlines()
                      if not any(t in l for t in ("GOAPI00063", "GOAPI00066", "GOAPI00081",
-                                                 "GOAPI00082", "GOAPI00083")))
+                                                 "GOAPI00082", "GOAPI00083", "GOAPI00100",
+                                                 "GOAPI00101")))
 
 
 def whole(message):

@@ -8,6 +8,8 @@ which path a request took: the fast path never maps a filename ("-"), the
 full cycle gives a goapi URL the filename "goapi:<path>" and never one
 under DocumentRoot."""
 
+import re
+
 from harness import Httpd, HttpdTestCase
 
 FORMAT = 'LogFormat "fp %f %R %>s %U" fastpath\nCustomLog @DIR@/logs/fp.log fastpath\n'
@@ -27,6 +29,18 @@ def fp_lines(httpd):
     httpd.access_lines()        # waits for mod_log_config's lines
     return [l[3:] for l in Httpd.read(httpd.path("logs/fp.log")).splitlines()
             if l.startswith("fp ")]
+
+
+def assert_refused_by_access(test, path):
+    """A goapi URL under a Require that refuses the client: 403 with the
+    IDs, from the access phase of the full cycle, before a handler was
+    chosen (test needs last_line())."""
+    test.allowed_errors.append(r"AH01630: client denied by server configuration: goapi:"
+                               + re.escape(path))
+    r = test.get(path)
+    test.assertEqual(r.status, 403)
+    test.assertIDs(r)
+    test.assertEqual(test.last_line(path), "goapi:%s - 403 %s" % (path, path))
 
 
 class FastPathTest(HttpdTestCase):
@@ -71,13 +85,7 @@ class FastPathTest(HttpdTestCase):
         self.assertEqual(self.last_line("/healthz"), "- goapi 200 /healthz")
 
     def test_require_over_a_probe_keeps_the_full_cycle(self):
-        self.allowed_errors.append(r"AH01630: client denied by server configuration: "
-                                   r"goapi:/readyz")
-        r = self.get("/readyz")
-        self.assertEqual(r.status, 403)
-        self.assertIDs(r)
-        # refused by the access phase, before a handler was chosen
-        self.assertEqual(self.last_line("/readyz"), "goapi:/readyz - 403 /readyz")
+        assert_refused_by_access(self, "/readyz")
 
     def test_other_requests_take_the_full_cycle(self):
         # an escaped probe path (answered as Go does, through the full
@@ -97,11 +105,7 @@ class FastPathTest(HttpdTestCase):
                          "goapi:/parcels/p-1 goapi 200 /parcels/p-1")
 
     def test_location_access_control_still_applies(self):
-        self.allowed_errors.append(r"AH01630: client denied by server configuration: "
-                                   r"goapi:/parcels/secret")
-        self.assertEqual(self.get("/parcels/secret").status, 403)
-        self.assertEqual(self.last_line("/parcels/secret"),
-                         "goapi:/parcels/secret - 403 /parcels/secret")
+        assert_refused_by_access(self, "/parcels/secret")
 
 
 class FastPathOffTest(HttpdTestCase):
@@ -160,9 +164,10 @@ class FastPathReportTest(HttpdTestCase):
                                 '<VirtualHost 127.0.0.1:@PORT@>\n ServerName off.example\n'
                                 ' GoapiProbeFastPath Off\n</VirtualHost>\n')
         self.assertEqual(len(lines), 2, lines)
-        self.assertRegex(lines[0], r"^GOAPI00066: the main server: GET /healthz, /readyz and "
-                                   r"/startupz mapped to SetHandler goapi, with no Require "
-                                   r"over them, are answered before httpd's translate")
+        self.assertRegex(lines[0], r"^GOAPI00066: the main server: GET /healthz, /livez, /readyz and "
+                                   r"/startupz of GoapiProbes On or mapped to SetHandler "
+                                   r"goapi, with no Require over them, are answered before "
+                                   r"httpd's translate")
         self.assertRegex(lines[1], r"^GOAPI00081: the virtual host off\.example defined at "
                                    r".*: the probes take the full request cycle "
                                    r"\(GoapiProbeFastPath Off\)$")

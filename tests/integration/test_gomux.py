@@ -35,7 +35,7 @@ PLAIN = (
     b"/", b"/healthz", b"/readyz", b"/startupz", b"/parcels/p-1",
     b"/parcels/p-1/dispatch", b"/parcels", b"/parcels/", b"/parcels/p-1/",
     b"/parcels/p-1/dispatch/", b"/parcels/a/b", b"/healthz/", b"/HEALTHZ",
-    b"/nope", b"/metrics", b"/readyz/store",
+    b"/nope", b"/metrics", b"/readyz/store", b"/livez", b"/livez/ping",
 )
 
 ESCAPES = (
@@ -238,7 +238,7 @@ def is_root(ans, method):
 
 
 def own_routes(method, target, go, ap):
-    return (path_of(target) in (b"/metrics", b"/readyz/store")
+    return (path_of(target) in (b"/metrics", b"/readyz/store", b"/livez/ping")
             and is_text(go, method, 404, NOT_FOUND)
             and (ap.status == 200 and method in (b"GET", b"HEAD")
                  or is_text(ap, method, 405, b"Method Not Allowed\n")

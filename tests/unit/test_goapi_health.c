@@ -166,7 +166,7 @@ static void test_answers(void **state)
     snapshot(h, &r, 0, 0);
     assert_false(goapi_readiness_ok(&r));
     assert_string_equal(goapi_readiness_text(unit_pool, &r), "starting\n");
-    assert_string_equal(goapi_readiness_verbose(unit_pool, &r),
+    assert_string_equal(goapi_readiness_verbose(unit_pool, &r, NULL),
                         "[-]db failed: not run yet\n[-]cache failed: not run yet\n"
                         "[-]startup failed: starting\n[+]drain ok\nreadyz check failed\n");
 
@@ -176,7 +176,7 @@ static void test_answers(void **state)
     assert_false(goapi_readiness_ok(&r));
     assert_string_equal(goapi_readiness_text(unit_pool, &r),
                         "check cache failed: status 503\n");
-    assert_string_equal(goapi_readiness_verbose(unit_pool, &r),
+    assert_string_equal(goapi_readiness_verbose(unit_pool, &r, NULL),
                         "[+]db ok\n[-]cache failed: status 503\n[+]startup ok\n"
                         "[+]drain ok\nreadyz check failed\n");
     assert_string_equal(goapi_readiness_one(unit_pool, &r, "db", &ok), "ok\n");
@@ -197,7 +197,7 @@ static void test_answers(void **state)
     snapshot(h, &r, 1, 0);
     assert_true(goapi_readiness_ok(&r));
     assert_string_equal(goapi_readiness_text(unit_pool, &r), "ready\n");
-    assert_string_equal(goapi_readiness_verbose(unit_pool, &r),
+    assert_string_equal(goapi_readiness_verbose(unit_pool, &r, NULL),
                         "[+]db ok\n[+]cache ok\n[+]startup ok\n[+]drain ok\n"
                         "readyz check passed\n");
     assert_non_null(strstr(goapi_readiness_json(unit_pool, &r), "{\"status\":\"pass\",\"checks\""));
@@ -207,9 +207,77 @@ static void test_answers(void **state)
     r.drain_reason = "drain file present";
     assert_false(goapi_readiness_ok(&r));
     assert_string_equal(goapi_readiness_text(unit_pool, &r), "draining\n");
-    assert_non_null(strstr(goapi_readiness_verbose(unit_pool, &r),
+    assert_non_null(strstr(goapi_readiness_verbose(unit_pool, &r, NULL),
                            "[-]drain failed: drain file present\nreadyz check failed\n"));
     assert_non_null(strstr(goapi_readiness_json(unit_pool, &r), "\"output\":\"draining\""));
+}
+
+/* What a client that may not see the detail gets: no check name and no
+ * failure text in any state. */
+static void test_brief_answers(void **state)
+{
+    static const char *const names[] = { "ledger-db" };
+    goapi_health *h = new_table();
+    goapi_readiness r;
+    const char *json;
+
+    (void)state;
+    goapi_health_configure(h, names, 1);
+    snapshot(h, &r, 0, 0);
+    assert_string_equal(goapi_readiness_brief(&r), "starting\n");
+    assert_string_equal(goapi_readiness_json_brief(unit_pool, &r),
+                        "{\"status\":\"fail\",\"output\":\"starting\"}\n");
+
+    goapi_health_record(h, 0, "ledger-db", 0, "connect: Connection refused", 0, 0);
+    snapshot(h, &r, 1, 0);
+    assert_string_equal(goapi_readiness_brief(&r), "not ready\n");
+    json = goapi_readiness_json_brief(unit_pool, &r);
+    assert_string_equal(json, "{\"status\":\"fail\",\"output\":\"not ready\"}\n");
+    assert_null(strstr(json, "ledger"));
+
+    snapshot(h, &r, 1, 1);
+    r.drain_reason = "drain file present";
+    assert_string_equal(goapi_readiness_brief(&r), "draining\n");
+    assert_string_equal(goapi_readiness_json_brief(unit_pool, &r),
+                        "{\"status\":\"fail\",\"output\":\"draining\"}\n");
+
+    goapi_health_record(h, 0, "ledger-db", 1, NULL, 0, 0);
+    snapshot(h, &r, 1, 0);
+    assert_string_equal(goapi_readiness_brief(&r), "ready\n");
+    assert_string_equal(goapi_readiness_json_brief(unit_pool, &r), "{\"status\":\"pass\"}\n");
+}
+
+/* ?exclude=: the checks named are left out of every answer; the verbose
+ * form of the whole snapshot marks them. */
+static void test_exclude(void **state)
+{
+    static const char *const names[] = { "db", "cache" };
+    goapi_health *h = new_table();
+    goapi_readiness r;
+
+    (void)state;
+    goapi_health_configure(h, names, 2);
+    goapi_health_record(h, 0, "db", 0, "connect: refused", 0, 0);
+    goapi_health_record(h, 1, "cache", 1, NULL, 0, 0);
+    snapshot(h, &r, 1, 1);
+    r.drain_reason = "drain file present";
+    assert_string_equal(goapi_readiness_verbose(unit_pool, &r, "verbose&exclude=db"),
+                        "[+]db excluded: ok\n[+]cache ok\n[+]startup ok\n"
+                        "[-]drain failed: drain file present\nreadyz check failed\n");
+    goapi_readiness_exclude(&r, "exclude=db");
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.e[0].name, "cache");
+    assert_false(goapi_readiness_ok(&r));               /* still draining */
+    goapi_readiness_exclude(&r, "exclude=drain");
+    assert_true(goapi_readiness_ok(&r));
+    assert_string_equal(goapi_readiness_text(unit_pool, &r), "ready\n");
+
+    snapshot(h, &r, 0, 0);
+    goapi_readiness_exclude(&r, NULL);
+    assert_int_equal(r.n, 2);
+    goapi_readiness_exclude(&r, "exclude=startup&exclude=db&exclude=nope");
+    assert_int_equal(r.n, 1);
+    assert_true(goapi_readiness_ok(&r));
 }
 
 static void test_no_checks(void **state)
@@ -307,6 +375,8 @@ int main(void)
         cmocka_unit_test(test_names_and_status),
         cmocka_unit_test(test_layout_keeps_results_by_name),
         cmocka_unit_test(test_answers),
+        cmocka_unit_test(test_brief_answers),
+        cmocka_unit_test(test_exclude),
         cmocka_unit_test(test_no_checks),
         cmocka_unit_test(test_json_escapes),
         cmocka_unit_test(test_readers_never_see_a_torn_entry),

@@ -212,7 +212,7 @@ static void test_methods(void **state)
                         "GET, HEAD, POST, PUT, PATCH, DELETE");
 }
 
-/* Exactly the three probe paths, as the client wrote them. */
+/* Exactly the four probe paths, as the client wrote them. */
 static void test_route_probe(void **state)
 {
     static const struct {
@@ -222,6 +222,9 @@ static void test_route_probe(void **state)
         { "/healthz", GOAPI_ROUTE_HEALTHZ },
         { "/readyz", GOAPI_ROUTE_READYZ },
         { "/startupz", GOAPI_ROUTE_STARTUPZ },
+        { "/livez", GOAPI_ROUTE_LIVEZ },
+        { "/livez/ping", GOAPI_ROUTE_NONE },
+        { "/livea", GOAPI_ROUTE_NONE },
         { "/healthz/", GOAPI_ROUTE_NONE },
         { "/%68ealthz", GOAPI_ROUTE_NONE },
         { "/Healthz", GOAPI_ROUTE_NONE },
@@ -242,6 +245,44 @@ static void test_route_probe(void **state)
     assert_int_equal(goapi_route_probe("/healthz?x=1", 8), GOAPI_ROUTE_HEALTHZ);
 }
 
+/* GoapiProbes: exact decoded paths, a check name one segment. */
+static void test_route_probe_path(void **state)
+{
+    static const struct { const char *path; goapi_route_id want; } cases[] = {
+        { "/healthz", GOAPI_ROUTE_HEALTHZ },
+        { "/readyz", GOAPI_ROUTE_READYZ },
+        { "/startupz", GOAPI_ROUTE_STARTUPZ },
+        { "/readyz/db", GOAPI_ROUTE_READYZ_CHECK },
+        { "/livez", GOAPI_ROUTE_LIVEZ },
+        { "/livez/ping", GOAPI_ROUTE_LIVEZ_CHECK },
+        { "/livez/", GOAPI_ROUTE_NONE },
+        { "/livez/a/b", GOAPI_ROUTE_NONE },
+        { "/livezz", GOAPI_ROUTE_NONE },
+        { "/readyz/ledger-db.v2", GOAPI_ROUTE_READYZ_CHECK },
+        { "/readyz/", GOAPI_ROUTE_NONE },
+        { "/readyz/db/", GOAPI_ROUTE_NONE },
+        { "/readyz/a/b", GOAPI_ROUTE_NONE },
+        { "/readyzz", GOAPI_ROUTE_NONE },
+        { "/healthz/", GOAPI_ROUTE_NONE },
+        { "/healthz/x", GOAPI_ROUTE_NONE },
+        { "/startup", GOAPI_ROUTE_NONE },
+        { "/metrics", GOAPI_ROUTE_NONE },
+        { "/", GOAPI_ROUTE_NONE },
+        { "", GOAPI_ROUTE_NONE },
+        { "/HEALTHZ", GOAPI_ROUTE_NONE },
+        { "/app/healthz", GOAPI_ROUTE_NONE },
+    };
+    apr_size_t i;
+
+    (void)state;
+    for (i = 0; i < UNIT_ELEMS(cases); i++) {
+        if (goapi_route_probe_path(cases[i].path) != cases[i].want) {
+            fail_msg("%s: got %d, want %d", cases[i].path,
+                     (int)goapi_route_probe_path(cases[i].path), (int)cases[i].want);
+        }
+    }
+}
+
 static void test_route_patterns(void **state)
 {
     int id;
@@ -260,6 +301,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_route_table),
         cmocka_unit_test(test_route_probe),
+        cmocka_unit_test(test_route_probe_path),
         cmocka_unit_test(test_param_length_limit),
         cmocka_unit_test(test_reason_never_reflects_value),
         cmocka_unit_test(test_methods),

@@ -75,6 +75,7 @@ func main() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", fixed("parcel service is reachable\n"))
 	mux.HandleFunc("GET /healthz", fixed("ok\n"))
+	mux.HandleFunc("GET /livez", fixed("ok\n"))
 	mux.HandleFunc("GET /readyz", fixed("ready\n"))
 	mux.HandleFunc("GET /startupz", fixed("started\n"))
 	mux.HandleFunc("GET /parcels/{parcelID}", parcel(func(w http.ResponseWriter, id string) {
