@@ -38,7 +38,7 @@ int goapi_store_unsure(goapi_store *st, apr_status_t rv)
 }
 
 apr_status_t goapi_store_orphan(goapi_store *st, const unsigned char key[GOAPI_SHA256_LEN],
-                                apr_uint64_t claim_id, apr_time_t until)
+                                const goapi_idem_record *claim)
 {
-    return st->ops->orphan ? st->ops->orphan(st, key, claim_id, until) : APR_ENOTIMPL;
+    return st->ops->orphan ? st->ops->orphan(st, key, claim) : APR_ENOTIMPL;
 }

@@ -83,15 +83,15 @@ typedef struct {
      * release) was sent without an answer, so it may hold the key now or
      * later (a stopped store applies it when it resumes).  The store keeps
      * it in a small bounded queue of this process and releases it, fenced
-     * (only while the key holds this claim_id), as soon as it answers
-     * again: before this process's next command, or in settle(); it keeps
-     * looking for a claim that lands late until `until` (the claim's lease
-     * end: past it a record that lands is only an unknown outcome, never a
-     * second run).  APR_ENOSPC when the queue is full (the claim is then
-     * left to its lease).  NULL for a store whose writes are all or
-     * nothing. */
+     * (only while the key holds claim->claim_id), as soon as it answers
+     * again: before this process's next claim, or in settle().  A copy of
+     * the claim may land after that (sent once more, or delivered late by
+     * the network), so the store looks again for a while after it answered
+     * and at least until claim->lease_end; never past claim->expires.
+     * APR_ENOSPC when the queue is full (the claim is then left to its
+     * lease).  NULL for a store whose writes are all or nothing. */
     apr_status_t (*orphan)(goapi_store *st, const unsigned char key[GOAPI_SHA256_LEN],
-                           apr_uint64_t claim_id, apr_time_t until);
+                           const goapi_idem_record *claim);
     /* Releases the orphaned claims that are due, for a background thread
      * when no request comes: *released how many were deleted now, *left
      * how many are still kept.  APR_SUCCESS, or the failure of the store
@@ -115,7 +115,7 @@ int goapi_store_unsure(goapi_store *st, apr_status_t rv);
 
 /* st->ops->orphan(...), or APR_ENOTIMPL when the store has no orphans. */
 apr_status_t goapi_store_orphan(goapi_store *st, const unsigned char key[GOAPI_SHA256_LEN],
-                                apr_uint64_t claim_id, apr_time_t until);
+                                const goapi_idem_record *claim);
 
 /* A store that is down fails every request: its errors are logged at
  * most once per interval.  A limiter of one process, shared by its

@@ -31,9 +31,11 @@
  *
  * Orphaned claims (goapi_store.h): a bounded queue per store (per
  * process), released before this process's next claim or by settle().  A
- * claim sent twice (once more on a new connection) may land again after
- * its release, so every entry is looked at again, less and less often,
- * until its lease ends.
+ * claim sent twice (once more on a new connection), or held by the network
+ * and delivered late (TCP retransmits after a blackhole), may land after
+ * its release: every entry is looked at again, less and less often, for
+ * GOAPI_REDIS_ORPHAN_LOOKS answers of the store (about 11 s) and at least
+ * until its lease ends; never after its record would have expired.
  *
  * Connections: one per thread (apr_threadkey), made on first use, after
  * AUTH and SELECT; dropped after any error and made again on the next
@@ -69,9 +71,12 @@
 #define GOAPI_REDIS_ORPHANS     256
 #define GOAPI_REDIS_DRAIN_MAX   2
 /* An orphan released (or found gone) is looked at again after this, then
- * twice as long each time, up to the longest step. */
+ * twice as long each time, up to the longest step; it is forgotten after
+ * this many answers (0.1 + 0.2 + ... + 5 s: about 11 s) once its lease
+ * has ended. */
 #define GOAPI_REDIS_ORPHAN_STEP (100 * 1000)
 #define GOAPI_REDIS_ORPHAN_STEP_MAX (5 * APR_USEC_PER_SEC)
+#define GOAPI_REDIS_ORPHAN_LOOKS 8
 
 /* The scripts.  KEYS[1] is the record's key. */
 enum { GOAPI_SCRIPT_CLAIM, GOAPI_SCRIPT_COMPLETE, GOAPI_SCRIPT_RELEASE, GOAPI_SCRIPTS };
@@ -114,9 +119,11 @@ typedef struct goapi_redis_store goapi_redis_store;
 typedef struct {
     unsigned char key[GOAPI_SHA256_LEN];
     apr_uint64_t claim_id;
-    apr_time_t until;                   /* looked at until then */
+    apr_time_t lease_end;               /* looked at until then at least */
+    apr_time_t expires;                 /* and never after this */
     apr_time_t due;                     /* its next release, not before */
     apr_interval_time_t step;           /* to the one after */
+    int looks;                          /* releases the store answered */
     int busy;                           /* a thread is releasing it */
 } goapi_redis_orphan;
 
@@ -823,8 +830,15 @@ static int goapi_redis_orphan_at(const goapi_redis_store *st, apr_uint64_t claim
     return -1;
 }
 
+/* Is the orphan o done with at now? */
+static int goapi_redis_orphan_done(const goapi_redis_orphan *o, apr_time_t now)
+{
+    return now >= o->expires
+           || (o->looks >= GOAPI_REDIS_ORPHAN_LOOKS && now >= o->lease_end);
+}
+
 /* The first orphan due at now, taken by this thread (busy), or -1; those
- * past their end go first (with the store's lock). */
+ * done with go first (with the store's lock). */
 static int goapi_redis_orphan_due(goapi_redis_store *st, apr_time_t now)
 {
     int i = 0;
@@ -832,7 +846,7 @@ static int goapi_redis_orphan_due(goapi_redis_store *st, apr_time_t now)
     while (i < st->norphans) {
         goapi_redis_orphan *o = &st->orphans[i];
 
-        if (!o->busy && now >= o->until) {
+        if (!o->busy && goapi_redis_orphan_done(o, now)) {
             *o = st->orphans[--st->norphans];
             continue;
         }
@@ -874,6 +888,7 @@ static apr_status_t goapi_redis_drain(goapi_redis_store *st, goapi_redis_conn *c
             e->busy = 0;
             if (rv == APR_SUCCESS || rv == APR_ENOENT || rv == APR_NOTFOUND) {
                 /* answered: looked at again later, for a copy that lands late */
+                e->looks++;
                 e->due = apr_time_now() + e->step;
                 e->step = e->step * 2 < GOAPI_REDIS_ORPHAN_STEP_MAX
                           ? e->step * 2 : GOAPI_REDIS_ORPHAN_STEP_MAX;
@@ -892,14 +907,14 @@ static apr_status_t goapi_redis_drain(goapi_redis_store *st, goapi_redis_conn *c
 
 static apr_status_t goapi_redis_orphan_keep(goapi_store *base,
                                             const unsigned char key[GOAPI_SHA256_LEN],
-                                            apr_uint64_t claim_id, apr_time_t until)
+                                            const goapi_idem_record *claim)
 {
     goapi_redis_store *st = (goapi_redis_store *)base;
     apr_status_t rv = APR_SUCCESS;
     int i;
 
     apr_thread_mutex_lock(st->lock);
-    if ((i = goapi_redis_orphan_at(st, claim_id)) < 0) {
+    if ((i = goapi_redis_orphan_at(st, claim->claim_id)) < 0) {
         if (st->norphans < GOAPI_REDIS_ORPHANS) {
             i = st->norphans++;
             st->orphans[i].busy = 0;
@@ -912,10 +927,12 @@ static apr_status_t goapi_redis_orphan_keep(goapi_store *base,
         goapi_redis_orphan *o = &st->orphans[i];
 
         memcpy(o->key, key, GOAPI_SHA256_LEN);
-        o->claim_id = claim_id;
-        o->until = until;
+        o->claim_id = claim->claim_id;
+        o->lease_end = claim->lease_end;
+        o->expires = claim->expires;
         o->due = 0;                     /* at once */
         o->step = GOAPI_REDIS_ORPHAN_STEP;
+        o->looks = 0;
     }
     apr_thread_mutex_unlock(st->lock);
     return rv;

@@ -467,8 +467,7 @@ static goapi_orphan_fate goapi_idem_orphan(goapi_idem_req *ctx, apr_status_t rv)
     if (!goapi_store_unsure(goapi_ledger, rv)) {
         return GOAPI_ORPHAN_NONE;
     }
-    return goapi_store_orphan(goapi_ledger, ctx->key, ctx->claim.claim_id,
-                              ctx->claim.lease_end) == APR_SUCCESS
+    return goapi_store_orphan(goapi_ledger, ctx->key, &ctx->claim) == APR_SUCCESS
            ? GOAPI_ORPHAN_KEPT : GOAPI_ORPHAN_LEFT;
 }
 

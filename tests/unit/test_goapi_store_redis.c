@@ -670,7 +670,7 @@ static void test_orphaned_claim_released(void **state)
     apr_time_t now = apr_time_now();
     goapi_idem_record mine = in_flight(81, now, SEC(60), SEC(3600)), got;
     goapi_idem_record other = in_flight(82, now, SEC(60), SEC(3600));
-    goapi_idem_record third = in_flight(83, now, SEC(60), SEC(3600));
+    goapi_idem_record third = in_flight(83, now, SEC(60), SEC(3600)), stray;
     goapi_claim_result res;
     apr_size_t released, left;
     apr_status_t rv;
@@ -686,7 +686,7 @@ static void test_orphaned_claim_released(void **state)
     assert_int_equal(kill(server, SIGCONT), 0);
     assert_int_not_equal(rv, APR_SUCCESS);
     assert_int_equal(goapi_store_unsure(st, rv), 1);
-    assert_int_equal(goapi_store_orphan(st, k, mine.claim_id, mine.lease_end), APR_SUCCESS);
+    assert_int_equal(goapi_store_orphan(st, k, &mine), APR_SUCCESS);
     /* the resumed server applied the claim that timed out */
     for (i = 0, rv = APR_NOTFOUND; i < 100 && rv != APR_SUCCESS; i++) {
         usleep(20000);
@@ -706,15 +706,18 @@ static void test_orphaned_claim_released(void **state)
 
     /* fenced: an orphan whose key another claim holds is left alone, by
      * the claims and by settle() */
-    assert_int_equal(goapi_store_orphan(st, k2, 99, now + SEC(60)), APR_SUCCESS);
+    stray = in_flight(99, now, SEC(60), SEC(3600));
+    assert_int_equal(goapi_store_orphan(st, k2, &stray), APR_SUCCESS);
     assert_int_equal(st->ops->settle(st, &released, &left), APR_SUCCESS);
     assert_int_equal(released, 0);
     assert_int_equal(st->ops->lookup(st, k2, &got, unit_pool), APR_SUCCESS);
     assert_true(got.claim_id == 82);
-    /* both stay watched until their lease end, for a copy landing late */
+    /* both stay watched, for a copy landing late; never past the end of
+     * their record */
     assert_int_equal(left, 2);
-    assert_int_equal(goapi_store_orphan(st, k2, 99, now), APR_SUCCESS);
-    assert_int_equal(goapi_store_orphan(st, k, 81, now), APR_SUCCESS);
+    stray.expires = mine.expires = apr_time_now();
+    assert_int_equal(goapi_store_orphan(st, k2, &stray), APR_SUCCESS);
+    assert_int_equal(goapi_store_orphan(st, k, &mine), APR_SUCCESS);
     assert_int_equal(st->ops->settle(st, &released, &left), APR_SUCCESS);
     assert_int_equal(left, 0);
 }
@@ -734,7 +737,7 @@ static void test_orphan_landing_late(void **state)
 
     (void)state;
     key_of(k, "orphan-late");
-    assert_int_equal(goapi_store_orphan(st, k, 91, now + SEC(60)), APR_SUCCESS);
+    assert_int_equal(goapi_store_orphan(st, k, &mine), APR_SUCCESS);
     assert_int_equal(st->ops->settle(st, &released, &left), APR_SUCCESS);
     assert_int_equal(released, 0);              /* nothing landed yet */
     assert_int_equal(st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool),
@@ -755,19 +758,21 @@ static void test_orphans_bounded(void **state)
 {
     goapi_store *st = open_store(SEC(1));
     unsigned char k[GOAPI_SHA256_LEN];
-    apr_time_t until = apr_time_now() + SEC(60);
+    goapi_idem_record claim = in_flight(0, apr_time_now(), SEC(60), SEC(3600));
     apr_uint64_t id;
     apr_status_t rv = APR_SUCCESS;
 
     (void)state;
     key_of(k, "orphan-many");
     for (id = 1; id <= 10000 && rv == APR_SUCCESS; id++) {
-        rv = goapi_store_orphan(st, k, 5000 + id, until);
+        claim.claim_id = 5000 + id;
+        rv = goapi_store_orphan(st, k, &claim);
     }
     assert_int_equal(rv, APR_ENOSPC);
     assert_true(id > 16 && id < 10000);
     /* the same claim again takes no more room */
-    assert_int_equal(goapi_store_orphan(st, k, 5001, until), APR_SUCCESS);
+    claim.claim_id = 5001;
+    assert_int_equal(goapi_store_orphan(st, k, &claim), APR_SUCCESS);
 }
 
 static pid_t replica = -1;
