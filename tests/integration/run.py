@@ -5,6 +5,7 @@
 httpd and end with one line "N passed, N failed[, N skipped]".
 
 Usage: run.py [pattern]   e.g. run.py test_ids  (module name filter)
+       run.py faults      the fault tests (faults_*.py), outside "make test"
 """
 
 import os
@@ -70,8 +71,9 @@ def main():
     pattern = sys.argv[1] if len(sys.argv) > 1 else None
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
+    prefix = "faults_" if pattern and pattern.startswith("faults") else "test_"
     for name in sorted(os.listdir(HERE)):
-        if name.startswith("test_") and name.endswith(".py"):
+        if name.startswith(prefix) and name.endswith(".py"):
             mod = name[:-3]
             if pattern and pattern not in mod:
                 continue
