@@ -17,6 +17,7 @@ when retried.  Every wait is bounded in count and time."""
 
 import os
 import select
+import shutil
 import signal
 import socket
 import sys
@@ -208,16 +209,25 @@ class FaultCase(unittest.TestCase):
         (its orphaned claim not released yet) is retried for up to 3 s.
         key -> the last status."""
         h = self.start(store, "event", replicas)
+        keys = sorted(keys)
         last = {}
-        for key in keys:
-            deadline = time.monotonic() + 3
-            while True:
-                status, body = post(h, key)
-                if status != 409 or b"in progress" not in body \
-                        or time.monotonic() > deadline:
-                    break
-                time.sleep(0.1)
-            last[key] = status
+
+        def retry(part):
+            for key in part:
+                deadline = time.monotonic() + 3
+                while True:
+                    status, body = post(h, key)
+                    if status != 409 or b"in progress" not in body \
+                            or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.1)
+                last[key] = status
+
+        threads = [threading.Thread(target=retry, args=(keys[i::8],)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
         return last
 
     def run_twice(self, answers):
@@ -348,7 +358,13 @@ class FailoverTest(FaultCase):
                 pass
             time.sleep(0.2)
         self.assertEqual(replica.command("ROLE")[0], b"master", "no failover in 20 s")
-        # the old master comes back; the sentinel makes it the new one's replica
+        # the old master comes back as the new one's replica, empty, as an
+        # operator brings it back (restarted as a master from its own file,
+        # it would take writes from whoever still has its address until the
+        # sentinel turns it, and lose them then)
+        shutil.rmtree(os.path.join(master.dir, "appendonlydir"), ignore_errors=True)
+        with open(master.conf, "a") as f:
+            f.write("replicaof 127.0.0.1 %d\n" % replica.port)
         master.start()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
