@@ -12,6 +12,8 @@
 #                   try that catches it (scripts/check-tests.py); fails on
 #                   any finding
 #   make valgrind   the unit tests under valgrind: 0 errors, 0 definitely lost
+#   make faults     the Redis ledger under a production incident's faults
+#                   (tests/integration/faults_redis.py, about 90 s)
 #   make bench      requests/s, latency, memory and instructions against a
 #                   baseline measured in the same run (build/bench.txt)
 #   make deb        the Debian packages (dpkg-buildpackage in a clean copy,
@@ -48,7 +50,7 @@ APR_LIBS   = $(shell $(APR_CONFIG) --link-ld --libs)
 APU_CONFIG = $(shell $(APXS) -q APU_CONFIG 2>/dev/null || echo apu-1-config)
 APU_LIBS   = $(shell $(APU_CONFIG) --link-ld --libs)
 
-.PHONY: all deps test-deps run test unit integration install sanitize clang-check clean clean-build bench docker-test fuzz lint valgrind deb
+.PHONY: all deps test-deps run test unit integration faults install sanitize clang-check clean clean-build bench docker-test fuzz lint valgrind deb
 
 all: deps $(BUILD)/mod_goapi.so
 
@@ -171,6 +173,11 @@ unit: deps $(UNIT_BIN)
 
 integration: test-deps $(BUILD)/mod_goapi.so $(BUILD)/tests/mod_goapi_hooktest.so
 	@GOAPI_MODULE=$(CURDIR)/$(BUILD)/mod_goapi.so $(PYTHON) tests/integration/run.py
+
+# Not part of "make test" (its failovers alone take about a minute): real
+# redis-server and redis-sentinel processes, killed, stopped, blackholed.
+faults: test-deps $(BUILD)/mod_goapi.so
+	@GOAPI_MODULE=$(CURDIR)/$(BUILD)/mod_goapi.so $(PYTHON) tests/integration/run.py faults
 
 # The suite with AddressSanitizer and UndefinedBehaviorSanitizer in the module
 # and the unit tests; httpd itself is not instrumented, so the ASan runtime is
