@@ -1391,7 +1391,10 @@ apr_status_t goapi_store_redis_probe(const goapi_redis_target *target,
         facts->appendonly = goapi_redis_config(st, conn, "appendonly", p);
         facts->appendfsync = goapi_redis_config(st, conn, "appendfsync", p);
         if ((min = goapi_redis_config(st, conn, "min-replicas-to-write", p)) != NULL) {
-            facts->min_replicas = atoi(min);
+            char *end;
+            long n = strtol(min, &end, 10);
+
+            facts->min_replicas = !*end && n >= 0 && n < 1000000 ? (int)n : -1;
         }
         facts->replicas = goapi_redis_replicas_online(st, conn);
     }

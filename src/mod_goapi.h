@@ -26,7 +26,7 @@ extern module AP_MODULE_DECLARE_DATA goapi_module;
  * string; a retired number is never given again.  "make lint" checks both
  * (scripts/check-lognos.py).
  *
- * Next free: GOAPI00088
+ * Next free: GOAPI00137
  */
 #define GOAPI_LOGNO(n) "GOAPI" #n ": "
 
