@@ -455,7 +455,7 @@ static const char *goapi_idem_key_text(goapi_idem_req *ctx, request_rec *r)
 
 /* What became of a claim in doubt (goapi_idem_orphan()). */
 typedef enum {
-    GOAPI_ORPHAN_NONE = 0,      /* not in doubt: nothing was written */
+    GOAPI_ORPHAN_NONE = 0,      /* not in doubt: nothing holds the key */
     GOAPI_ORPHAN_KEPT,          /* the store releases it once it answers */
     GOAPI_ORPHAN_LEFT           /* in doubt, and left to its lease */
 } goapi_orphan_fate;
@@ -919,7 +919,7 @@ static void goapi_idem_claim(goapi_idem_req *ctx, request_rec *r,
                           "before this one)", goapi_ledger_name, goapi_idem_key_text(ctx, r),
                           goapi_store_why(st, rv, r->pool),
                           fate == GOAPI_ORPHAN_NONE
-                          ? "nothing was written: the key is as it was, and a retry is "
+                          ? "nothing holds the key: it is as it was, and a retry is "
                             "decided when the store answers"
                           : goapi_idem_orphan_then(fate, "claim"),
                           fate == GOAPI_ORPHAN_LEFT ? goapi_idem_held_then(ctx, r) : "",
