@@ -349,15 +349,22 @@ class FailoverTest(FaultCase):
         link.mode = "drop"
         time.sleep(1.0)
         master.stop(signal.SIGKILL)
+        # the failover ends when the sentinel names the new master (before
+        # that, an old master that comes back makes it abort and turn the
+        # promoted replica back)
+        new = str(replica.port).encode()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
-                if replica.command("ROLE")[0] == b"master":
+                if sentinel.command("SENTINEL", "get-master-addr-by-name",
+                                    "mymaster")[1] == new:
                     break
             except (OSError, RuntimeError):
                 pass
             time.sleep(0.2)
-        self.assertEqual(replica.command("ROLE")[0], b"master", "no failover in 20 s")
+        self.assertEqual(sentinel.command("SENTINEL", "get-master-addr-by-name", "mymaster")[1],
+                         new, "no failover in 20 s")
+        self.assertEqual(replica.command("ROLE")[0], b"master")
         # the old master comes back as the new one's replica, empty, as an
         # operator brings it back (restarted as a master from its own file,
         # it would take writes from whoever still has its address until the
