@@ -13,7 +13,7 @@
 #                   any finding
 #   make valgrind   the unit tests under valgrind: 0 errors, 0 definitely lost
 #   make faults     the Redis ledger under a production incident's faults
-#                   (tests/integration/faults_redis.py, about 90 s)
+#                   (tests/integration/faults_redis.py, about 70 s)
 #   make bench      requests/s, latency, memory and instructions against a
 #                   baseline measured in the same run (build/bench.txt)
 #   make deb        the Debian packages (dpkg-buildpackage in a clean copy,

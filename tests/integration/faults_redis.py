@@ -289,41 +289,38 @@ class RedisFaultsTest(FaultCase):
         self.fresh_retry(store, answers)
         self.assertEqual(self.run_twice(answers), [])
 
-    def test_sigstop_longer_than_the_store_timeout(self):
-        r = self.redis()
-        store = "redis://127.0.0.1:%d" % r.port
-        load = Load(self.two_hosts(store), "sigstop")
+    def stalled(self, store, label, begin, end, seconds):
+        """Load on two hosts; begin() stalls the store for seconds, end()
+        ends it; then no key may have run twice, and every key answered
+        503 must run exactly once when retried."""
+        load = Load(self.two_hosts(store), label)
         time.sleep(1.0)
-        os.kill(r.proc.pid, signal.SIGSTOP)
+        begin()
         try:
-            time.sleep(2.0)
+            time.sleep(seconds)
         finally:
-            os.kill(r.proc.pid, signal.SIGCONT)
+            end()
         time.sleep(1.5)
         answers = load.stop()
         last = self.fresh_retry(store, answers)
         self.assertEqual(self.run_twice(answers), [])
         stalled = self.assert_stalled_keys_ran_once(answers, last)
-        sys.stdout.write("     sigstop 2 s: %d keys, %d answered 503 during the stall, each "
-                         "run once\n" % (len(answers), len(stalled)))
+        sys.stdout.write("     %s %g s: %d keys, %d answered 503 during it, each run once\n"
+                         % (label, seconds, len(answers), len(stalled)))
+
+    def test_sigstop_longer_than_the_store_timeout(self):
+        r = self.redis()
+        self.stalled("redis://127.0.0.1:%d" % r.port, "sigstop",
+                     lambda: os.kill(r.proc.pid, signal.SIGSTOP),
+                     lambda: os.kill(r.proc.pid, signal.SIGCONT), 2.0)
 
     def test_blackhole_3s(self):
         r = self.redis()
         link = LinkProxy(r.port)
         self.addCleanup(link.stop)
-        store = "redis://127.0.0.1:%d" % link.port
-        load = Load(self.two_hosts(store), "blackhole")
-        time.sleep(1.0)
-        link.mode = "hold"
-        time.sleep(3.0)
-        link.mode = "pass"
-        time.sleep(1.5)
-        answers = load.stop()
-        last = self.fresh_retry(store, answers)
-        self.assertEqual(self.run_twice(answers), [])
-        stalled = self.assert_stalled_keys_ran_once(answers, last)
-        sys.stdout.write("     blackhole 3 s: %d keys, %d answered 503 during it, each run "
-                         "once\n" % (len(answers), len(stalled)))
+        self.stalled("redis://127.0.0.1:%d" % link.port, "blackhole",
+                     lambda: setattr(link, "mode", "hold"),
+                     lambda: setattr(link, "mode", "pass"), 3.0)
 
 
 class FailoverTest(FaultCase):
