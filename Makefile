@@ -6,7 +6,8 @@
 #   make run        serve on port $(GOAPI_PORT) in the foreground (Ctrl-C stops)
 #   make test       unit + integration tests; ends with "N passed, N failed"
 #   make faults     the long fault runs (children killed under load, memory
-#                   under hostile clients); ends with "N passed, N failed"
+#                   under hostile clients, Redis failovers); ends with
+#                   "N passed, N failed"
 #   make install    install the module with apxs (and conf/ for a2enmod on Debian)
 #   make sanitize   the whole suite with ASan+UBSan
 #   make lint       cppcheck, clang-tidy (.clang-tidy), the log tags
@@ -169,7 +170,10 @@ test: test-deps $(BUILD)/mod_goapi.so $(BUILD)/tests/mod_goapi_hooktest.so $(UNI
 	    tests/run.sh $(UNIT_BIN)
 
 # The integration modules that say SUITE = "faults": longer runs that keep
-# "make test" short; .ci/run runs both.
+# "make test" short (children killed under load, memory under hostile
+# clients, the Redis ledger's failovers with real redis-server and
+# redis-sentinel processes killed, stopped and blackholed); .ci/run runs
+# both.
 faults: test-deps $(BUILD)/mod_goapi.so $(BUILD)/tests/mod_goapi_hooktest.so
 	@GOAPI_MODULE=$(CURDIR)/$(BUILD)/mod_goapi.so $(PYTHON) tests/integration/run.py --suite faults
 

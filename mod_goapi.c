@@ -139,6 +139,10 @@ static const command_rec goapi_cmds[] = {
                   RSRC_CONF,
                   "Redis ledger: the prefix of its keys (default "
                   GOAPI_DEFAULT_IDEM_STORE_PREFIX "); main server only"),
+    AP_INIT_TAKE1("GoapiIdempotencyStoreReplicas", goapi_cmd_idem_store_replicas, NULL,
+                  RSRC_CONF,
+                  "Redis ledger: replicas that must acknowledge each claim and completion "
+                  "(WAIT) before it counts, 0 to 16 (default 0); main server only"),
     AP_INIT_FLAG("GoapiProbeFastPath", goapi_cmd_probe_fast_path, NULL, RSRC_CONF,
                  "Off: the probes always take httpd's full request cycle (default On: "
                  "answered before it where nothing configured acts on them)"),

@@ -20,7 +20,8 @@ request:
           probe file, mod_unique_id for the ID, mod_headers to set and echo
           it, mod_reqtimeout for the read deadlines;
   redis   mod_goapi with its ledger on a local Redis (with and without the
-          replay cache).
+          replay cache, and with GoapiIdempotencyStoreReplicas 1 against a
+          local replica: each claim and completion waits for its WAIT).
 wrk runs every scenario once per round, rounds interleaved (A, B, C, ..., A,
 B, C, ...) so that machine noise hits every side alike; a warm-up round is
 discarded; medians of the rounds are compared.  Then: RSS of each child
@@ -64,6 +65,7 @@ RSS_REQUESTS = int(os.environ.get("BENCH_RSS_REQUESTS", "1000000"))
 SCRAPES = 200
 # BENCH_ONLY=rounds: the rounds alone (no idle, memory or callgrind runs)
 ONLY_ROUNDS = os.environ.get("BENCH_ONLY") == "rounds"
+REDIS_N1 = "Redis, Replicas 1: first exec."
 RSS_SECONDS_MAX = 150                   # the memory run stops here in any case
 TRICKLERS = 32                          # connections sending a header line slowly
 TRICKLE_LINE = 4000                     # its bytes, one per write
@@ -264,12 +266,12 @@ def goapi_body(deadlines, store="lmdb:@DIR@/run/ledger.mdb 1G", extra=""):
 
 def redis_commands(redis):
     """Commands clients have sent Redis so far: its INFO commandstats, less
-    the GET, SET and DEL that the scripts run inside it, and less the INFO
-    commands of this count itself."""
+    the GET, SET and DEL that the scripts run inside it, the INFO commands
+    of this count itself, and the replica's REPLCONF (its acknowledgements)."""
     info = redis.command("INFO", "commandstats").decode()
     total = 0
     for name, calls in re.findall(r"^cmdstat_([a-z|]+):calls=(\d+)", info, re.M):
-        if name not in ("get", "set", "del", "info"):
+        if name not in ("get", "set", "del", "info", "replconf"):
             total += int(calls)
     return total
 
@@ -537,14 +539,24 @@ def main():
     # every replay a round trip: what a retry that reaches another host costs
     rnocache = Server("redis-nocache", goapi_body(True, "redis://127.0.0.1:%d/1" % redis.port,
                                                   "GoapiIdempotencyReplayCache 0\n"))
+    # each claim and completion acknowledged by a replica on the same CPUs
+    replica = RedisServer(replica_of=redis)
+    rwait = Server("redis-replicas1", goapi_body(True, "redis://127.0.0.1:%d/2" % redis.port,
+                                                 "GoapiIdempotencyStoreReplicas 1\n"))
     go = GoServer("go")
     stock = Server("stock", STOCK_BODY, goapi=False, extra_modules=STOCK_MODULES)
     servers = (base, goapi, nodl, nometrics, notrace, limited, adaptive, perkey, rgoapi,
-               rnocache, go, stock)
+               rnocache, rwait, go, stock)
     lines = []
     try:
         redis.start()
         os.sched_setaffinity(redis.proc.pid, SERVER_CPUS)
+        redis.command("CONFIG", "SET", "repl-diskless-sync-delay", "0")
+        replica.start()
+        os.sched_setaffinity(replica.proc.pid, SERVER_CPUS)
+        deadline = time.monotonic() + 20
+        while replica.command("ROLE")[3] != b"connected" and time.monotonic() < deadline:
+            time.sleep(0.1)
         for s in servers:
             s.start()
         # one dispatch, so that the fixed key replays from then on
@@ -582,6 +594,7 @@ def main():
              lua_s["post_fixed"], ()),
             ("Redis: POST, first execution", rgoapi.url("/parcels/p-2/dispatch"), (),
              lua_s["post_unique"], None),
+            (REDIS_N1, rwait.url("/parcels/p-2/dispatch"), (), lua_s["post_unique"], None),
             ("POST dispatch, first execution", goapi.url("/parcels/p-2/dispatch"), (),
              lua_s["post_unique"], None),
         ]
@@ -679,6 +692,15 @@ def main():
              ""),
             ("Redis replay, no cache / GET /healthz, req/s",
              med("Redis: replay, no cache", "rps") / med(hz, "rps"), ""),
+            ("Redis first execution, Replicas 1 / 0, req/s",
+             med(REDIS_N1, "rps") / med("Redis: POST, first execution", "rps"), ""),
+            ("Redis first execution, Replicas 1 / 0, p99",
+             med(REDIS_N1, "p99") / med("Redis: POST, first execution", "p99"), ""),
+            ("Redis first execution, Replicas 1 / LMDB, req/s",
+             med(REDIS_N1, "rps") / med("POST dispatch, first execution", "rps"), ""),
+            ("Redis first execution, Replicas 0 / LMDB, req/s",
+             med("Redis: POST, first execution", "rps")
+             / med("POST dispatch, first execution", "rps"), ""),
         ]
         lines.append("%-46s %8s   %s" % ("ratio (same run, medians)", "value", "budget"))
         for name, value, budget in ratios:
@@ -686,16 +708,19 @@ def main():
         lines.append("")
         lines.append("Redis round trips per request (commands clients sent it): replay "
                      "%.2f (no cache: %.2f), first execution %.2f (claim, the dispatch "
-                     "counter, completion)"
+                     "counter, completion); with GoapiIdempotencyStoreReplicas 1 %.2f "
+                     "(and a WAIT after the claim and after the completion)"
                      % (med("Redis: POST dispatch, replay", "redis_rt"),
                         med("Redis: replay, no cache", "redis_rt"),
-                        med("Redis: POST, first execution", "redis_rt")))
+                        med("Redis: POST, first execution", "redis_rt"),
+                        med(REDIS_N1, "redis_rt")))
         # latency without queueing: one connection, one request at a time
         one = {}
         for name, url, script, args in (
                 ("GET /healthz", goapi.url("/healthz"), None, ()),
                 ("Redis: POST, first execution", rgoapi.url("/parcels/p-3/dispatch"),
                  lua_s["post_unique"], ("c1",)),
+                (REDIS_N1, rwait.url("/parcels/p-3/dispatch"), lua_s["post_unique"], ("c1",)),
                 ("Redis: replay, no cache", rnocache.url("/parcels/p-1/dispatch"),
                  lua_s["post_fixed"], ())):
             one[name] = wrk(url, SECONDS * 2, (), script, args, connections=1)
@@ -757,6 +782,7 @@ def main():
     finally:
         for s in servers:
             s.cleanup()
+        replica.cleanup()
         redis.cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -92,6 +92,13 @@
 #define GOAPI_DEFAULT_IDEM_STORE_PREFIX  "goapi:idem:"
 #define GOAPI_STORE_PREFIX_MAX           64
 #define GOAPI_STORE_CHECK_NAME           "idempotency-store"
+/* Replicas that must acknowledge each claim and completion
+ * (GoapiIdempotencyStoreReplicas); 0 none. */
+#define GOAPI_DEFAULT_IDEM_STORE_REPLICAS 0
+#define GOAPI_MAX_IDEM_STORE_REPLICAS    16
+/* How often each child releases its orphaned claims when no request
+ * does (goapi_store.h, settle). */
+#define GOAPI_IDEM_SETTLE_INTERVAL       (250 * 1000)
 /* A store that fails is logged at most once per this many microseconds per
  * process (the lines say how many were left out). */
 #define GOAPI_STORE_LOG_INTERVAL         (1000 * 1000)

@@ -126,6 +126,8 @@ const char *goapi_redis_error_phrase(goapi_redis_error_kind kind)
         return "not ready";
     case GOAPI_REDIS_E_REPLY:
         return "error answer";
+    case GOAPI_REDIS_E_REPLICAS:
+        return "too few replicas";
     case GOAPI_REDIS_E_LOCAL:
         break;
     }

@@ -21,6 +21,7 @@ typedef enum {
     GOAPI_REDIS_E_AUTH,         /* -NOAUTH, -WRONGPASS, -NOPERM, a refused AUTH */
     GOAPI_REDIS_E_NOT_READY,    /* -LOADING, -MASTERDOWN, -BUSY */
     GOAPI_REDIS_E_REPLY,        /* any other error answer */
+    GOAPI_REDIS_E_REPLICAS,     /* WAIT: fewer replicas acknowledged a write than needed */
     GOAPI_REDIS_E_LOCAL         /* this process: out of memory, no socket */
 } goapi_redis_error_kind;
 

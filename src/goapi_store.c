@@ -36,3 +36,9 @@ int goapi_store_unsure(goapi_store *st, apr_status_t rv)
 {
     return st->ops->unsure ? st->ops->unsure(st, rv) : 0;
 }
+
+apr_status_t goapi_store_orphan(goapi_store *st, const unsigned char key[GOAPI_SHA256_LEN],
+                                const goapi_idem_record *claim)
+{
+    return st->ops->orphan ? st->ops->orphan(st, key, claim) : APR_ENOTIMPL;
+}

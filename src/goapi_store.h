@@ -79,6 +79,24 @@ typedef struct {
      * store may have applied it, or may still; 0 when it surely did not.
      * NULL for a store whose writes are all or nothing (a local file). */
     int (*unsure)(goapi_store *st, apr_status_t rv);
+    /* An orphaned claim: ours, nothing ran under it, and its claim (or its
+     * release) was sent without an answer, so it may hold the key now or
+     * later (a stopped store applies it when it resumes).  The store keeps
+     * it in a small bounded queue of this process and releases it, fenced
+     * (only while the key holds claim->claim_id), as soon as it answers
+     * again: before this process's next claim, or in settle().  A copy of
+     * the claim may land after that (sent once more, or delivered late by
+     * the network), so the store looks again for a while after it answered
+     * and at least until claim->lease_end; never past claim->expires.
+     * APR_ENOSPC when the queue is full (the claim is then left to its
+     * lease).  NULL for a store whose writes are all or nothing. */
+    apr_status_t (*orphan)(goapi_store *st, const unsigned char key[GOAPI_SHA256_LEN],
+                           const goapi_idem_record *claim);
+    /* Releases the orphaned claims that are due, for a background thread
+     * when no request comes: *released how many were deleted now, *left
+     * how many are still kept.  APR_SUCCESS, or the failure of the store
+     * that stopped it (error() describes it). */
+    apr_status_t (*settle)(goapi_store *st, apr_size_t *released, apr_size_t *left);
 } goapi_store_ops;
 
 struct goapi_store {
@@ -94,6 +112,10 @@ int goapi_store_claim_replaces(const goapi_idem_record *held, apr_time_t now,
 
 /* st->ops->unsure(st, rv), or 0 when the store has none. */
 int goapi_store_unsure(goapi_store *st, apr_status_t rv);
+
+/* st->ops->orphan(...), or APR_ENOTIMPL when the store has no orphans. */
+apr_status_t goapi_store_orphan(goapi_store *st, const unsigned char key[GOAPI_SHA256_LEN],
+                                const goapi_idem_record *claim);
 
 /* A store that is down fails every request: its errors are logged at
  * most once per interval.  A limiter of one process, shared by its

@@ -668,7 +668,9 @@ static const goapi_store_ops goapi_lmdb_ops = {
     goapi_lmdb_next,
     goapi_lmdb_error,
     goapi_lmdb_ping,
-    NULL                /* a transaction is applied in full or not at all */
+    NULL,               /* a transaction is applied in full or not at all: */
+    NULL,               /* no claim is ever in doubt, none orphaned */
+    NULL
 };
 
 static apr_status_t goapi_lmdb_close(void *data)

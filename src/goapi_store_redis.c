@@ -15,7 +15,27 @@
  *             still holds our claim (fencing: its first bytes, which name
  *             our claim_id, are ours), or when it already is that record;
  *   release   our claim deleted, only while the key still holds it.
- * A new request costs 2 round trips (claim, complete), a replay 1.
+ * A new request costs 2 round trips (claim, complete), a replay 1; with
+ * replicas to wait for, one more after each write (WAIT).
+ *
+ * Replicas: with st->replicas > 0 a claim or a completion counts only once
+ * that many replicas acknowledged it (WAIT, within 3/4 of the timeout, so
+ * that its answer comes before the client gives up).  A claim they did not
+ * acknowledge is released at once (fenced) and the claim fails: a failover
+ * could lose it, and an operation run under a lost claim could run again.
+ * A completion they did not acknowledge fails "unsure": the master has it,
+ * a failover may lose it, and the key is then at worst in flight.  Both
+ * scripts write even when the record is already theirs (a claim or a
+ * completion repeated on a new connection), so that WAIT on this
+ * connection covers it.
+ *
+ * Orphaned claims (goapi_store.h): a bounded queue per store (per
+ * process), released before this process's next claim or by settle().  A
+ * claim sent twice (once more on a new connection), or held by the network
+ * and delivered late (TCP retransmits after a blackhole), may land after
+ * its release: every entry is looked at again, less and less often, for
+ * GOAPI_REDIS_ORPHAN_LOOKS answers of the store (about 11 s) and at least
+ * until its lease ends; never after its record would have expired.
  *
  * Connections: one per thread (apr_threadkey), made on first use, after
  * AUTH and SELECT; dropped after any error and made again on the next
@@ -47,6 +67,16 @@
 /* After a connect that failed, none again for this long (per process). */
 #define GOAPI_REDIS_RETRY       (500 * 1000)
 #define GOAPI_REDIS_ERR_MAX     200
+/* Orphaned claims kept per process, released before a claim at most. */
+#define GOAPI_REDIS_ORPHANS     256
+#define GOAPI_REDIS_DRAIN_MAX   2
+/* An orphan released (or found gone) is looked at again after this, then
+ * twice as long each time, up to the longest step; it is forgotten after
+ * this many answers (0.1 + 0.2 + ... + 5 s: about 11 s) once its lease
+ * has ended. */
+#define GOAPI_REDIS_ORPHAN_STEP (100 * 1000)
+#define GOAPI_REDIS_ORPHAN_STEP_MAX (5 * APR_USEC_PER_SEC)
+#define GOAPI_REDIS_ORPHAN_LOOKS 8
 
 /* The scripts.  KEYS[1] is the record's key. */
 enum { GOAPI_SCRIPT_CLAIM, GOAPI_SCRIPT_COMPLETE, GOAPI_SCRIPT_RELEASE, GOAPI_SCRIPTS };
@@ -58,18 +88,21 @@ static const char *const goapi_redis_script_names[GOAPI_SCRIPTS] = {
 
 static const char *const goapi_redis_scripts[GOAPI_SCRIPTS] = {
     /* ARGV: our record, its PX, the record we may replace ("" none).
-     * Returns the record there, or 1 when ours was set. */
+     * Returns the record there, or 1 when ours was set (again, when it
+     * already was: a write for WAIT to cover). */
     "local v = redis.call('GET', KEYS[1])\n"
-    "if v and v ~= ARGV[3] then return v end\n"
+    "if v and v ~= ARGV[3] and v ~= ARGV[1] then return v end\n"
     "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
     "return 1\n",
     /* ARGV: our claim's token (its first bytes), the completed record, its
-     * PX.  1 done, 0 another record holds the key, 2 no record does (ours
-     * vanished: evicted or deleted). */
+     * PX.  1 done (written again when it already was, for WAIT), 0
+     * another record holds the key, 2 no record does (ours vanished:
+     * evicted or deleted). */
     "local v = redis.call('GET', KEYS[1])\n"
-    "if v == ARGV[2] then return 1 end\n"
     "if not v then return 2 end\n"
-    "if string.sub(v, 1, string.len(ARGV[1])) ~= ARGV[1] then return 0 end\n"
+    "if v ~= ARGV[2] and string.sub(v, 1, string.len(ARGV[1])) ~= ARGV[1] then\n"
+    "  return 0\n"
+    "end\n"
     "redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])\n"
     "return 1\n",
     /* ARGV: our claim's token.  1 deleted, 2 already gone, 0 not ours. */
@@ -81,6 +114,18 @@ static const char *const goapi_redis_scripts[GOAPI_SCRIPTS] = {
 };
 
 typedef struct goapi_redis_store goapi_redis_store;
+
+/* An orphaned claim (goapi_store.h), to release. */
+typedef struct {
+    unsigned char key[GOAPI_SHA256_LEN];
+    apr_uint64_t claim_id;
+    apr_time_t lease_end;               /* looked at until then at least */
+    apr_time_t expires;                 /* and never after this */
+    apr_time_t due;                     /* its next release, not before */
+    apr_interval_time_t step;           /* to the one after */
+    int looks;                          /* releases the store answered */
+    int busy;                           /* a thread is releasing it */
+} goapi_redis_orphan;
 
 /* A thread's connection, and its last failure. */
 typedef struct goapi_redis_conn {
@@ -98,6 +143,7 @@ struct goapi_redis_store {
     goapi_redis_target target;
     const char *prefix;
     struct timeval tv;                  /* connect and every command */
+    int replicas;                       /* to acknowledge each write (WAIT) */
     apr_threadkey_t *key;               /* this thread's goapi_redis_conn */
     apr_thread_mutex_t *lock;           /* what follows */
     goapi_redis_conn *conns;
@@ -108,6 +154,8 @@ struct goapi_redis_store {
     char master_host[256];
     int master_port;
     char sha[GOAPI_SCRIPTS][41];        /* "" until loaded */
+    int norphans;                       /* orphaned claims, in orphans[] */
+    goapi_redis_orphan orphans[GOAPI_REDIS_ORPHANS];
 };
 
 /* ---- connections ---------------------------------------------------------- */
@@ -670,6 +718,273 @@ static goapi_redis_conn *goapi_redis_begin(goapi_redis_store *st)
     return conn;
 }
 
+/* How long WAIT may block: 3/4 of the timeout (at least 1 ms; WAIT 0
+ * would block for ever), so that its answer comes before hiredis gives up. */
+static long goapi_redis_wait_ms(const goapi_redis_store *st)
+{
+    long ms = ((long)st->tv.tv_sec * 1000 + (long)st->tv.tv_usec / 1000) * 3 / 4;
+
+    return ms > 0 ? ms : 1;
+}
+
+/* Did st->replicas replicas acknowledge every write of this connection so
+ * far (what: the write, in errors)?  APR_SUCCESS, or the failure set.
+ * WAIT counts the writes of its own connection: it is never sent again
+ * on a new one, where it would count nothing. */
+static apr_status_t goapi_redis_replicated(goapi_redis_store *st, goapi_redis_conn *conn,
+                                           const char *what)
+{
+    char n[16], ms[24];
+    const char *argv[3] = { "WAIT", n, ms };
+    redisReply *r;
+    int errnum;
+
+    if (!st->replicas) {
+        return APR_SUCCESS;
+    }
+    if (!conn->c) {
+        goapi_redis_fail(conn, GOAPI_REDIS_E_LOCAL, "no connection to send WAIT on after %s",
+                         what);
+        return APR_EGENERAL;
+    }
+    apr_snprintf(n, sizeof(n), "%d", st->replicas);
+    apr_snprintf(ms, sizeof(ms), "%ld", goapi_redis_wait_ms(st));
+    apr_cpystrn(conn->step, "WAIT", sizeof(conn->step));
+    r = redisCommandArgv(conn->c, 3, argv, NULL);
+    errnum = errno;
+    if (!r) {
+        goapi_redis_io_failed(st, conn, conn->c, "WAIT", errnum);
+        conn->unsure |= goapi_redis_error_unsure(conn->kind, 1);
+        goapi_redis_drop(conn);
+        return APR_EGENERAL;
+    }
+    if (r->type != REDIS_REPLY_INTEGER) {
+        return goapi_redis_unexpected(conn, r);
+    }
+    if (r->integer < st->replicas) {
+        goapi_redis_fail(conn, GOAPI_REDIS_E_REPLICAS, "%" APR_INT64_T_FMT " of %d "
+                         "replica(s) acknowledged %s within %s ms (WAIT)",
+                         (apr_int64_t)r->integer, st->replicas, what, ms);
+        freeReplyObject(r);
+        return APR_EGENERAL;
+    }
+    freeReplyObject(r);
+    return APR_SUCCESS;
+}
+
+/* The release or completion script on this thread's connection, fenced by
+ * claim_id: APR_SUCCESS, APR_ENOENT (no record), APR_NOTFOUND (not ours),
+ * or a failure. */
+static apr_status_t goapi_redis_fenced_on(goapi_redis_store *st, goapi_redis_conn *conn,
+                                          const unsigned char key[GOAPI_SHA256_LEN],
+                                          int which, apr_uint64_t claim_id,
+                                          const goapi_idem_record *done)
+{
+    unsigned char token[GOAPI_IDEM_TOKEN_LEN], *rec = NULL;
+    char kbuf[512], px[24];
+    const char *args[4];
+    size_t lens[4];
+    apr_size_t n = 0;
+    redisReply *r;
+    apr_status_t rv;
+
+    goapi_idem_claim_token(claim_id, token);
+    args[0] = goapi_redis_key(st, key, kbuf);
+    lens[0] = strlen(args[0]);
+    args[1] = (const char *)token;
+    lens[1] = sizeof(token);
+    if (done) {
+        if (!(rec = goapi_redis_encode(done, &n))) {
+            return APR_EINVAL;
+        }
+        args[2] = (const char *)rec;
+        lens[2] = n;
+        args[3] = goapi_redis_px(done->expires, apr_time_now(), px);
+        lens[3] = strlen(px);
+    }
+    r = goapi_redis_script(st, conn, which, done ? 4 : 2, args, lens);
+    free(rec);
+    if (!r) {
+        return APR_EGENERAL;
+    }
+    if (r->type != REDIS_REPLY_INTEGER || r->integer < 0 || r->integer > 2) {
+        return goapi_redis_unexpected(conn, r);
+    }
+    rv = r->integer == 1 ? APR_SUCCESS : r->integer == 2 ? APR_ENOENT : APR_NOTFOUND;
+    freeReplyObject(r);
+    return rv;
+}
+
+/* ---- orphaned claims ---------------------------------------------------- */
+
+/* The index of the orphan of claim_id, or -1 (with the store's lock). */
+static int goapi_redis_orphan_at(const goapi_redis_store *st, apr_uint64_t claim_id)
+{
+    int i;
+
+    for (i = 0; i < st->norphans; i++) {
+        if (st->orphans[i].claim_id == claim_id) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Is the orphan o done with at now? */
+static int goapi_redis_orphan_done(const goapi_redis_orphan *o, apr_time_t now)
+{
+    return now >= o->expires
+           || (o->looks >= GOAPI_REDIS_ORPHAN_LOOKS && now >= o->lease_end);
+}
+
+/* The first orphan due at now, taken by this thread (busy), or -1; those
+ * done with go first (with the store's lock). */
+static int goapi_redis_orphan_due(goapi_redis_store *st, apr_time_t now)
+{
+    int i = 0;
+
+    while (i < st->norphans) {
+        goapi_redis_orphan *o = &st->orphans[i];
+
+        if (!o->busy && goapi_redis_orphan_done(o, now)) {
+            *o = st->orphans[--st->norphans];
+            continue;
+        }
+        if (!o->busy && now >= o->due) {
+            o->busy = 1;
+            return i;
+        }
+        i++;
+    }
+    return -1;
+}
+
+/* Releases up to max orphaned claims that are due, on this thread's
+ * connection; stops at the first one the store does not answer, and
+ * returns that failure.  *released: how many of ours it deleted. */
+static apr_status_t goapi_redis_drain(goapi_redis_store *st, goapi_redis_conn *conn, int max,
+                                      apr_size_t *released)
+{
+    int n;
+
+    for (n = 0; n < max; n++) {
+        goapi_redis_orphan o;
+        apr_status_t rv;
+        int i;
+
+        apr_thread_mutex_lock(st->lock);
+        if ((i = goapi_redis_orphan_due(st, apr_time_now())) >= 0) {
+            o = st->orphans[i];
+        }
+        apr_thread_mutex_unlock(st->lock);
+        if (i < 0) {
+            return APR_SUCCESS;
+        }
+        rv = goapi_redis_fenced_on(st, conn, o.key, GOAPI_SCRIPT_RELEASE, o.claim_id, NULL);
+        apr_thread_mutex_lock(st->lock);
+        if ((i = goapi_redis_orphan_at(st, o.claim_id)) >= 0) {
+            goapi_redis_orphan *e = &st->orphans[i];
+
+            e->busy = 0;
+            if (rv == APR_SUCCESS || rv == APR_ENOENT || rv == APR_NOTFOUND) {
+                /* answered: looked at again later, for a copy that lands late */
+                e->looks++;
+                e->due = apr_time_now() + e->step;
+                e->step = e->step * 2 < GOAPI_REDIS_ORPHAN_STEP_MAX
+                          ? e->step * 2 : GOAPI_REDIS_ORPHAN_STEP_MAX;
+            }
+        }
+        apr_thread_mutex_unlock(st->lock);
+        if (rv == APR_SUCCESS) {
+            (*released)++;
+        }
+        else if (rv != APR_ENOENT && rv != APR_NOTFOUND) {
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t goapi_redis_orphan_keep(goapi_store *base,
+                                            const unsigned char key[GOAPI_SHA256_LEN],
+                                            const goapi_idem_record *claim)
+{
+    goapi_redis_store *st = (goapi_redis_store *)base;
+    apr_status_t rv = APR_SUCCESS;
+    int i;
+
+    apr_thread_mutex_lock(st->lock);
+    if ((i = goapi_redis_orphan_at(st, claim->claim_id)) < 0) {
+        if (st->norphans < GOAPI_REDIS_ORPHANS) {
+            i = st->norphans++;
+            st->orphans[i].busy = 0;
+        }
+        else {
+            rv = APR_ENOSPC;
+        }
+    }
+    if (i >= 0) {
+        goapi_redis_orphan *o = &st->orphans[i];
+
+        memcpy(o->key, key, GOAPI_SHA256_LEN);
+        o->claim_id = claim->claim_id;
+        o->lease_end = claim->lease_end;
+        o->expires = claim->expires;
+        o->due = 0;                     /* at once */
+        o->step = GOAPI_REDIS_ORPHAN_STEP;
+        o->looks = 0;
+    }
+    apr_thread_mutex_unlock(st->lock);
+    return rv;
+}
+
+static apr_status_t goapi_redis_settle(goapi_store *base, apr_size_t *released,
+                                       apr_size_t *left)
+{
+    goapi_redis_store *st = (goapi_redis_store *)base;
+    goapi_redis_conn *conn = goapi_redis_begin(st);
+    apr_status_t rv;
+
+    *released = 0;
+    rv = conn ? goapi_redis_drain(st, conn, GOAPI_REDIS_ORPHANS, released) : APR_ENOMEM;
+    apr_thread_mutex_lock(st->lock);
+    *left = (apr_size_t)st->norphans;
+    apr_thread_mutex_unlock(st->lock);
+    return rv;
+}
+
+/* ---- the store --------------------------------------------------------- */
+
+/* A claim on this connection that the replicas did not acknowledge: it
+ * is released now, and the claim fails (nothing ran).  A release that
+ * gets no answer leaves the claim in doubt (unsure): an orphan. */
+static apr_status_t goapi_redis_claim_unreplicated(goapi_redis_store *st, goapi_redis_conn *conn,
+                                                   const unsigned char key[GOAPI_SHA256_LEN],
+                                                   apr_uint64_t claim_id)
+{
+    char why[GOAPI_REDIS_ERR_MAX];
+    goapi_redis_error_kind kind = conn->kind;
+    int unsure = conn->unsure;
+    apr_status_t rv;
+
+    apr_cpystrn(why, conn->err, sizeof(why));
+    rv = goapi_redis_fenced_on(st, conn, key, GOAPI_SCRIPT_RELEASE, claim_id, NULL);
+    if (rv == APR_SUCCESS || rv == APR_ENOENT || rv == APR_NOTFOUND) {
+        conn->kind = kind;
+        conn->unsure = unsure;
+        apr_snprintf(conn->err, sizeof(conn->err), "%s; the claim was released", why);
+    }
+    else {
+        char then[GOAPI_REDIS_ERR_MAX];
+
+        apr_cpystrn(then, conn->err, sizeof(then));
+        conn->unsure = 1;
+        apr_snprintf(conn->err, sizeof(conn->err), "%s; its release failed too: %s", why,
+                     then);
+    }
+    return APR_EGENERAL;
+}
+
 static apr_status_t goapi_redis_claim(goapi_store *base, const unsigned char key[GOAPI_SHA256_LEN],
                                       const goapi_idem_record *mine, apr_time_t now,
                                       unsigned flags, goapi_claim_result *res,
@@ -681,13 +996,20 @@ static apr_status_t goapi_redis_claim(goapi_store *base, const unsigned char key
     const char *args[4];
     size_t lens[4];
     unsigned char *rec, *replace = NULL;
-    apr_size_t n, rn = 0;
+    apr_size_t n, rn = 0, released = 0;
     apr_status_t rv = APR_EGENERAL;
     int round;
 
     if (!conn) {
         return APR_ENOMEM;
     }
+    /* orphans first: a store that cannot release them cannot take a claim
+     * either, and says why without our claim ever sent */
+    if ((rv = goapi_redis_drain(st, conn, GOAPI_REDIS_DRAIN_MAX, &released)) != APR_SUCCESS) {
+        conn->unsure = 0;
+        return rv;
+    }
+    rv = APR_EGENERAL;
     if (!(rec = goapi_redis_encode(mine, &n))) {
         return APR_EINVAL;
     }
@@ -750,59 +1072,40 @@ static apr_status_t goapi_redis_claim(goapi_store *base, const unsigned char key
     }
     free(replace);
     free(rec);
+    if (rv == APR_SUCCESS && *res == GOAPI_CLAIM_TAKEN
+        && goapi_redis_replicated(st, conn, "the claim") != APR_SUCCESS) {
+        rv = conn->unsure ? APR_EGENERAL
+                          : goapi_redis_claim_unreplicated(st, conn, key, mine->claim_id);
+    }
     return rv;
 }
 
-/* The bytes of an encoding that name a claim (goapi_idem.h). */
+/* A fenced script (the release, or with done the completion) as an
+ * operation of its own. */
 static apr_status_t goapi_redis_fenced(goapi_redis_store *st, const unsigned char key[GOAPI_SHA256_LEN],
                                        int which, apr_uint64_t claim_id,
                                        const goapi_idem_record *done)
 {
     goapi_redis_conn *conn = goapi_redis_begin(st);
-    unsigned char token[GOAPI_IDEM_TOKEN_LEN], *rec = NULL;
-    char kbuf[512], px[24];
-    const char *args[4];
-    size_t lens[4];
-    apr_size_t n = 0;
-    redisReply *r;
-    apr_status_t rv;
 
-    if (!conn) {
-        return APR_ENOMEM;
-    }
-    goapi_idem_claim_token(claim_id, token);
-    args[0] = goapi_redis_key(st, key, kbuf);
-    lens[0] = strlen(args[0]);
-    args[1] = (const char *)token;
-    lens[1] = sizeof(token);
-    if (done) {
-        if (!(rec = goapi_redis_encode(done, &n))) {
-            return APR_EINVAL;
-        }
-        args[2] = (const char *)rec;
-        lens[2] = n;
-        args[3] = goapi_redis_px(done->expires, apr_time_now(), px);
-        lens[3] = strlen(px);
-    }
-    r = goapi_redis_script(st, conn, which, done ? 4 : 2, args, lens);
-    free(rec);
-    if (!r) {
-        return APR_EGENERAL;
-    }
-    if (r->type != REDIS_REPLY_INTEGER || r->integer < 0 || r->integer > 2) {
-        return goapi_redis_unexpected(conn, r);
-    }
-    rv = r->integer == 1 ? APR_SUCCESS : r->integer == 2 ? APR_ENOENT : APR_NOTFOUND;
-    freeReplyObject(r);
-    return rv;
+    return conn ? goapi_redis_fenced_on(st, conn, key, which, claim_id, done) : APR_ENOMEM;
 }
 
 static apr_status_t goapi_redis_complete(goapi_store *base,
                                          const unsigned char key[GOAPI_SHA256_LEN],
                                          const goapi_idem_record *done)
 {
-    return goapi_redis_fenced((goapi_redis_store *)base, key, GOAPI_SCRIPT_COMPLETE,
-                              done->claim_id, done);
+    goapi_redis_store *st = (goapi_redis_store *)base;
+    apr_status_t rv = goapi_redis_fenced(st, key, GOAPI_SCRIPT_COMPLETE, done->claim_id, done);
+    goapi_redis_conn *conn;
+
+    if (rv == APR_SUCCESS && (conn = goapi_redis_conn_of(st)) != NULL
+        && goapi_redis_replicated(st, conn, "the completion") != APR_SUCCESS) {
+        /* the master has it; a failover before the replicas do may lose it */
+        conn->unsure = 1;
+        rv = APR_EGENERAL;
+    }
+    return rv;
 }
 
 static apr_status_t goapi_redis_release(goapi_store *base,
@@ -812,7 +1115,6 @@ static apr_status_t goapi_redis_release(goapi_store *base,
     return goapi_redis_fenced((goapi_redis_store *)base, key, GOAPI_SCRIPT_RELEASE,
                               claim_id, NULL);
 }
-
 static apr_status_t goapi_redis_lookup(goapi_store *base, const unsigned char key[GOAPI_SHA256_LEN],
                                        goapi_idem_record *rec, apr_pool_t *p)
 {
@@ -879,16 +1181,83 @@ static apr_status_t goapi_redis_next(goapi_store *base, const char *counter, apr
     return APR_SUCCESS;
 }
 
+/* From INFO replication: the replicas online (-1 when the text does not
+ * say), and whether the node is a master. */
+static int goapi_redis_info_replicas(const char *info, int *master)
+{
+    const char *line;
+    int online = 0, seen = 0;
+
+    *master = 0;
+    for (line = info; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        const char *end = strchr(line, '\n');
+        apr_size_t len = end ? (apr_size_t)(end - line) : strlen(line);
+
+        if (len >= 11 && !strncmp(line, "role:master", 11)) {
+            *master = 1;
+            seen = 1;
+        }
+        else if (len >= 5 && !strncmp(line, "role:", 5)) {
+            seen = 1;
+        }
+        else if (!strncmp(line, "slave", 5) && line[5] >= '0' && line[5] <= '9') {
+            const char *s = strstr(line, "state=online");
+
+            online += s && s < line + len;
+        }
+    }
+    return seen ? online : -1;
+}
+
+/* The replicas online behind this thread's connection, or -1 and the
+ * failure set. */
+static int goapi_redis_replicas_online(goapi_redis_store *st, goapi_redis_conn *conn)
+{
+    const char *argv[2] = { "INFO", "replication" };
+    redisReply *r = goapi_redis_command(st, conn, "INFO replication", 2, argv, NULL);
+    int online, master;
+
+    if (!r) {
+        return -1;
+    }
+    if (r->type != REDIS_REPLY_STRING) {
+        goapi_redis_unexpected(conn, r);
+        return -1;
+    }
+    online = goapi_redis_info_replicas(r->str, &master);
+    freeReplyObject(r);
+    if (online < 0 || !master) {
+        goapi_redis_fail(conn, online < 0 ? GOAPI_REDIS_E_PROTOCOL : GOAPI_REDIS_E_READONLY,
+                         "%s", online < 0 ? "INFO replication does not name the node's role"
+                                          : "the store's node is not a master");
+        return -1;
+    }
+    return online;
+}
+
 static apr_status_t goapi_redis_ping(goapi_store *base)
 {
     goapi_redis_store *st = (goapi_redis_store *)base;
     goapi_redis_conn *conn = goapi_redis_begin(st);
     const char *argv[1] = { "PING" };
     redisReply *r;
-    apr_status_t rv;
+    int online;
 
     if (!conn) {
         return APR_ENOMEM;
+    }
+    if (st->replicas) {
+        /* an answer, and enough replicas to acknowledge each write */
+        if ((online = goapi_redis_replicas_online(st, conn)) < 0) {
+            return APR_EGENERAL;
+        }
+        if (online < st->replicas) {
+            goapi_redis_fail(conn, GOAPI_REDIS_E_REPLICAS, "%d replica(s) online, %d needed "
+                             "to acknowledge each claim: every claim would be refused",
+                             online, st->replicas);
+            return APR_EGENERAL;
+        }
+        return APR_SUCCESS;
     }
     if (!(r = goapi_redis_command(st, conn, "PING", 1, argv, NULL))) {
         return APR_EGENERAL;
@@ -896,9 +1265,8 @@ static apr_status_t goapi_redis_ping(goapi_store *base)
     if (r->type != REDIS_REPLY_STATUS) {
         return goapi_redis_unexpected(conn, r);
     }
-    rv = APR_SUCCESS;
     freeReplyObject(r);
-    return rv;
+    return APR_SUCCESS;
 }
 
 static const char *goapi_redis_error(goapi_store *base, apr_status_t rv)
@@ -927,7 +1295,9 @@ static const goapi_store_ops goapi_redis_ops = {
     goapi_redis_next,
     goapi_redis_error,
     goapi_redis_ping,
-    goapi_redis_unsure
+    goapi_redis_unsure,
+    goapi_redis_orphan_keep,
+    goapi_redis_settle
 };
 
 static apr_status_t goapi_redis_close(void *data)
@@ -951,7 +1321,7 @@ static apr_status_t goapi_redis_close(void *data)
 
 apr_status_t goapi_store_redis_open(goapi_store **out, const goapi_redis_target *t,
                                     const char *prefix, apr_interval_time_t timeout,
-                                    apr_pool_t *p)
+                                    int replicas, apr_pool_t *p)
 {
     goapi_redis_store *st = apr_pcalloc(p, sizeof(*st));
     apr_status_t rv;
@@ -961,6 +1331,7 @@ apr_status_t goapi_store_redis_open(goapi_store **out, const goapi_redis_target 
     st->prefix = apr_pstrdup(p, prefix);
     st->tv.tv_sec = (long)apr_time_sec(timeout);
     st->tv.tv_usec = (long)apr_time_usec(timeout);
+    st->replicas = replicas > 0 ? replicas : 0;
     if ((rv = apr_thread_mutex_create(&st->lock, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS
         || (rv = apr_threadkey_private_create(&st->key, goapi_redis_conn_free, p))
            != APR_SUCCESS) {
@@ -971,22 +1342,41 @@ apr_status_t goapi_store_redis_open(goapi_store **out, const goapi_redis_target 
     return APR_SUCCESS;
 }
 
+/* CONFIG GET name on this thread's connection: its value, or NULL (CONFIG
+ * refused, as managed services do, or no such parameter). */
+static const char *goapi_redis_config(goapi_redis_store *st, goapi_redis_conn *conn,
+                                      const char *name, apr_pool_t *p)
+{
+    const char *argv[3] = { "CONFIG", "GET", name };
+    redisReply *r = goapi_redis_command(st, conn, "CONFIG GET", 3, argv, NULL);
+    const char *value = NULL;
+
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2
+        && r->element[1]->type == REDIS_REPLY_STRING) {
+        value = apr_pstrdup(p, r->element[1]->str);
+    }
+    if (r) {
+        freeReplyObject(r);
+    }
+    return value;
+}
+
 apr_status_t goapi_store_redis_probe(const goapi_redis_target *target,
-                                     apr_interval_time_t timeout, const char **policy,
+                                     apr_interval_time_t timeout, goapi_redis_facts *facts,
                                      const char **why, apr_pool_t *p)
 {
-    const char *argv[3] = { "CONFIG", "GET", "maxmemory-policy" };
     goapi_redis_store *st;
     goapi_redis_conn *conn;
     goapi_store *base;
     apr_pool_t *sub;
-    redisReply *r;
     apr_status_t rv;
 
-    *policy = NULL;
+    memset(facts, 0, sizeof(*facts));
+    facts->min_replicas = -1;
+    facts->replicas = -1;
     *why = NULL;
     if ((rv = apr_pool_create(&sub, p)) != APR_SUCCESS
-        || (rv = goapi_store_redis_open(&base, target, "", timeout, sub)) != APR_SUCCESS) {
+        || (rv = goapi_store_redis_open(&base, target, "", timeout, 0, sub)) != APR_SUCCESS) {
         return rv;
     }
     st = (goapi_redis_store *)base;
@@ -994,13 +1384,19 @@ apr_status_t goapi_store_redis_probe(const goapi_redis_target *target,
         *why = apr_pstrdup(p, goapi_redis_error(base, rv) ? goapi_redis_error(base, rv)
                                                           : "no answer");
     }
-    else if ((conn = goapi_redis_conn_of(st)) != NULL
-             && (r = goapi_redis_command(st, conn, "CONFIG GET", 3, argv, NULL)) != NULL) {
-        if (r->type == REDIS_REPLY_ARRAY && r->elements == 2
-            && r->element[1]->type == REDIS_REPLY_STRING) {
-            *policy = apr_pstrdup(p, r->element[1]->str);
+    else if ((conn = goapi_redis_conn_of(st)) != NULL) {
+        const char *min;
+
+        facts->policy = goapi_redis_config(st, conn, "maxmemory-policy", p);
+        facts->appendonly = goapi_redis_config(st, conn, "appendonly", p);
+        facts->appendfsync = goapi_redis_config(st, conn, "appendfsync", p);
+        if ((min = goapi_redis_config(st, conn, "min-replicas-to-write", p)) != NULL) {
+            char *end;
+            long n = strtol(min, &end, 10);
+
+            facts->min_replicas = !*end && n >= 0 && n < 1000000 ? (int)n : -1;
         }
-        freeReplyObject(r);
+        facts->replicas = goapi_redis_replicas_online(st, conn);
     }
     apr_pool_destroy(sub);
     return rv;

@@ -71,6 +71,8 @@ typedef struct {
     apr_interval_time_t idem_store_timeout; /* Redis: connect and each command,
                                          * us; -1 unset */
     const char *idem_store_prefix;      /* Redis: before every key; NULL unset */
+    int idem_store_replicas;            /* Redis: replicas to acknowledge each
+                                         * claim and completion; -1 unset */
     apr_int64_t idem_replay_cache;      /* completed records kept per child,
                                          * bytes; 0 off; -1 unset */
     apr_interval_time_t idem_sweep;     /* between sweeps of expired records
@@ -183,6 +185,7 @@ const char *goapi_cmd_idem_store(cmd_parms *cmd, void *dconf, const char *where,
 const char *goapi_cmd_idem_damaged(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_idem_store_timeout(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_idem_store_prefix(cmd_parms *cmd, void *dconf, const char *arg);
+const char *goapi_cmd_idem_store_replicas(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_idem_replay_cache(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_probe_fast_path(cmd_parms *cmd, void *dconf, int flag);
 const char *goapi_cmd_probe_detail(cmd_parms *cmd, void *dconf, const char *args);

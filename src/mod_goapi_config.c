@@ -49,6 +49,7 @@ void *goapi_config_create_server(apr_pool_t *p, server_rec *s)
     conf->check_timeout = -1;
     conf->idem_store_size = -1;
     conf->idem_store_timeout = -1;
+    conf->idem_store_replicas = -1;
     conf->idem_replay_cache = -1;
     conf->idem_sweep = -1;
     conf->idem_damaged = -1;
@@ -103,6 +104,7 @@ void *goapi_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     conf->idem_store_shown = base->idem_store_shown;
     conf->idem_store_timeout = base->idem_store_timeout;
     conf->idem_store_prefix = base->idem_store_prefix;
+    conf->idem_store_replicas = base->idem_store_replicas;
     conf->idem_replay_cache = base->idem_replay_cache;
     conf->idem_sweep = base->idem_sweep;
     conf->idem_damaged = base->idem_damaged;
@@ -835,6 +837,25 @@ const char *goapi_cmd_idem_store_prefix(cmd_parms *cmd, void *dconf, const char 
     return NULL;
 }
 
+/* GoapiIdempotencyStoreReplicas (main server): 0 to 16. */
+const char *goapi_cmd_idem_store_replicas(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_int64_t v;
+
+    (void)dconf;
+    if (err) {
+        return err;
+    }
+    if ((err = goapi_parse_int_range(arg, 0, GOAPI_MAX_IDEM_STORE_REPLICAS, &v))) {
+        return goapi_cmd_error(cmd, arg, apr_psprintf(cmd->pool, "%s; expected a number "
+                               "of replicas from 0 (none) to %d", err,
+                               GOAPI_MAX_IDEM_STORE_REPLICAS));
+    }
+    goapi_cmd_sconf_noted(cmd, arg)->idem_store_replicas = (int)v;
+    return NULL;
+}
+
 /* GoapiIdempotencyDamagedStore Refuse|StartFresh (main server). */
 const char *goapi_cmd_idem_damaged(cmd_parms *cmd, void *dconf, const char *arg)
 {
@@ -998,6 +1019,8 @@ int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             c->idem_store_timeout = GOAPI_DEFAULT_IDEM_STORE_TIMEOUT;
         if (!c->idem_store_prefix)
             c->idem_store_prefix = GOAPI_DEFAULT_IDEM_STORE_PREFIX;
+        if (c->idem_store_replicas < 0)
+            c->idem_store_replicas = GOAPI_DEFAULT_IDEM_STORE_REPLICAS;
         if (c->idem_replay_cache < 0)
             c->idem_replay_cache = GOAPI_DEFAULT_IDEM_REPLAY_CACHE;
         if (!goapi_config_check_distinct(ptemp, s, c)) {

@@ -27,6 +27,12 @@
  * stays in the ledger: its outcome is unknown, and retries get a final 409
  * saying so until the record's TTL, unless the location asked for
  * GoapiIdempotencyRerunAfterLease.
+ *
+ * A claim (or a release) whose answer never came is an orphan: the request
+ * got 503 "nothing ran", and the store releases that claim (fenced) as soon
+ * as it answers again, before this child's next claim or from this child's
+ * settling thread; a retry then runs once.  If the child ends first, the
+ * key is unknown after its lease, never run twice.
  */
 #include <stddef.h>          /* before APR: its ring macros then use offsetof */
 
@@ -73,6 +79,12 @@ static goapi_replay_cache *goapi_ledger_cache;          /* this child's, or NULL
 
 /* Store failures logged in this process (GOAPI_STORE_LOG_INTERVAL). */
 static goapi_store_log_limit goapi_store_log;
+
+/* Releases this child's orphaned claims when no request does. */
+/* not a liveness check: it waits on the store, which may stall by design */
+static goapi_child_thread goapi_settle_thread = {
+    NULL, 0, NULL, "idempotency store settling", NULL, 0, NULL
+};
 
 static ap_filter_rec_t *goapi_kept_body_handle;
 static ap_filter_rec_t *goapi_capture_handle;
@@ -429,6 +441,49 @@ static const char *goapi_idem_key_text(goapi_idem_req *ctx, request_rec *r)
     return ctx->digest;
 }
 
+/* What became of a claim in doubt (goapi_idem_orphan()). */
+typedef enum {
+    GOAPI_ORPHAN_NONE = 0,      /* not in doubt: nothing holds the key */
+    GOAPI_ORPHAN_KEPT,          /* the store releases it once it answers */
+    GOAPI_ORPHAN_LEFT           /* in doubt, and left to its lease */
+} goapi_orphan_fate;
+
+/* A claim or release of ours that failed with rv: when it is in doubt, the
+ * store is asked to release the claim once it answers again. */
+static goapi_orphan_fate goapi_idem_orphan(goapi_idem_req *ctx, apr_status_t rv)
+{
+    if (!goapi_store_unsure(goapi_ledger, rv)) {
+        return GOAPI_ORPHAN_NONE;
+    }
+    return goapi_store_orphan(goapi_ledger, ctx->key, &ctx->claim) == APR_SUCCESS
+           ? GOAPI_ORPHAN_KEPT : GOAPI_ORPHAN_LEFT;
+}
+
+/* The words of a log line for that fate (what: "claim" or "release");
+ * GOAPI_ORPHAN_LEFT and _NONE are followed by goapi_idem_held_then(). */
+static const char *goapi_idem_orphan_then(goapi_orphan_fate fate, const char *what)
+{
+    switch (fate) {
+    case GOAPI_ORPHAN_KEPT:
+        return !strcmp(what, "claim")
+               ? "the claim may have landed (a stopped store applies it when it "
+                 "resumes): this process releases it (fenced: only this claim) as soon "
+                 "as the store answers again, and a retry then runs once; if this "
+                 "process ends first, the key is \"Outcome unknown\" after its lease, "
+                 "never run twice"
+               : "the release may not have landed: this process sends it again (fenced: "
+                 "only this claim) as soon as the store answers, and a retry then runs "
+                 "once; if this process ends first, the key is \"Outcome unknown\" "
+                 "after its lease, never run twice";
+    case GOAPI_ORPHAN_LEFT:
+        return "the claim may be held although nothing ran, and this process keeps no "
+               "more claims to release (its queue is full): ";
+    case GOAPI_ORPHAN_NONE:
+        break;
+    }
+    return !strcmp(what, "claim") ? "" : "the claim stays: ";
+}
+
 /* What became of a release (the operation was not reached). */
 static void goapi_idem_log_release(goapi_idem_req *ctx, request_rec *r, apr_status_t rv)
 {
@@ -445,17 +500,20 @@ static void goapi_idem_log_release(goapi_idem_req *ctx, request_rec *r, apr_stat
                       "Idempotency-Key %s not released: another request holds the key "
                       "now; retries get what that request records", goapi_idem_key_text(ctx, r));
     }
-    else if (goapi_store_log_now(&skipped)) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, GOAPI_LOGNO(00086)
-                      "idempotency store %s: cannot release Idempotency-Key %s (status %d, "
-                      "the operation was not reached): %s; %s%s (%u store errors not "
-                      "logged before this one)", goapi_ledger_name,
-                      goapi_idem_key_text(ctx, r), r->status,
-                      goapi_store_why(goapi_ledger, rv, r->pool),
-                      goapi_store_unsure(goapi_ledger, rv)
-                      ? "the release may or may not have landed: if it did, the key is "
-                        "free; if not, " : "the claim stays: ",
-                      goapi_idem_held_then(ctx, r), skipped);
+    else {
+        int orphan = goapi_idem_orphan(ctx, rv);
+
+        if (goapi_store_log_now(&skipped)) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, GOAPI_LOGNO(00086)
+                          "idempotency store %s: cannot release Idempotency-Key %s (status "
+                          "%d, the operation was not reached): %s; %s%s (%u store errors "
+                          "not logged before this one)", goapi_ledger_name,
+                          goapi_idem_key_text(ctx, r), r->status,
+                          goapi_store_why(goapi_ledger, rv, r->pool),
+                          goapi_idem_orphan_then(orphan, "release"),
+                          orphan == GOAPI_ORPHAN_KEPT ? "" : goapi_idem_held_then(ctx, r),
+                          skipped);
+        }
     }
 }
 
@@ -926,22 +984,21 @@ static void goapi_idem_claim(goapi_idem_req *ctx, request_rec *r,
         return;
     }
     {
+        goapi_orphan_fate fate = goapi_idem_orphan(ctx, rv);
         apr_uint32_t skipped;
 
         if (goapi_store_log_now(&skipped)) {
-            int unsure = goapi_store_unsure(st, rv);
-
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, GOAPI_LOGNO(00045)
                           "idempotency store %s: cannot claim Idempotency-Key %s: %s; "
                           "answered 503, nothing ran; %s%s (%u store errors not logged "
                           "before this one)", goapi_ledger_name, goapi_idem_key_text(ctx, r),
                           goapi_store_why(st, rv, r->pool),
-                          unsure ? "the claim may or may not have landed (a stopped store "
-                                   "applies it when it resumes): if it did, the key is "
-                                   "held although nothing ran, and "
-                                 : "nothing was written: the key is as it was, and a "
-                                   "retry is decided when the store answers",
-                          unsure ? goapi_idem_held_then(ctx, r) : "", skipped);
+                          fate == GOAPI_ORPHAN_NONE
+                          ? "nothing holds the key: it is as it was, and a retry is "
+                            "decided when the store answers"
+                          : goapi_idem_orphan_then(fate, "claim"),
+                          fate == GOAPI_ORPHAN_LEFT ? goapi_idem_held_then(ctx, r) : "",
+                          skipped);
         }
     }
     goapi_idem_problem(ctx, GOAPI_MC_IDEM_STORE_ERROR, HTTP_SERVICE_UNAVAILABLE, 60,
@@ -1242,21 +1299,71 @@ static int goapi_idem_prepare(apr_pool_t *ptemp, server_rec *s, int on_damage)
     return OK;
 }
 
+/* What a Redis ledger keeps across a restart and a failover, at startup. */
+static void goapi_idem_probe_durability(server_rec *s, const goapi_server_conf *sc,
+                                        const goapi_redis_facts *f)
+{
+    int n = sc->idem_store_replicas;
+
+    if (f->appendonly && !strcmp(f->appendonly, "no")) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, GOAPI_LOGNO(00131)
+                     "idempotency store %s has appendonly no: a restart of Redis loses "
+                     "every record, and every key completed before runs again; set "
+                     "appendonly yes and appendfsync always%s", sc->idem_store_shown,
+                     n ? "" : ", or keep replicas and set GoapiIdempotencyStoreReplicas");
+    }
+    else if (f->appendfsync && strcmp(f->appendfsync, "always") != 0) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, GOAPI_LOGNO(00135)
+                     "idempotency store %s has appendfsync %s: a crash of its host may "
+                     "lose the last second of records, and those keys run again; "
+                     "appendfsync always closes that", sc->idem_store_shown,
+                     f->appendfsync);
+    }
+    if (n && f->replicas >= 0 && f->replicas < n) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, GOAPI_LOGNO(00132)
+                     "idempotency store %s has %d replica(s) online, and "
+                     "GoapiIdempotencyStoreReplicas asks %d to acknowledge each claim: "
+                     "until enough are, requests with an Idempotency-Key get 503 and the "
+                     "idempotency-store readiness check fails", sc->idem_store_shown,
+                     f->replicas, n);
+    }
+    if (n && f->min_replicas >= 0 && f->min_replicas < n) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, GOAPI_LOGNO(00133)
+                     "idempotency store %s has min-replicas-to-write %d, fewer than "
+                     "GoapiIdempotencyStoreReplicas (%d): a master cut off from its "
+                     "replicas still takes writes that no replica holds (this module "
+                     "releases its own; other writers' are lost in a failover); set "
+                     "min-replicas-to-write %d", sc->idem_store_shown, f->min_replicas,
+                     n, n);
+    }
+    else if (!n && f->replicas > 0) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, GOAPI_LOGNO(00134)
+                     "idempotency store %s has %d replica(s) but "
+                     "GoapiIdempotencyStoreReplicas is 0: a failover may lose claims a "
+                     "replica never received, and their keys run again; set "
+                     "GoapiIdempotencyStoreReplicas 1", sc->idem_store_shown, f->replicas);
+    }
+}
+
 /* A Redis ledger at startup: reachable now, and keeping what it is given?
  * Either way the server starts: Redis may come up later, and until then
  * requests with an Idempotency-Key get 503. */
 static void goapi_idem_probe(server_rec *s, const goapi_server_conf *sc, apr_pool_t *ptemp)
 {
+    goapi_redis_facts facts;
     const char *policy, *why;
 
-    if (goapi_store_redis_probe(sc->idem_redis, sc->idem_store_timeout, &policy, &why, ptemp)
+    if (goapi_store_redis_probe(sc->idem_redis, sc->idem_store_timeout, &facts, &why, ptemp)
         != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, GOAPI_LOGNO(00064)
                      "idempotency store %s cannot be reached now (%s): requests with an "
                      "Idempotency-Key get 503 until it can; the server starts anyway",
                      sc->idem_store_shown, why);
+        return;
     }
-    else if (!policy) {
+    goapi_idem_probe_durability(s, sc, &facts);
+    policy = facts.policy;
+    if (!policy) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, GOAPI_LOGNO(00079)
                      "idempotency store %s: its maxmemory-policy cannot be read (CONFIG "
                      "is refused); it must be noeviction, or Redis may evict records and "
@@ -1314,6 +1421,28 @@ int goapi_idem_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     return OK;
 }
 
+/* This child's orphaned claims, released while no request comes. */
+static void *APR_THREAD_FUNC goapi_idem_settle(apr_thread_t *thd, void *data)
+{
+    server_rec *s = data;
+    goapi_store *st = goapi_ledger;
+
+    while (!goapi_child_thread_stopping(&goapi_settle_thread)) {
+        apr_size_t released = 0, left = 0;
+
+        st->ops->settle(st, &released, &left);
+        if (released) {
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00130)
+                         "idempotency store %s: %" APR_SIZE_T_FMT " orphaned claim(s) "
+                         "released (their requests got 503, nothing ran); %" APR_SIZE_T_FMT
+                         " still watched", goapi_ledger_name, released, left);
+        }
+        apr_sleep(GOAPI_IDEM_SETTLE_INTERVAL);
+    }
+    (void)thd;         /* return, not apr_thread_exit(): see goapi_defs.h */
+    return NULL;
+}
+
 /* The end of the child: nothing may use the store any more. */
 static apr_status_t goapi_idem_close(void *data)
 {
@@ -1344,11 +1473,23 @@ void goapi_idem_child_init(apr_pool_t *pchild, server_rec *s)
         rv = goapi_ledger_redis
              ? goapi_store_redis_open(&goapi_ledger, goapi_ledger_redis->idem_redis,
                                       goapi_ledger_redis->idem_store_prefix,
-                                      goapi_ledger_redis->idem_store_timeout, p)
+                                      goapi_ledger_redis->idem_store_timeout,
+                                      goapi_ledger_redis->idem_store_replicas, p)
              : goapi_store_lmdb_open(&goapi_ledger, goapi_ledger_path, goapi_ledger_size, p);
         if (rv == APR_SUCCESS) {
             goapi_ledger_cache = goapi_replay_cache_create(goapi_ledger_cache_size, p);
             apr_pool_cleanup_register(pchild, p, goapi_idem_close, apr_pool_cleanup_null);
+        }
+    }
+    if (rv == APR_SUCCESS && goapi_ledger->ops->settle) {
+        /* joined by a pre-cleanup of pchild: before the store closes */
+        goapi_settle_thread.s = s;
+        if (goapi_child_thread_start(&goapi_settle_thread, pchild, goapi_idem_settle, s)
+            != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, GOAPI_LOGNO(00136)
+                         "cannot start the settling thread of the idempotency store: "
+                         "claims orphaned by a store failure are released only before "
+                         "this process's next claim");
         }
     }
     if (rv != APR_SUCCESS) {

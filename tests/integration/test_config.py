@@ -278,8 +278,19 @@ class IdempotencyValuesTest(ConfigValuesCase):
             self.assertRefused('GoapiIdempotencyStorePrefix "%s"' % value,
                                "GoapiIdempotencyStorePrefix: .* is not valid: expected 1 to "
                                "64 printable ASCII characters")
+        for value in ("17", "-1", "+1", "one", "1.5", "1 "):
+            self.assertRefused('GoapiIdempotencyStoreReplicas "%s"' % value,
+                               re.escape("GoapiIdempotencyStoreReplicas: '%s' is not valid: "
+                                         % value),
+                               re.escape("expected a number of replicas from 0 (none) to 16"))
+        port = free_port()
+        self.assertRefused("<VirtualHost 127.0.0.1:%d>\n GoapiIdempotencyStoreReplicas 1\n"
+                           "</VirtualHost>" % port,
+                           "GoapiIdempotencyStoreReplicas cannot occur within <VirtualHost> "
+                           "section")
         rc, out = self.configtest("GoapiIdempotencyStore redis://127.0.0.1:1/5\n"
                                   "GoapiIdempotencyStoreTimeout 1s\n"
+                                  "GoapiIdempotencyStoreReplicas 16\n"
                                   "GoapiIdempotencyStorePrefix orders:\n")
         self.assertEqual((rc, out.strip()), (0, "Syntax OK"))
         self.assertRefused("GoapiReadyCheck idempotency-store tcp://x:1",

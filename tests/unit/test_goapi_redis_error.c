@@ -126,6 +126,7 @@ static void test_phrases(void **state)
         { GOAPI_REDIS_E_AUTH, "authentication failed" },
         { GOAPI_REDIS_E_NOT_READY, "not ready" },
         { GOAPI_REDIS_E_REPLY, "error answer" },
+        { GOAPI_REDIS_E_REPLICAS, "too few replicas" },
         { GOAPI_REDIS_E_LOCAL, "failure in this process" },
         { (goapi_redis_error_kind)77, "failure in this process" },
     };

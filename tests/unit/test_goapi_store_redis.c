@@ -10,7 +10,11 @@
  * back, a wrong password (never in an error), threads racing for one
  * key, and each failure named by its cause: refused, timed out with the
  * claim in doubt (SIGSTOP), a record deleted under its claim, OOM,
- * READONLY, NOAUTH.  Skipped when redis-server is not installed.
+ * READONLY, NOAUTH; an orphaned claim released once the server answers
+ * again (fenced, and again when a late copy lands); claims and completions
+ * acknowledged by a replica (WAIT), a claim released when the replica does
+ * not acknowledge it, the replicas counted by ping and probe.  Skipped
+ * when redis-server is not installed.
  */
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -142,16 +146,23 @@ static void stop_server(void)
     }
 }
 
-static goapi_store *open_store(apr_interval_time_t timeout)
+/* A store whose writes count once `replicas` replicas acknowledged them. */
+static goapi_store *open_store_waiting(apr_interval_time_t timeout, int replicas)
 {
     goapi_redis_target t;
     goapi_store *st = NULL;
     const char *url = apr_psprintf(unit_pool, "redis://127.0.0.1:%d/3", port);
 
     assert_null(goapi_redis_url_parse(unit_pool, url, &t));
-    assert_int_equal(goapi_store_redis_open(&st, &t, "goapi-test:", timeout, unit_pool),
+    assert_int_equal(goapi_store_redis_open(&st, &t, "goapi-test:", timeout, replicas,
+                                            unit_pool),
                      APR_SUCCESS);
     return st;
+}
+
+static goapi_store *open_store(apr_interval_time_t timeout)
+{
+    return open_store_waiting(timeout, 0);
 }
 
 static void key_of(unsigned char k[GOAPI_SHA256_LEN], const char *key)
@@ -405,30 +416,35 @@ static void test_wrong_password(void **state)
     goapi_redis_target t;
     goapi_store *st = NULL;
     const char *url = apr_psprintf(unit_pool, "redis://:not-the-one@127.0.0.1:%d", port);
-    const char *policy, *why;
+    goapi_redis_facts facts;
+    const char *why;
     apr_status_t rv;
 
     (void)state;
     stop_server();
     start_server("the-right-one");
     assert_null(goapi_redis_url_parse(unit_pool, url, &t));
-    assert_int_equal(goapi_store_redis_open(&st, &t, "x:", SEC(1), unit_pool), APR_SUCCESS);
+    assert_int_equal(goapi_store_redis_open(&st, &t, "x:", SEC(1), 0, unit_pool), APR_SUCCESS);
     rv = st->ops->ping(st);
     assert_int_not_equal(rv, APR_SUCCESS);
     assert_non_null(strstr(st->ops->error(st, rv), "authentication failed: AUTH answered "
                                                    "WRONGPASS"));
     assert_int_equal(goapi_store_unsure(st, rv), 0);
     assert_null(strstr(st->ops->error(st, rv), "not-the-one"));
-    rv = goapi_store_redis_probe(&t, SEC(1), &policy, &why, unit_pool);
+    rv = goapi_store_redis_probe(&t, SEC(1), &facts, &why, unit_pool);
     assert_int_not_equal(rv, APR_SUCCESS);
     assert_non_null(strstr(why, "AUTH"));
     assert_null(strstr(why, "not-the-one"));
 
     url = apr_psprintf(unit_pool, "redis://:the-right-one@127.0.0.1:%d/1", port);
     assert_null(goapi_redis_url_parse(unit_pool, url, &t));
-    assert_int_equal(goapi_store_redis_probe(&t, SEC(1), &policy, &why, unit_pool),
+    assert_int_equal(goapi_store_redis_probe(&t, SEC(1), &facts, &why, unit_pool),
                      APR_SUCCESS);
-    assert_string_equal(policy, "noeviction");
+    assert_string_equal(facts.policy, "noeviction");
+    /* started with --appendonly no, and alone */
+    assert_string_equal(facts.appendonly, "no");
+    assert_int_equal(facts.min_replicas, 0);
+    assert_int_equal(facts.replicas, 0);
     stop_server();
     start_server(NULL);
 }
@@ -448,7 +464,7 @@ static void test_refused(void **state)
 
     (void)state;
     assert_null(goapi_redis_url_parse(unit_pool, url, &t));
-    assert_int_equal(goapi_store_redis_open(&st, &t, "x:", SEC(1), unit_pool), APR_SUCCESS);
+    assert_int_equal(goapi_store_redis_open(&st, &t, "x:", SEC(1), 0, unit_pool), APR_SUCCESS);
     key_of(k, "redis-refused");
     rv = st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool);
     assert_int_not_equal(rv, APR_SUCCESS);
@@ -584,7 +600,7 @@ static void test_noauth(void **state)
     stop_server();
     start_server("the-right-one");
     assert_null(goapi_redis_url_parse(unit_pool, url, &t));
-    assert_int_equal(goapi_store_redis_open(&st, &t, "x:", SEC(1), unit_pool), APR_SUCCESS);
+    assert_int_equal(goapi_store_redis_open(&st, &t, "x:", SEC(1), 0, unit_pool), APR_SUCCESS);
     rv = st->ops->ping(st);
     stop_server();
     start_server(NULL);
@@ -644,6 +660,246 @@ static void test_threads_race_for_one_key(void **state)
     assert_int_equal(taken, 1);
 }
 
+/* A claim whose answer never came (SIGSTOP), kept as an orphan: released
+ * before the next claim once the server answers, fenced (a key another
+ * claim holds is left alone), and settle() finds nothing more to do. */
+static void test_orphaned_claim_released(void **state)
+{
+    goapi_store *st = open_store(200000);
+    unsigned char k[GOAPI_SHA256_LEN], k2[GOAPI_SHA256_LEN], k3[GOAPI_SHA256_LEN];
+    apr_time_t now = apr_time_now();
+    goapi_idem_record mine = in_flight(81, now, SEC(60), SEC(3600)), got;
+    goapi_idem_record other = in_flight(82, now, SEC(60), SEC(3600));
+    goapi_idem_record third = in_flight(83, now, SEC(60), SEC(3600)), stray;
+    goapi_claim_result res;
+    apr_size_t released, left;
+    apr_status_t rv;
+    int i;
+
+    (void)state;
+    key_of(k, "orphan-1");
+    key_of(k2, "orphan-2");
+    key_of(k3, "orphan-3");
+    assert_int_equal(st->ops->ping(st), APR_SUCCESS);
+    assert_int_equal(kill(server, SIGSTOP), 0);
+    rv = st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool);
+    assert_int_equal(kill(server, SIGCONT), 0);
+    assert_int_not_equal(rv, APR_SUCCESS);
+    assert_int_equal(goapi_store_unsure(st, rv), 1);
+    assert_int_equal(goapi_store_orphan(st, k, &mine), APR_SUCCESS);
+    /* the resumed server applied the claim that timed out */
+    for (i = 0, rv = APR_NOTFOUND; i < 100 && rv != APR_SUCCESS; i++) {
+        usleep(20000);
+        rv = st->ops->lookup(st, k, &got, unit_pool);
+    }
+    assert_int_equal(rv, APR_SUCCESS);
+    assert_true(got.claim_id == 81);
+    /* the next claim (of another key) releases it first */
+    assert_int_equal(st->ops->claim(st, k2, &other, now, 0, &res, &got, unit_pool),
+                     APR_SUCCESS);
+    assert_int_equal(res, GOAPI_CLAIM_TAKEN);
+    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_NOTFOUND);
+    /* a retry takes the key and runs once */
+    assert_int_equal(st->ops->claim(st, k, &third, now, 0, &res, &got, unit_pool),
+                     APR_SUCCESS);
+    assert_int_equal(res, GOAPI_CLAIM_TAKEN);
+
+    /* fenced: an orphan whose key another claim holds is left alone, by
+     * the claims and by settle() */
+    stray = in_flight(99, now, SEC(60), SEC(3600));
+    assert_int_equal(goapi_store_orphan(st, k2, &stray), APR_SUCCESS);
+    assert_int_equal(st->ops->settle(st, &released, &left), APR_SUCCESS);
+    assert_int_equal(released, 0);
+    assert_int_equal(st->ops->lookup(st, k2, &got, unit_pool), APR_SUCCESS);
+    assert_true(got.claim_id == 82);
+    /* both stay watched, for a copy landing late; never past the end of
+     * their record */
+    assert_int_equal(left, 2);
+    stray.expires = mine.expires = apr_time_now();
+    assert_int_equal(goapi_store_orphan(st, k2, &stray), APR_SUCCESS);
+    assert_int_equal(goapi_store_orphan(st, k, &mine), APR_SUCCESS);
+    assert_int_equal(st->ops->settle(st, &released, &left), APR_SUCCESS);
+    assert_int_equal(left, 0);
+}
+
+/* A copy of an orphaned claim that lands after its release (sent twice:
+ * once more on a new connection) is released again when it is looked at
+ * next. */
+static void test_orphan_landing_late(void **state)
+{
+    goapi_store *st = open_store(SEC(1));
+    unsigned char k[GOAPI_SHA256_LEN];
+    apr_time_t now = apr_time_now();
+    goapi_idem_record mine = in_flight(91, now, SEC(60), SEC(3600)), got;
+    goapi_claim_result res;
+    apr_size_t released = 0, left = 0, total = 0;
+    int i;
+
+    (void)state;
+    key_of(k, "orphan-late");
+    assert_int_equal(goapi_store_orphan(st, k, &mine), APR_SUCCESS);
+    assert_int_equal(st->ops->settle(st, &released, &left), APR_SUCCESS);
+    assert_int_equal(released, 0);              /* nothing landed yet */
+    assert_int_equal(st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool),
+                     APR_SUCCESS);              /* the late copy */
+    assert_int_equal(res, GOAPI_CLAIM_TAKEN);
+    for (i = 0; i < 50 && !total; i++) {
+        usleep(20000);
+        assert_int_equal(st->ops->settle(st, &released, &left), APR_SUCCESS);
+        total += released;
+    }
+    assert_int_equal(total, 1);
+    assert_int_equal(left, 1);
+    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_NOTFOUND);
+}
+
+/* The queue is bounded: beyond it, APR_ENOSPC. */
+static void test_orphans_bounded(void **state)
+{
+    goapi_store *st = open_store(SEC(1));
+    unsigned char k[GOAPI_SHA256_LEN];
+    goapi_idem_record claim = in_flight(0, apr_time_now(), SEC(60), SEC(3600));
+    apr_uint64_t id;
+    apr_status_t rv = APR_SUCCESS;
+
+    (void)state;
+    key_of(k, "orphan-many");
+    for (id = 1; id <= 10000 && rv == APR_SUCCESS; id++) {
+        claim.claim_id = 5000 + id;
+        rv = goapi_store_orphan(st, k, &claim);
+    }
+    assert_int_equal(rv, APR_ENOSPC);
+    assert_true(id > 16 && id < 10000);
+    /* the same claim again takes no more room */
+    claim.claim_id = 5001;
+    assert_int_equal(goapi_store_orphan(st, k, &claim), APR_SUCCESS);
+}
+
+static pid_t replica = -1;
+static char rdir[64];
+
+static void start_replica(int rport)
+{
+    char portbuf[16], master[16];
+    pid_t pid;
+
+    snprintf(portbuf, sizeof(portbuf), "%d", rport);
+    snprintf(master, sizeof(master), "%d", port);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        const char *argv[] = { REDIS_SERVER, "--port", portbuf, "--bind", "127.0.0.1",
+                               "--dir", rdir, "--save", "", "--appendonly", "no",
+                               "--logfile", "replica.log", "--replicaof", "127.0.0.1",
+                               master, NULL };
+
+        execv(REDIS_SERVER, (char *const *)argv);
+        _exit(127);
+    }
+    replica = pid;
+}
+
+/* The replica goes even when its test fails. */
+static int stop_replica(void **state)
+{
+    int status;
+
+    (void)state;
+    if (replica > 0) {
+        kill(replica, SIGCONT);
+        kill(replica, SIGTERM);
+        waitpid(replica, &status, 0);
+        replica = -1;
+    }
+    if (rdir[0] && unit_remove_dir(rdir) != 0) {
+        return -1;
+    }
+    rdir[0] = '\0';
+    return 0;
+}
+
+/* The replicas the master counts online (INFO replication). */
+static int replicas_online(void)
+{
+    redisReply *r = admin("INFO replication");
+    const char *at;
+    int n = 0;
+
+    assert_non_null(r);
+    for (at = r->str; (at = strstr(at, "state=online")) != NULL; at++) {
+        n++;
+    }
+    freeReplyObject(r);
+    return n;
+}
+
+/* WAIT: with one replica online a claim and its completion count; asking
+ * for two, ping says why it is not ready, a claim is refused and released
+ * (nothing holds the key, nothing in doubt), and a completion is unsure;
+ * a stopped replica acknowledges nothing. */
+static void test_replicas_acknowledge(void **state)
+{
+    int rport = free_port(), i;
+    goapi_store *one, *two;
+    unsigned char k[GOAPI_SHA256_LEN];
+    apr_time_t now = apr_time_now();
+    goapi_idem_record mine = in_flight(101, now, SEC(60), SEC(3600)), got, done;
+    goapi_idem_record again = in_flight(102, now, SEC(60), SEC(3600));
+    goapi_claim_result res;
+    apr_status_t rv;
+
+    (void)state;
+    assert_int_equal(unit_make_dir(rdir, sizeof(rdir), "goapi-replica"), 0);
+    /* the first sync at once, not after Redis' 5 s of waiting for others */
+    freeReplyObject(admin("CONFIG SET repl-diskless-sync-delay 0"));
+    start_replica(rport);
+    for (i = 0; i < 250 && replicas_online() < 1; i++) {
+        usleep(20000);
+    }
+    assert_int_equal(replicas_online(), 1);
+    one = open_store_waiting(SEC(1), 1);
+    two = open_store_waiting(400000, 2);
+
+    assert_int_equal(one->ops->ping(one), APR_SUCCESS);
+    rv = two->ops->ping(two);
+    assert_int_not_equal(rv, APR_SUCCESS);
+    assert_non_null(strstr(two->ops->error(two, rv), "too few replicas: 1 replica(s) "
+                                                     "online, 2 needed"));
+
+    key_of(k, "replicated");
+    rv = two->ops->claim(two, k, &mine, now, 0, &res, &got, unit_pool);
+    assert_int_not_equal(rv, APR_SUCCESS);
+    /* one, or none when the replica has not caught up yet */
+    assert_non_null(strstr(two->ops->error(two, rv), "too few replicas: "));
+    assert_non_null(strstr(two->ops->error(two, rv), " of 2 replica(s) acknowledged the "
+                                                     "claim within 300 ms"));
+    assert_non_null(strstr(two->ops->error(two, rv), "the claim was released"));
+    assert_int_equal(goapi_store_unsure(two, rv), 0);
+    assert_int_equal(one->ops->lookup(one, k, &got, unit_pool), APR_NOTFOUND);
+
+    assert_int_equal(one->ops->claim(one, k, &mine, now, 0, &res, &got, unit_pool),
+                     APR_SUCCESS);
+    assert_int_equal(res, GOAPI_CLAIM_TAKEN);
+    done = completed(&mine, SEC(3600), "acknowledged\n");
+    rv = two->ops->complete(two, k, &done);
+    assert_int_not_equal(rv, APR_SUCCESS);
+    assert_int_equal(goapi_store_unsure(two, rv), 1);
+    assert_non_null(strstr(two->ops->error(two, rv), "acknowledged the completion"));
+    /* the master has it; asked again, one replica acknowledges it */
+    assert_int_equal(one->ops->complete(one, k, &done), APR_SUCCESS);
+    assert_int_equal(one->ops->lookup(one, k, &got, unit_pool), APR_SUCCESS);
+    assert_int_equal(got.state, GOAPI_IDEM_COMPLETED);
+
+    /* a stopped replica acknowledges nothing: the claim is released */
+    key_of(k, "replica-stopped");
+    assert_int_equal(kill(replica, SIGSTOP), 0);
+    rv = one->ops->claim(one, k, &again, now, 0, &res, &got, unit_pool);
+    assert_int_equal(kill(replica, SIGCONT), 0);
+    assert_int_not_equal(rv, APR_SUCCESS);
+    assert_non_null(strstr(one->ops->error(one, rv), "0 of 1 replica(s)"));
+    assert_int_equal(one->ops->lookup(one, k, &got, unit_pool), APR_NOTFOUND);
+}
+
 static int group_setup(void **state)
 {
     if (unit_setup(state) != 0) {
@@ -694,6 +950,10 @@ int main(void)
         cmocka_unit_test_setup(test_vanished_record, need_server),
         cmocka_unit_test_setup(test_oom_and_readonly, need_server),
         cmocka_unit_test_setup(test_noauth, need_server),
+        cmocka_unit_test_setup(test_orphaned_claim_released, need_server),
+        cmocka_unit_test_setup(test_orphan_landing_late, need_server),
+        cmocka_unit_test_setup(test_orphans_bounded, need_server),
+        cmocka_unit_test_setup_teardown(test_replicas_acknowledge, need_server, stop_replica),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
