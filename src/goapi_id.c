@@ -165,6 +165,22 @@ goapi_ikey_status goapi_ikey_parse(apr_pool_t *p, const char *value,
     return goapi_ikey_parse_as(p, value, 0, key);
 }
 
+const char *goapi_ikey_quote(apr_pool_t *p, const char *key)
+{
+    char *out = apr_palloc(p, 2 * strlen(key) + 3), *o = out;
+
+    *o++ = '"';
+    for (; *key; key++) {
+        if (*key == '"' || *key == '\\') {
+            *o++ = '\\';
+        }
+        *o++ = *key;
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}
+
 goapi_ikey_status goapi_ikey_parse_strict(apr_pool_t *p, const char *value,
                                           const char **key)
 {

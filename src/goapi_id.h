@@ -52,4 +52,8 @@ goapi_ikey_status goapi_ikey_parse_strict(apr_pool_t *p, const char *value,
 
 const char *goapi_ikey_reason(goapi_ikey_status st);
 
+/* key written as an sf-string ("..." with '"' and '\\' escaped), from p:
+ * what goapi_ikey_parse_strict() reads back as key. */
+const char *goapi_ikey_quote(apr_pool_t *p, const char *key);
+
 #endif /* GOAPI_ID_H */

@@ -16,6 +16,7 @@
 #include <apr_strings.h>
 
 #include "goapi_defs.h"
+#include "goapi_id.h"
 #include "goapi_idem.h"
 #include "goapi_recovery.h"
 #include "mod_goapi.h"
@@ -48,23 +49,6 @@ static void goapi_recovery_add(apr_array_header_t *h, const char *name, const ch
     e->value = value;
 }
 
-/* key as an sf-string, for a request whose header was not kept. */
-static const char *goapi_recovery_sf_string(apr_pool_t *p, const char *key)
-{
-    char *out = apr_palloc(p, 2 * strlen(key) + 3), *o = out;
-
-    *o++ = '"';
-    for (; *key; key++) {
-        if (*key == '"' || *key == '\\') {
-            *o++ = '\\';
-        }
-        *o++ = *key;
-    }
-    *o++ = '"';
-    *o = '\0';
-    return out;
-}
-
 goapi_recovery_verdict goapi_recovery_consult(request_rec *r,
                                               const unsigned char key[GOAPI_SHA256_LEN],
                                               goapi_recovery_answer *a, const char **why)
@@ -89,7 +73,7 @@ goapi_recovery_verdict goapi_recovery_consult(request_rec *r,
                                                                   : GOAPI_RECOVERY_ANSWER_TIME;
     sent = apr_table_get(r->headers_in, sc->idempotency_key_header);
     goapi_recovery_add(h, sc->idempotency_key_header,
-                       sent ? sent : goapi_recovery_sf_string(r->pool, ids->idempotency_key));
+                       sent ? sent : goapi_ikey_quote(r->pool, ids->idempotency_key));
     goapi_recovery_add(h, sc->request_id_header, ids->request_id);
     goapi_recovery_add(h, sc->correlation_id_header, ids->correlation_id);
     goapi_recovery_add(h, "traceparent", apr_table_get(r->headers_in, "traceparent"));

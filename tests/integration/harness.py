@@ -522,6 +522,16 @@ class Httpd:
         return raw_exchange((self.host, self.port), data, timeout)
 
 
+def configtest_of(body):
+    """apache2 -t of a server with body: its exit status and its output."""
+    h = Httpd(body)
+    try:
+        out = h.configtest()
+        return out.returncode, out.stdout + out.stderr
+    finally:
+        h.cleanup()
+
+
 def raw_exchange(addr, data, timeout=10):
     """Send bytes as they are to addr; return everything the server sends
     until it closes, resets, or timeout passes."""

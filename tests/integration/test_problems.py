@@ -11,7 +11,7 @@ import threading
 import time
 import unittest
 
-from harness import BackendTestCase, Httpd
+from harness import BackendTestCase, Httpd, configtest_of
 
 PROBLEM = "application/problem+json"
 BASE = "https://errors.example.com/goapi/"
@@ -219,16 +219,9 @@ class ProblemDirectivesTest(unittest.TestCase):
                 ("GoapiProblemTypeBase https://errors.example.com/<x>/", "holds no '<'"),
                 ('GoapiProblemTypeBase https://errors.example.com/"x"/', "holds no '\"'")):
             with self.subTest(line=line):
-                h = Httpd(line + "\n")
-                try:
-                    out = h.configtest()
-                    self.assertNotEqual(out.returncode, 0, line)
-                    self.assertIn(expect, out.stdout + out.stderr)
-                finally:
-                    h.cleanup()
-        h = Httpd("GoapiIdempotencyKeySyntax strict\nGoapiProblemTypeBase http://e.example/p/\n")
-        try:
-            out = h.configtest()
-            self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
-        finally:
-            h.cleanup()
+                rc, text = configtest_of(line + "\n")
+                self.assertNotEqual(rc, 0, line)
+                self.assertIn(expect, text)
+        rc, text = configtest_of("GoapiIdempotencyKeySyntax strict\n"
+                                 "GoapiProblemTypeBase http://e.example/p/\n")
+        self.assertEqual(rc, 0, text)

@@ -14,7 +14,7 @@ import threading
 import time
 import unittest
 
-from harness import BackendTestCase, Httpd, run_threads
+from harness import BackendTestCase, configtest_of, run_threads
 
 PROBLEM = "application/problem+json"
 
@@ -261,17 +261,10 @@ class FairShedDirectivesTest(unittest.TestCase):
                  "GoapiMaxInFlightPartition x 10% env=X", "has no partitions"),
                 ("GoapiShedDryRun maybe", "GoapiShedDryRun")):
             with self.subTest(line=line):
-                h = Httpd(line + "\n")
-                try:
-                    out = h.configtest()
-                    self.assertNotEqual(out.returncode, 0, line)
-                    self.assertIn(expect, out.stdout + out.stderr)
-                finally:
-                    h.cleanup()
-        h = Httpd("GoapiMaxInFlightPer user 5\nGoapiShedStatus 429\nGoapiShedDryRun On\n"
-                  "<Location /x/>\n GoapiMaxInFlightPer header:X-Tenant 0\n</Location>\n")
-        try:
-            out = h.configtest()
-            self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
-        finally:
-            h.cleanup()
+                rc, text = configtest_of(line + "\n")
+                self.assertNotEqual(rc, 0, line)
+                self.assertIn(expect, text)
+        rc, text = configtest_of("GoapiMaxInFlightPer user 5\nGoapiShedStatus 429\n"
+                                 "GoapiShedDryRun On\n<Location /x/>\n"
+                                 " GoapiMaxInFlightPer header:X-Tenant 0\n</Location>\n")
+        self.assertEqual(rc, 0, text)

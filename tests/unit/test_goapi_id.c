@@ -249,6 +249,11 @@ static void test_ikey_structured_field_strings(void **state)
                                  GOAPI_IKEY_OK);
         }
     }
+    /* written back as an sf-string, a key reads as itself */
+    assert_string_equal(goapi_ikey_quote(unit_pool, "a\"b\\c"), "\"a\\\"b\\\\c\"");
+    assert_int_equal(goapi_ikey_parse_strict(unit_pool, goapi_ikey_quote(unit_pool, "a\"b\\c"),
+                                             &key), GOAPI_IKEY_OK);
+    assert_string_equal(key, "a\"b\\c");
     /* the bare form, which Lenient takes */
     assert_int_equal(goapi_ikey_parse_strict(unit_pool, "8e03978e-40d5", &key),
                      GOAPI_IKEY_NOT_STRING);
