@@ -19,8 +19,8 @@
  * replicas to wait for, one more after each write (WAIT).
  *
  * Replicas: with st->replicas > 0 a claim or a completion counts only once
- * that many replicas acknowledged it (WAIT, within 3/4 of the timeout, so
- * that its answer comes before the client gives up).  A claim they did not
+ * that many replicas acknowledged it (WAIT, blocking for 3/4 of the
+ * timeout, its answer read within that plus the timeout).  A claim they did not
  * acknowledge is released at once (fenced) and the claim fails: a failover
  * could lose it, and an operation run under a lost claim could run again.
  * A completion they did not acknowledge fails "unsure": the master has it,
@@ -719,7 +719,9 @@ static goapi_redis_conn *goapi_redis_begin(goapi_redis_store *st)
 }
 
 /* How long WAIT may block: 3/4 of the timeout (at least 1 ms; WAIT 0
- * would block for ever), so that its answer comes before hiredis gives up. */
+ * would block for ever).  Its answer is read with the whole timeout on top
+ * (goapi_redis_replicated), so a busy host never turns "too few replicas"
+ * into a timeout. */
 static long goapi_redis_wait_ms(const goapi_redis_store *st)
 {
     long ms = ((long)st->tv.tv_sec * 1000 + (long)st->tv.tv_usec / 1000) * 3 / 4;
@@ -736,6 +738,8 @@ static apr_status_t goapi_redis_replicated(goapi_redis_store *st, goapi_redis_co
 {
     char n[16], ms[24];
     const char *argv[3] = { "WAIT", n, ms };
+    struct timeval tv;
+    long wait_ms;
     redisReply *r;
     int errnum;
 
@@ -748,12 +752,35 @@ static apr_status_t goapi_redis_replicated(goapi_redis_store *st, goapi_redis_co
         return APR_EGENERAL;
     }
     apr_snprintf(n, sizeof(n), "%d", st->replicas);
-    apr_snprintf(ms, sizeof(ms), "%ld", goapi_redis_wait_ms(st));
     apr_cpystrn(conn->step, "WAIT", sizeof(conn->step));
+    wait_ms = goapi_redis_wait_ms(st);
+    apr_snprintf(ms, sizeof(ms), "%ld", wait_ms);
+    tv.tv_sec = st->tv.tv_sec + wait_ms / 1000;
+    tv.tv_usec = st->tv.tv_usec + (wait_ms % 1000) * 1000;
+    if (tv.tv_usec >= 1000000) {
+        tv.tv_sec++;
+        tv.tv_usec -= 1000000;
+    }
+    if (redisSetTimeout(conn->c, tv) != REDIS_OK) {
+        goapi_redis_fail(conn, GOAPI_REDIS_E_LOCAL, "cannot set the timeout for WAIT");
+        conn->unsure = 1;
+        goapi_redis_drop(conn);
+        return APR_EGENERAL;
+    }
     r = redisCommandArgv(conn->c, 3, argv, NULL);
     errnum = errno;
+    if (r && redisSetTimeout(conn->c, st->tv) != REDIS_OK) {
+        freeReplyObject(r);
+        goapi_redis_fail(conn, GOAPI_REDIS_E_LOCAL, "cannot set the timeout back after WAIT");
+        conn->unsure = 1;
+        goapi_redis_drop(conn);
+        return APR_EGENERAL;
+    }
     if (!r) {
-        goapi_redis_io_failed(st, conn, conn->c, "WAIT", errnum);
+        char step[64];
+
+        apr_snprintf(step, sizeof(step), "WAIT (after the %s ms it may block)", ms);
+        goapi_redis_io_failed(st, conn, conn->c, step, errnum);
         conn->unsure |= goapi_redis_error_unsure(conn->kind, 1);
         goapi_redis_drop(conn);
         return APR_EGENERAL;
