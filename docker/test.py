@@ -8,7 +8,9 @@ base-image.sh), builds docker/Dockerfile, runs the image with host
 networking on a free loopback port, checks routes and IDs through it, then
 drives a rolling update as kubelet would: the preStop drain file, /readyz
 503 while /healthz stays 200, the load balancer (here: the load) stopping
-new requests, then "docker stop" (SIGWINCH) with slow requests in flight.
+new requests, then "docker stop" (SIGWINCH) with slow requests in flight;
+and the same without a preStop hook, GoapiShutdownDelay covering a load
+balancer that learns of the stop late.
 Then two containers of the image share one ledger in a Redis container
 (docker/redis.Dockerfile): a retry answered by the other container is a
 replay, also after one container is replaced.
@@ -402,6 +404,121 @@ class ContainerTest(unittest.TestCase):
         self.assertIn("caught SIGWINCH, shutting down gracefully", logs)
         self.assertEqual([l for l in logs.splitlines() if BAD.search(l)], [])
 
+
+    def test_9b_rolling_update_with_shutdown_delay(self):
+        """Kubernetes without a preStop hook: the stop signal comes at once,
+        and the load balancer learns of it late (the next readiness poll,
+        then the endpoints change spreading).  GoapiShutdownDelay fails
+        /readyz at once and serves on, closing kept-alive connections after
+        their next answer, so that no request is lost; then the graceful
+        stop ends within delay + window."""
+        delay, lag = 5.0, 1.0
+        port, name = free_port(), self.name + "-delay"
+        sh("docker", "run", "-d", "--network", "host", "-e", "GOAPI_PORT=%d" % port,
+           "-e", "GOAPI_SHUTDOWN_DELAY=%ds" % delay, "--name", name, IMAGE)
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    if get(port, "/startupz", timeout=1)[0] == 200:
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.05)
+            results, lock = [], threading.Lock()
+            lb_routes = threading.Event()
+            lb_routes.set()
+
+            def load():
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                for _ in range(20000):          # bounded
+                    if not lb_routes.is_set():
+                        break
+                    t = time.monotonic()
+                    try:
+                        conn.request("GET", "/parcels/load-1")
+                        r = conn.getresponse()
+                        r.read()
+                        res = (r.status, r.getheader("Connection"))
+                    except (OSError, http.client.HTTPException) as e:
+                        res = (repr(e), None)
+                        conn.close()
+                    with lock:
+                        results.append((t, res))
+                conn.close()
+
+            ready, stop_probing = [], threading.Event()
+
+            def prober():
+                # kubelet: readiness every READINESS_PERIOD; the endpoints
+                # change reaches the load balancer `lag` after the failure
+                for _ in range(200):            # bounded
+                    if stop_probing.is_set():
+                        break
+                    try:
+                        st, _, body = get(port, "/readyz", timeout=1)
+                    except OSError:
+                        st, body = None, b""
+                    ready.append((time.monotonic(), st, body))
+                    if st != 200 and lb_routes.is_set():
+                        time.sleep(lag)
+                        lb_routes.clear()
+                    stop_probing.wait(READINESS_PERIOD)
+
+            loaders = [threading.Thread(target=load) for _ in range(4)]
+            probe_thread = threading.Thread(target=prober)
+            probe_thread.start()
+            for t in loaders:
+                t.start()
+            time.sleep(1.0)
+            stop = {}
+
+            def stopper():
+                t0 = time.monotonic()
+                sh("docker", "stop", "-t", "20", name, timeout=60)
+                stop["took"] = time.monotonic() - t0
+
+            t_stop = time.monotonic()
+            stopping = threading.Thread(target=stopper)
+            stopping.start()
+            # /readyz fails at once, with the reason
+            failed = None
+            for _ in range(100):
+                st, _, body = get(port, "/readyz", timeout=1)
+                if st == 503:
+                    failed = time.monotonic() - t_stop
+                    self.assertEqual(body, b"shutting down\n")
+                    break
+                time.sleep(0.01)
+            self.assertIsNotNone(failed, "/readyz never failed")
+            for t in loaders:
+                t.join(30)
+            stopping.join(60)
+            stop_probing.set()
+            probe_thread.join(10)
+            self.assertFalse(lb_routes.is_set(), "the readiness probe never failed")
+            after = [res for (t, res) in results if t >= t_stop]
+            lost = [res for (t, res) in results if res[0] != 200]
+            closes = sum(1 for res in after if res[1] == "close")
+            print("rolling update with GoapiShutdownDelay %gs: /readyz 503 %.0f ms after "
+                  "the signal; %d requests, %d after it (%d with Connection: close), "
+                  "%d lost; docker stop took %.2f s" % (
+                      delay, failed * 1000, len(results), len(after), closes, len(lost),
+                      stop.get("took", -1)), flush=True)
+            self.assertEqual(lost, [])
+            self.assertGreater(len(after), 20)      # served on after the signal
+            self.assertGreater(closes, 0)
+            self.assertIn("took", stop)
+            self.assertGreaterEqual(stop["took"], delay)
+            self.assertLess(stop["took"], delay + SHUTDOWN_WINDOW + 1.0)
+            state = json.loads(sh("docker", "inspect", "--format", "{{json .State}}",
+                                  name).stdout)
+            self.assertEqual(state["ExitCode"], 0)
+            logs = sh("docker", "logs", name, check=False)
+            text = logs.stdout + logs.stderr
+            self.assertEqual([l for l in text.splitlines() if BAD.search(l)], [])
+        finally:
+            sh("docker", "rm", "-f", name, check=False)
 
 def post(port, path, key, timeout=5):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
