@@ -313,6 +313,15 @@ static void goapi_register_hooks(apr_pool_t *p)
      * included), after the IDs. */
     ap_hook_post_read_request(goapi_lifecycle_post_read_request, NULL, NULL,
                               APR_HOOK_MIDDLE);
+    /* ... and HTTP/2 connections a GOAWAY: the MPM "stopping" to mod_http2
+     * during an HTTP/2 connection's turn, before the MPM's own answer. */
+    ap_hook_process_connection(goapi_lifecycle_process_connection, NULL, NULL,
+                               APR_HOOK_REALLY_FIRST);
+    ap_hook_suspend_connection(goapi_lifecycle_suspend_connection, NULL, NULL,
+                               APR_HOOK_MIDDLE);
+    ap_hook_pre_close_connection(goapi_lifecycle_pre_close_connection, NULL, NULL,
+                                 APR_HOOK_MIDDLE);
+    ap_hook_mpm_query(goapi_lifecycle_mpm_query, NULL, NULL, APR_HOOK_REALLY_FIRST);
     APR_REGISTER_OPTIONAL_FN(goapi_register_shutdown_hook);
     /* Liveness: other modules' threads among the checks of /livez. */
     APR_REGISTER_OPTIONAL_FN(goapi_register_heartbeat);

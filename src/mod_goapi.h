@@ -286,6 +286,10 @@ void goapi_lifecycle_child_status(server_rec *s, pid_t pid, ap_generation_t gen,
                                   int slot, mpm_child_status state);
 void goapi_lifecycle_child_init(apr_pool_t *pchild, server_rec *s);
 int goapi_lifecycle_post_read_request(request_rec *r);
+int goapi_lifecycle_process_connection(conn_rec *c);
+void goapi_lifecycle_suspend_connection(conn_rec *c, request_rec *r);
+int goapi_lifecycle_pre_close_connection(conn_rec *c);
+int goapi_lifecycle_mpm_query(int query_code, int *result, apr_status_t *rv);
 void goapi_lifecycle_readiness(request_rec *r, goapi_readiness *out);
 apr_status_t goapi_register_shutdown_hook(apr_pool_t *p, const char *name,
                                           goapi_shutdown_fn *fn, void *baton);

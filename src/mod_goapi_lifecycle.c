@@ -27,11 +27,15 @@
  * the server goes on serving for the delay (load balancers learn of the
  * stop late); then the parent begins httpd's graceful stop, bounded by the
  * window as above.  The parent's SIGALRM, ticking during the delay, ends it.
+ * During the delay the children answer mod_http2's question "is the MPM
+ * stopping?" with yes (goapi_lifecycle_mpm_query), which is how HTTP/2
+ * connections get their GOAWAY.
  */
 #include "httpd.h"
 #include "http_config.h"
 #include "http_core.h"
 #include "http_log.h"
+#include "http_protocol.h"
 #include "ap_mpm.h"
 #include "mpm_common.h"
 
@@ -107,13 +111,93 @@ static goapi_child_thread goapi_supervisor = {
  * hook before the end, the window) may begin up to this much late. */
 #define GOAPI_SUPERVISOR_IDLE   apr_time_from_msec(100)
 
+/* Set in each child (child_init): the MPM state this module answers
+ * during the shutdown delay is a child's, never the parent's. */
+static int goapi_in_child;
+
+/* The MPM's own state, past this module's answer during the delay
+ * (goapi_lifecycle_mpm_query): the other mpm_query hooks, the MPM's
+ * among them, asked in their order. */
+static int goapi_mpm_state(void)
+{
+    const apr_array_header_t *hooks = ap_hook_get_mpm_query();
+    const ap_LINK_mpm_query_t *h;
+    int i, state;
+    apr_status_t rv;
+
+    if (!hooks) {
+        return AP_MPMQ_RUNNING;
+    }
+    h = (const ap_LINK_mpm_query_t *)hooks->elts;
+    for (i = 0; i < hooks->nelts; i++) {
+        if (h[i].pFunc != goapi_lifecycle_mpm_query
+            && h[i].pFunc(AP_MPMQ_MPM_STATE, &state, &rv) != DECLINED) {
+            return rv == APR_SUCCESS ? state : AP_MPMQ_RUNNING;
+        }
+    }
+    return AP_MPMQ_RUNNING;
+}
+
 static int goapi_mpm_stopping(void)
 {
-    int state = AP_MPMQ_RUNNING;
-
     return apr_atomic_read32(&goapi_child_stopping_flag)
-           || (ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS
-               && state == AP_MPMQ_STOPPING);
+           || goapi_mpm_state() == AP_MPMQ_STOPPING;
+}
+
+/* The connection this thread is giving its turn: set as the turn begins
+ * (process_connection), forgotten as it ends, in the same thread (the
+ * connection is suspended, or its close begins), so that it is never
+ * read once the connection is gone.  Secondary connections (HTTP/2
+ * streams) are not turns of their own. */
+static __thread conn_rec *goapi_turn_conn;
+
+int goapi_lifecycle_process_connection(conn_rec *c)
+{
+    goapi_turn_conn = c->master ? NULL : c;
+    return DECLINED;
+}
+
+void goapi_lifecycle_suspend_connection(conn_rec *c, request_rec *r)
+{
+    (void)r;
+    if (goapi_turn_conn == c) {
+        goapi_turn_conn = NULL;
+    }
+}
+
+int goapi_lifecycle_pre_close_connection(conn_rec *c)
+{
+    if (goapi_turn_conn == c) {
+        goapi_turn_conn = NULL;
+    }
+    return OK;
+}
+
+static int goapi_turn_is_h2(void)
+{
+    const char *proto = goapi_turn_conn ? ap_get_protocol(goapi_turn_conn) : NULL;
+
+    return proto && (strcmp(proto, "h2") == 0 || strcmp(proto, "h2c") == 0);
+}
+
+/* During the shutdown delay, a thread giving an HTTP/2 connection its turn
+ * is told that the MPM is stopping, while the child serves on: mod_http2,
+ * which offers no other way in, then sends its graceful GOAWAY on that
+ * connection, so that its client opens the next one through a load
+ * balancer that by then knows the stop.  HTTP/1.x connections are closed
+ * after their next answer by goapi_lifecycle_post_read_request instead
+ * (the MPM's own keep-alive loop, told so, could close one between a
+ * keep-alive answer and the client's next request).  Nothing else
+ * changes: the MPM keeps its own state, and the parent is never told so. */
+int goapi_lifecycle_mpm_query(int query_code, int *result, apr_status_t *rv)
+{
+    if (query_code != AP_MPMQ_MPM_STATE || !goapi_in_child || !goapi_shutting_down()
+        || !goapi_turn_is_h2()) {
+        return DECLINED;
+    }
+    *result = AP_MPMQ_STOPPING;
+    *rv = APR_SUCCESS;
+    return OK;
 }
 
 /* The result of check i, logged when it changes. */
@@ -609,6 +693,7 @@ void goapi_lifecycle_child_init(apr_pool_t *pchild, server_rec *s)
     apr_signal(SIGCHLD, SIG_DFL);
     apr_signal(SIGALRM, SIG_DFL);
 
+    goapi_in_child = 1;
     apr_atomic_set64(&goapi_stop_began, 0);
     apr_atomic_set32(&goapi_child_stopping_flag, 0);
     if (!goapi_shutdown_window) {

@@ -833,7 +833,9 @@ class H2Client:
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.sendall(self.PREFACE + self.frame(4, 0, 0, b""))
         self.next_stream = 1
-        self.goaway = False
+        self.goaway = None              # (last stream id, error code) once sent
+        self.goaways = []               # every GOAWAY, in order
+        self.reset = {}                 # stream id: RST_STREAM error code
         self.buf = b""
 
     @staticmethod
@@ -848,7 +850,9 @@ class H2Client:
         return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
 
     def get(self, path, headers=None):
-        """Send a GET; return (status byte seen, body) of its answer."""
+        """Send a GET; return (status byte seen, body) of its answer.  A
+        GOAWAY is noted (self.goaway) and ends the wait unless it lets the
+        stream finish; a reset stream is noted in self.reset."""
         sid = self.next_stream
         self.next_stream += 2
         block = b"\x82\x86"                        # :method GET, :scheme http
@@ -861,12 +865,19 @@ class H2Client:
         while True:
             ftype, flags, stream, payload = self.read_frame()
             if ftype == 7:                          # GOAWAY
-                self.goaway = True
-                return status, body
+                self.goaway = (int.from_bytes(payload[:4], "big") & 0x7fffffff,
+                               int.from_bytes(payload[4:8], "big"))
+                self.goaways.append(self.goaway)
+                if sid > self.goaway[0]:
+                    return status, body
+                continue
             if ftype == 4 and not flags & 1:        # SETTINGS: acknowledge
                 self.sock.sendall(self.frame(4, 1, 0, b""))
             if stream != sid:
                 continue
+            if ftype == 3:                          # RST_STREAM
+                self.reset[sid] = int.from_bytes(payload[:4], "big")
+                return status, body
             if ftype == 1:                          # HEADERS
                 status = payload[0]                 # 0x88 is ":status 200"
             elif ftype == 0:                        # DATA

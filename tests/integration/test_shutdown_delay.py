@@ -6,7 +6,8 @@ prefork MPMs: after the graceful stop's signal /readyz fails at once
 "Connection: close" (a kept-alive connection is closed after its next
 answer), then the graceful stop ends within delay + window + 0.3 s.  A
 second SIGTERM stops at once; SIGWINCH (apachectl graceful-stop) has the
-delay too; a graceful restart does not."""
+delay too; a graceful restart does not.  HTTP/2 (h2c) connections get a
+graceful GOAWAY at their next turn during the delay."""
 
 import http.client
 import signal
@@ -15,7 +16,7 @@ import threading
 import time
 import unittest
 
-from harness import Httpd, parse_raw
+from harness import H2Client, Httpd, parse_raw
 
 DELAY = 1.5
 WINDOW = 3.0                    # GoapiShutdownTimeout of conf/goapi.conf
@@ -159,8 +160,10 @@ class ShutdownDelayTest(unittest.TestCase):
     def test_graceful_restart_has_no_delay(self):
         self.httpd.send_signal(signal.SIGUSR1)
         seen = set()
-        deadline = time.monotonic() + 1.0
-        while time.monotonic() < deadline:              # bounded in time
+        t0 = time.monotonic()
+        # at least 1 s, and until the new generation answers (bounded: 10 s)
+        while time.monotonic() < t0 + 10 and (time.monotonic() < t0 + 1.0
+                                               or (200, "ready\n") not in seen):
             try:
                 seen.add((lambda r: (r.status, r.text))(self.get("/readyz")))
             except OSError:
@@ -184,6 +187,63 @@ class ShutdownDelayWorkerTest(ShutdownDelayTest):
 
 
 class ShutdownDelayPreforkTest(ShutdownDelayTest):
+    MPM = "prefork"
+
+
+class ShutdownDelayHttp2Test(unittest.TestCase):
+    """HTTP/2 (h2c) connections get a graceful GOAWAY during the delay,
+    while new connections are still served."""
+    MPM = "event"
+
+    def test_goaway(self):
+        httpd = Httpd("Protocols h2c http/1.1\n" + CONF, modules=("http2",),
+                      mpm=self.MPM).start()
+        try:
+            h2 = H2Client(httpd.host, httpd.port)
+            self.assertEqual(h2.get("/healthz"), (0x88, b"ok\n"))
+            self.assertIsNone(h2.goaway)
+            t0 = time.monotonic()
+            httpd.send_signal(signal.SIGTERM)
+            r = None
+            for _ in range(200):                    # bounded: at most ~1 s
+                r = httpd.request("GET", "/readyz")
+                if r.status == 503:
+                    break
+                time.sleep(0.005)
+            self.assertEqual((r.status, r.text), (503, "shutting down\n"))
+            # the open connection's next turn: mod_http2's shutdown notice
+            # (GOAWAY, last stream 2^31-1, NO_ERROR); the request that woke
+            # it is answered, or left unprocessed: refused (REFUSED_STREAM)
+            # or above the last stream id of the final GOAWAY, which RFC
+            # 9113 (8.7, 6.8) makes safe to retry on a new connection
+            status, body = h2.get("/parcels/p-1")
+            self.assertIsNotNone(h2.goaway, "no GOAWAY during the delay")
+            self.assertEqual(h2.goaways[0], (0x7fffffff, 0), (status, h2.goaways, h2.reset))
+            if status is None:
+                self.assertTrue(h2.reset.get(3) == 7 or h2.goaways[-1][0] < 3,
+                                (h2.goaways, h2.reset))
+            else:
+                self.assertEqual((status, body), (0x88, b"parcel lookup accepted for p-1\n"))
+            h2.close()
+            # a client's new connection is still served within the delay
+            again = H2Client(httpd.host, httpd.port)
+            self.assertEqual(again.get("/parcels/p-2"),
+                             (0x88, b"parcel lookup accepted for p-2\n"))
+            again.close()
+            self.assertLess(time.monotonic() - t0, DELAY)
+            rc = httpd.proc.wait(DELAY + WINDOW + 5)
+            self.assertEqual(rc, 0)
+            self.assertLess(time.monotonic() - t0, DELAY + WINDOW + 0.3)
+            self.assertEqual(httpd.bad_lines(0, ()), [])
+        finally:
+            httpd.cleanup()
+
+
+class ShutdownDelayHttp2WorkerTest(ShutdownDelayHttp2Test):
+    MPM = "worker"
+
+
+class ShutdownDelayHttp2PreforkTest(ShutdownDelayHttp2Test):
     MPM = "prefork"
 
 
