@@ -299,29 +299,29 @@ static void goapi_register_hooks(apr_pool_t *p)
     /* Readiness: the check runner is a callback of a mod_watchdog child
      * singleton, registered before mod_watchdog's own post_config starts
      * the watchdogs. */
-    ap_hook_post_config(goapi_lifecycle_post_config, NULL, goapi_before_watchdog,
+    ap_hook_post_config(goapi_readiness_post_config, NULL, goapi_before_watchdog,
                         APR_HOOK_MIDDLE);
-    ap_hook_child_stopping(goapi_lifecycle_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_stopping(goapi_stop_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
     /* The parent's stop: its signal handlers, set once it has started a
      * child (after the MPM set its own). */
-    ap_hook_child_status(goapi_lifecycle_child_status, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_status(goapi_signals_child_status, NULL, NULL, APR_HOOK_MIDDLE);
     /* After goapi_timeouts_child_init: the supervisor cuts the connections
      * of its registry. */
-    ap_hook_child_init(goapi_lifecycle_child_init, NULL, NULL, APR_HOOK_LAST);
+    ap_hook_child_init(goapi_stop_child_init, NULL, NULL, APR_HOOK_LAST);
     /* GoapiShutdownDelay: once the stop is announced, every response says
      * "Connection: close"; before any answer is chosen (the fast path's
      * included), after the IDs. */
-    ap_hook_post_read_request(goapi_lifecycle_post_read_request, NULL, NULL,
+    ap_hook_post_read_request(goapi_stop_post_read_request, NULL, NULL,
                               APR_HOOK_MIDDLE);
     /* ... and HTTP/2 connections a GOAWAY: the MPM "stopping" to mod_http2
      * during an HTTP/2 connection's turn, before the MPM's own answer. */
-    ap_hook_process_connection(goapi_lifecycle_process_connection, NULL, NULL,
+    ap_hook_process_connection(goapi_stop_process_connection, NULL, NULL,
                                APR_HOOK_REALLY_FIRST);
-    ap_hook_suspend_connection(goapi_lifecycle_suspend_connection, NULL, NULL,
+    ap_hook_suspend_connection(goapi_stop_suspend_connection, NULL, NULL,
                                APR_HOOK_MIDDLE);
-    ap_hook_pre_close_connection(goapi_lifecycle_pre_close_connection, NULL, NULL,
+    ap_hook_pre_close_connection(goapi_stop_pre_close_connection, NULL, NULL,
                                  APR_HOOK_MIDDLE);
-    ap_hook_mpm_query(goapi_lifecycle_mpm_query, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_mpm_query(goapi_stop_mpm_query, NULL, NULL, APR_HOOK_REALLY_FIRST);
     APR_REGISTER_OPTIONAL_FN(goapi_register_shutdown_hook);
     /* Liveness: other modules' threads among the checks of /livez. */
     APR_REGISTER_OPTIONAL_FN(goapi_register_heartbeat);

@@ -277,20 +277,31 @@ apr_status_t goapi_watchdog_every(apr_pool_t *pconf, server_rec *s, const char *
                                   apr_interval_time_t interval,
                                   ap_watchdog_callback_fn_t *fn);
 
-/* mod_goapi_lifecycle.c */
-int goapi_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+/* mod_goapi_readiness.c */
+int goapi_readiness_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                 apr_pool_t *ptemp, server_rec *s);
-void goapi_lifecycle_child_stopping(apr_pool_t *pchild, int graceful);
-void goapi_lifecycle_parent_config(apr_pool_t *pconf, server_rec *s);
-void goapi_lifecycle_child_status(server_rec *s, pid_t pid, ap_generation_t gen,
-                                  int slot, mpm_child_status state);
-void goapi_lifecycle_child_init(apr_pool_t *pchild, server_rec *s);
-int goapi_lifecycle_post_read_request(request_rec *r);
-int goapi_lifecycle_process_connection(conn_rec *c);
-void goapi_lifecycle_suspend_connection(conn_rec *c, request_rec *r);
-int goapi_lifecycle_pre_close_connection(conn_rec *c);
-int goapi_lifecycle_mpm_query(int query_code, int *result, apr_status_t *rv);
-void goapi_lifecycle_readiness(request_rec *r, goapi_readiness *out);
+void goapi_readiness_of(request_rec *r, goapi_readiness *out);
+
+/* mod_goapi_signals.c: the parent's stop, and what it tells the children */
+void goapi_signals_parent_config(apr_pool_t *pconf, server_rec *s);
+void goapi_signals_child_status(server_rec *s, pid_t pid, ap_generation_t gen,
+                                int slot, mpm_child_status state);
+/* The graceful stop is announced (GoapiShutdownDelay): 1 from the signal on. */
+int goapi_stop_announced(void);
+/* A second SIGTERM or SIGINT asked the children to stop at once. */
+int goapi_stop_now_asked(void);
+
+/* mod_goapi_stop.c: a child's stop */
+void goapi_stop_config(server_rec *s);
+void goapi_stop_child_stopping(apr_pool_t *pchild, int graceful);
+void goapi_stop_child_init(apr_pool_t *pchild, server_rec *s);
+int goapi_stop_post_read_request(request_rec *r);
+int goapi_stop_process_connection(conn_rec *c);
+void goapi_stop_suspend_connection(conn_rec *c, request_rec *r);
+int goapi_stop_pre_close_connection(conn_rec *c);
+int goapi_stop_mpm_query(int query_code, int *result, apr_status_t *rv);
+/* This child's stop has begun, or the MPM says it is stopping. */
+int goapi_mpm_stopping(void);
 apr_status_t goapi_register_shutdown_hook(apr_pool_t *p, const char *name,
                                           goapi_shutdown_fn *fn, void *baton);
 

@@ -103,7 +103,7 @@ static int goapi_respond_readyz(request_rec *r)
     const char *verbose = NULL;
     int ok, detail = goapi_probe_detail(r);
 
-    goapi_lifecycle_readiness(r, &rd);
+    goapi_readiness_of(r, &rd);
     if (detail && goapi_query_has(r->args, "verbose")) {
         verbose = goapi_readiness_verbose(r->pool, &rd, r->args);
     }
@@ -172,7 +172,7 @@ static int goapi_respond_readyz_check(request_rec *r, const char *name)
     const char *body;
     int ok;
 
-    goapi_lifecycle_readiness(r, &rd);
+    goapi_readiness_of(r, &rd);
     body = goapi_readiness_one(r->pool, &rd, name, &ok);
     if (!body) {
         return goapi_respond_error(r, HTTP_NOT_FOUND, "404 page not found\n");
@@ -187,7 +187,7 @@ static int goapi_respond_startupz(request_rec *r)
 {
     goapi_readiness rd;
 
-    goapi_lifecycle_readiness(r, &rd);
+    goapi_readiness_of(r, &rd);
     if (goapi_verbose(r)) {
         const goapi_probe_check startup = { "startup", rd.started, "starting" };
 
@@ -247,7 +247,7 @@ static int goapi_respond_metrics(request_rec *r)
     const char *type = NULL, *body;
     apr_size_t len = 0;
 
-    goapi_lifecycle_readiness(r, &rd);
+    goapi_readiness_of(r, &rd);
     body = goapi_metrics_scrape(r, &rd, &type, &len);
     if (!body) {
         return goapi_respond_error(r, HTTP_NOT_FOUND, "404 page not found (GoapiMetrics "

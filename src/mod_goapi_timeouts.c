@@ -872,7 +872,7 @@ void goapi_timeouts_child_init(apr_pool_t *pchild, server_rec *s)
     apr_status_t rv;
 
     /* The registry of connections: write deadlines, and the end of a
-     * shutdown window (mod_goapi_lifecycle.c).  Connection pools release
+     * shutdown window (mod_goapi_stop.c).  Connection pools release
      * their slots in cleanups, and under the event MPM they hang off pconf,
      * not pchild: the registry lives in a pool of pconf too, which a child
      * never destroys before it exits. */

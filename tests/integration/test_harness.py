@@ -68,7 +68,7 @@ class StopRaceStackTest(unittest.TestCase):
         # a frame of mod_goapi in the crashing thread
         self.assertFalse(is_httpd_stop_race(GDB_RACE.replace(
             "#2  0x00007f565227d507 in ?? () from /usr/lib/apache2/modules/mod_mpm_event.so",
-            "#2  0x00007f565227d507 in goapi_supervise () at src/mod_goapi_lifecycle.c:288")))
+            "#2  0x00007f565227d507 in goapi_supervise () at src/mod_goapi_stop.c:288")))
         self.assertFalse(is_httpd_stop_race(ASAN_RACE.replace(
             "#2 0x7f5b610e8507  (/usr/lib/apache2/modules/mod_mpm_event.so+0x6507)",
             "#2 0x7f5b610e8507 in goapi_x (/work/build/sanitize/mod_goapi.so+0x6507)")))
