@@ -279,9 +279,11 @@ static void goapi_register_hooks(apr_pool_t *p)
                                 APR_HOOK_MIDDLE);
     goapi_ids_register_filters();
 
-    /* Deadlines.  The production checklist prints once under "apachectl -t"
+    /* The production checklist prints once under "apachectl -t"
      * (test_config) and once per start or restart (post_config). */
-    ap_hook_test_config(goapi_timeouts_test_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_test_config(goapi_checklist_test_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(goapi_checklist_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Deadlines. */
     ap_hook_post_config(goapi_timeouts_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* The write-deadline reaper thread starts after fork. */
     ap_hook_child_init(goapi_timeouts_child_init, NULL, NULL, APR_HOOK_MIDDLE);

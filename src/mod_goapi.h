@@ -217,10 +217,26 @@ void goapi_ids_insert_error_filter(request_rec *r);
 void goapi_ids_register_filters(void);
 goapi_ids *goapi_ids_of(request_rec *r);
 
+/* mod_goapi_checklist.c */
+void goapi_checklist_test_config(apr_pool_t *pconf, server_rec *s);
+int goapi_checklist_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                apr_pool_t *ptemp, server_rec *s);
+/* The directive name of the main server (outside every <VirtualHost>) in
+ * the tree at d, or NULL: httpd does not record whether some settings were
+ * explicit. */
+const ap_directive_t *goapi_main_directive(const ap_directive_t *d, const char *name);
+
 /* mod_goapi_timeouts.c */
 int goapi_timeouts_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                 server_rec *s);
-void goapi_timeouts_test_config(apr_pool_t *pconf, server_rec *s);
+/* A KeepAliveTimeout that disagrees with GoapiIdleTimeout, and which won. */
+typedef struct {
+    server_rec *s;
+    apr_interval_time_t keepalive;      /* the KeepAliveTimeout given */
+    int keepalive_wins;
+} goapi_ka_conflict;
+/* Those of the configuration being read (goapi_ka_conflict), or NULL. */
+const apr_array_header_t *goapi_timeouts_ka_conflicts(void);
 int goapi_timeouts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                apr_pool_t *ptemp, server_rec *s);
 void goapi_timeouts_child_init(apr_pool_t *pchild, server_rec *s);
