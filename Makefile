@@ -255,6 +255,7 @@ FUZZ_SRC_idem      := src/goapi_idem.c src/goapi_sha256.c src/goapi_parse.c
 FUZZ_SRC_check_url := src/goapi_health.c src/goapi_json.c src/goapi_probe.c
 FUZZ_SRC_uuid      := src/goapi_uuid.c
 FUZZ_SRC_ledger    := src/goapi_store.c src/goapi_store_file.c src/goapi_store_lmdb.c \
+                      src/goapi_lmdb_file.c \
                       src/goapi_idem.c src/goapi_sha256.c src/goapi_parse.c
 FUZZ_SRC_trace     := src/goapi_trace.c
 FUZZ_SRC_redis_url := src/goapi_redis_url.c src/goapi_redact.c src/goapi_path.c
