@@ -67,7 +67,7 @@ static const command_rec goapi_cmds[] = {
                   "none: KeepAliveTimeout applies)"),
     AP_INIT_TAKE1("GoapiShutdownTimeout", goapi_cmd_duration,
                   (void *)offsetof(goapi_server_conf, limits.shutdown), RSRC_CONF,
-                  "Graceful stop window (default 3s)"),
+                  "Graceful stop window (default 3s); main server only"),
     AP_INIT_TAKE1("GoapiMaxHeaderBytes", goapi_cmd_max_header_bytes, NULL, RSRC_CONF,
                   "Largest request line plus headers, in bytes (1K-64M, default 1M); "
                   "larger gets 431"),

@@ -513,6 +513,15 @@ const char *goapi_cmd_duration(cmd_parms *cmd, void *dconf, const char *arg)
     const char *err = goapi_parse_duration(arg, &d);
 
     (void)dconf;
+    /* one window for the whole server: each child keeps one clock */
+    if ((apr_size_t)cmd->info == offsetof(goapi_server_conf, limits.shutdown)) {
+        const char *where = ap_check_cmd_context(cmd, NOT_IN_VIRTUALHOST);
+
+        if (where) {
+            return apr_pstrcat(cmd->pool, where, ": the shutdown window is the whole "
+                               "server's, set it in the main server", NULL);
+        }
+    }
     if (err) {
         return goapi_duration_error(cmd, arg, err, GOAPI_DURATION_FORM);
     }

@@ -149,6 +149,14 @@ class DeadlineValuesTest(ConfigValuesCase):
                               "(seconds), 250ms, 5s, 1m30s or 1h, from 1ms to 24h, or 0 to "
                               "disable" % (directive, value, why)))
 
+    def test_shutdown_window_is_the_servers(self):
+        # one clock per child: a virtual host's own window is refused, not ignored
+        self.assertRefused('<VirtualHost 127.0.0.1:1>\nGoapiShutdownTimeout 5s\n</VirtualHost>',
+                           r"Syntax error on line \d+ of .*httpd\.conf",
+                           whole("GoapiShutdownTimeout cannot occur within <VirtualHost> "
+                                 "section: the shutdown window is the whole server's, set "
+                                 "it in the main server"))
+
     def test_sizes(self):
         for value in ("1KB", "100", "65M", "1.5K", "big"):
             self.assertRefused('GoapiMaxHeaderBytes "%s"' % value,
