@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0
  * Copyright 2026 the mod_goapi authors; see LICENSE. */
-/* SPDX-License-Identifier: Apache-2.0
- * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * goapi_store_redis.c — the idempotency ledger on Redis, shared by every
  * host (see goapi_store.h and goapi_store_redis.h).
