@@ -582,7 +582,7 @@ class VersionTest(unittest.TestCase):
             self.assertRegex(res.stderr, r"GOAPI00083: mod_goapi/%s for Apache/2\.4\.\d+"
                              % re.escape(version))
             h.start()
-            self.assertRegex(h.read(h.error_log),
+            self.assertRegex(h.wait_log(r"AH00489|AH00094"),
                              r"AH\d+: Apache/2\.4\.\d+ .*mod_goapi/%s configured -- "
                              r"resuming normal operations" % re.escape(version))
             r = h.request("GET", "/healthz")

@@ -291,7 +291,7 @@ class ReplicasTest(RedisCase):
 
     def test_claims_wait_for_a_replica(self):
         h = self.start(extra="GoapiIdempotencyStoreReplicas 1")
-        log = h.read(h.error_log)
+        log = h.wait_log(r"AH00489|AH00094")      # post_config done
         self.assertRegex(log, r"GOAPI00131: idempotency store redis://127\.0\.0\.1:\d+/2 has "
                               r"appendonly no: a restart of Redis loses every record")
         self.assertRegex(log, r"GOAPI00132: .* has 0 replica\(s\) online, and "
