@@ -33,8 +33,9 @@ WARN      := -Wall -Wextra -Werror
 CSTD      := -std=gnu99
 EXTRA_CFLAGS ?=
 EXTRA_LDFLAGS ?=
-# The idempotency ledger: LMDB (src/goapi_store_lmdb.c) and Redis (src/goapi_store_redis.c).
-STORE_LIBS := -llmdb -lhiredis
+# The idempotency ledger: LMDB (src/goapi_store_lmdb.c), Redis (src/goapi_store_redis.c)
+# and SQL through apr_dbd (src/goapi_store_dbd.c; its pgsql driver is loaded at run time).
+STORE_LIBS := -llmdb -lhiredis -laprutil-1
 
 PURE_SRC  := $(sort $(wildcard src/goapi_*.c))
 GLUE_SRC  := $(sort $(wildcard src/mod_goapi_*.c))

@@ -191,6 +191,7 @@ typedef struct {
 static __thread struct {
     char err[GOAPI_DBD_ERR_MAX];
     int unsure;
+    int read_only;                      /* the server refused a write: read-only */
 } goapi_dbd_last;
 
 /* One operation: its pool and its connection. */
@@ -274,6 +275,7 @@ static void goapi_dbd_failed(goapi_dbd_op *op, int which, int write, int rc)
     if (msg && !strncmp(msg, "ERROR:", 6)) {
         /* refused by the server: its transaction was rolled back */
         if (strstr(msg, "read-only transaction")) {
+            goapi_dbd_last.read_only = 1;
             goapi_dbd_fail("%s refused: the server is read-only (a standby, or a "
                            "failover not yet done): %s", goapi_dbd_stmts[which].label, line);
         }
@@ -421,6 +423,7 @@ static apr_status_t goapi_dbd_begin(goapi_dbd_store *st, goapi_dbd_op *op)
     op->st = st;
     goapi_dbd_last.err[0] = '\0';
     goapi_dbd_last.unsure = 0;
+    goapi_dbd_last.read_only = 0;
     apr_thread_mutex_lock(st->lock);
     if (now < st->retry_at) {
         goapi_dbd_fail("%s (the last connect, less than %d ms ago; no new one before then)",
@@ -703,6 +706,31 @@ static apr_status_t goapi_dbd_settle(goapi_store *base, apr_size_t *released, ap
 
 /* ---- operations ----------------------------------------------------------- */
 
+/* A claim a read-only server refused (a standby; a failover under way):
+ * a live record that holds the key is still an answer (a replay, 409,
+ * 422), read without writing; anything else stays the refusal. */
+static apr_status_t goapi_dbd_claim_read_only(goapi_dbd_op *op, const char *key,
+                                              const goapi_idem_record *mine, apr_time_t now,
+                                              unsigned flags, goapi_claim_result *res,
+                                              goapi_idem_record *existing, apr_pool_t *p)
+{
+    char refused[GOAPI_DBD_ERR_MAX];
+    apr_dbd_results_t *rows;
+    const char *hex;
+
+    apr_cpystrn(refused, goapi_dbd_last.err, sizeof(refused));
+    if (goapi_dbd_run(op, GOAPI_DBD_LOOKUP, 0, 1, &key, &rows) == 0
+        && (hex = goapi_dbd_first(op, rows, 0, NULL)) != NULL
+        && goapi_dbd_decode(existing, hex, p) == APR_SUCCESS
+        && !goapi_store_claim_replaces(existing, now, flags)
+        && !(existing->state == GOAPI_IDEM_IN_FLIGHT && existing->claim_id == mine->claim_id)) {
+        *res = GOAPI_CLAIM_HELD;
+        return APR_SUCCESS;
+    }
+    apr_cpystrn(goapi_dbd_last.err, refused, sizeof(goapi_dbd_last.err));
+    return APR_EGENERAL;
+}
+
 static apr_status_t goapi_dbd_claim(goapi_store *base, const unsigned char key[GOAPI_SHA256_LEN],
                                     const goapi_idem_record *mine, apr_time_t now,
                                     unsigned flags, goapi_claim_result *res,
@@ -762,6 +790,9 @@ static apr_status_t goapi_dbd_claim(goapi_store *base, const unsigned char key[G
             rv = APR_SUCCESS;
         }
         break;
+    }
+    if (rv == APR_EGENERAL && goapi_dbd_last.read_only) {
+        rv = goapi_dbd_claim_read_only(&op, args[0], mine, now, flags, res, existing, p);
     }
     goapi_dbd_end(&op);
     return rv;
