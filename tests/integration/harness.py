@@ -824,8 +824,10 @@ class PgServer:
                        "-X", "stream", "-c", "fast", "--no-sync"],
                       env={"PGPASSWORD": self.PASSWORD, "PATH": "/usr/bin:/bin"})
             with open(os.path.join(self.data, "postgresql.auto.conf"), "a") as f:
+                # promoted, it waits for no standby of its own
                 f.write("primary_conninfo = 'host=127.0.0.1 port=%d user=goapi "
                         "password=%s application_name=standby'\n"
+                        "synchronous_standby_names = ''\n"
                         % (primary.port, self.PASSWORD))
         else:
             pwfile = os.path.join(self.dir, "pw")
