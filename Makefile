@@ -282,7 +282,7 @@ install: all
 	$(APXS) -S LIBEXECDIR=$(DESTDIR)$$($(APXS) -q LIBEXECDIR) -i -n goapi $(BUILD)/mod_goapi.so
 	install -m 644 include/mod_goapi_public.h $(DESTDIR)$$($(APXS) -q INCLUDEDIR)/
 	mkdir -p $(DESTDIR)/usr/share/doc/mod_goapi
-	install -m 644 LICENSE README.md $(DESTDIR)/usr/share/doc/mod_goapi/
+	install -m 644 LICENSE README.md conf/goapi-ledger.sql $(DESTDIR)/usr/share/doc/mod_goapi/
 	@if [ -d /etc/apache2/mods-available ]; then \
 	    mkdir -p $(DESTDIR)/etc/apache2/mods-available && \
 	    install -m 644 conf/goapi.load conf/goapi.conf $(DESTDIR)/etc/apache2/mods-available/ && \

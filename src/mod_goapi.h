@@ -32,7 +32,7 @@ extern module AP_MODULE_DECLARE_DATA goapi_module;
  * string; a retired number is never given again.  "make lint" checks both
  * (scripts/check-lognos.py).
  *
- * Next free: GOAPI00161
+ * Next free: GOAPI00190
  */
 #define GOAPI_LOGNO(n) "GOAPI" #n ": "
 

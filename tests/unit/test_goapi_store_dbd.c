@@ -522,6 +522,22 @@ static void test_sql_in_keys_and_bodies_is_data(void **state)
     assert_string_equal(admin_value("SELECT count(*) > 0 FROM goapi_idempotency"), "t");
 }
 
+static void test_shipped_schema_is_the_one_made(void **state)
+{
+    char buf[4096];
+    FILE *f = fopen("conf/goapi-ledger.sql", "r");
+    size_t n;
+
+    (void)state;
+    assert_non_null(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    assert_non_null(strstr(buf, goapi_store_dbd_schema));
+    /* and it runs as it ships */
+    assert_int_equal(admin(buf), 0);
+}
+
 /* ---- threads of several stores racing ---------------------------------- */
 
 #define RACE_THREADS 6
@@ -785,6 +801,7 @@ int main(void)
         cmocka_unit_test_setup(test_sweep_in_batches, need_server),
         cmocka_unit_test_setup(test_counter_unique_across_stores, need_server),
         cmocka_unit_test_setup(test_sql_in_keys_and_bodies_is_data, need_server),
+        cmocka_unit_test_setup(test_shipped_schema_is_the_one_made, need_server),
         cmocka_unit_test_setup(test_threads_race_for_the_same_keys, need_server),
         cmocka_unit_test_setup(test_server_down_and_back, need_server),
         cmocka_unit_test_setup(test_lost_connection_is_unsure_and_orphan_released,
