@@ -10,10 +10,12 @@
  * record itself in the encoding LMDB and Redis keep (goapi_idem.h).  Every
  * operation is one statement, so one short transaction of its own
  * (autocommit):
- *   claim     INSERT ... ON CONFLICT DO UPDATE ... WHERE the row is past its
- *             end (or, when asked, in flight past its lease, or already our
- *             own claim), RETURNING; when nothing was written the same
- *             statement returns the row that holds the key;
+ *   claim     the row read, and only when none holds the key, or it is past
+ *             its end (or, when asked, in flight past its lease, or already
+ *             our own claim), INSERT ... ON CONFLICT DO UPDATE ... WHERE the
+ *             same holds, RETURNING; when nothing was written the same
+ *             statement returns the row that holds the key (a replay
+ *             writes nothing, and waits for no commit);
  *   complete  UPDATE ... WHERE the row still holds our claim id (fencing);
  *   release   DELETE ... WHERE the row is still our claim, in flight;
  *   sweep     DELETE of expired rows in bounded batches;
@@ -21,12 +23,14 @@
  *             row lock makes every value unique across hosts.
  * A new request costs 2 round trips (claim, complete), a replay 1.
  *
- * Statements: only parameterised ones, prepared without a name (the pgsql
- * driver sends them with PQexecParams), so that no server-side state ties
- * them to one session: a connection the driver reset, or a pooler in
- * transaction mode (PgBouncer), still runs them.  Every value, the key
- * and record included, is a parameter (bytes as hex): none is ever part
- * of the SQL text.
+ * Statements: only parameterised ones, prepared once per connection under
+ * their label (PREPARE: parsed and planned once per session) and kept in
+ * the connection's table (mod_dbd's ap_dbd_t.prepared).  A session the
+ * driver reset (apr_dbd_check_conn reconnects in place) has lost them: a
+ * statement that "does not exist" is prepared again and run once more (the
+ * server refused it: nothing ran).  Every value, the key and record
+ * included, is a parameter (bytes as hex): none is ever part of the SQL
+ * text.
  *
  * Failures: a statement the server refused ("ERROR:", a read-only standby
  * among them) surely changed nothing; any other failure (the connection
@@ -100,24 +104,32 @@ static const struct {
     const char *label;                  /* in the connection's table, and errors */
     const char *sql;
 } goapi_dbd_stmts[GOAPI_DBD_STMTS] = {
-    /* key, claim id, lease end, expires, record, now, rerun, now, key */
+    /* key; key, claim id, lease end, expires, record; now, claim id, rerun,
+     * now; now, rerun, now.  A key held by a live record is read, and
+     * nothing written (no row lock, no commit to wait for): a replay costs
+     * one read. */
     { "goapi_claim",
-      "WITH mine AS ("
+      "WITH cur AS ("
+      " SELECT state, claim_id, lease_end, expires_at, record FROM goapi_idempotency"
+      " WHERE key = decode(%s, 'hex')),"
+      " mine AS ("
       " INSERT INTO goapi_idempotency AS t"
       " (key, state, claim_id, lease_end, expires_at, record)"
-      " VALUES (decode(%s, 'hex'), 1, %s::int8, %s::int8, " GOAPI_DBD_AT(4) ","
-      " decode(%s, 'hex'))"
+      " SELECT decode(%s, 'hex'), 1, %s::int8, %s::int8, " GOAPI_DBD_AT(5) ","
+      " decode(%s, 'hex')"
+      " WHERE NOT EXISTS (SELECT 1 FROM cur WHERE NOT (cur.expires_at <= " GOAPI_DBD_AT(7)
+      " OR (cur.state = 1 AND cur.claim_id = %s::int8)"
+      " OR (%s = '1' AND cur.state = 1 AND cur.lease_end <= %s::int8)))"
       " ON CONFLICT (key) DO UPDATE SET state = 1, claim_id = EXCLUDED.claim_id,"
       " lease_end = EXCLUDED.lease_end, expires_at = EXCLUDED.expires_at,"
       " record = EXCLUDED.record"
-      " WHERE t.expires_at <= " GOAPI_DBD_AT(6)
+      " WHERE t.expires_at <= " GOAPI_DBD_AT(11)
       " OR (t.state = 1 AND t.claim_id = EXCLUDED.claim_id)"
       " OR (%s = '1' AND t.state = 1 AND t.lease_end <= %s::int8)"
       " RETURNING 1)"
       " SELECT 'taken', '' FROM mine"
       " UNION ALL"
-      " SELECT 'held', encode(record, 'hex') FROM goapi_idempotency"
-      " WHERE key = decode(%s, 'hex') AND NOT EXISTS (SELECT 1 FROM mine)" },
+      " SELECT 'held', encode(record, 'hex') FROM cur WHERE NOT EXISTS (SELECT 1 FROM mine)" },
     /* expires, record, key, claim id, key */
     { "goapi_complete",
       "WITH u AS ("
@@ -201,6 +213,7 @@ typedef struct {
     goapi_dbd_conn conn;
     int have;                           /* conn is lent to us */
     int broken;                         /* a statement on it got no answer */
+    int stale;                          /* its session lost our statements */
 } goapi_dbd_op;
 
 static void goapi_dbd_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -234,28 +247,43 @@ static const char *goapi_dbd_line(const char *msg, char *buf, apr_size_t size)
 static apr_status_t goapi_dbd_begin(goapi_dbd_store *st, goapi_dbd_op *op);
 static void goapi_dbd_end(goapi_dbd_op *op);
 
-/* Statement which on this operation's connection, prepared (without a
- * name) on its first use and kept with the connection; NULL and the
- * failure set if the driver refuses it. */
+/* Statement which on this operation's connection, prepared on its first
+ * use there and kept with the connection (named after its label, so that
+ * the server parses and plans it once per session); NULL and the failure
+ * set if the driver refuses it.  Without a table to keep it in, it is
+ * prepared unnamed for each use. */
 static apr_dbd_prepared_t *goapi_dbd_stmt(goapi_dbd_op *op, int which)
 {
     const char *label = goapi_dbd_stmts[which].label;
     apr_dbd_prepared_t *stmt = NULL;
     apr_pool_t *p = op->conn.prepared ? op->conn.pool : op->p;
-    int rc;
+    int rc, n = 0;
 
     if (op->conn.prepared
         && (stmt = apr_hash_get(op->conn.prepared, label, APR_HASH_KEY_STRING)) != NULL) {
         return stmt;
     }
     rc = apr_dbd_prepare(op->conn.driver, p, op->conn.handle, goapi_dbd_stmts[which].sql,
-                         NULL, &stmt);
+                         op->conn.prepared ? label : NULL, &stmt);
+    if (rc != 0 && op->conn.prepared
+        && strstr(apr_dbd_error(op->conn.driver, op->conn.handle, rc), "already exists")) {
+        /* the session has it, its table does not: made again */
+        stmt = NULL;
+        if (apr_dbd_query(op->conn.driver, op->conn.handle, &n,
+                          apr_pstrcat(op->p, "DEALLOCATE ", label, NULL)) == 0) {
+            rc = apr_dbd_prepare(op->conn.driver, p, op->conn.handle,
+                                 goapi_dbd_stmts[which].sql, label, &stmt);
+        }
+    }
     if (rc != 0) {
+        const char *msg = apr_dbd_error(op->conn.driver, op->conn.handle, rc);
         char line[GOAPI_DBD_ERR_MAX];
 
-        goapi_dbd_fail("the driver cannot prepare %s: %s", label,
-                       goapi_dbd_line(apr_dbd_error(op->conn.driver, op->conn.handle, rc),
-                                      line, sizeof(line)));
+        /* no answer (not the server's ERROR): the connection is gone */
+        op->broken = !msg || strncmp(msg, "ERROR:", 6) != 0;
+        goapi_dbd_fail("%s %s: %s", op->broken ? "no answer while preparing"
+                                               : "the server refused to prepare", label,
+                       goapi_dbd_line(msg, line, sizeof(line)));
         return NULL;
     }
     if (op->conn.prepared) {
@@ -274,6 +302,9 @@ static void goapi_dbd_failed(goapi_dbd_op *op, int which, int write, int rc)
     goapi_dbd_line(msg, line, sizeof(line));
     if (msg && !strncmp(msg, "ERROR:", 6)) {
         /* refused by the server: its transaction was rolled back */
+        if (strstr(msg, "prepared statement") && strstr(msg, "does not exist")) {
+            op->stale = 1;              /* a session reset under its table */
+        }
         if (strstr(msg, "read-only transaction")) {
             goapi_dbd_last.read_only = 1;
             goapi_dbd_fail("%s refused: the server is read-only (a standby, or a "
@@ -326,16 +357,25 @@ static apr_status_t goapi_dbd_reconnect(goapi_dbd_op *op)
 static int goapi_dbd_run(goapi_dbd_op *op, int which, int write, int nargs,
                          const char **args, apr_dbd_results_t **res)
 {
-    int attempt;
+    int attempt, reconnect = 0, reconnected = 0;
 
-    for (attempt = 0; attempt < 2; attempt++) {
+    /* at most: once stale, once more on a new connection, once stale there */
+    for (attempt = 0; attempt < 4; attempt++) {
         apr_dbd_prepared_t *stmt;
         int rc;
 
-        if (attempt && goapi_dbd_reconnect(op) != APR_SUCCESS) {
-            return -1;
+        if (reconnect) {
+            if (goapi_dbd_reconnect(op) != APR_SUCCESS) {
+                return -1;
+            }
+            reconnect = 0;
+            reconnected = 1;
         }
         if (!(stmt = goapi_dbd_stmt(op, which))) {
+            if (op->broken && !reconnected) {
+                reconnect = 1;
+                continue;
+            }
             return -1;
         }
         *res = NULL;
@@ -345,9 +385,17 @@ static int goapi_dbd_run(goapi_dbd_op *op, int which, int write, int nargs,
             return 0;
         }
         goapi_dbd_failed(op, which, write, rc);
-        if (!op->broken) {
+        if (op->stale && op->conn.prepared) {
+            /* the driver reset the session (a reconnect): prepared again */
+            apr_hash_set(op->conn.prepared, goapi_dbd_stmts[which].label,
+                         APR_HASH_KEY_STRING, NULL);
+            op->stale = 0;
+            continue;
+        }
+        if (!op->broken || reconnected) {
             return -1;
         }
+        reconnect = 1;
     }
     return -1;
 }
@@ -738,7 +786,7 @@ static apr_status_t goapi_dbd_claim(goapi_store *base, const unsigned char key[G
 {
     goapi_dbd_store *st = (goapi_dbd_store *)base;
     goapi_dbd_op op;
-    const char *args[9];
+    const char *args[13];
     apr_size_t released = 0;
     apr_status_t rv;
     int tries;
@@ -753,14 +801,14 @@ static apr_status_t goapi_dbd_claim(goapi_store *base, const unsigned char key[G
         goapi_dbd_end(&op);
         return rv;
     }
-    args[0] = args[8] = goapi_dbd_hex(op.p, key, GOAPI_SHA256_LEN);
-    args[1] = goapi_dbd_int(op.p, (apr_int64_t)mine->claim_id);
-    args[2] = goapi_dbd_int(op.p, mine->lease_end);
-    args[3] = goapi_dbd_int(op.p, mine->expires);
-    args[4] = goapi_dbd_record(op.p, mine);
-    args[5] = args[7] = goapi_dbd_int(op.p, now);
-    args[6] = (flags & GOAPI_CLAIM_RERUN_AFTER_LEASE) ? "1" : "0";
-    if (!args[4]) {
+    args[0] = args[1] = goapi_dbd_hex(op.p, key, GOAPI_SHA256_LEN);
+    args[2] = args[7] = goapi_dbd_int(op.p, (apr_int64_t)mine->claim_id);
+    args[3] = goapi_dbd_int(op.p, mine->lease_end);
+    args[4] = goapi_dbd_int(op.p, mine->expires);
+    args[5] = goapi_dbd_record(op.p, mine);
+    args[6] = args[9] = args[10] = args[12] = goapi_dbd_int(op.p, now);
+    args[8] = args[11] = (flags & GOAPI_CLAIM_RERUN_AFTER_LEASE) ? "1" : "0";
+    if (!args[5]) {
         goapi_dbd_end(&op);
         return APR_EINVAL;
     }
@@ -769,7 +817,7 @@ static apr_status_t goapi_dbd_claim(goapi_store *base, const unsigned char key[G
         apr_dbd_results_t *rows;
         const char *what, *rec = NULL;
 
-        if (goapi_dbd_run(&op, GOAPI_DBD_CLAIM, 1, 9, args, &rows) != 0) {
+        if (goapi_dbd_run(&op, GOAPI_DBD_CLAIM, 1, 13, args, &rows) != 0) {
             break;
         }
         if (!(what = goapi_dbd_first(&op, rows, 0, &rec))) {

@@ -800,7 +800,8 @@ class PgServer:
     stopped by its pid (kill() ends the whole process group at once, as a
     crash of its host would).  The superuser "goapi" logs in over TCP with
     PASSWORD.  primary: a synchronous standby of that server, made with
-    pg_basebackup (start it, then promote() it)."""
+    pg_basebackup (start it, then promote() it).  fsync: as in production
+    (off by default: the tests' kills end processes, not the host)."""
 
     BIN = "/usr/lib/postgresql/15/bin"
     PASSWORD = "pg-s3cret-91c4"
@@ -809,7 +810,8 @@ class PgServer:
     def available(cls):
         return os.access(os.path.join(cls.BIN, "postgres"), os.X_OK)
 
-    def __init__(self, primary=None, sync_standby=False):
+    def __init__(self, primary=None, sync_standby=False, fsync=False):
+        self.fsync = fsync
         self.dir = tempfile.mkdtemp(prefix="goapi-pg-")
         os.chmod(self.dir, 0o755)
         self.data = os.path.join(self.dir, "data")
@@ -858,7 +860,9 @@ class PgServer:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [self.BIN + "/postgres", "-D", self.data, "-p", str(self.port), "-k", self.dir,
-                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "lc_messages=C",
+                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=%s" % ("on" if self.fsync
+                                                                          else "off"),
+                 "-c", "lc_messages=C",
                  "-c", "max_connections=200"],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.dir,
                 **self._as_postgres())

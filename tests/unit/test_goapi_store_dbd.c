@@ -206,10 +206,18 @@ static void stop_server(void)
 /* ---- the lender: a small pool of connections, as mod_dbd keeps -------- */
 
 typedef struct {
+    apr_dbd_t *handle;
+    apr_pool_t *pool;
+    apr_hash_t *prepared;
+} test_conn;
+
+typedef struct {
     apr_thread_mutex_t *lock;
     const char *params;
-    apr_dbd_t *idle[16];
-    apr_pool_t *idle_pool[16];
+    int keep;                           /* statements kept per connection, and a
+                                         * broken one reset in place, as mod_dbd
+                                         * does */
+    test_conn idle[16];
     int nidle;
     int lent, broken;                   /* counted */
 } test_lender;
@@ -217,57 +225,55 @@ typedef struct {
 static apr_status_t lend(void *baton, goapi_dbd_conn *conn, apr_pool_t *p, const char **why)
 {
     test_lender *l = baton;
-    apr_pool_t *cp = NULL;
-    apr_dbd_t *h = NULL;
+    test_conn c = { NULL, NULL, NULL };
     const char *err = NULL;
 
     (void)p;
     apr_thread_mutex_lock(l->lock);
     if (l->nidle) {
-        l->nidle--;
-        h = l->idle[l->nidle];
-        cp = l->idle_pool[l->nidle];
+        c = l->idle[--l->nidle];
     }
     l->lent++;
     apr_thread_mutex_unlock(l->lock);
     /* as mod_dbd does: a pooled connection is checked (and reset) first */
-    if (h && apr_dbd_check_conn(driver, cp, h) != APR_SUCCESS) {
-        apr_dbd_close(driver, h);
-        apr_pool_destroy(cp);
-        h = NULL;
+    if (c.handle && apr_dbd_check_conn(driver, c.pool, c.handle) != APR_SUCCESS) {
+        apr_dbd_close(driver, c.handle);
+        apr_pool_destroy(c.pool);
+        c.handle = NULL;
     }
-    if (!h) {
-        apr_pool_create_unmanaged_ex(&cp, NULL, NULL);
-        if (apr_dbd_open_ex(driver, cp, l->params, &h, &err) != APR_SUCCESS) {
-            apr_pool_destroy(cp);
+    if (!c.handle) {
+        apr_pool_create_unmanaged_ex(&c.pool, NULL, NULL);
+        if (apr_dbd_open_ex(driver, c.pool, l->params, &c.handle, &err) != APR_SUCCESS) {
+            apr_pool_destroy(c.pool);
             *why = "the test's server does not answer";
             return APR_ECONNREFUSED;
         }
+        c.prepared = l->keep ? apr_hash_make(c.pool) : NULL;
     }
     conn->driver = driver;
-    conn->handle = h;
-    conn->pool = cp;
-    conn->prepared = NULL;
-    conn->token = cp;
+    conn->handle = c.handle;
+    conn->pool = c.pool;
+    conn->prepared = c.prepared;
+    conn->token = NULL;
     return APR_SUCCESS;
 }
 
 static void give_back(void *baton, goapi_dbd_conn *conn, int broken)
 {
     test_lender *l = baton;
+    test_conn c = { conn->handle, conn->pool, conn->prepared };
+    int kept = 0;
 
     apr_thread_mutex_lock(l->lock);
     l->broken += broken;
-    if (!broken && l->nidle < 16) {
-        l->idle[l->nidle] = conn->handle;
-        l->idle_pool[l->nidle] = conn->pool;
-        l->nidle++;
-        conn = NULL;
+    if ((!broken || l->keep) && l->nidle < 16) {
+        l->idle[l->nidle++] = c;        /* broken and kept: checked when lent */
+        kept = 1;
     }
     apr_thread_mutex_unlock(l->lock);
-    if (conn) {
-        apr_dbd_close(driver, conn->handle);
-        apr_pool_destroy(conn->pool);
+    if (!kept) {
+        apr_dbd_close(driver, c.handle);
+        apr_pool_destroy(c.pool);
     }
 }
 
@@ -277,13 +283,14 @@ static apr_status_t lender_close(void *data)
 
     while (l->nidle) {
         l->nidle--;
-        apr_dbd_close(driver, l->idle[l->nidle]);
-        apr_pool_destroy(l->idle_pool[l->nidle]);
+        apr_dbd_close(driver, l->idle[l->nidle].handle);
+        apr_pool_destroy(l->idle[l->nidle].pool);
     }
     return APR_SUCCESS;
 }
 
-static goapi_store *open_store_as(const char *user, const char *db, test_lender **out)
+static goapi_store *open_store_kept(const char *user, const char *db, int keep,
+                                    test_lender **out)
 {
     test_lender *l = apr_pcalloc(unit_pool, sizeof(*l));
     goapi_dbd_lender lender;
@@ -291,6 +298,7 @@ static goapi_store *open_store_as(const char *user, const char *db, test_lender 
 
     apr_thread_mutex_create(&l->lock, APR_THREAD_MUTEX_DEFAULT, unit_pool);
     l->params = params_of(user, db);
+    l->keep = keep;
     apr_pool_cleanup_register(unit_pool, l, lender_close, apr_pool_cleanup_null);
     lender.acquire = lend;
     lender.release = give_back;
@@ -300,6 +308,11 @@ static goapi_store *open_store_as(const char *user, const char *db, test_lender 
         *out = l;
     }
     return st;
+}
+
+static goapi_store *open_store_as(const char *user, const char *db, test_lender **out)
+{
+    return open_store_kept(user, db, 0, out);
 }
 
 static goapi_store *open_store(void)
@@ -684,6 +697,38 @@ static void test_lost_connection_is_unsure_and_orphan_released(void **state)
     assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_NOTFOUND);
 }
 
+static void test_statements_kept_and_made_again_after_a_reset(void **state)
+{
+    test_lender *l;
+    goapi_store *st = open_store_kept("goapi", "postgres", 1, &l);
+    unsigned char k[GOAPI_SHA256_LEN];
+    apr_time_t now = apr_time_now();
+    goapi_idem_record mine = in_flight(65, now, SEC(60), SEC(3600)), got, done;
+    goapi_claim_result res;
+
+    (void)state;
+    key_of(k, "pg-kept");
+    assert_int_equal(st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool),
+                     APR_SUCCESS);
+    assert_string_equal(admin_value("SELECT count(*) > 0 FROM pg_stat_activity WHERE "
+                                    "query LIKE 'EXECUTE%' OR query LIKE '%goapi_claim%'"),
+                        "t");
+    /* the session ends under the pooled connection; the driver reconnects
+     * it in place (mod_dbd's check), its statement table now stale */
+    assert_int_equal(admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                           "pid <> pg_backend_pid() AND usename = 'goapi' AND "
+                           "backend_type = 'client backend'"), 0);
+    done = completed(&mine, SEC(3600), "kept\n");
+    assert_int_equal(st->ops->complete(st, k, &done), APR_SUCCESS);
+    assert_int_equal(l->broken, 1);
+    /* on the reset session: prepared again, answered */
+    assert_int_equal(st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool),
+                     APR_SUCCESS);
+    assert_int_equal(res, GOAPI_CLAIM_HELD);
+    assert_int_equal(got.state, GOAPI_IDEM_COMPLETED);
+    assert_int_equal(l->nidle, 1);
+}
+
 static void test_read_only_server(void **state)
 {
     goapi_store *st = open_store();
@@ -805,6 +850,8 @@ int main(void)
         cmocka_unit_test_setup(test_threads_race_for_the_same_keys, need_server),
         cmocka_unit_test_setup(test_server_down_and_back, need_server),
         cmocka_unit_test_setup(test_lost_connection_is_unsure_and_orphan_released,
+                               need_server),
+        cmocka_unit_test_setup(test_statements_kept_and_made_again_after_a_reset,
                                need_server),
         cmocka_unit_test_setup(test_read_only_server, need_server),
         cmocka_unit_test_setup(test_missing_privilege_named, need_server),
