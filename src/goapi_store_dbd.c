@@ -739,12 +739,12 @@ static apr_status_t goapi_dbd_settle(goapi_store *base, apr_size_t *released, ap
     any = st->norphans > 0;
     apr_thread_mutex_unlock(st->lock);
     /* no connection taken from the pool while there is nothing to do */
-    if (any && (rv = goapi_dbd_begin(st, &op)) == APR_SUCCESS) {
+    if (!any) {
+        rv = APR_SUCCESS;
+    }
+    else if ((rv = goapi_dbd_begin(st, &op)) == APR_SUCCESS) {
         rv = goapi_dbd_drain(&op, GOAPI_DBD_ORPHANS, released);
         goapi_dbd_end(&op);
-    }
-    else {
-        rv = any ? APR_EGENERAL : APR_SUCCESS;
     }
     apr_thread_mutex_lock(st->lock);
     *left = (apr_size_t)st->norphans;

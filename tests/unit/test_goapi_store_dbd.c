@@ -39,6 +39,8 @@
 
 #define SEC(n) ((apr_time_t)(n) * APR_USEC_PER_SEC)
 #define PG_BIN "/usr/lib/postgresql/15/bin"
+#define PG_POSTGRES "/usr/lib/postgresql/15/bin/postgres"
+#define PG_INITDB "/usr/lib/postgresql/15/bin/initdb"
 #define GOAPI_TEST_RETRY (600 * 1000)    /* past the store's pause after a failed connect */
 
 static char dir[64];
@@ -65,17 +67,30 @@ static int free_port(void)
     return p;
 }
 
+/* The postgres user, found once (group setup). */
+static uid_t pg_uid;
+static gid_t pg_gid;
+
+static int find_postgres_user(void)
+{
+    struct passwd pw, *found = NULL;
+    char buf[1024];
+
+    if (getpwnam_r("postgres", &pw, buf, sizeof(buf), &found) != 0 || !found) {
+        return -1;
+    }
+    pg_uid = pw.pw_uid;
+    pg_gid = pw.pw_gid;
+    return 0;
+}
+
 /* In a child: become the postgres user when root (postgres refuses root). */
 static void as_postgres(void)
 {
-    struct passwd *pw;
-
     if (geteuid() != 0) {
         return;
     }
-    pw = getpwnam("postgres");
-    if (!pw || setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0
-        || setuid(pw->pw_uid) != 0) {
+    if (setgroups(0, NULL) != 0 || setgid(pg_gid) != 0 || setuid(pg_uid) != 0) {
         _exit(126);
     }
 }
@@ -172,7 +187,7 @@ static void start_server(void)
     server = fork();
     assert_true(server >= 0);
     if (server == 0) {
-        const char *argv[] = { PG_BIN "/postgres", "-D", data, "-p", portbuf,
+        const char *argv[] = { PG_POSTGRES, "-D", data, "-p", portbuf,
                                "-k", dir, "-c", "listen_addresses=127.0.0.1",
                                "-c", "fsync=off", "-c", "lc_messages=C",
                                "-c", "logging_collector=off", NULL };
@@ -788,7 +803,7 @@ static int group_setup(void **state)
     if (unit_setup(state) != 0) {
         return -1;
     }
-    if (access(PG_BIN "/postgres", X_OK) != 0 || apr_dbd_init(unit_pool) != APR_SUCCESS
+    if (access(PG_POSTGRES, X_OK) != 0 || apr_dbd_init(unit_pool) != APR_SUCCESS
         || apr_dbd_get_driver(unit_pool, "pgsql", &driver) != APR_SUCCESS) {
         fprintf(stderr, "test_goapi_store_dbd: no PostgreSQL (%s) or no apr_dbd pgsql "
                 "driver (libaprutil1-dbd-pgsql): skipped\n", PG_BIN);
@@ -797,16 +812,12 @@ static int group_setup(void **state)
     if (unit_make_dir(dir, sizeof(dir), "goapi-pg") != 0 || (port = free_port()) < 0) {
         return -1;
     }
-    if (geteuid() == 0) {
-        struct passwd *pw = getpwnam("postgres");
-
-        if (!pw || chown(dir, pw->pw_uid, pw->pw_gid) != 0) {
-            return -1;
-        }
+    if (geteuid() == 0 && (find_postgres_user() != 0 || chown(dir, pg_uid, pg_gid) != 0)) {
+        return -1;
     }
     snprintf(data, sizeof(data), "%s/data", dir);
     {
-        const char *argv[] = { PG_BIN "/initdb", "-D", data, "-U", "goapi", "-A", "trust",
+        const char *argv[] = { PG_INITDB, "-D", data, "-U", "goapi", "-A", "trust",
                                "--no-sync", "-E", "UTF8", "--locale=C", NULL };
 
         if (run_as_postgres(argv) != 0) {
