@@ -308,6 +308,9 @@ void goapi_idem_register_filters(void);
  * answers now (in the child that runs the checks). */
 const char *goapi_idem_store_check(const goapi_server_conf *sc);
 int goapi_idem_store_ping(apr_pool_t *p, const char **why);
+/* The ledger's kind for the metrics' store label: "lmdb", "redis", "dbd",
+ * or NULL when there is none. */
+const char *goapi_idem_store_kind(void);
 /* The next value of a counter kept in the ledger; APR_ENOTIMPL without one. */
 apr_status_t goapi_idem_counter_next(request_rec *r, const char *name,
                                      apr_uint64_t *value);

@@ -1551,6 +1551,12 @@ const char *goapi_idem_store_check(const goapi_server_conf *sc)
     return sc->idem_redis || sc->idem_dbd ? GOAPI_STORE_CHECK_NAME : NULL;
 }
 
+const char *goapi_idem_store_kind(void)
+{
+    return !goapi_ledger_name ? NULL : goapi_ledger_dbd ? "dbd"
+           : goapi_ledger_redis ? "redis" : "lmdb";
+}
+
 int goapi_idem_store_ping(apr_pool_t *p, const char **why)
 {
     apr_status_t rv;

@@ -148,6 +148,10 @@ class SharedLedgerTest(PgCase):
             numbers.append(int(r.header("Location").rsplit("/", 1)[1]))
         self.assertEqual(len(set(numbers)), 30)
         self.assertEqual(sorted(numbers), list(range(1, 31)))
+        # the store's time, labelled by the store
+        m = a.request("GET", "/metrics")
+        self.assertEqual(m.status, 200)
+        self.assertRegex(m.text, r'goapi_idempotency_store_seconds_count\{store="dbd"\} [1-9]')
 
     def test_sql_in_keys_and_bodies_is_data(self):
         for mpm in ("event", "prefork"):
