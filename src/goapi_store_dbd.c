@@ -37,8 +37,8 @@
  * lost, or the server ending it) leaves a write in doubt: "unsure", and the
  * connection is handed back as broken.  After a failed connect no thread
  * asks for a connection for GOAPI_DBD_RETRY: requests fail at once.
- * Claims whose answer never came are kept as orphans and released, fenced,
- * as the Redis store does (goapi_store.h).
+ * Claims whose answer never came are kept as orphans and released, fenced
+ * (goapi_store.h: goapi_store_orphans).
  *
  * The schema is made, if absent, by the first operation of each process
  * (under an advisory lock, so that processes racing to make it wait for
@@ -58,16 +58,8 @@
 /* After a connect that failed, none again for this long (per process). */
 #define GOAPI_DBD_RETRY         (500 * 1000)
 #define GOAPI_DBD_ERR_MAX       300
-/* Orphaned claims kept per process, released before a claim at most. */
-#define GOAPI_DBD_ORPHANS       256
+/* Orphaned claims released before a claim, at most. */
 #define GOAPI_DBD_DRAIN_MAX     2
-/* An orphan released is looked at again after this, then twice as long
- * each time up to the longest step, GOAPI_DBD_ORPHAN_LOOKS times at least
- * and until its lease has ended (a statement the server still runs may
- * commit it after its connection was lost). */
-#define GOAPI_DBD_ORPHAN_STEP   (100 * 1000)
-#define GOAPI_DBD_ORPHAN_STEP_MAX (5 * APR_USEC_PER_SEC)
-#define GOAPI_DBD_ORPHAN_LOOKS  8
 /* The sweep deletes at most this many rows per statement, and at most
  * this many statements per sweep. */
 #define GOAPI_DBD_SWEEP_BATCH   500
@@ -177,25 +169,13 @@ static const char goapi_dbd_make_schema_lock[] =
     "SELECT pg_advisory_xact_lock(7449377046352699001);\n";
 
 typedef struct {
-    unsigned char key[GOAPI_SHA256_LEN];
-    apr_uint64_t claim_id;
-    apr_time_t lease_end;               /* looked at until then at least */
-    apr_time_t expires;                 /* and never after this */
-    apr_time_t due;                     /* its next release, not before */
-    apr_interval_time_t step;           /* to the one after */
-    int looks;                          /* releases the store answered */
-    int busy;                           /* a thread is releasing it */
-} goapi_dbd_orphan;
-
-typedef struct {
     goapi_store base;
     goapi_dbd_lender lender;
     apr_thread_mutex_t *lock;           /* what follows */
     apr_time_t retry_at;                /* no connect before this */
     char down_err[GOAPI_DBD_ERR_MAX];   /* why the last connect failed */
     volatile apr_uint32_t schema_ok;    /* made or found, usable */
-    int norphans;
-    goapi_dbd_orphan orphans[GOAPI_DBD_ORPHANS];
+    goapi_store_orphans *orphans;       /* claims to release (goapi_store.h) */
 } goapi_dbd_store;
 
 /* This thread's last failure (goapi_store.h: error() and unsure() speak
@@ -615,140 +595,41 @@ static apr_status_t goapi_dbd_fenced_on(goapi_dbd_op *op,
 
 /* ---- orphaned claims ------------------------------------------------------ */
 
-static int goapi_dbd_orphan_at(const goapi_dbd_store *st, apr_uint64_t claim_id)
+/* One orphan released on the operation's connection (baton). */
+static apr_status_t goapi_dbd_release_orphan(void *baton,
+                                             const unsigned char key[GOAPI_SHA256_LEN],
+                                             apr_uint64_t claim_id)
 {
-    int i;
-
-    for (i = 0; i < st->norphans; i++) {
-        if (st->orphans[i].claim_id == claim_id) {
-            return i;
-        }
-    }
-    return -1;
+    return goapi_dbd_fenced_on(baton, key, claim_id, NULL);
 }
 
-/* The first orphan due at now, taken by this thread (busy), or -1; those
- * done with go first (with the store's lock). */
-static int goapi_dbd_orphan_due(goapi_dbd_store *st, apr_time_t now)
-{
-    int i = 0;
-
-    while (i < st->norphans) {
-        goapi_dbd_orphan *o = &st->orphans[i];
-
-        if (!o->busy && (now >= o->expires
-                         || (o->looks >= GOAPI_DBD_ORPHAN_LOOKS && now >= o->lease_end))) {
-            *o = st->orphans[--st->norphans];
-            continue;
-        }
-        if (!o->busy && now >= o->due) {
-            o->busy = 1;
-            return i;
-        }
-        i++;
-    }
-    return -1;
-}
-
-/* Releases up to max orphans that are due on op's connection; stops at the
- * first failure of the store and returns it. */
 static apr_status_t goapi_dbd_drain(goapi_dbd_op *op, int max, apr_size_t *released)
 {
-    goapi_dbd_store *st = op->st;
-    int n;
-
-    for (n = 0; n < max; n++) {
-        goapi_dbd_orphan o;
-        apr_status_t rv;
-        int i;
-
-        apr_thread_mutex_lock(st->lock);
-        if ((i = goapi_dbd_orphan_due(st, apr_time_now())) >= 0) {
-            o = st->orphans[i];
-        }
-        apr_thread_mutex_unlock(st->lock);
-        if (i < 0) {
-            return APR_SUCCESS;
-        }
-        rv = goapi_dbd_fenced_on(op, o.key, o.claim_id, NULL);
-        apr_thread_mutex_lock(st->lock);
-        if ((i = goapi_dbd_orphan_at(st, o.claim_id)) >= 0) {
-            goapi_dbd_orphan *e = &st->orphans[i];
-
-            e->busy = 0;
-            if (rv == APR_SUCCESS || rv == APR_ENOENT || rv == APR_NOTFOUND) {
-                e->looks++;
-                e->due = apr_time_now() + e->step;
-                e->step = e->step * 2 < GOAPI_DBD_ORPHAN_STEP_MAX
-                          ? e->step * 2 : GOAPI_DBD_ORPHAN_STEP_MAX;
-            }
-        }
-        apr_thread_mutex_unlock(st->lock);
-        if (rv == APR_SUCCESS) {
-            (*released)++;
-        }
-        else if (rv != APR_ENOENT && rv != APR_NOTFOUND) {
-            return rv;
-        }
-    }
-    return APR_SUCCESS;
+    return goapi_store_orphans_drain(op->st->orphans, max, goapi_dbd_release_orphan, op,
+                                     released);
 }
 
 static apr_status_t goapi_dbd_orphan_keep(goapi_store *base,
                                           const unsigned char key[GOAPI_SHA256_LEN],
                                           const goapi_idem_record *claim)
 {
-    goapi_dbd_store *st = (goapi_dbd_store *)base;
-    apr_status_t rv = APR_SUCCESS;
-    int i;
-
-    apr_thread_mutex_lock(st->lock);
-    if ((i = goapi_dbd_orphan_at(st, claim->claim_id)) < 0) {
-        if (st->norphans < GOAPI_DBD_ORPHANS) {
-            i = st->norphans++;
-            st->orphans[i].busy = 0;
-        }
-        else {
-            rv = APR_ENOSPC;
-        }
-    }
-    if (i >= 0) {
-        goapi_dbd_orphan *o = &st->orphans[i];
-
-        memcpy(o->key, key, GOAPI_SHA256_LEN);
-        o->claim_id = claim->claim_id;
-        o->lease_end = claim->lease_end;
-        o->expires = claim->expires;
-        o->due = 0;
-        o->step = GOAPI_DBD_ORPHAN_STEP;
-        o->looks = 0;
-    }
-    apr_thread_mutex_unlock(st->lock);
-    return rv;
+    return goapi_store_orphans_keep(((goapi_dbd_store *)base)->orphans, key, claim);
 }
 
 static apr_status_t goapi_dbd_settle(goapi_store *base, apr_size_t *released, apr_size_t *left)
 {
     goapi_dbd_store *st = (goapi_dbd_store *)base;
     goapi_dbd_op op;
-    apr_status_t rv;
-    int any;
+    apr_status_t rv = APR_SUCCESS;
 
     *released = 0;
-    apr_thread_mutex_lock(st->lock);
-    any = st->norphans > 0;
-    apr_thread_mutex_unlock(st->lock);
     /* no connection taken from the pool while there is nothing to do */
-    if (!any) {
-        rv = APR_SUCCESS;
-    }
-    else if ((rv = goapi_dbd_begin(st, &op)) == APR_SUCCESS) {
-        rv = goapi_dbd_drain(&op, GOAPI_DBD_ORPHANS, released);
+    if (goapi_store_orphans_left(st->orphans)
+        && (rv = goapi_dbd_begin(st, &op)) == APR_SUCCESS) {
+        rv = goapi_dbd_drain(&op, GOAPI_STORE_ORPHANS, released);
         goapi_dbd_end(&op);
     }
-    apr_thread_mutex_lock(st->lock);
-    *left = (apr_size_t)st->norphans;
-    apr_thread_mutex_unlock(st->lock);
+    *left = goapi_store_orphans_left(st->orphans);
     return rv;
 }
 
@@ -1014,7 +895,8 @@ apr_status_t goapi_store_dbd_open(goapi_store **out, const goapi_dbd_lender *len
 
     st->base.ops = &goapi_dbd_ops;
     st->lender = *lender;
-    if ((rv = apr_thread_mutex_create(&st->lock, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS) {
+    if ((rv = apr_thread_mutex_create(&st->lock, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS
+        || (rv = goapi_store_orphans_create(&st->orphans, p)) != APR_SUCCESS) {
         return rv;
     }
     *out = &st->base;
