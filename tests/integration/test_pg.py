@@ -11,6 +11,9 @@ any log), a user without the privilege to make the schema (named in the
 log), and a configuration without mod_dbd refused at startup."""
 
 import json
+import os
+import signal
+import subprocess
 import threading
 import time
 import unittest
@@ -218,6 +221,41 @@ class OutageTest(PgCase):
             self.assertEqual(self.backend.executions()["after-outage-" + mpm], 1)
             for i in range(30):
                 self.assertNotIn("during-outage-%s-%d" % (mpm, i), self.backend.executions())
+
+    def test_slow_server_times_out(self):
+        """A statement held up (the table locked by another session) is cut
+        by statement_timeout (DBDInitSQL): 503 at once, nothing runs."""
+        h = self.start(extra='DBDInitSQL "SET statement_timeout = \'500ms\'"')
+        self.assertEqual(post(h, "/api/op", "before-slow").status, 201)
+        locker = subprocess.Popen(
+            ["/usr/bin/psql", "-h", self.pg.dir, "-p", str(self.pg.port), "-U", "goapi",
+             "-d", "postgres", "-c",
+             "BEGIN; LOCK TABLE goapi_idempotency; SELECT pg_sleep(4); COMMIT;"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            **self.pg._as_postgres())
+        self.addCleanup(self.stop_locker, locker)
+        deadline = time.monotonic() + 5
+        while self.pg.value("SELECT count(*) FROM pg_locks WHERE mode = "
+                            "'AccessExclusiveLock' AND granted AND relation = "
+                            "'goapi_idempotency'::regclass") != "1" \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        t0 = time.monotonic()
+        r = post(h, "/api/op", "while-slow")
+        self.assertLess(time.monotonic() - t0, 2.0)
+        self.assertEqual((r.status, r.header("Retry-After")), (503, "60"))
+        self.assertNotIn("while-slow", self.backend.executions())
+        self.assertRegex(h.read(h.error_log),
+                         r"GOAPI00045: .*canceling statement due to statement timeout")
+        locker.wait(10)
+        self.assertEqual(until_not_503(h, "while-slow", 5).status, 201)
+        self.assertEqual(self.backend.executions()["while-slow"], 1)
+
+    @staticmethod
+    def stop_locker(proc):
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
 
     def test_read_only_server(self):
         h = self.start()
