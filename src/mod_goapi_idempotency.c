@@ -1226,10 +1226,16 @@ int goapi_idem_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     goapi_ledger_report rep;
     goapi_store_owner owner;
     apr_size_t size = 0;
-    const char *path;
+    const char *path, *missing;
 
     (void)pconf;
     (void)plog;
+    /* at every start and under -t, before anything is opened */
+    if (sc->idem_dbd && (missing = goapi_dbd_missing()) != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s, GOAPI_LOGNO(00170) "%s",
+                     missing);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     if (ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_CONFIG_TEST || sc->idem_redis
         || sc->idem_dbd || !(path = goapi_idem_ledger_where(ptemp, s, &size))) {
         return OK;             /* a Redis store's URL was checked as it was read */
@@ -1420,12 +1426,9 @@ int goapi_idem_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
         return OK;
     }
     if (sc->idem_dbd) {
-        const char *missing = goapi_dbd_missing();
-
-        if (missing) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, GOAPI_LOGNO(00170) "%s", missing);
-            return HTTP_INTERNAL_SERVER_ERROR;
-        }
+        /* mod_dbd's functions, found (check_config refused a server
+         * without them) */
+        goapi_dbd_missing();
         /* the schema is made (or found) by each process's first operation:
          * mod_dbd lends connections only after fork */
         goapi_ledger_dbd = s;
