@@ -33,8 +33,9 @@ WARN      := -Wall -Wextra -Werror
 CSTD      := -std=gnu99
 EXTRA_CFLAGS ?=
 EXTRA_LDFLAGS ?=
-# The idempotency ledger: LMDB (src/goapi_store_lmdb.c) and Redis (src/goapi_store_redis.c).
-STORE_LIBS := -llmdb -lhiredis
+# The idempotency ledger: LMDB (src/goapi_store_lmdb.c), Redis (src/goapi_store_redis.c)
+# and SQL through apr_dbd (src/goapi_store_dbd.c; its pgsql driver is loaded at run time).
+STORE_LIBS := -llmdb -lhiredis -laprutil-1
 
 PURE_SRC  := $(sort $(wildcard src/goapi_*.c))
 GLUE_SRC  := $(sort $(wildcard src/mod_goapi_*.c))
@@ -282,7 +283,7 @@ install: all
 	$(APXS) -S LIBEXECDIR=$(DESTDIR)$$($(APXS) -q LIBEXECDIR) -i -n goapi $(BUILD)/mod_goapi.so
 	install -m 644 include/mod_goapi_public.h $(DESTDIR)$$($(APXS) -q INCLUDEDIR)/
 	mkdir -p $(DESTDIR)/usr/share/doc/mod_goapi
-	install -m 644 LICENSE README.md $(DESTDIR)/usr/share/doc/mod_goapi/
+	install -m 644 LICENSE README.md conf/goapi-ledger.sql $(DESTDIR)/usr/share/doc/mod_goapi/
 	@if [ -d /etc/apache2/mods-available ]; then \
 	    mkdir -p $(DESTDIR)/etc/apache2/mods-available && \
 	    install -m 644 conf/goapi.load conf/goapi.conf $(DESTDIR)/etc/apache2/mods-available/ && \

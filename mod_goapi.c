@@ -126,7 +126,8 @@ static const command_rec goapi_cmds[] = {
                    "lmdb:" GOAPI_DEFAULT_IDEM_STORE_FILE " under DefaultRuntimeDir, 64M), "
                    "or one shared by every host: redis://[user[:password]@]host[:port][/db], "
                    "unix:/path/to/redis.sock[?db=N], "
-                   "redis-sentinel://host:port[,host:port...]/master[/db]"),
+                   "redis-sentinel://host:port[,host:port...]/master[/db], "
+                   "or dbd: in mod_dbd's database (DBDriver pgsql, DBDParams)"),
     AP_INIT_TAKE1("GoapiIdempotencyStoreTimeout", goapi_cmd_idem_store_timeout, NULL,
                   RSRC_CONF,
                   "Redis ledger: the longest a connect or a command may take (default "
@@ -239,6 +240,7 @@ static const command_rec goapi_cmds[] = {
  * watchdogs registered so far; its child_init stops them at the end of the
  * child, so a cleanup registered earlier runs after them. */
 static const char *const goapi_before_watchdog[] = { "mod_watchdog.c", NULL };
+static const char *const goapi_after_dbd[] = { "mod_dbd.c", NULL };
 
 static void goapi_register_hooks(apr_pool_t *p)
 {
@@ -340,6 +342,10 @@ static void goapi_register_hooks(apr_pool_t *p)
      * the one that stops the sweeping thread. */
     ap_hook_child_init(goapi_idem_child_init, NULL, goapi_before_watchdog, APR_HOOK_MIDDLE);
     ap_hook_child_init(goapi_recovery_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    /* After mod_dbd's, which makes the pool GoapiIdempotencyStore dbd
+     * borrows from: until then its connections wait (mod_watchdog's
+     * threads start earlier). */
+    ap_hook_child_init(goapi_dbd_child_init, goapi_after_dbd, NULL, APR_HOOK_MIDDLE);
     /* Last: after access control and every other fixup (the user is known,
      * the handler chosen). */
     ap_hook_fixups(goapi_idem_fixups, NULL, NULL, APR_HOOK_LAST);

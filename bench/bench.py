@@ -21,7 +21,10 @@ request:
           it, mod_reqtimeout for the read deadlines;
   redis   mod_goapi with its ledger on a local Redis (with and without the
           replay cache, and with GoapiIdempotencyStoreReplicas 1 against a
-          local replica: each claim and completion waits for its WAIT).
+          local replica: each claim and completion waits for its WAIT);
+  pg      mod_goapi with its ledger on a local PostgreSQL through mod_dbd
+          (GoapiIdempotencyStore dbd; fsync and synchronous_commit on, no
+          standby), with and without the replay cache.
 wrk runs every scenario once per round, rounds interleaved (A, B, C, ..., A,
 B, C, ...) so that machine noise hits every side alike; a warm-up round is
 discarded; medians of the rounds are compared.  Then: RSS of each child
@@ -46,7 +49,8 @@ import http.client
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
-from harness import HTTPD, MODULES_DIR, RedisServer, free_port, wait_for_port  # noqa: E402
+from harness import (HTTPD, MODULES_DIR, PgServer, RedisServer, free_port,  # noqa: E402
+                     wait_for_port)
 
 BUILD = os.path.join(TOP, "build")
 MODULE = os.environ.get("GOAPI_MODULE") or os.path.join(BUILD, "mod_goapi.so")
@@ -66,6 +70,7 @@ SCRAPES = 200
 # BENCH_ONLY=rounds: the rounds alone (no idle, memory or callgrind runs)
 ONLY_ROUNDS = os.environ.get("BENCH_ONLY") == "rounds"
 REDIS_N1 = "Redis, Replicas 1: first exec."
+PG_FIRST = "PostgreSQL: POST, first exec."
 RSS_SECONDS_MAX = 150                   # the memory run stops here in any case
 TRICKLERS = 32                          # connections sending a header line slowly
 TRICKLE_LINE = 4000                     # its bytes, one per write
@@ -543,10 +548,18 @@ def main():
     replica = RedisServer(replica_of=redis)
     rwait = Server("redis-replicas1", goapi_body(True, "redis://127.0.0.1:%d/2" % redis.port,
                                                  "GoapiIdempotencyStoreReplicas 1\n"))
+    # the ledger in PostgreSQL through mod_dbd, on the servers' CPUs
+    pg = PgServer(fsync=True)
+    dbd = ('DBDriver pgsql\nDBDParams "host=127.0.0.1 port=%d dbname=postgres user=goapi '
+           'password=%s"\nDBDMax 40\n' % (pg.port, PgServer.PASSWORD))
+    dbd_module = ("dbd_module %s/mod_dbd.so" % MODULES_DIR,)
+    pgoapi = Server("pg", goapi_body(True, "dbd", dbd), extra_modules=dbd_module)
+    pnocache = Server("pg-nocache", goapi_body(True, "dbd", dbd + "GoapiIdempotencyReplayCache 0\n"),
+                      extra_modules=dbd_module)
     go = GoServer("go")
     stock = Server("stock", STOCK_BODY, goapi=False, extra_modules=STOCK_MODULES)
     servers = (base, goapi, nodl, nometrics, notrace, limited, adaptive, perkey, rgoapi,
-               rnocache, rwait, go, stock)
+               rnocache, rwait, pgoapi, pnocache, go, stock)
     lines = []
     try:
         redis.start()
@@ -554,13 +567,15 @@ def main():
         redis.command("CONFIG", "SET", "repl-diskless-sync-delay", "0")
         replica.start()
         os.sched_setaffinity(replica.proc.pid, SERVER_CPUS)
+        pg.start()
+        os.sched_setaffinity(pg.proc.pid, SERVER_CPUS)
         deadline = time.monotonic() + 20
         while replica.command("ROLE")[3] != b"connected" and time.monotonic() < deadline:
             time.sleep(0.1)
         for s in servers:
             s.start()
         # one dispatch, so that the fixed key replays from then on
-        for srv in (goapi, rgoapi, rnocache):
+        for srv in (goapi, rgoapi, rnocache, pgoapi, pnocache):
             subprocess.run(["curl", "-s", "-o", "/dev/null", "-X", "POST", "-H",
                             "Idempotency-Key: bench-replay-key",
                             srv.url("/parcels/p-1/dispatch")], check=True)
@@ -595,14 +610,19 @@ def main():
             ("Redis: POST, first execution", rgoapi.url("/parcels/p-2/dispatch"), (),
              lua_s["post_unique"], None),
             (REDIS_N1, rwait.url("/parcels/p-2/dispatch"), (), lua_s["post_unique"], None),
+            ("PostgreSQL: POST dispatch, replay", pgoapi.url("/parcels/p-1/dispatch"), (),
+             lua_s["post_fixed"], ()),
+            ("PostgreSQL: replay, no cache", pnocache.url("/parcels/p-1/dispatch"), (),
+             lua_s["post_fixed"], ()),
             ("POST dispatch, first execution", goapi.url("/parcels/p-2/dispatch"), (),
              lua_s["post_unique"], None),
+            (PG_FIRST, pgoapi.url("/parcels/p-2/dispatch"), (), lua_s["post_unique"], None),
         ]
         results = {s[0]: [] for s in scenarios}
         by_port = {s.port: s for s in servers}
         # The first executions write to disk (fsync per transaction): their
         # rounds come after the others, which they would disturb.
-        cpu_bound, disk_bound = scenarios[:-1], scenarios[-1:]
+        cpu_bound, disk_bound = scenarios[:-2], scenarios[-2:]
         for group in (cpu_bound, disk_bound):
             for rnd in range(ROUNDS + 1):           # round 0 warms up
                 # each round starts one scenario later: no side always
@@ -701,6 +721,13 @@ def main():
             ("Redis first execution, Replicas 0 / LMDB, req/s",
              med("Redis: POST, first execution", "rps")
              / med("POST dispatch, first execution", "rps"), ""),
+            ("PostgreSQL replay, no cache / Redis, req/s",
+             med("PostgreSQL: replay, no cache", "rps") / med("Redis: replay, no cache", "rps"),
+             ""),
+            ("PostgreSQL first execution / LMDB, req/s",
+             med(PG_FIRST, "rps") / med("POST dispatch, first execution", "rps"), ""),
+            ("PostgreSQL first execution / Redis, req/s",
+             med(PG_FIRST, "rps") / med("Redis: POST, first execution", "rps"), ""),
         ]
         lines.append("%-46s %8s   %s" % ("ratio (same run, medians)", "value", "budget"))
         for name, value, budget in ratios:
@@ -784,6 +811,7 @@ def main():
             s.cleanup()
         replica.cleanup()
         redis.cleanup()
+        pg.cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
 
     # instructions: stable where wall-clock time is not

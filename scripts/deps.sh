@@ -13,6 +13,7 @@ set -eu
 
 PACKAGES="apache2 apache2-dev libapr1-dev libaprutil1-dev libcmocka-dev liblmdb-dev
           libhiredis-dev redis-server redis-sentinel
+          postgresql libaprutil1-dbd-pgsql
           gcc libc6-dev make perl python3 curl clang openssl gdb
           prometheus python3-prometheus-client"
 

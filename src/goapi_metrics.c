@@ -706,7 +706,8 @@ static void goapi_render_counters(goapi_out *o, const goapi_metrics *m, const ch
     }
 }
 
-static void goapi_render_goapi(goapi_out *o, const goapi_metrics *m)
+static void goapi_render_goapi(goapi_out *o, const goapi_metrics *m,
+                               const goapi_metrics_extra *x)
 {
     static const char *const deadlines[] = {
         "read_header", "read", "write", "idle", "shutdown", NULL
@@ -719,7 +720,7 @@ static void goapi_render_goapi(goapi_out *o, const goapi_metrics *m)
     static const char *const one[] = { "", NULL };
     apr_uint64_t store[GOAPI_METRICS_DUR_BUCKETS + 1];
     const char *labels[5];
-    int i, b;
+    int i, b, nl;
 
     goapi_render_counters(o, m, "goapi_deadline_cuts_total",
                           "Requests and connections cut by a deadline.", "deadline",
@@ -736,8 +737,13 @@ static void goapi_render_goapi(goapi_out *o, const goapi_metrics *m)
     for (b = 0; b <= GOAPI_METRICS_DUR_BUCKETS; b++) {
         store[b] = goapi_sum(m, GOAPI_OFF(store[b]));
     }
-    labels[0] = NULL;
-    goapi_histogram(o, "goapi_idempotency_store_seconds", labels, 0, store,
+    nl = 0;
+    if (x && x->store) {
+        labels[nl++] = "store";
+        labels[nl++] = x->store;
+    }
+    labels[nl] = NULL;
+    goapi_histogram(o, "goapi_idempotency_store_seconds", labels, nl, store,
                     goapi_dur_le[o->om], GOAPI_METRICS_DUR_BUCKETS,
                     goapi_secs(o->p, goapi_sum(m, GOAPI_OFF(store_sum_us))), NULL);
 
@@ -904,7 +910,7 @@ char *goapi_metrics_render(apr_pool_t *p, const goapi_metrics *m,
 
     goapi_render_request_histograms(&o, m);
     goapi_render_active(&o, m);
-    goapi_render_goapi(&o, m);
+    goapi_render_goapi(&o, m, x);
     if (x && x->have_readiness) {
         goapi_render_readiness(&o, x);
     }

@@ -250,6 +250,9 @@ typedef struct {
     const char *const *scope_names;
     const apr_uint64_t *scope_limits;
     const apr_uint64_t *scope_taken;
+    const char *store;                  /* the idempotency store's kind (lmdb,
+                                         * redis, dbd): the store time's label;
+                                         * NULL none */
 } goapi_metrics_extra;
 
 #define GOAPI_METRICS_TEXT_TYPE "text/plain; version=0.0.4; charset=utf-8"

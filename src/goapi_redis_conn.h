@@ -21,16 +21,8 @@
 /* After a connect that failed, none again for this long (per process). */
 #define GOAPI_REDIS_RETRY       (500 * 1000)
 #define GOAPI_REDIS_ERR_MAX     200
-/* Orphaned claims kept per process, released before a claim at most. */
-#define GOAPI_REDIS_ORPHANS     256
+/* Orphaned claims released before a claim, at most. */
 #define GOAPI_REDIS_DRAIN_MAX   2
-/* An orphan released (or found gone) is looked at again after this, then
- * twice as long each time, up to the longest step; it is forgotten after
- * this many answers (0.1 + 0.2 + ... + 5 s: about 11 s) once its lease
- * has ended. */
-#define GOAPI_REDIS_ORPHAN_STEP (100 * 1000)
-#define GOAPI_REDIS_ORPHAN_STEP_MAX (5 * APR_USEC_PER_SEC)
-#define GOAPI_REDIS_ORPHAN_LOOKS 8
 
 /* The scripts.  KEYS[1] is the record's key. */
 enum { GOAPI_SCRIPT_CLAIM, GOAPI_SCRIPT_COMPLETE, GOAPI_SCRIPT_RELEASE, GOAPI_SCRIPTS };
@@ -40,18 +32,6 @@ extern const char *const goapi_redis_scripts[GOAPI_SCRIPTS];
 extern const char *const goapi_redis_script_names[GOAPI_SCRIPTS];
 
 typedef struct goapi_redis_store goapi_redis_store;
-
-/* An orphaned claim (goapi_store.h), to release. */
-typedef struct {
-    unsigned char key[GOAPI_SHA256_LEN];
-    apr_uint64_t claim_id;
-    apr_time_t lease_end;               /* looked at until then at least */
-    apr_time_t expires;                 /* and never after this */
-    apr_time_t due;                     /* its next release, not before */
-    apr_interval_time_t step;           /* to the one after */
-    int looks;                          /* releases the store answered */
-    int busy;                           /* a thread is releasing it */
-} goapi_redis_orphan;
 
 /* A thread's connection, and its last failure. */
 typedef struct goapi_redis_conn {
@@ -80,8 +60,7 @@ struct goapi_redis_store {
     char master_host[256];
     int master_port;
     char sha[GOAPI_SCRIPTS][41];        /* "" until loaded */
-    int norphans;                       /* orphaned claims, in orphans[] */
-    goapi_redis_orphan orphans[GOAPI_REDIS_ORPHANS];
+    goapi_store_orphans *orphans;       /* claims to release (goapi_store.h) */
 };
 
 

@@ -61,8 +61,8 @@ const char *goapi_redis_url_display(apr_pool_t *p, const goapi_redis_target *t);
 /* The forms GoapiIdempotencyStore takes, for messages. */
 #define GOAPI_STORE_FORMS                                                     \
     "lmdb:<path>, redis://[user[:password]@]host[:port][/db], "               \
-    "unix:/path/to/redis.sock[?db=N] or "                                     \
-    "redis-sentinel://host:port[,host:port...]/master[/db]"
+    "unix:/path/to/redis.sock[?db=N], "                                       \
+    "redis-sentinel://host:port[,host:port...]/master[/db] or dbd"
 
 /* Why text, a GoapiIdempotencyStore value that is neither lmdb:<path> nor a
  * Redis form (goapi_redis_url_is() is 0), names no store, as a sentence

@@ -117,6 +117,43 @@ int goapi_store_unsure(goapi_store *st, apr_status_t rv);
 apr_status_t goapi_store_orphan(goapi_store *st, const unsigned char key[GOAPI_SHA256_LEN],
                                 const goapi_idem_record *claim);
 
+/* The orphaned claims of a store whose writes may be in doubt (see
+ * orphan() above): a bounded queue of one process, shared by its threads
+ * (it has its own lock).  Each entry is released as soon as it is due, and
+ * looked at again after each answer of the store, 0.1 s later, then twice
+ * as long each time up to 5 s, GOAPI_STORE_ORPHAN_LOOKS answers in all
+ * (about 11 s) and at least until its lease ends; never after its record
+ * would have expired. */
+#define GOAPI_STORE_ORPHANS      256    /* entries kept per process */
+#define GOAPI_STORE_ORPHAN_LOOKS 8
+
+typedef struct goapi_store_orphans goapi_store_orphans;
+
+/* Releases one orphan for goapi_store_orphans_drain(), fenced by
+ * claim_id: APR_SUCCESS (deleted), APR_ENOENT or APR_NOTFOUND (the store
+ * answered: nothing of this claim holds the key), or the store's failure. */
+typedef apr_status_t goapi_store_release_fn(void *baton,
+                                            const unsigned char key[GOAPI_SHA256_LEN],
+                                            apr_uint64_t claim_id);
+
+apr_status_t goapi_store_orphans_create(goapi_store_orphans **q, apr_pool_t *p);
+
+/* Keeps claim (held under key) to release: APR_SUCCESS, or APR_ENOSPC when
+ * the queue is full.  An entry of that claim is due again at once. */
+apr_status_t goapi_store_orphans_keep(goapi_store_orphans *q,
+                                      const unsigned char key[GOAPI_SHA256_LEN],
+                                      const goapi_idem_record *claim);
+
+/* Releases up to max entries that are due, with release; stops at the
+ * first failure of the store and returns it.  *released: how many it
+ * deleted (added to). */
+apr_status_t goapi_store_orphans_drain(goapi_store_orphans *q, int max,
+                                       goapi_store_release_fn *release, void *baton,
+                                       apr_size_t *released);
+
+/* How many entries are kept. */
+apr_size_t goapi_store_orphans_left(goapi_store_orphans *q);
+
 /* A store that is down fails every request: its errors are logged at
  * most once per interval.  A limiter of one process, shared by its
  * threads without a lock; zero it to start. */

@@ -30,12 +30,13 @@
  * connection covers it.
  *
  * Orphaned claims (goapi_store.h): a bounded queue per store (per
- * process), released before this process's next claim or by settle().  A
- * claim sent twice (once more on a new connection), or held by the network
- * and delivered late (TCP retransmits after a blackhole), may land after
- * its release: every entry is looked at again, less and less often, for
- * GOAPI_REDIS_ORPHAN_LOOKS answers of the store (about 11 s) and at least
- * until its lease ends; never after its record would have expired.
+ * process, goapi_store_orphans), released before this process's next
+ * claim or by settle().  A claim sent twice (once more on a new
+ * connection), or held by the network and delivered late (TCP retransmits
+ * after a blackhole), may land after its release: every entry is looked
+ * at again, less and less often, for GOAPI_STORE_ORPHAN_LOOKS answers of
+ * the store (about 11 s) and at least until its lease ends; never after
+ * its record would have expired.
  *
  * Connections, commands and failures: goapi_redis_conn.c.
  */
@@ -269,46 +270,19 @@ static apr_status_t goapi_redis_fenced_on(goapi_redis_store *st, goapi_redis_con
 
 /* ---- orphaned claims ---------------------------------------------------- */
 
-/* The index of the orphan of claim_id, or -1 (with the store's lock). */
-static int goapi_redis_orphan_at(const goapi_redis_store *st, apr_uint64_t claim_id)
+/* An orphan to release on a thread's connection. */
+typedef struct {
+    goapi_redis_store *st;
+    goapi_redis_conn *conn;
+} goapi_redis_on;
+
+static apr_status_t goapi_redis_release_orphan(void *baton,
+                                               const unsigned char key[GOAPI_SHA256_LEN],
+                                               apr_uint64_t claim_id)
 {
-    int i;
+    goapi_redis_on *on = baton;
 
-    for (i = 0; i < st->norphans; i++) {
-        if (st->orphans[i].claim_id == claim_id) {
-            return i;
-        }
-    }
-    return -1;
-}
-
-/* Is the orphan o done with at now? */
-static int goapi_redis_orphan_done(const goapi_redis_orphan *o, apr_time_t now)
-{
-    return now >= o->expires
-           || (o->looks >= GOAPI_REDIS_ORPHAN_LOOKS && now >= o->lease_end);
-}
-
-/* The first orphan due at now, taken by this thread (busy), or -1; those
- * done with go first (with the store's lock). */
-static int goapi_redis_orphan_due(goapi_redis_store *st, apr_time_t now)
-{
-    int i = 0;
-
-    while (i < st->norphans) {
-        goapi_redis_orphan *o = &st->orphans[i];
-
-        if (!o->busy && goapi_redis_orphan_done(o, now)) {
-            *o = st->orphans[--st->norphans];
-            continue;
-        }
-        if (!o->busy && now >= o->due) {
-            o->busy = 1;
-            return i;
-        }
-        i++;
-    }
-    return -1;
+    return goapi_redis_fenced_on(on->st, on->conn, key, GOAPI_SCRIPT_RELEASE, claim_id, NULL);
 }
 
 /* Releases up to max orphaned claims that are due, on this thread's
@@ -317,77 +291,19 @@ static int goapi_redis_orphan_due(goapi_redis_store *st, apr_time_t now)
 static apr_status_t goapi_redis_drain(goapi_redis_store *st, goapi_redis_conn *conn, int max,
                                       apr_size_t *released)
 {
-    int n;
+    goapi_redis_on on;
 
-    for (n = 0; n < max; n++) {
-        goapi_redis_orphan o;
-        apr_status_t rv;
-        int i;
-
-        apr_thread_mutex_lock(st->lock);
-        if ((i = goapi_redis_orphan_due(st, apr_time_now())) >= 0) {
-            o = st->orphans[i];
-        }
-        apr_thread_mutex_unlock(st->lock);
-        if (i < 0) {
-            return APR_SUCCESS;
-        }
-        rv = goapi_redis_fenced_on(st, conn, o.key, GOAPI_SCRIPT_RELEASE, o.claim_id, NULL);
-        apr_thread_mutex_lock(st->lock);
-        if ((i = goapi_redis_orphan_at(st, o.claim_id)) >= 0) {
-            goapi_redis_orphan *e = &st->orphans[i];
-
-            e->busy = 0;
-            if (rv == APR_SUCCESS || rv == APR_ENOENT || rv == APR_NOTFOUND) {
-                /* answered: looked at again later, for a copy that lands late */
-                e->looks++;
-                e->due = apr_time_now() + e->step;
-                e->step = e->step * 2 < GOAPI_REDIS_ORPHAN_STEP_MAX
-                          ? e->step * 2 : GOAPI_REDIS_ORPHAN_STEP_MAX;
-            }
-        }
-        apr_thread_mutex_unlock(st->lock);
-        if (rv == APR_SUCCESS) {
-            (*released)++;
-        }
-        else if (rv != APR_ENOENT && rv != APR_NOTFOUND) {
-            return rv;
-        }
-    }
-    return APR_SUCCESS;
+    on.st = st;
+    on.conn = conn;
+    return goapi_store_orphans_drain(st->orphans, max, goapi_redis_release_orphan, &on,
+                                     released);
 }
 
 static apr_status_t goapi_redis_orphan_keep(goapi_store *base,
                                             const unsigned char key[GOAPI_SHA256_LEN],
                                             const goapi_idem_record *claim)
 {
-    goapi_redis_store *st = (goapi_redis_store *)base;
-    apr_status_t rv = APR_SUCCESS;
-    int i;
-
-    apr_thread_mutex_lock(st->lock);
-    if ((i = goapi_redis_orphan_at(st, claim->claim_id)) < 0) {
-        if (st->norphans < GOAPI_REDIS_ORPHANS) {
-            i = st->norphans++;
-            st->orphans[i].busy = 0;
-        }
-        else {
-            rv = APR_ENOSPC;
-        }
-    }
-    if (i >= 0) {
-        goapi_redis_orphan *o = &st->orphans[i];
-
-        memcpy(o->key, key, GOAPI_SHA256_LEN);
-        o->claim_id = claim->claim_id;
-        o->lease_end = claim->lease_end;
-        o->expires = claim->expires;
-        o->due = 0;                     /* at once */
-        o->step = GOAPI_REDIS_ORPHAN_STEP;
-        o->looks = 0;
-    }
-    apr_thread_mutex_unlock(st->lock);
-    return rv;
+    return goapi_store_orphans_keep(((goapi_redis_store *)base)->orphans, key, claim);
 }
 
 static apr_status_t goapi_redis_settle(goapi_store *base, apr_size_t *released,
@@ -398,10 +314,8 @@ static apr_status_t goapi_redis_settle(goapi_store *base, apr_size_t *released,
     apr_status_t rv;
 
     *released = 0;
-    rv = conn ? goapi_redis_drain(st, conn, GOAPI_REDIS_ORPHANS, released) : APR_ENOMEM;
-    apr_thread_mutex_lock(st->lock);
-    *left = (apr_size_t)st->norphans;
-    apr_thread_mutex_unlock(st->lock);
+    rv = conn ? goapi_redis_drain(st, conn, GOAPI_STORE_ORPHANS, released) : APR_ENOMEM;
+    *left = goapi_store_orphans_left(st->orphans);
     return rv;
 }
 
@@ -785,6 +699,7 @@ apr_status_t goapi_store_redis_open(goapi_store **out, const goapi_redis_target 
     st->tv.tv_usec = (long)apr_time_usec(timeout);
     st->replicas = replicas > 0 ? replicas : 0;
     if ((rv = apr_thread_mutex_create(&st->lock, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS
+        || (rv = goapi_store_orphans_create(&st->orphans, p)) != APR_SUCCESS
         || (rv = apr_threadkey_private_create(&st->key, goapi_redis_conn_free, p))
            != APR_SUCCESS) {
         return rv;

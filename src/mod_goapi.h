@@ -20,6 +20,7 @@
 #include "goapi_metrics.h"
 #include "goapi_probe.h"
 #include "goapi_redis_url.h"
+#include "goapi_store_dbd.h"
 #include "goapi_json.h"
 #include "goapi_recovery.h"
 #include "goapi_shutdown.h"
@@ -31,7 +32,7 @@ extern module AP_MODULE_DECLARE_DATA goapi_module;
  * string; a retired number is never given again.  "make lint" checks both
  * (scripts/check-lognos.py).
  *
- * Next free: GOAPI00161
+ * Next free: GOAPI00190
  */
 #define GOAPI_LOGNO(n) "GOAPI" #n ": "
 
@@ -66,6 +67,8 @@ typedef struct {
     const char *idem_store;             /* LMDB ledger file (main server); NULL unset */
     apr_int64_t idem_store_size;        /* its largest size, bytes; -1 unset */
     const goapi_redis_target *idem_redis;   /* or the Redis ledger; NULL unset */
+    int idem_dbd;                       /* or 1: the ledger in mod_dbd's database
+                                         * (GoapiIdempotencyStore dbd); 0 unset */
     const char *idem_store_shown;       /* the Redis ledger as logs show it (no
                                          * user, no password) */
     apr_interval_time_t idem_store_timeout; /* Redis: connect and each command,
@@ -336,9 +339,21 @@ void goapi_idem_register_filters(void);
  * answers now (in the child that runs the checks). */
 const char *goapi_idem_store_check(const goapi_server_conf *sc);
 int goapi_idem_store_ping(apr_pool_t *p, const char **why);
+/* The ledger's kind for the metrics' store label: "lmdb", "redis", "dbd",
+ * or NULL when there is none. */
+const char *goapi_idem_store_kind(void);
 /* The next value of a counter kept in the ledger; APR_ENOTIMPL without one. */
 apr_status_t goapi_idem_counter_next(request_rec *r, const char *name,
                                      apr_uint64_t *value);
+
+/* mod_goapi_dbd.c: the connections of GoapiIdempotencyStore dbd, from mod_dbd */
+/* NULL when mod_dbd is loaded, else why the dbd store cannot be used. */
+const char *goapi_dbd_missing(void);
+/* After mod_dbd's child_init (see mod_goapi.c): its pool is made. */
+void goapi_dbd_child_init(apr_pool_t *pchild, server_rec *s);
+/* A lender of mod_dbd's connections of server s (goapi_store_dbd.h);
+ * after goapi_dbd_missing() said NULL. */
+void goapi_dbd_lender_of(server_rec *s, goapi_dbd_lender *out);
 
 /* mod_goapi_metrics.c: counters in shared memory (src/goapi_metrics.h).
  * Every writer is a no-op while GoapiMetrics is Off. */

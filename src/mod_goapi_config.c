@@ -101,6 +101,7 @@ void *goapi_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     conf->idem_store = base->idem_store;    /* main server only */
     conf->idem_store_size = base->idem_store_size;
     conf->idem_redis = base->idem_redis;
+    conf->idem_dbd = base->idem_dbd;
     conf->idem_store_shown = base->idem_store_shown;
     conf->idem_store_timeout = base->idem_store_timeout;
     conf->idem_store_prefix = base->idem_store_prefix;
@@ -733,6 +734,7 @@ static const char *goapi_cmd_idem_store_redis(cmd_parms *cmd, goapi_server_conf 
     goapi_cmd_note(cmd, sc->idem_store_shown);
     sc->idem_redis = t;
     sc->idem_store = NULL;
+    sc->idem_dbd = 0;
     return NULL;
 }
 
@@ -751,6 +753,19 @@ const char *goapi_cmd_idem_store(cmd_parms *cmd, void *dconf, const char *where,
     }
     if (goapi_redis_url_is(where)) {
         return goapi_cmd_idem_store_redis(cmd, sc, where, size);
+    }
+    if (!strcmp(where, "dbd")) {
+        /* where and who: DBDriver and DBDParams (mod_dbd) */
+        if (size) {
+            return apr_psprintf(cmd->pool, "%s: a size is for an lmdb: store only; the "
+                                "dbd store keeps its records in mod_dbd's database",
+                                cmd->cmd->name);
+        }
+        goapi_cmd_note(cmd, where);
+        sc->idem_dbd = 1;
+        sc->idem_redis = NULL;
+        sc->idem_store = NULL;
+        return NULL;
     }
     /* whatever is wrong, neither value is repeated: a store URL mistyped
      * (rediss://:pw@..., redis:/:pw@...) lands here */
@@ -776,6 +791,7 @@ const char *goapi_cmd_idem_store(cmd_parms *cmd, void *dconf, const char *where,
     goapi_cmd_note(cmd, size ? apr_pstrcat(cmd->pool, where, " ", size, NULL) : where);
     sc->idem_store_size = bytes;
     sc->idem_redis = NULL;
+    sc->idem_dbd = 0;
     return NULL;
 }
 

@@ -74,6 +74,7 @@ static const char *goapi_ledger_name;   /* for logs: the file, or the Redis stor
 static const char *goapi_ledger_path;   /* LMDB: the file */
 static apr_size_t goapi_ledger_size;    /* LMDB: the map */
 static const goapi_server_conf *goapi_ledger_redis;    /* Redis: where, how long */
+static server_rec *goapi_ledger_dbd;    /* mod_dbd's database: whose DBDParams */
 static apr_size_t goapi_ledger_cache_size;              /* GoapiIdempotencyReplayCache */
 static goapi_replay_cache *goapi_ledger_cache;          /* this child's, or NULL */
 
@@ -1225,12 +1226,18 @@ int goapi_idem_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     goapi_ledger_report rep;
     goapi_store_owner owner;
     apr_size_t size = 0;
-    const char *path;
+    const char *path, *missing;
 
     (void)pconf;
     (void)plog;
+    /* at every start and under -t, before anything is opened */
+    if (sc->idem_dbd && (missing = goapi_dbd_missing()) != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s, GOAPI_LOGNO(00170) "%s",
+                     missing);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     if (ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_CONFIG_TEST || sc->idem_redis
-        || !(path = goapi_idem_ledger_where(ptemp, s, &size))) {
+        || sc->idem_dbd || !(path = goapi_idem_ledger_where(ptemp, s, &size))) {
         return OK;             /* a Redis store's URL was checked as it was read */
     }
     goapi_idem_owner(&owner);
@@ -1382,16 +1389,31 @@ static void goapi_idem_probe(server_rec *s, const goapi_server_conf *sc, apr_poo
     }
 }
 
+/* Expired records are deleted by one child at a time (a watchdog singleton). */
+static int goapi_idem_sweeper(apr_pool_t *pconf, server_rec *s, const goapi_server_conf *sc)
+{
+    apr_status_t rv = goapi_watchdog_every(pconf, s, GOAPI_SWEEP_WATCHDOG, sc->idem_sweep,
+                                           goapi_idem_sweep);
+
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, GOAPI_LOGNO(00052)
+                     "cannot set up the sweeper of the idempotency store "
+                     "(mod_watchdog)");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
 int goapi_idem_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                            server_rec *s)
 {
     const goapi_server_conf *sc = goapi_sconf(s);
-    apr_status_t rv;
     int st;
 
     (void)plog;
     goapi_ledger_path = goapi_ledger_name = NULL;
     goapi_ledger_redis = NULL;
+    goapi_ledger_dbd = NULL;
     goapi_ledger_cache_size = (apr_size_t)sc->idem_replay_cache;
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
@@ -1403,6 +1425,16 @@ int goapi_idem_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
         goapi_idem_probe(s, sc, ptemp);
         return OK;
     }
+    if (sc->idem_dbd) {
+        /* mod_dbd's functions, found (check_config refused a server
+         * without them) */
+        goapi_dbd_missing();
+        /* the schema is made (or found) by each process's first operation:
+         * mod_dbd lends connections only after fork */
+        goapi_ledger_dbd = s;
+        goapi_ledger_name = "dbd (mod_dbd's database)";
+        return goapi_idem_sweeper(pconf, s, sc);
+    }
     if (!(goapi_ledger_path = goapi_idem_ledger_where(pconf, s, &goapi_ledger_size))) {
         return OK;
     }
@@ -1410,15 +1442,7 @@ int goapi_idem_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     if ((st = goapi_idem_prepare(ptemp, s, sc->idem_damaged)) != OK) {
         return st;
     }
-    rv = goapi_watchdog_every(pconf, s, GOAPI_SWEEP_WATCHDOG, sc->idem_sweep,
-                              goapi_idem_sweep);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, GOAPI_LOGNO(00052)
-                     "cannot set up the sweeper of the idempotency store "
-                     "(mod_watchdog)");
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    return OK;
+    return goapi_idem_sweeper(pconf, s, sc);
 }
 
 /* This child's orphaned claims, released while no request comes. */
@@ -1470,12 +1494,21 @@ void goapi_idem_child_init(apr_pool_t *pchild, server_rec *s)
     rv = apr_pool_create(&p, s->process->pconf);
     if (rv == APR_SUCCESS) {
         apr_pool_tag(p, "goapi_ledger");
-        rv = goapi_ledger_redis
-             ? goapi_store_redis_open(&goapi_ledger, goapi_ledger_redis->idem_redis,
-                                      goapi_ledger_redis->idem_store_prefix,
-                                      goapi_ledger_redis->idem_store_timeout,
-                                      goapi_ledger_redis->idem_store_replicas, p)
-             : goapi_store_lmdb_open(&goapi_ledger, goapi_ledger_path, goapi_ledger_size, p);
+        if (goapi_ledger_dbd) {
+            goapi_dbd_lender lender;
+
+            goapi_dbd_lender_of(goapi_ledger_dbd, &lender);
+            rv = goapi_store_dbd_open(&goapi_ledger, &lender, p);
+        }
+        else {
+            rv = goapi_ledger_redis
+                 ? goapi_store_redis_open(&goapi_ledger, goapi_ledger_redis->idem_redis,
+                                          goapi_ledger_redis->idem_store_prefix,
+                                          goapi_ledger_redis->idem_store_timeout,
+                                          goapi_ledger_redis->idem_store_replicas, p)
+                 : goapi_store_lmdb_open(&goapi_ledger, goapi_ledger_path,
+                                         goapi_ledger_size, p);
+        }
         if (rv == APR_SUCCESS) {
             goapi_ledger_cache = goapi_replay_cache_create(goapi_ledger_cache_size, p);
             apr_pool_cleanup_register(pchild, p, goapi_idem_close, apr_pool_cleanup_null);
@@ -1518,7 +1551,13 @@ void goapi_idem_register_filters(void)
 
 const char *goapi_idem_store_check(const goapi_server_conf *sc)
 {
-    return sc->idem_redis ? GOAPI_STORE_CHECK_NAME : NULL;
+    return sc->idem_redis || sc->idem_dbd ? GOAPI_STORE_CHECK_NAME : NULL;
+}
+
+const char *goapi_idem_store_kind(void)
+{
+    return !goapi_ledger_name ? NULL : goapi_ledger_dbd ? "dbd"
+           : goapi_ledger_redis ? "redis" : "lmdb";
 }
 
 int goapi_idem_store_ping(apr_pool_t *p, const char **why)

@@ -9,9 +9,9 @@ After every test the error log lines it added are scanned for [error],
 [crit], [alert] and [emerg]; a test lists the ones it expects.
 
 The parts: harness_core (httpd, ports, raw HTTP), harness_crash (crash
-reports), harness_backends, harness_redis (Redis and Sentinel), harness_h2
-(an HTTP/2 client); this module gathers them for the tests and holds the
-test case classes.
+reports), harness_backends, harness_redis (Redis and Sentinel), harness_pg
+(PostgreSQL), harness_h2 (an HTTP/2 client); this module gathers them for
+the tests and holds the test case classes.
 """
 
 import time
@@ -21,6 +21,7 @@ from harness_backends import *  # noqa: F401,F403
 from harness_core import *  # noqa: F401,F403
 from harness_crash import *  # noqa: F401,F403
 from harness_h2 import *  # noqa: F401,F403
+from harness_pg import *  # noqa: F401,F403
 from harness_redis import *  # noqa: F401,F403
 from harness_backends import EchoBackend
 from harness_core import UUID7, Httpd, free_port

@@ -495,6 +495,15 @@ static void test_extra(void **state)
     assert_string_equal(value_of(t, "goapi_idempotency_store_seconds_bucket{le=\"+Inf\"}"),
                         "2");
     assert_string_equal(value_of(t, "goapi_idempotency_store_seconds_count"), "2");
+    /* labelled by the store, when the scrape names it */
+    x.store = "dbd";
+    t = goapi_metrics_render(unit_pool, m, &x, 0, &len);
+    assert_string_equal(value_of(t, "goapi_idempotency_store_seconds_bucket{store=\"dbd\","
+                                    "le=\"0.005\"}"), "1");
+    assert_string_equal(value_of(t, "goapi_idempotency_store_seconds_count{store=\"dbd\"}"),
+                        "2");
+    x.store = NULL;
+    t = goapi_metrics_render(unit_pool, m, &x, 0, &len);
     /* shed requests by route; a route nothing was shed from has no series */
     assert_null(strstr(t, "goapi_shed_total{"));
     assert_int_equal(goapi_metrics_label(m, "orders"), 1);

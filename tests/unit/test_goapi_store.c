@@ -440,6 +440,76 @@ static void test_bad_path(void **state)
 }
 
 /* A store that is down: one error line per interval, the rest counted. */
+/* A release of the orphan queue's, by a stub store: counts its calls, and
+ * answers fail (a store down), or APR_SUCCESS. */
+typedef struct {
+    int calls;
+    apr_status_t fail;
+} orphan_stub;
+
+static apr_status_t stub_release(void *baton, const unsigned char key[GOAPI_SHA256_LEN],
+                                 apr_uint64_t claim_id)
+{
+    orphan_stub *s = baton;
+
+    (void)key;
+    (void)claim_id;
+    s->calls++;
+    return s->fail;
+}
+
+static void test_orphan_queue(void **state)
+{
+    goapi_store_orphans *q;
+    goapi_idem_record c;
+    unsigned char k[GOAPI_SHA256_LEN];
+    orphan_stub stub = { 0, APR_ECONNREFUSED };
+    apr_size_t released = 0;
+    apr_time_t now = apr_time_now();
+    int i;
+
+    (void)state;
+    assert_int_equal(goapi_store_orphans_create(&q, unit_pool), APR_SUCCESS);
+    memset(&c, 0, sizeof(c));
+    memset(k, 7, sizeof(k));
+    c.lease_end = now + apr_time_from_sec(60);
+    c.expires = now + apr_time_from_sec(3600);
+    for (i = 0; i < GOAPI_STORE_ORPHANS; i++) {
+        c.claim_id = (apr_uint64_t)i + 1;
+        assert_int_equal(goapi_store_orphans_keep(q, k, &c), APR_SUCCESS);
+    }
+    /* bounded; the same claim kept again takes no new room */
+    c.claim_id = 100000;
+    assert_int_equal(goapi_store_orphans_keep(q, k, &c), APR_ENOSPC);
+    c.claim_id = 1;
+    assert_int_equal(goapi_store_orphans_keep(q, k, &c), APR_SUCCESS);
+    assert_int_equal(goapi_store_orphans_left(q), GOAPI_STORE_ORPHANS);
+    /* a store down: the first release fails and stops the drain */
+    assert_int_equal(goapi_store_orphans_drain(q, 5, stub_release, &stub, &released),
+                     APR_ECONNREFUSED);
+    assert_int_equal(stub.calls, 1);
+    assert_int_equal(released, 0);
+    /* a store that answers: at most max a drain, each looked at again
+     * later (kept until its lease ends), none due twice at once */
+    stub.fail = APR_SUCCESS;
+    assert_int_equal(goapi_store_orphans_drain(q, 10, stub_release, &stub, &released),
+                     APR_SUCCESS);
+    assert_int_equal(released, 10);
+    assert_int_equal(goapi_store_orphans_drain(q, GOAPI_STORE_ORPHANS * 2, stub_release,
+                                               &stub, &released), APR_SUCCESS);
+    assert_int_equal(released, GOAPI_STORE_ORPHANS);
+    assert_int_equal(goapi_store_orphans_left(q), GOAPI_STORE_ORPHANS);
+    /* past their end: forgotten, never released */
+    assert_int_equal(goapi_store_orphans_create(&q, unit_pool), APR_SUCCESS);
+    c.lease_end = c.expires = now - 1;
+    assert_int_equal(goapi_store_orphans_keep(q, k, &c), APR_SUCCESS);
+    stub.calls = 0;
+    assert_int_equal(goapi_store_orphans_drain(q, 5, stub_release, &stub, &released),
+                     APR_SUCCESS);
+    assert_int_equal(stub.calls, 0);
+    assert_int_equal(goapi_store_orphans_left(q), 0);
+}
+
 static void test_log_limit(void **state)
 {
     goapi_store_log_limit l;
@@ -833,6 +903,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_claim_complete_replay),
+        cmocka_unit_test(test_orphan_queue),
         cmocka_unit_test(test_release_lets_the_key_run_again),
         cmocka_unit_test(test_lease_end_leaves_the_outcome_unknown),
         cmocka_unit_test(test_rerun_after_lease_takes_over),
