@@ -8,8 +8,8 @@
  * A fixed table of slots, each one 64-bit word (a tag of the key above its
  * count) updated by compare-and-swap: no lock, no memory that grows with
  * the number of keys.  A key is hashed with a secret drawn at each start
- * (SHA-256 of secret and key), so a client cannot choose which other keys
- * share its slot or its neighbours.  A key looks at GOAPI_SHED_KEY_PROBES
+ * (SipHash-2-4 keyed by the secret: goapi_siphash.h), so a client cannot
+ * choose which other keys share its slot or its neighbours.  A key looks at GOAPI_SHED_KEY_PROBES
  * slots from its own: its slot when one holds its tag, else the first
  * free one.  When all of them hold other keys in flight, the table is full
  * for it: the request is counted as an overflow and not limited by key
@@ -23,7 +23,7 @@
 
 #define GOAPI_SHED_KEY_SLOTS  4096      /* keys in flight at once, per table */
 #define GOAPI_SHED_KEY_PROBES 8
-#define GOAPI_SHED_KEY_SECRET 16
+#define GOAPI_SHED_KEY_SECRET 16      /* SipHash-2-4's key */
 
 typedef struct {
     apr_uint32_t limit;                 /* requests per key */

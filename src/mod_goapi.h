@@ -329,11 +329,10 @@ void goapi_metrics_idem(request_rec *r, goapi_metrics_counter outcome);
 /* A request shed by GoapiMaxInFlight or GoapiMaxInFlightPer, or that
  * GoapiShedDryRun served instead (goapi_shed_total{route,dry_run}). */
 void goapi_metrics_shed(request_rec *r, int dry_run);
-/* The GoapiMaxInFlight scopes a scrape shows: per scope its name, limit
- * now and requests admitted; the number of scopes returned.  Set by
+/* The GoapiMaxInFlight scopes and GoapiMaxInFlightPer tables a scrape
+ * shows, filled into x's scope and keytable fields.  Set by
  * mod_goapi_shed.c at each start (NULL: none). */
-typedef int goapi_scope_gauges_fn(apr_pool_t *p, const char ***labels,
-                                  apr_uint64_t **limits, apr_uint64_t **taken);
+typedef void goapi_scope_gauges_fn(apr_pool_t *p, goapi_metrics_extra *x);
 void goapi_metrics_scope_gauges(goapi_scope_gauges_fn *fn);
 /* A request the goapi handler was to answer, answered by another (an
  * idempotent replay, say): labelled by the route its path matches. */
