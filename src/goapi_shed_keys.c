@@ -13,11 +13,13 @@
 #define GOAPI_COUNT(v) ((apr_uint32_t)((v) & 0xffffffffu))
 #define GOAPI_TAG(v)   ((apr_uint32_t)((v) >> 32))
 
-void goapi_shed_keys_init(goapi_shed_keys *t, apr_uint32_t limit,
+void goapi_shed_keys_init(goapi_shed_keys *t, apr_uint32_t limit, apr_uint32_t nslots,
                           const unsigned char secret[GOAPI_SHED_KEY_SECRET])
 {
     memset((void *)t, 0, sizeof(*t));
     t->limit = limit;
+    t->nslots = nslots >= GOAPI_SHED_KEY_SLOTS_MIN && nslots <= GOAPI_SHED_KEY_SLOTS
+                ? nslots : GOAPI_SHED_KEY_SLOTS;
     memcpy(t->secret, secret, GOAPI_SHED_KEY_SECRET);
 }
 
@@ -40,7 +42,7 @@ static apr_uint32_t goapi_shed_key_tag(apr_uint64_t h)
 
 static volatile apr_uint64_t *goapi_shed_key_slot(goapi_shed_keys *t, apr_uint64_t h, int i)
 {
-    return &t->slot[((apr_uint32_t)h + (apr_uint32_t)i) % GOAPI_SHED_KEY_SLOTS];
+    return &t->slot[((apr_uint32_t)h + (apr_uint32_t)i) % t->nslots];
 }
 
 goapi_shed_key_result goapi_shed_keys_enter(goapi_shed_keys *t, apr_uint64_t h,

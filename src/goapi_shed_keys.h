@@ -21,12 +21,14 @@
 
 #include <apr.h>
 
-#define GOAPI_SHED_KEY_SLOTS  4096      /* keys in flight at once, per table */
+#define GOAPI_SHED_KEY_SLOTS  4096      /* keys in flight at once, per table, at most */
+#define GOAPI_SHED_KEY_SLOTS_MIN GOAPI_SHED_KEY_PROBES
 #define GOAPI_SHED_KEY_PROBES 8
 #define GOAPI_SHED_KEY_SECRET 16      /* SipHash-2-4's key */
 
 typedef struct {
     apr_uint32_t limit;                 /* requests per key */
+    apr_uint32_t nslots;                /* slots used, of GOAPI_SHED_KEY_SLOTS */
     volatile apr_uint32_t overflow;     /* requests admitted uncounted: full */
     unsigned char secret[GOAPI_SHED_KEY_SECRET];
     volatile apr_uint64_t slot[GOAPI_SHED_KEY_SLOTS];   /* tag << 32 | count */
@@ -38,7 +40,9 @@ typedef enum {
     GOAPI_SHED_KEY_OVERFLOW             /* no slot for it: admitted, not counted */
 } goapi_shed_key_result;
 
-void goapi_shed_keys_init(goapi_shed_keys *t, apr_uint32_t limit,
+/* A table of nslots slots (GOAPI_SHED_KEY_SLOTS_MIN to
+ * GOAPI_SHED_KEY_SLOTS; out of that range: GOAPI_SHED_KEY_SLOTS). */
+void goapi_shed_keys_init(goapi_shed_keys *t, apr_uint32_t limit, apr_uint32_t nslots,
                           const unsigned char secret[GOAPI_SHED_KEY_SECRET]);
 
 /* The key's hash under the table's secret. */

@@ -31,7 +31,7 @@ extern module AP_MODULE_DECLARE_DATA goapi_module;
  * string; a retired number is never given again.  "make lint" checks both
  * (scripts/check-lognos.py).
  *
- * Next free: GOAPI00161
+ * Next free: GOAPI00191
  */
 #define GOAPI_LOGNO(n) "GOAPI" #n ": "
 
@@ -356,7 +356,7 @@ int goapi_context_sampled(request_rec *r, const char **trace_id, const char **sp
 /* mod_goapi_shed.c: GoapiMaxInFlight */
 const char *goapi_cmd_max_in_flight(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_max_in_flight_per(cmd_parms *cmd, void *dconf, const char *key,
-                                        const char *n);
+                                        const char *n, const char *slots);
 const char *goapi_cmd_shed_status(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_shed_queue(cmd_parms *cmd, void *dconf, const char *n,
                                  const char *timeout);

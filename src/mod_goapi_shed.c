@@ -74,6 +74,7 @@ typedef struct {
     goapi_shed_by by;
     const char *header;                 /* GOAPI_SHED_BY_HEADER: its name */
     apr_uint32_t limit;
+    apr_uint32_t slots;                 /* of its table */
     const char *where;
     const char *label;                  /* its name in the metrics */
 } goapi_shed_per_decl;
@@ -225,9 +226,9 @@ const char *goapi_cmd_max_in_flight(cmd_parms *cmd, void *dconf, const char *arg
     return NULL;
 }
 
-/* GoapiMaxInFlightPer ip|user|header:<Name> N */
+/* GoapiMaxInFlightPer ip|user|header:<Name> N [slots=N] */
 const char *goapi_cmd_max_in_flight_per(cmd_parms *cmd, void *dconf, const char *key,
-                                        const char *n)
+                                        const char *n, const char *slots)
 {
     goapi_dir_conf *dc = dconf;
     goapi_shed_per_decl d, *slot;
@@ -260,6 +261,20 @@ const char *goapi_cmd_max_in_flight_per(cmd_parms *cmd, void *dconf, const char 
         return apr_psprintf(cmd->pool, "GoapiMaxInFlightPer: '%s' is not valid: %s; "
                             "expected a number of requests per key from 1 to %d, or 0 for "
                             "no limit", n, err, GOAPI_SHED_MAX);
+    }
+    d.slots = GOAPI_SHED_KEY_SLOTS;
+    if (slots) {
+        apr_int64_t ns;
+
+        if (strncasecmp(slots, "slots=", 6) != 0
+            || (err = goapi_parse_int_range(slots + 6, GOAPI_SHED_KEY_SLOTS_MIN,
+                                            GOAPI_SHED_KEY_SLOTS, &ns)) != NULL) {
+            return apr_psprintf(cmd->pool, "GoapiMaxInFlightPer: '%s' is not valid%s%s; "
+                                "expected slots=N, the keys in flight its table holds, "
+                                "from %d to %d", slots, err ? ": " : "", err ? err : "",
+                                GOAPI_SHED_KEY_SLOTS_MIN, GOAPI_SHED_KEY_SLOTS);
+        }
+        d.slots = (apr_uint32_t)ns;
     }
     if (v == 0) {
         dc->shed_per = 0;
@@ -566,9 +581,10 @@ int goapi_shed_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     for (i = 0; i < goapi_shed_per_decls->nelts; i++) {
-        goapi_shed_keys_init(&goapi_shed_tables[i + 1],
-                             APR_ARRAY_IDX(goapi_shed_per_decls, i, goapi_shed_per_decl).limit,
-                             secret);
+        const goapi_shed_per_decl *d = &APR_ARRAY_IDX(goapi_shed_per_decls, i,
+                                                      goapi_shed_per_decl);
+
+        goapi_shed_keys_init(&goapi_shed_tables[i + 1], d->limit, d->slots, secret);
     }
     goapi_metrics_scope_gauges(goapi_shed_gauges);
     return OK;
