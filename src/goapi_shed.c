@@ -377,9 +377,13 @@ static void goapi_shed_adapt(goapi_shed_scope *s, const apr_uint32_t *count, apr
         if (gradient > 1.0 && (double)peak * 2 < s->estimate) {
             gradient = 1.0;             /* unused places prove nothing */
         }
-        /* a fall starts from the most the window used, or it could take
-         * windows to come down to where it bites */
-        next = (gradient < 1.0 && peak < s->estimate ? (double)peak : s->estimate) * gradient;
+        /* while the limit turns requests away, a fall starts from the
+         * most the window used, or it could take windows to come down to
+         * where it bites; while it does not, from the limit, so that a
+         * short rise of latency under a load well below the limit does
+         * not bring it down to that load and shed */
+        next = (gradient < 1.0 && refused && peak < s->estimate ? (double)peak
+                                                               : s->estimate) * gradient;
         next += goapi_isqrt(next < 1 ? 1 : (apr_uint32_t)(next > 1e9 ? 1e9 : next)) / 2.0;
     }
     if (next < c->min) {

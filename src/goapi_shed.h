@@ -15,7 +15,9 @@
  *     1.25 / sampled, held within [0.5, 2];
  *   - the new limit is limit * gradient + sqrt(limit * gradient) / 2, the
  *     square root being room for bursts, held within [min, max]; a limit
- *     that the window's requests never came near using does not grow;
+ *     that the window's requests never came near using does not grow; a
+ *     fall starts from the most requests the window held when the limit
+ *     turned some away in it;
  *   - a window in which a tenth or more of the requests that ended failed
  *     (a 5xx, a deadline cut, a client gone: goapi_shed_leave()'s failed)
  *     multiplies the limit by the back-off factor (0.9 unless set)

@@ -556,6 +556,39 @@ static void test_backoff_on_failures(void **state)
     assert_true(r->lowest >= 24);
 }
 
+/* Slow windows under a load far below the limit (20 of 64): the limit
+ * falls from where it is, not from the 20 the window held, so that the
+ * next requests are not shed for a moment's slowness. */
+static void test_slow_window_below_the_limit(void **state)
+{
+    goapi_shed_conf c = { 1, 2, 64, 64, 0, { 0 }, 0, 0, 0 };
+    goapi_shed_scope s;
+    goapi_shed_ticket t[20];
+    apr_time_t now = 0;
+    int i, round;
+
+    (void)state;
+    goapi_shed_scope_init(&s, &c, 0);
+    for (round = 0; round < 3; round++) {
+        /* 20 at once: 50 ms, then 100 ms twice (a window ends at the
+         * tenth request of a round and at the first of the next) */
+        apr_time_t took = apr_time_from_msec(round ? 100 : 50);
+
+        now += apr_time_from_msec(200);
+        for (i = 0; i < 20; i++) {
+            assert_true(goapi_shed_enter(&s, now, &t[i]));
+        }
+        for (i = 0; i < 20; i++) {
+            goapi_shed_leave(&t[i], now + took, 0);
+        }
+        now += took;
+    }
+    assert_true(s.unloaded >= 49000 && s.unloaded <= 57000);
+    assert_true(s.sampled >= 98000 && s.sampled <= 115000);
+    assert_true(s.gradient < 1000);             /* it fell */
+    assert_true(s.limit > 32);                  /* from 64, not from 20 */
+}
+
 /* The backoff factor is the scope's. */
 static void test_backoff_factor(void **state)
 {
@@ -649,6 +682,7 @@ int main(void)
         cmocka_unit_test(test_long_overload_does_not_ratchet),
         cmocka_unit_test(test_slower_backend_learnt),
         cmocka_unit_test(test_backoff_on_failures),
+        cmocka_unit_test(test_slow_window_below_the_limit),
         cmocka_unit_test(test_backoff_factor),
         cmocka_unit_test(test_percentile),
         cmocka_unit_test(test_retry_after),
