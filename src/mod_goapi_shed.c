@@ -199,9 +199,9 @@ const char *goapi_cmd_max_in_flight(cmd_parms *cmd, void *dconf, const char *arg
         if (err || *args) {
             return apr_psprintf(cmd->pool, "GoapiMaxInFlight: '%s%s%s' is not valid: %s; "
                                 "expected a number of requests from 1 to %d, 0 for no "
-                                "limit, or auto [min=N] [max=N] [start=N] [percentile=N] [backoff=F]", first,
-                                *args ? " " : "", args, err ? err : "one value only",
-                                GOAPI_SHED_MAX);
+                                "limit, or auto [min=N] [max=N] [start=N] [percentile=N] "
+                                "[backoff=F]", first, *args ? " " : "", args,
+                                err ? err : "one value only", GOAPI_SHED_MAX);
         }
         dc->max_in_flight = 1;
         dc->shed_scope = 0;

@@ -78,6 +78,7 @@ STEADY_CLIENTS = 16                     # a quarter of what the backend serves a
 
 class SteadyAutoTest(BackendCase):
     MPM = "event"
+    TIME_LIMIT = STEADY_SECONDS + 60    # run.py's limit for this one
     CONF = """
 ProxyPass "/auto/" "http://127.0.0.1:@BACKEND@/" retry=0
 <Location "/auto/">
