@@ -144,7 +144,9 @@ FLOOD_KEYS = 100000
 FLOOD_CONNS = 48
 FLOOD_SECONDS = 240                     # the flood stops here in any case
 TABLE_BYTES = 16 + 16 + 8 * 4096        # a goapi_shed_keys, whatever its slots=
-MEMORY_SLACK = 2 << 20                  # a child's allocator and page-cache noise
+MEMORY_SLACK = 1 << 20                  # a child's allocators (MaxMemFree 256 KiB a
+                                        # thread) and page-cache noise; a key kept
+                                        # per child would be 100 000 times its size
 
 
 def child_pss(httpd):
@@ -192,6 +194,7 @@ ProxyPass "/flood/" "http://127.0.0.1:@BACKEND@/" retry=0
 <Location "/flood/">
     GoapiMaxInFlightPer header:X-Tenant 2 slots=8
 </Location>
+MaxMemFree 256
 """
 
     def flood(self, first, n):
@@ -247,7 +250,7 @@ ProxyPass "/flood/" "http://127.0.0.1:@BACKEND@/" retry=0
         if self.MPM == "prefork":
             self.allowed_errors.append(r"AH00161: server reached MaxRequestWorkers")
         # warm up: every child has served the flood's shape once
-        warm = self.flood(10 ** 7, 5000)
+        warm = self.flood(10 ** 7, 20000)
         self.assertEqual(set(warm), {200}, warm)
         before = child_pss(self.httpd)
         over_before = self.metric("goapi_max_in_flight_per_overflow_total", "/flood/")
