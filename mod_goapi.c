@@ -200,12 +200,14 @@ static const command_rec goapi_cmds[] = {
                      RSRC_CONF | ACCESS_CONF,
                      "At most this many requests of this server or location at once, "
                      "across every child; the next get 503 with Retry-After (default 0: "
-                     "no limit); auto [min=N] [max=N] [start=N]: a limit that follows "
-                     "the requests' latency"),
-    AP_INIT_TAKE2("GoapiMaxInFlightPer", goapi_cmd_max_in_flight_per, NULL,
-                  RSRC_CONF | ACCESS_CONF,
-                  "ip|user|header:<Name> N: at most N requests in flight per client "
-                  "address, user or header value in this server or location; 0: none"),
+                     "no limit); auto [min=N] [max=N] [start=N] [percentile=N] [backoff=F]: "
+                     "a limit that follows the requests' latency and backs off when "
+                     "they fail"),
+    AP_INIT_TAKE23("GoapiMaxInFlightPer", goapi_cmd_max_in_flight_per, NULL,
+                   RSRC_CONF | ACCESS_CONF,
+                   "ip|user|header:<Name> N [slots=N]: at most N requests in flight per "
+                   "client address, user or header value in this server or location; 0: "
+                   "none; slots: the keys in flight its table holds (default 4096)"),
     AP_INIT_TAKE3("GoapiMaxInFlightPartition", goapi_cmd_max_in_flight_partition, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "<name> <share>% header:<Name>=<value>|env=<variable>: a share of the "

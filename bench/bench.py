@@ -69,6 +69,9 @@ RSS_REQUESTS = int(os.environ.get("BENCH_RSS_REQUESTS", "1000000"))
 SCRAPES = 200
 # BENCH_ONLY=rounds: the rounds alone (no idle, memory or callgrind runs)
 ONLY_ROUNDS = os.environ.get("BENCH_ONLY") == "rounds"
+# BENCH_ONLY=perkey: GET /parcels/{id} with a per-key limit never reached
+# against no limit, alone: rounds, then instructions per request
+ONLY_PERKEY = os.environ.get("BENCH_ONLY") == "perkey"
 REDIS_N1 = "Redis, Replicas 1: first exec."
 PG_FIRST = "PostgreSQL: POST, first exec."
 RSS_SECONDS_MAX = 150                   # the memory run stops here in any case
@@ -518,10 +521,52 @@ def callgrind(name, body, goapi, extra_modules, path):
     return (t2 - t1) / CALLGRIND_REQUESTS, (h2 - h1) / CALLGRIND_REQUESTS
 
 
+PERKEY_EXTRA = "GoapiMaxInFlightPer ip 100000\n"
+
+
+def perkey_only():
+    """The per-key limit's cost alone: the same rounds as the whole run
+    (interleaved, a warm-up discarded, medians), then callgrind."""
+    goapi = Server("goapi", goapi_body(True))
+    perkey = Server("perkey", goapi_body(True, extra=PERKEY_EXTRA))
+    names = ("GET /parcels/{id}", "GET /parcels/{id}, MaxInFlightPer ip")
+    results = {n: [] for n in names}
+    lines = []
+    try:
+        for srv in (goapi, perkey):
+            srv.start()
+        pairs = list(zip(names, (goapi, perkey)))
+        for rnd in range(ROUNDS + 1):
+            for name, srv in (pairs if rnd % 2 == 0 else pairs[::-1]):
+                r = wrk(srv.url("/parcels/p-1"), 1 if rnd == 0 else SECONDS)
+                if r["non2xx"]:
+                    raise RuntimeError("%s: %d answers that were not 2xx" % (name, r["non2xx"]))
+                if rnd:
+                    results[name].append(r)
+            print("round %d of %d done" % (rnd, ROUNDS), flush=True)
+    finally:
+        for srv in (goapi, perkey):
+            srv.cleanup()
+    med = {n: statistics.median(r["rps"] for r in results[n]) for n in names}
+    for n in names:
+        lines.append("%-40s %10.0f req/s  (rounds: %s)" % (
+            n, med[n], " ".join("%.0f" % r["rps"] for r in results[n])))
+    lines.append("%-40s %10.3f   budget >= 0.98" % ("MaxInFlightPer ip (never reached) / no "
+                                                    "limit, req/s", med[names[1]] / med[names[0]]))
+    c0 = callgrind("goapi", goapi_body(True), True, (), "/parcels/p-1")
+    c1 = callgrind("perkey", goapi_body(True, extra=PERKEY_EXTRA), True, (), "/parcels/p-1")
+    lines.append("instructions per request (callgrind): no limit %.0f, MaxInFlightPer ip %.0f "
+                 "(+%.0f, %.3fx)" % (c0[0], c1[0], c1[0] - c0[0], c1[0] / c0[0]))
+    print("\n".join(lines), flush=True)
+
+
 def main():
     for tool in ("wrk", "valgrind", "callgrind_annotate"):
         if not shutil.which(tool):
             sys.exit("bench: %s missing (make bench installs it)" % tool)
+    if ONLY_PERKEY:
+        perkey_only()
+        return
     tmp = tempfile.mkdtemp(prefix="goapi-bench-lua-")
     lua_s = scripts(tmp)
     benchok = "goapi_benchok_module %s" % BENCHOK

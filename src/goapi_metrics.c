@@ -875,22 +875,71 @@ static void goapi_render_states(goapi_out *o, const char *name, const char *help
 
 static void goapi_render_scopes(goapi_out *o, const goapi_metrics_extra *x)
 {
+    static const char *const names[] = {
+        "goapi_max_in_flight_limit", "goapi_in_flight", "goapi_max_in_flight_gradient",
+        "goapi_max_in_flight_unloaded_latency_seconds",
+        "goapi_max_in_flight_sampled_latency_seconds"
+    };
+    static const char *const helps[] = {
+        "Requests a GoapiMaxInFlight scope admits at once now.",
+        "Requests of a GoapiMaxInFlight scope being served now.",
+        "The factor of the last change of a GoapiMaxInFlight auto limit (below 1: it fell).",
+        "The latency a GoapiMaxInFlight auto scope takes for its backend's unloaded one.",
+        "The latency at its percentile of the last window of a GoapiMaxInFlight auto scope."
+    };
     const char *labels[3];
     int pass, i;
 
-    for (pass = 0; pass < 2; pass++) {
-        const char *name = pass ? "goapi_in_flight" : "goapi_max_in_flight_limit";
-
-        goapi_family(o, name, GOAPI_T_GAUGE,
-                     pass ? "Requests of a GoapiMaxInFlight scope being served now."
-                          : "Requests a GoapiMaxInFlight scope admits at once now.");
+    for (pass = 0; pass < 5; pass++) {
+        if (pass >= 2 && !x->scope_adaptive) {
+            break;
+        }
+        goapi_family(o, names[pass], GOAPI_T_GAUGE, helps[pass]);
         for (i = 0; i < x->nscopes; i++) {
+            const char *v;
+
+            if (pass >= 2 && !x->scope_adaptive[i]) {
+                continue;
+            }
+            switch (pass) {
+            case 0:
+                v = goapi_u64(o->p, x->scope_limits[i]);
+                break;
+            case 1:
+                v = goapi_u64(o->p, x->scope_taken[i]);
+                break;
+            case 2:
+                v = apr_psprintf(o->p, "%.3f", (double)x->scope_gradient[i] / 1000.0);
+                break;
+            case 3:
+                v = goapi_secs(o->p, x->scope_unloaded[i]);
+                break;
+            default:
+                v = goapi_secs(o->p, x->scope_sampled[i]);
+                break;
+            }
             labels[0] = "scope";
             labels[1] = x->scope_names[i];
             labels[2] = NULL;
-            goapi_sample(o, name, labels,
-                         goapi_u64(o->p, pass ? x->scope_taken[i] : x->scope_limits[i]));
+            goapi_sample(o, names[pass], labels, v);
         }
+    }
+}
+
+static void goapi_render_keytables(goapi_out *o, const goapi_metrics_extra *x)
+{
+    const char *labels[3];
+    int i;
+
+    goapi_family(o, "goapi_max_in_flight_per_overflow_total", GOAPI_T_COUNTER,
+                 "Requests admitted without a per-key limit because the "
+                 "GoapiMaxInFlightPer table of keys had no slot for them.");
+    for (i = 0; i < x->nkeytables; i++) {
+        labels[0] = "scope";
+        labels[1] = x->keytable_names[i];
+        labels[2] = NULL;
+        goapi_sample(o, "goapi_max_in_flight_per_overflow_total", labels,
+                     goapi_u64(o->p, x->keytable_overflow[i]));
     }
 }
 
@@ -923,6 +972,9 @@ char *goapi_metrics_render(apr_pool_t *p, const goapi_metrics *m,
                             x->conn_states, x->conns);
         if (x->nscopes > 0) {
             goapi_render_scopes(&o, x);
+        }
+        if (x->nkeytables > 0) {
+            goapi_render_keytables(&o, x);
         }
     }
     goapi_family(&o, "process_start_time_seconds", GOAPI_T_GAUGE,

@@ -253,6 +253,16 @@ typedef struct {
     const char *store;                  /* the idempotency store's kind (lmdb,
                                          * redis, dbd): the store time's label;
                                          * NULL none */
+    /* per scope, auto ones (scope_adaptive[i] 1) only: the adaptive limit's
+     * last gradient (thousandths), unloaded and sampled latency (us; 0
+     * unknown yet); NULL when no scope is auto */
+    const int *scope_adaptive;
+    const apr_uint64_t *scope_gradient;
+    const apr_uint64_t *scope_unloaded;
+    const apr_uint64_t *scope_sampled;
+    int nkeytables;                     /* GoapiMaxInFlightPer tables */
+    const char *const *keytable_names;
+    const apr_uint64_t *keytable_overflow;  /* requests admitted uncounted: full */
 } goapi_metrics_extra;
 
 #define GOAPI_METRICS_TEXT_TYPE "text/plain; version=0.0.4; charset=utf-8"

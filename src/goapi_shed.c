@@ -13,15 +13,24 @@
 #define GOAPI_SHED_TOLERANCE 1.25       /* latency accepted over the unloaded one */
 #define GOAPI_SHED_GRADIENT_MIN 0.5
 #define GOAPI_SHED_GRADIENT_MAX 2.0
-#define GOAPI_SHED_JITTER apr_time_from_sec(3)
+#define GOAPI_SHED_PERCENTILE 50
+#define GOAPI_SHED_BACKOFF 900          /* thousandths kept on a back-off */
 
 void goapi_shed_scope_init(goapi_shed_scope *s, const goapi_shed_conf *conf, apr_time_t now)
 {
     memset((void *)s, 0, sizeof(*s));
     s->conf = *conf;
+    if (!s->conf.percentile) {
+        s->conf.percentile = GOAPI_SHED_PERCENTILE;
+    }
+    if (!s->conf.backoff) {
+        s->conf.backoff = GOAPI_SHED_BACKOFF;
+    }
     s->limit = conf->start;
     s->estimate = conf->start;
+    s->gradient = 1000;
     s->window_start = (apr_uint64_t)now;
+    s->slot_start = now;
 }
 
 /* ---- the latency histogram ----------------------------------------------- */
@@ -54,6 +63,35 @@ apr_uint64_t goapi_shed_bucket_value(int bucket)
     return ((apr_uint64_t)(4 + sub) << (k - 2)) + (((apr_uint64_t)1 << (k - 2)) >> 1);
 }
 
+apr_uint64_t goapi_shed_percentile(const apr_uint32_t *count, apr_uint32_t total,
+                                   apr_uint32_t pct)
+{
+    double target = (double)total * (double)pct / 100.0, seen = 0;
+    int b;
+
+    for (b = 0; b < GOAPI_SHED_BUCKETS && total; b++) {
+        if (count[b] && seen + count[b] >= target) {
+            /* where the target falls among the bucket's samples, taken as
+             * spread evenly over its width */
+            double low, width;
+
+            if (b < 4) {
+                low = b;
+                width = 1;
+            }
+            else {
+                int k = b / 4 + 1;
+
+                low = (double)((apr_uint64_t)(4 + b % 4) << (k - 2));
+                width = (double)((apr_uint64_t)1 << (k - 2));
+            }
+            return (apr_uint64_t)(low + width * (target - seen) / count[b] + 0.5);
+        }
+        seen += count[b];
+    }
+    return 0;
+}
+
 /* ---- places ---------------------------------------------------------------- */
 
 static void goapi_shed_note_peak(goapi_shed_scope *s, apr_uint32_t held)
@@ -82,6 +120,9 @@ int goapi_shed_enter(goapi_shed_scope *s, apr_time_t now, goapi_shed_ticket *t)
         apr_uint32_t seen;
 
         if (held >= limit) {
+            if (s->conf.adaptive) {
+                apr_atomic_inc32(&s->refused);  /* the limit binds */
+            }
             return 0;
         }
         seen = apr_atomic_cas32(&s->taken, held + 1, held);
@@ -217,10 +258,10 @@ static apr_uint32_t goapi_shed_bounded(const goapi_shed_conf *c, double v)
     return (apr_uint32_t)(v + 0.5);
 }
 
-/* Empties the histogram into a median; n: how many it held. */
-static apr_uint64_t goapi_shed_take_median(goapi_shed_scope *s, apr_uint32_t *n)
+/* Empties the window's histogram into count; the number of samples. */
+static apr_uint32_t goapi_shed_take_hist(goapi_shed_scope *s, apr_uint32_t *count)
 {
-    apr_uint32_t count[GOAPI_SHED_BUCKETS], total = 0, seen = 0;
+    apr_uint32_t total = 0;
     int b;
 
     for (b = 0; b < GOAPI_SHED_BUCKETS; b++) {
@@ -228,21 +269,7 @@ static apr_uint64_t goapi_shed_take_median(goapi_shed_scope *s, apr_uint32_t *n)
         total += count[b];
     }
     apr_atomic_sub32(&s->samples, total);
-    *n = total;
-    for (b = 0; b < GOAPI_SHED_BUCKETS; b++) {
-        seen += count[b];
-        if (total && seen * 2 >= total) {
-            return goapi_shed_bucket_value(b);
-        }
-    }
-    return 0;
-}
-
-static void goapi_shed_next_measure(goapi_shed_scope *s, apr_time_t now,
-                                    apr_uint32_t random_bits)
-{
-    s->next_measure = now + GOAPI_SHED_MEASURE_EVERY
-                      + (apr_time_t)(random_bits % (apr_uint32_t)GOAPI_SHED_JITTER);
+    return total;
 }
 
 /* A new limit starts a new epoch: the requests admitted under another one
@@ -254,71 +281,129 @@ static void goapi_shed_set_limit(goapi_shed_scope *s, apr_uint32_t limit)
     }
 }
 
-/* The holder of updating sets the limit from a window's median latency. */
-static void goapi_shed_adapt(goapi_shed_scope *s, apr_uint64_t median, apr_uint32_t peak,
-                             apr_time_t now, apr_uint32_t random_bits)
+static apr_uint32_t goapi_shed_us32(apr_uint64_t us)
+{
+    return us > 0xffffffffu ? 0xffffffffu : (apr_uint32_t)us;
+}
+
+/* The window's samples go into the current slot; a slot of 2 s with
+ * enough samples, that no binding limit above min made a queue of, gives
+ * its percentile to the windowed minimum.  Then the unloaded latency is
+ * the lowest of those not older than GOAPI_SHED_BEST_AGE; none: as it
+ * was. */
+static void goapi_shed_learn_unloaded(goapi_shed_scope *s, const apr_uint32_t *count,
+                                      apr_uint32_t n, apr_uint32_t refused,
+                                      apr_uint32_t limit, apr_time_t now)
+{
+    apr_uint32_t best = 0;
+    int b, i;
+
+    for (b = 0; b < GOAPI_SHED_BUCKETS; b++) {
+        s->slot_hist[b] += count[b];
+    }
+    s->slot_n += n;
+    if (refused && limit > s->conf.min) {
+        s->slot_dirty = 1;
+    }
+    if (now - s->slot_start >= GOAPI_SHED_SLOT
+        && (s->slot_n >= GOAPI_SHED_SLOT_SAMPLES || now - s->slot_start >= 4 * GOAPI_SHED_SLOT)) {
+        if (s->slot_n >= GOAPI_SHED_SLOT_SAMPLES && !s->slot_dirty) {
+            apr_uint64_t v = goapi_shed_percentile(s->slot_hist, s->slot_n,
+                                                   s->conf.percentile);
+
+            s->best[s->best_next] = goapi_shed_us32(v ? v : 1);
+            s->best_at[s->best_next] = now;
+            s->best_next = (s->best_next + 1) % GOAPI_SHED_BEST;
+        }
+        memset(s->slot_hist, 0, sizeof(s->slot_hist));
+        s->slot_n = 0;
+        s->slot_dirty = 0;
+        s->slot_start = now;
+    }
+    for (i = 0; i < GOAPI_SHED_BEST; i++) {
+        if (s->best[i] && s->best_at[i] > now - GOAPI_SHED_BEST_AGE
+            && (!best || s->best[i] < best)) {
+            best = s->best[i];
+        }
+    }
+    if (best) {
+        apr_atomic_set32(&s->unloaded, best);
+    }
+}
+
+/* The holder of updating sets the limit from a window: n latencies in
+ * count, failed back-off signals, refused requests turned away, and the
+ * most requests held at once. */
+static void goapi_shed_adapt(goapi_shed_scope *s, const apr_uint32_t *count, apr_uint32_t n,
+                             apr_uint32_t failed, apr_uint32_t refused, apr_uint32_t peak,
+                             apr_time_t now)
 {
     const goapi_shed_conf *c = &s->conf;
+    apr_uint32_t limit = apr_atomic_read32(&s->limit), unloaded;
+    apr_uint64_t sampled = 0;
     double gradient, next;
 
-    if (median < 1) {
-        median = 1;
+    if (n) {
+        sampled = goapi_shed_percentile(count, n, c->percentile);
+        if (sampled < 1) {
+            sampled = 1;
+        }
+        apr_atomic_set32(&s->sampled, goapi_shed_us32(sampled));
+        goapi_shed_learn_unloaded(s, count, n, refused, limit, now);
     }
-    if (s->saved) {
-        /* a measurement ends: its median is the unloaded latency */
-        s->unloaded = median > 0xffffffffu ? 0xffffffffu : (apr_uint32_t)median;
-        s->estimate = s->saved;
-        goapi_shed_set_limit(s, s->saved);
-        apr_atomic_set32(&s->saved, 0);
-        goapi_shed_next_measure(s, now, random_bits);
+    unloaded = apr_atomic_read32(&s->unloaded);
+    if (failed && (apr_uint64_t)failed * 10 >= (apr_uint64_t)failed + n) {
+        /* the backend fails: back off at once, multiplicatively */
+        gradient = c->backoff / 1000.0;
+        next = s->estimate * gradient;
+    }
+    else if (!n) {
         return;
     }
-    if (!s->unloaded) {
-        s->unloaded = median > 0xffffffffu ? 0xffffffffu : (apr_uint32_t)median;
-        goapi_shed_next_measure(s, now, random_bits);
+    else if (!unloaded) {
+        /* the first window: its latency stands for the unloaded one until
+         * a clean slot gives it */
+        apr_atomic_set32(&s->unloaded, goapi_shed_us32(sampled));
         return;
     }
-    if (now >= s->next_measure) {
-        /* hold the limit at min until requests admitted under it tell the
-         * latency without a queue */
-        apr_atomic_set32(&s->saved, apr_atomic_read32(&s->limit));
-        apr_atomic_set32(&s->limit, c->min);
-        apr_atomic_inc32(&s->epoch);    /* even when min was the limit */
-        return;
+    else {
+        gradient = GOAPI_SHED_TOLERANCE * (double)unloaded / (double)sampled;
+        if (gradient < GOAPI_SHED_GRADIENT_MIN) {
+            gradient = GOAPI_SHED_GRADIENT_MIN;
+        }
+        if (gradient > GOAPI_SHED_GRADIENT_MAX) {
+            gradient = GOAPI_SHED_GRADIENT_MAX;
+        }
+        if (gradient > 1.0 && (double)peak * 2 < s->estimate) {
+            gradient = 1.0;             /* unused places prove nothing */
+        }
+        /* while the limit turns requests away, a fall starts from the
+         * most the window used, or it could take windows to come down to
+         * where it bites; while it does not, from the limit, so that a
+         * short rise of latency under a load well below the limit does
+         * not bring it down to that load and shed */
+        next = (gradient < 1.0 && refused && peak < s->estimate ? (double)peak
+                                                               : s->estimate) * gradient;
+        next += goapi_isqrt(next < 1 ? 1 : (apr_uint32_t)(next > 1e9 ? 1e9 : next)) / 2.0;
     }
-    gradient = GOAPI_SHED_TOLERANCE * (double)s->unloaded / (double)median;
-    if (gradient < GOAPI_SHED_GRADIENT_MIN) {
-        gradient = GOAPI_SHED_GRADIENT_MIN;
-    }
-    if (gradient > GOAPI_SHED_GRADIENT_MAX) {
-        gradient = GOAPI_SHED_GRADIENT_MAX;
-    }
-    if (gradient > 1.0 && (double)peak * 2 < s->estimate) {
-        gradient = 1.0;                 /* unused places prove nothing */
-    }
-    /* a fall starts from the most the window used, or it could take
-     * windows to come down to where it bites */
-    next = (gradient < 1.0 && peak < s->estimate ? (double)peak : s->estimate) * gradient;
-    next += goapi_isqrt(next < 1 ? 1 : (apr_uint32_t)(next > 1e9 ? 1e9 : next)) / 2.0;
     if (next < c->min) {
         next = c->min;
     }
     if (next > c->max) {
         next = c->max;
     }
+    apr_atomic_set32(&s->gradient, (apr_uint32_t)(gradient * 1000 + 0.5));
     s->estimate = next;
     goapi_shed_set_limit(s, goapi_shed_bounded(c, next));
 }
 
-static int goapi_shed_window_done(goapi_shed_scope *s, apr_time_t now,
-                                  apr_uint32_t random_bits)
+static int goapi_shed_window_done(goapi_shed_scope *s, apr_time_t now)
 {
-    apr_uint64_t start = apr_atomic_read64(&s->window_start), median;
-    int measuring = apr_atomic_read32(&s->saved) != 0;
-    apr_uint32_t n, peak;
+    apr_uint64_t start = apr_atomic_read64(&s->window_start);
+    apr_uint32_t count[GOAPI_SHED_BUCKETS], n, failed, refused, peak;
 
-    if (apr_atomic_read32(&s->samples)
-            < (measuring ? GOAPI_SHED_MEASURE_SAMPLES : GOAPI_SHED_WINDOW_SAMPLES)
+    if (apr_atomic_read32(&s->samples) + apr_atomic_read32(&s->failed)
+            < GOAPI_SHED_WINDOW_SAMPLES
         || (apr_time_t)start > now - GOAPI_SHED_WINDOW
         || apr_atomic_cas32(&s->updating, 1, 0) != 0) {
         return 0;
@@ -327,17 +412,19 @@ static int goapi_shed_window_done(goapi_shed_scope *s, apr_time_t now,
         apr_atomic_set32(&s->updating, 0);      /* another process was first */
         return 0;
     }
-    median = goapi_shed_take_median(s, &n);
+    n = goapi_shed_take_hist(s, count);
+    failed = apr_atomic_xchg32(&s->failed, 0);
+    refused = apr_atomic_xchg32(&s->refused, 0);
     peak = apr_atomic_xchg32(&s->peak, apr_atomic_read32(&s->taken));
-    if (n) {
-        goapi_shed_adapt(s, median, peak, now, random_bits);
+    if (n || failed) {
+        goapi_shed_adapt(s, count, n, failed, refused, peak, now);
     }
     apr_atomic_set64(&s->window_start, (apr_uint64_t)now);
     apr_atomic_set32(&s->updating, 0);
-    return n > 0;
+    return n || failed;
 }
 
-int goapi_shed_leave(goapi_shed_ticket *t, apr_time_t now, apr_uint32_t random_bits)
+int goapi_shed_leave(goapi_shed_ticket *t, apr_time_t now, int failed)
 {
     goapi_shed_scope *s = t->scope;
     apr_uint32_t epoch;
@@ -349,15 +436,21 @@ int goapi_shed_leave(goapi_shed_ticket *t, apr_time_t now, apr_uint32_t random_b
     if (!s->conf.adaptive) {
         return 0;
     }
-    /* only requests admitted under the limit now tell of it */
-    epoch = apr_atomic_read32(&s->epoch);
-    if (t->epoch == epoch) {
-        /* counted before it is filed, so samples >= what hist holds */
-        apr_atomic_inc32(&s->samples);
-        apr_atomic_inc32(&s->hist[goapi_shed_bucket(
-            now > t->admitted ? (apr_uint64_t)(now - t->admitted) : 0)]);
+    if (failed) {
+        /* whatever limit it was admitted under: the backend fails now */
+        apr_atomic_inc32(&s->failed);
     }
-    return goapi_shed_window_done(s, now, random_bits);
+    else {
+        /* only requests admitted under the limit now tell of its latency */
+        epoch = apr_atomic_read32(&s->epoch);
+        if (t->epoch == epoch) {
+            /* counted before it is filed, so samples >= what hist holds */
+            apr_atomic_inc32(&s->samples);
+            apr_atomic_inc32(&s->hist[goapi_shed_bucket(
+                now > t->admitted ? (apr_uint64_t)(now - t->admitted) : 0)]);
+        }
+    }
+    return goapi_shed_window_done(s, now);
 }
 
 int goapi_shed_retry_after(int base, apr_uint32_t random_bits)

@@ -6,18 +6,34 @@
  * latency the scope's requests see.  Pure: APR and libc only.
  *
  * The adaptive limit (GoapiMaxInFlight auto) is a gradient limiter in the
- * manner of Envoy's adaptive concurrency filter and Netflix's Gradient2:
+ * manner of Envoy's adaptive concurrency filter and Netflix's Gradient2,
+ * with an AIMD back-off:
  *
- *   - every window (100 ms, and at least 10 finished requests) the median
- *     latency of the window's requests is compared with the scope's
- *     unloaded latency: gradient = unloaded * 1.1 / median, held within
- *     [0.5, 2];
- *   - the new limit is limit * gradient + sqrt(limit * gradient), the
+ *   - every window (100 ms, and at least 10 finished requests) the
+ *     window's latency at the scope's percentile (p50 unless set) is
+ *     compared with the scope's unloaded latency: gradient = unloaded *
+ *     1.25 / sampled, held within [0.5, 2];
+ *   - the new limit is limit * gradient + sqrt(limit * gradient) / 2, the
  *     square root being room for bursts, held within [min, max]; a limit
- *     that the window's requests never came near using does not grow;
- *   - the unloaded latency is the first window's median, then measured
- *     again every 30 s (plus up to 3 s of jitter) by holding the limit at
- *     min until 20 requests admitted under it have finished.
+ *     that the window's requests never came near using does not grow; a
+ *     fall starts from the most requests the window held when the limit
+ *     turned some away in it;
+ *   - a window in which a tenth or more of the requests that ended failed
+ *     (a 5xx, a deadline cut, a client gone: goapi_shed_leave()'s failed)
+ *     multiplies the limit by the back-off factor (0.9 unless set)
+ *     instead; the failed requests' latencies are not sampled;
+ *   - the unloaded latency is the lowest of the percentiles of the 2 s
+ *     slots of the last 30 s (a windowed minimum that ages out).  A slot
+ *     counts only when it is clean: no request was turned away by the
+ *     limit while it was above min.  A slot whose limit turned requests
+ *     away measures the queue the limit lets through, not the backend
+ *     unloaded; were it counted, a long overload would raise the unloaded
+ *     latency slot by slot and the limit with it.  A slot held at min
+ *     counts: min is what the backend always serves, so that is a
+ *     measurement at the floor, and a backend become slower for every
+ *     request is learnt once the faster slots have aged out.  The limit is
+ *     never pinned to min to measure, so a steady load sheds nothing.
+ *     Until the first clean slot, the first window's latency stands for it.
  *
  * So when a backend's latency grows because it is given more than it can
  * serve, the limit falls towards what it serves at near its unloaded
@@ -48,7 +64,14 @@ typedef struct {
     apr_uint32_t share[GOAPI_SHED_PARTITIONS];  /* percent of the limit each is
                                          * guaranteed; the last: what is left */
     apr_uint32_t queue;                 /* GoapiShedQueue: waiters at most; 0 none */
+    apr_uint32_t percentile;            /* adaptive: of the latency sampled, 1-99;
+                                         * 0 = 50 */
+    apr_uint32_t backoff;               /* adaptive: thousandths of the limit kept
+                                         * on a back-off, 500-999; 0 = 900 */
 } goapi_shed_conf;
+
+/* Slots of the windowed minimum of the unloaded latency. */
+#define GOAPI_SHED_BEST 16
 
 /* Longest queue of a scope. */
 #define GOAPI_SHED_QUEUE_MAX 1024
@@ -72,10 +95,21 @@ typedef struct {
     volatile apr_uint32_t q_head;       /* the number whose turn it is */
     volatile apr_uint32_t q_gone[GOAPI_SHED_QUEUE_MAX];     /* number + 1 of a
                                          * waiter that left before its turn */
+    volatile apr_uint32_t failed;       /* back-off signals in this window */
+    volatile apr_uint32_t refused;      /* requests the limit turned away in it */
+    /* telemetry, set by the holder of updating, read by a scrape */
+    volatile apr_uint32_t unloaded;     /* latency unloaded, us; 0 unknown */
+    volatile apr_uint32_t sampled;      /* the last window's percentile, us */
+    volatile apr_uint32_t gradient;     /* the last change's factor, thousandths */
+    /* the holder of updating's own */
     double estimate;                    /* the limit before rounding */
-    apr_uint32_t unloaded;              /* median latency unloaded, us; 0 unknown */
-    volatile apr_uint32_t saved;        /* limit before a measurement; 0 none */
-    apr_time_t next_measure;
+    apr_uint32_t slot_hist[GOAPI_SHED_BUCKETS]; /* the slot being filled */
+    apr_uint32_t slot_n;
+    int slot_dirty;                     /* the limit turned requests away above min */
+    apr_time_t slot_start;
+    apr_uint32_t best[GOAPI_SHED_BEST]; /* percentile of each clean slot, us */
+    apr_time_t best_at[GOAPI_SHED_BEST];
+    int best_next;
 } goapi_shed_scope;
 
 /* What one admitted request carries to its end. */
@@ -88,8 +122,9 @@ typedef struct {
 
 #define GOAPI_SHED_WINDOW         apr_time_from_msec(100)
 #define GOAPI_SHED_WINDOW_SAMPLES 10
-#define GOAPI_SHED_MEASURE_EVERY  apr_time_from_sec(30)
-#define GOAPI_SHED_MEASURE_SAMPLES 20
+#define GOAPI_SHED_SLOT           apr_time_from_sec(2)
+#define GOAPI_SHED_SLOT_SAMPLES   20
+#define GOAPI_SHED_BEST_AGE       apr_time_from_sec(30)
 
 void goapi_shed_scope_init(goapi_shed_scope *s, const goapi_shed_conf *conf, apr_time_t now);
 
@@ -124,10 +159,17 @@ apr_uint32_t goapi_shed_queued(goapi_shed_scope *s);
  * at least one. */
 apr_uint32_t goapi_shed_guaranteed(goapi_shed_scope *s, int p);
 
-/* Give the place back; an adaptive scope learns the request's latency and,
- * when a window is complete, sets a new limit.  random_bits jitter the
- * next measurement.  1 when this call set a new limit. */
-int goapi_shed_leave(goapi_shed_ticket *t, apr_time_t now, apr_uint32_t random_bits);
+/* Give the place back; an adaptive scope learns the request's latency
+ * (failed 0) or counts a back-off signal (failed 1: a 5xx, a deadline cut,
+ * a client gone) and, when a window is complete, sets a new limit.  1 when
+ * this call set a new limit. */
+int goapi_shed_leave(goapi_shed_ticket *t, apr_time_t now, int failed);
+
+/* The latency at percentile pct (1-99) of a histogram of total samples,
+ * interpolated within its bucket; 0 when it is empty.  Exposed for the
+ * unit tests. */
+apr_uint64_t goapi_shed_percentile(const apr_uint32_t *count, apr_uint32_t total,
+                                   apr_uint32_t pct);
 
 /* Retry-After for a shed request: base seconds plus a jitter of up to as
  * much again, from any 32 random bits, so that the clients told to wait do

@@ -8,8 +8,8 @@
  * A fixed table of slots, each one 64-bit word (a tag of the key above its
  * count) updated by compare-and-swap: no lock, no memory that grows with
  * the number of keys.  A key is hashed with a secret drawn at each start
- * (SHA-256 of secret and key), so a client cannot choose which other keys
- * share its slot or its neighbours.  A key looks at GOAPI_SHED_KEY_PROBES
+ * (SipHash-2-4 keyed by the secret: goapi_siphash.h), so a client cannot
+ * choose which other keys share its slot or its neighbours.  A key looks at GOAPI_SHED_KEY_PROBES
  * slots from its own: its slot when one holds its tag, else the first
  * free one.  When all of them hold other keys in flight, the table is full
  * for it: the request is counted as an overflow and not limited by key
@@ -21,12 +21,14 @@
 
 #include <apr.h>
 
-#define GOAPI_SHED_KEY_SLOTS  4096      /* keys in flight at once, per table */
+#define GOAPI_SHED_KEY_SLOTS  4096      /* keys in flight at once, per table, at most */
+#define GOAPI_SHED_KEY_SLOTS_MIN GOAPI_SHED_KEY_PROBES
 #define GOAPI_SHED_KEY_PROBES 8
-#define GOAPI_SHED_KEY_SECRET 16
+#define GOAPI_SHED_KEY_SECRET 16      /* SipHash-2-4's key */
 
 typedef struct {
     apr_uint32_t limit;                 /* requests per key */
+    apr_uint32_t nslots;                /* slots used, of GOAPI_SHED_KEY_SLOTS */
     volatile apr_uint32_t overflow;     /* requests admitted uncounted: full */
     unsigned char secret[GOAPI_SHED_KEY_SECRET];
     volatile apr_uint64_t slot[GOAPI_SHED_KEY_SLOTS];   /* tag << 32 | count */
@@ -38,7 +40,9 @@ typedef enum {
     GOAPI_SHED_KEY_OVERFLOW             /* no slot for it: admitted, not counted */
 } goapi_shed_key_result;
 
-void goapi_shed_keys_init(goapi_shed_keys *t, apr_uint32_t limit,
+/* A table of nslots slots (GOAPI_SHED_KEY_SLOTS_MIN to
+ * GOAPI_SHED_KEY_SLOTS; out of that range: GOAPI_SHED_KEY_SLOTS). */
+void goapi_shed_keys_init(goapi_shed_keys *t, apr_uint32_t limit, apr_uint32_t nslots,
                           const unsigned char secret[GOAPI_SHED_KEY_SECRET]);
 
 /* The key's hash under the table's secret. */

@@ -32,7 +32,7 @@ extern module AP_MODULE_DECLARE_DATA goapi_module;
  * string; a retired number is never given again.  "make lint" checks both
  * (scripts/check-lognos.py).
  *
- * Next free: GOAPI00190
+ * Next free: GOAPI00191
  */
 #define GOAPI_LOGNO(n) "GOAPI" #n ": "
 
@@ -375,11 +375,10 @@ void goapi_metrics_idem(request_rec *r, goapi_metrics_counter outcome);
 /* A request shed by GoapiMaxInFlight or GoapiMaxInFlightPer, or that
  * GoapiShedDryRun served instead (goapi_shed_total{route,dry_run}). */
 void goapi_metrics_shed(request_rec *r, int dry_run);
-/* The GoapiMaxInFlight scopes a scrape shows: per scope its name, limit
- * now and requests admitted; the number of scopes returned.  Set by
+/* The GoapiMaxInFlight scopes and GoapiMaxInFlightPer tables a scrape
+ * shows, filled into x's scope and keytable fields.  Set by
  * mod_goapi_shed.c at each start (NULL: none). */
-typedef int goapi_scope_gauges_fn(apr_pool_t *p, const char ***labels,
-                                  apr_uint64_t **limits, apr_uint64_t **taken);
+typedef void goapi_scope_gauges_fn(apr_pool_t *p, goapi_metrics_extra *x);
 void goapi_metrics_scope_gauges(goapi_scope_gauges_fn *fn);
 /* A request the goapi handler was to answer, answered by another (an
  * idempotent replay, say): labelled by the route its path matches. */
@@ -403,7 +402,7 @@ int goapi_context_sampled(request_rec *r, const char **trace_id, const char **sp
 /* mod_goapi_shed.c: GoapiMaxInFlight */
 const char *goapi_cmd_max_in_flight(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_max_in_flight_per(cmd_parms *cmd, void *dconf, const char *key,
-                                        const char *n);
+                                        const char *n, const char *slots);
 const char *goapi_cmd_shed_status(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_shed_queue(cmd_parms *cmd, void *dconf, const char *n,
                                  const char *timeout);

@@ -494,9 +494,7 @@ const char *goapi_metrics_scrape(request_rec *r, const goapi_readiness *rd,
         x.conns = conns;
     }
     if (goapi_scope_gauges) {
-        x.nscopes = goapi_scope_gauges(r->pool, (const char ***)&x.scope_names,
-                                       (apr_uint64_t **)&x.scope_limits,
-                                       (apr_uint64_t **)&x.scope_taken);
+        goapi_scope_gauges(r->pool, &x);
     }
     x.store = goapi_idem_store_kind();
     om = goapi_metrics_wants_openmetrics(apr_table_get(r->headers_in, "Accept"));

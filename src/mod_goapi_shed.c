@@ -74,7 +74,9 @@ typedef struct {
     goapi_shed_by by;
     const char *header;                 /* GOAPI_SHED_BY_HEADER: its name */
     apr_uint32_t limit;
+    apr_uint32_t slots;                 /* of its table */
     const char *where;
+    const char *label;                  /* its name in the metrics */
 } goapi_shed_per_decl;
 
 static apr_array_header_t *goapi_shed_per_decls;
@@ -86,8 +88,10 @@ static goapi_shed_scope *goapi_shed_scopes;
 static goapi_shed_keys *goapi_shed_tables;
 
 static goapi_store_log_limit goapi_shed_log;
+static goapi_store_log_limit goapi_shed_overflow_log;
 
-/* "auto", then min=N, max=N, start=N in any order. */
+/* "auto", then min=N, max=N, start=N, percentile=N, backoff=F in any
+ * order. */
 static const char *goapi_shed_parse_auto(cmd_parms *cmd, const char *args,
                                          goapi_shed_decl *d)
 {
@@ -98,10 +102,26 @@ static const char *goapi_shed_parse_auto(cmd_parms *cmd, const char *args,
     while (*(word = ap_getword_conf(cmd->temp_pool, &args))) {
         const char *eq = strchr(word, '=');
         apr_uint32_t *field = NULL;
-        apr_int64_t v;
+        apr_int64_t v, v_max = GOAPI_SHED_MAX;
         const char *err;
 
-        if (eq && eq - word == 3 && !strncmp(word, "min", 3)) {
+        if (eq && eq - word == 7 && !strncmp(word, "backoff", 7)) {
+            char *end = NULL;
+            double f = strtod(eq + 1, &end);
+
+            if (!eq[1] || !end || *end || !(f >= 0.5 && f <= 0.99)) {
+                return apr_psprintf(cmd->pool, "GoapiMaxInFlight auto: '%s' is not valid; "
+                                    "expected the share of the limit kept when the "
+                                    "backend fails, from 0.5 to 0.99 (backoff=0.9)", word);
+            }
+            d->conf.backoff = (apr_uint32_t)(f * 1000 + 0.5);
+            continue;
+        }
+        if (eq && eq - word == 10 && !strncmp(word, "percentile", 10)) {
+            field = &d->conf.percentile;
+            v_max = 99;
+        }
+        else if (eq && eq - word == 3 && !strncmp(word, "min", 3)) {
             field = &d->conf.min;
         }
         else if (eq && eq - word == 3 && !strncmp(word, "max", 3)) {
@@ -114,13 +134,14 @@ static const char *goapi_shed_parse_auto(cmd_parms *cmd, const char *args,
         }
         if (!field) {
             return apr_psprintf(cmd->pool, "GoapiMaxInFlight auto: '%s' is not one of "
-                                "min=N, max=N, start=N", word);
+                                "min=N, max=N, start=N, percentile=N, backoff=F", word);
         }
-        err = goapi_parse_int_range(eq + 1, 1, GOAPI_SHED_MAX, &v);
+        err = goapi_parse_int_range(eq + 1, 1, v_max, &v);
         if (err) {
             return apr_psprintf(cmd->pool, "GoapiMaxInFlight auto: '%s' is not valid: %s; "
-                                "expected a number of requests from 1 to %d", word, err,
-                                GOAPI_SHED_MAX);
+                                "expected %s from 1 to %d", word, err,
+                                v_max == 99 ? "the percentile of the latency sampled"
+                                            : "a number of requests", (int)v_max);
         }
         *field = (apr_uint32_t)v;
     }
@@ -152,7 +173,8 @@ static const char *goapi_shed_label(cmd_parms *cmd, const goapi_shed_decl *d)
     return label;
 }
 
-/* GoapiMaxInFlight N | auto [min=N] [max=N] [start=N] */
+/* GoapiMaxInFlight N | auto [min=N] [max=N] [start=N] [percentile=N]
+ * [backoff=F] */
 const char *goapi_cmd_max_in_flight(cmd_parms *cmd, void *dconf, const char *args)
 {
     goapi_dir_conf *dc = dconf;
@@ -177,9 +199,9 @@ const char *goapi_cmd_max_in_flight(cmd_parms *cmd, void *dconf, const char *arg
         if (err || *args) {
             return apr_psprintf(cmd->pool, "GoapiMaxInFlight: '%s%s%s' is not valid: %s; "
                                 "expected a number of requests from 1 to %d, 0 for no "
-                                "limit, or auto [min=N] [max=N] [start=N]", first,
-                                *args ? " " : "", args, err ? err : "one value only",
-                                GOAPI_SHED_MAX);
+                                "limit, or auto [min=N] [max=N] [start=N] [percentile=N] "
+                                "[backoff=F]", first, *args ? " " : "", args,
+                                err ? err : "one value only", GOAPI_SHED_MAX);
         }
         dc->max_in_flight = 1;
         dc->shed_scope = 0;
@@ -204,14 +226,15 @@ const char *goapi_cmd_max_in_flight(cmd_parms *cmd, void *dconf, const char *arg
     return NULL;
 }
 
-/* GoapiMaxInFlightPer ip|user|header:<Name> N */
+/* GoapiMaxInFlightPer ip|user|header:<Name> N [slots=N] */
 const char *goapi_cmd_max_in_flight_per(cmd_parms *cmd, void *dconf, const char *key,
-                                        const char *n)
+                                        const char *n, const char *slots)
 {
     goapi_dir_conf *dc = dconf;
     goapi_shed_per_decl d, *slot;
     apr_int64_t v;
     const char *err;
+    int i;
 
     if (!goapi_shed_per_decls) {
         return "GoapiMaxInFlightPer: the module's pre_config did not run";
@@ -239,6 +262,20 @@ const char *goapi_cmd_max_in_flight_per(cmd_parms *cmd, void *dconf, const char 
                             "expected a number of requests per key from 1 to %d, or 0 for "
                             "no limit", n, err, GOAPI_SHED_MAX);
     }
+    d.slots = GOAPI_SHED_KEY_SLOTS;
+    if (slots) {
+        apr_int64_t ns;
+
+        if (strncasecmp(slots, "slots=", 6) != 0
+            || (err = goapi_parse_int_range(slots + 6, GOAPI_SHED_KEY_SLOTS_MIN,
+                                            GOAPI_SHED_KEY_SLOTS, &ns)) != NULL) {
+            return apr_psprintf(cmd->pool, "GoapiMaxInFlightPer: '%s' is not valid%s%s; "
+                                "expected slots=N, the keys in flight its table holds, "
+                                "from %d to %d", slots, err ? ": " : "", err ? err : "",
+                                GOAPI_SHED_KEY_SLOTS_MIN, GOAPI_SHED_KEY_SLOTS);
+        }
+        d.slots = (apr_uint32_t)ns;
+    }
     if (v == 0) {
         dc->shed_per = 0;
         return NULL;
@@ -252,6 +289,14 @@ const char *goapi_cmd_max_in_flight_per(cmd_parms *cmd, void *dconf, const char 
               ? apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
                              cmd->directive->line_num)
               : "?";
+    d.label = cmd->path ? cmd->path : cmd->server->is_virtual ? "virtual host" : "server";
+    for (i = 0; i < goapi_shed_per_decls->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(goapi_shed_per_decls, i, goapi_shed_per_decl).label,
+                    d.label)) {
+            d.label = apr_pstrcat(cmd->pool, d.label, " ", d.where, NULL);
+            break;
+        }
+    }
     slot = apr_array_push(goapi_shed_per_decls);
     *slot = d;
     dc->shed_per = goapi_shed_per_decls->nelts;     /* from 1 */
@@ -439,22 +484,46 @@ int goapi_shed_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     return OK;
 }
 
-static int goapi_shed_gauges(apr_pool_t *p, const char ***labels, apr_uint64_t **limits,
-                             apr_uint64_t **taken)
+static void goapi_shed_gauges(apr_pool_t *p, goapi_metrics_extra *x)
 {
-    int i, n = goapi_shed_scopes ? goapi_shed_decls->nelts : 0;
+    int i, n = goapi_shed_scopes ? goapi_shed_decls->nelts : 0, adaptive = 0;
+    const char **labels = apr_pcalloc(p, sizeof(char *) * (apr_size_t)(n + 1));
+    apr_uint64_t *v = apr_pcalloc(p, sizeof(apr_uint64_t) * 5 * (apr_size_t)(n + 1));
+    int *is_auto = apr_pcalloc(p, sizeof(int) * (apr_size_t)(n + 1));
 
-    *labels = apr_pcalloc(p, sizeof(char *) * (apr_size_t)(n + 1));
-    *limits = apr_pcalloc(p, sizeof(apr_uint64_t) * (apr_size_t)(n + 1));
-    *taken = apr_pcalloc(p, sizeof(apr_uint64_t) * (apr_size_t)(n + 1));
     for (i = 0; i < n; i++) {
         goapi_shed_scope *sc = &goapi_shed_scopes[i + 1];
 
-        (*labels)[i] = APR_ARRAY_IDX(goapi_shed_decls, i, goapi_shed_decl).label;
-        (*limits)[i] = apr_atomic_read32(&sc->limit);
-        (*taken)[i] = apr_atomic_read32(&sc->taken);
+        labels[i] = APR_ARRAY_IDX(goapi_shed_decls, i, goapi_shed_decl).label;
+        v[i] = apr_atomic_read32(&sc->limit);
+        v[n + 1 + i] = apr_atomic_read32(&sc->taken);
+        if (sc->conf.adaptive) {
+            adaptive = is_auto[i] = 1;
+            v[2 * (n + 1) + i] = apr_atomic_read32(&sc->gradient);
+            v[3 * (n + 1) + i] = apr_atomic_read32(&sc->unloaded);
+            v[4 * (n + 1) + i] = apr_atomic_read32(&sc->sampled);
+        }
     }
-    return n;
+    x->nscopes = n;
+    x->scope_names = labels;
+    x->scope_limits = v;
+    x->scope_taken = v + n + 1;
+    if (adaptive) {
+        x->scope_adaptive = is_auto;
+        x->scope_gradient = v + 2 * (n + 1);
+        x->scope_unloaded = v + 3 * (n + 1);
+        x->scope_sampled = v + 4 * (n + 1);
+    }
+    n = goapi_shed_tables ? goapi_shed_per_decls->nelts : 0;
+    labels = apr_pcalloc(p, sizeof(char *) * (apr_size_t)(n + 1));
+    v = apr_pcalloc(p, sizeof(apr_uint64_t) * (apr_size_t)(n + 1));
+    for (i = 0; i < n; i++) {
+        labels[i] = APR_ARRAY_IDX(goapi_shed_per_decls, i, goapi_shed_per_decl).label;
+        v[i] = apr_atomic_read32(&goapi_shed_tables[i + 1].overflow);
+    }
+    x->nkeytables = n;
+    x->keytable_names = labels;
+    x->keytable_overflow = v;
 }
 
 int goapi_shed_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
@@ -512,20 +581,38 @@ int goapi_shed_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     for (i = 0; i < goapi_shed_per_decls->nelts; i++) {
-        goapi_shed_keys_init(&goapi_shed_tables[i + 1],
-                             APR_ARRAY_IDX(goapi_shed_per_decls, i, goapi_shed_per_decl).limit,
-                             secret);
+        const goapi_shed_per_decl *d = &APR_ARRAY_IDX(goapi_shed_per_decls, i,
+                                                      goapi_shed_per_decl);
+
+        goapi_shed_keys_init(&goapi_shed_tables[i + 1], d->limit, d->slots, secret);
     }
     goapi_metrics_scope_gauges(goapi_shed_gauges);
     return OK;
 }
 
 
+/* A place held by a request: the request tells at its end whether it
+ * failed (a back-off signal for an adaptive limit). */
+typedef struct {
+    goapi_shed_ticket t;
+    request_rec *r;
+} goapi_shed_held;
+
+/* A 5xx (its own, or a backend's timeout: 502, 504), a deadline cut, or a
+ * client gone before the answer. */
+static int goapi_shed_failed(request_rec *r)
+{
+    while (r->next) {
+        r = r->next;                    /* the last internal redirect answered */
+    }
+    return r->status >= 500 || r->connection->aborted || goapi_timeouts_cut(r->connection);
+}
+
 static apr_status_t goapi_shed_release(void *data)
 {
-    apr_time_t now = apr_time_now();
+    goapi_shed_held *h = data;
 
-    goapi_shed_leave(data, now, (apr_uint32_t)now * 2654435761u);
+    goapi_shed_leave(&h->t, apr_time_now(), h->t.scope->conf.adaptive && goapi_shed_failed(h->r));
     return APR_SUCCESS;
 }
 
@@ -654,6 +741,25 @@ static void goapi_shed_log_line(request_rec *r, const char *why, int dry_run)
     }
 }
 
+/* A request the per-key table had no slot for: admitted without a
+ * per-key limit, counted (goapi_max_in_flight_per_overflow_total), and
+ * logged once per interval and process, apart from the shed lines. */
+static void goapi_shed_log_overflow(request_rec *r, const goapi_shed_per_decl *d,
+                                    goapi_shed_keys *t)
+{
+    apr_uint32_t skipped;
+
+    if (goapi_store_log_due(&goapi_shed_overflow_log, apr_time_now(),
+                            GOAPI_SHED_LOG_INTERVAL, &skipped)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, GOAPI_LOGNO(00190)
+                      "GoapiMaxInFlightPer at %s: its table of keys is full (%d keys in "
+                      "flight around this one's place; %u such requests since the start): "
+                      "%s admitted without a per-key limit (%u more in this process since "
+                      "the last such line)", d->where, GOAPI_SHED_KEY_PROBES,
+                      apr_atomic_read32(&t->overflow), r->uri, skipped);
+    }
+}
+
 /* A request over a limit: shed, or with GoapiShedDryRun only counted. */
 static int goapi_shed_refuse(request_rec *r, const goapi_dir_conf *dc, int reason,
                              const char *why)
@@ -672,6 +778,7 @@ int goapi_shed_fixups(request_rec *r)
 {
     const goapi_dir_conf *dc;
     goapi_shed_scope *scope;
+    goapi_shed_held *held;
     goapi_shed_ticket *ticket;
 
     if (r->main || r->prev || !goapi_shed_scopes) {
@@ -701,11 +808,7 @@ int goapi_shed_fixups(request_rec *r)
                                      : apr_pstrcat(r->pool, "header:", d->header, NULL),
                                      d->limit));
         case GOAPI_SHED_KEY_OVERFLOW:
-            goapi_shed_log_line(r, apr_psprintf(r->pool, "GoapiMaxInFlightPer at %s: its "
-                                "table of keys is full (%d keys in flight around this "
-                                "one's place; %u such requests so far): admitted without "
-                                "a per-key limit", d->where, GOAPI_SHED_KEY_PROBES,
-                                apr_atomic_read32(&t->overflow)), 1);
+            goapi_shed_log_overflow(r, d, t);
             break;
         }
     }
@@ -713,14 +816,16 @@ int goapi_shed_fixups(request_rec *r)
         return DECLINED;
     }
     scope = &goapi_shed_scopes[dc->shed_scope];
-    ticket = apr_palloc(r->pool, sizeof(*ticket));
+    held = apr_palloc(r->pool, sizeof(*held));
+    held->r = r;
+    ticket = &held->t;
     if (scope->conf.partitions) {
         const goapi_shed_decl *d = &APR_ARRAY_IDX(goapi_shed_decls, dc->shed_scope - 1,
                                                   goapi_shed_decl);
         int p = goapi_shed_partition_of(r, d);
 
         if (goapi_shed_enter_partition(scope, p, apr_time_now(), ticket)) {
-            apr_pool_cleanup_register(r->pool, ticket, goapi_shed_release,
+            apr_pool_cleanup_register(r->pool, held, goapi_shed_release,
                                       apr_pool_cleanup_null);
             return DECLINED;
         }
@@ -733,7 +838,7 @@ int goapi_shed_fixups(request_rec *r)
     /* a newcomer never overtakes a waiter */
     if ((!scope->conf.queue || !goapi_shed_queued(scope))
         && goapi_shed_enter(scope, apr_time_now(), ticket)) {
-        apr_pool_cleanup_register(r->pool, ticket, goapi_shed_release,
+        apr_pool_cleanup_register(r->pool, held, goapi_shed_release,
                                   apr_pool_cleanup_null);
         return DECLINED;
     }
@@ -743,7 +848,7 @@ int goapi_shed_fixups(request_rec *r)
         const char *why = goapi_shed_wait(r, scope, d->queue_timeout, ticket);
 
         if (!why) {
-            apr_pool_cleanup_register(r->pool, ticket, goapi_shed_release,
+            apr_pool_cleanup_register(r->pool, held, goapi_shed_release,
                                       apr_pool_cleanup_null);
             return DECLINED;
         }

@@ -196,6 +196,12 @@ class ShedConfigTest(unittest.TestCase):
             ("auto min=8 max=4", "GoapiMaxInFlight auto: min=8 is above max=4"),
             ("auto min=4 max=8 start=9", "GoapiMaxInFlight auto: start=9 is not between "
                                          "min=4 and max"),
+            ("auto percentile=0", "GoapiMaxInFlight auto: 'percentile=0' is not valid: "),
+            ("auto percentile=100", "GoapiMaxInFlight auto: 'percentile=100' is not valid: "),
+            ("auto backoff=0.3", "GoapiMaxInFlight auto: 'backoff=0.3' is not valid; "
+                                 "expected the share of the limit kept"),
+            ("auto backoff=1", "GoapiMaxInFlight auto: 'backoff=1' is not valid; "),
+            ("auto backoff=0.9x", "GoapiMaxInFlight auto: 'backoff=0.9x' is not valid; "),
         ]
         for args, message in cases:
             h = Httpd('<Location "/a/">\n GoapiMaxInFlight %s\n</Location>\n' % args)
@@ -214,7 +220,8 @@ class ShedConfigTest(unittest.TestCase):
                                          r"start=500 is above max \(32, MaxRequestWorkers")
         finally:
             h.cleanup()
-        h = Httpd('<Location "/a/">\n GoapiMaxInFlight auto min=2 start=10\n</Location>\n')
+        h = Httpd('<Location "/a/">\n GoapiMaxInFlight auto min=2 start=10 percentile=90 '
+                  'backoff=0.75\n</Location>\n')
         try:
             res = h.configtest()
             self.assertEqual(res.returncode, 0, res.stderr)

@@ -244,6 +244,9 @@ class FairShedDirectivesTest(unittest.TestCase):
                 ("GoapiMaxInFlightPer header:X(y) 3", "expected ip"),
                 ("GoapiMaxInFlightPer ip many", "expected a number of requests per key"),
                 ("GoapiMaxInFlightPer ip -1", "expected a number of requests per key"),
+                ("GoapiMaxInFlightPer ip 3 slots=4", "expected slots=N"),
+                ("GoapiMaxInFlightPer ip 3 slots=5000", "expected slots=N"),
+                ("GoapiMaxInFlightPer ip 3 size=64", "expected slots=N"),
                 ("GoapiShedStatus 500", "expected 503"),
                 ("<Location /a/>\nGoapiMaxInFlightPartition x 10% env=X\n</Location>",
                  "must come before it"),
@@ -264,7 +267,7 @@ class FairShedDirectivesTest(unittest.TestCase):
                 rc, text = configtest_of(line + "\n")
                 self.assertNotEqual(rc, 0, line)
                 self.assertIn(expect, text)
-        rc, text = configtest_of("GoapiMaxInFlightPer user 5\nGoapiShedStatus 429\n"
+        rc, text = configtest_of("GoapiMaxInFlightPer user 5 slots=64\nGoapiShedStatus 429\n"
                                  "GoapiShedDryRun On\n<Location /x/>\n"
                                  " GoapiMaxInFlightPer header:X-Tenant 0\n</Location>\n")
         self.assertEqual(rc, 0, text)

@@ -534,6 +534,45 @@ static void test_extra(void **state)
         assert_string_equal(value_of(t, "goapi_max_in_flight_limit{scope=\"/api/\\\"x\\\"\"}"),
                             "7");
         assert_non_null(strstr(t, "# TYPE goapi_in_flight gauge\n"));
+        /* no auto scope: no telemetry of the adaptive limit */
+        assert_null(strstr(t, "goapi_max_in_flight_gradient"));
+        assert_null(strstr(t, "goapi_max_in_flight_per_overflow_total"));
+    }
+    /* an auto scope's gradient, unloaded and sampled latency; the per-key
+     * tables' overflow */
+    {
+        static const char *const names[] = { "server", "/auto/" };
+        static const apr_uint64_t limits[] = { 40, 7 }, taken[] = { 3, 7 };
+        static const int adaptive[] = { 0, 1 };
+        static const apr_uint64_t gradient[] = { 0, 875 }, unloaded[] = { 0, 52000 },
+                                  sampled[] = { 0, 74250 };
+        static const char *const tables[] = { "/api/" };
+        static const apr_uint64_t overflow[] = { 12 };
+
+        x.nscopes = 2;
+        x.scope_names = names;
+        x.scope_limits = limits;
+        x.scope_taken = taken;
+        x.scope_adaptive = adaptive;
+        x.scope_gradient = gradient;
+        x.scope_unloaded = unloaded;
+        x.scope_sampled = sampled;
+        x.nkeytables = 1;
+        x.keytable_names = tables;
+        x.keytable_overflow = overflow;
+        t = goapi_metrics_render(unit_pool, m, &x, 0, &len);
+        assert_string_equal(value_of(t, "goapi_max_in_flight_gradient{scope=\"/auto/\"}"),
+                            "0.875");
+        assert_string_equal(value_of(t, "goapi_max_in_flight_unloaded_latency_seconds"
+                                        "{scope=\"/auto/\"}"), "0.052000");
+        assert_string_equal(value_of(t, "goapi_max_in_flight_sampled_latency_seconds"
+                                        "{scope=\"/auto/\"}"), "0.074250");
+        assert_null(strstr(t, "goapi_max_in_flight_gradient{scope=\"server\"}"));
+        assert_string_equal(value_of(t, "goapi_max_in_flight_per_overflow_total"
+                                        "{scope=\"/api/\"}"), "12");
+        assert_non_null(strstr(t, "# TYPE goapi_max_in_flight_per_overflow_total counter\n"));
+        t = goapi_metrics_render(unit_pool, m, &x, 1, &len);
+        assert_non_null(strstr(t, "# TYPE goapi_max_in_flight_per_overflow counter\n"));
     }
 }
 

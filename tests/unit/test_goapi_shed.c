@@ -36,7 +36,7 @@ static void *APR_THREAD_FUNC worker(apr_thread_t *t, void *data)
                    && apr_atomic_cas32(&most, held, m) != m) {
             }
             apr_atomic_inc32(&admitted);
-            goapi_shed_leave(&ticket, now + 40, (apr_uint32_t)i);
+            goapi_shed_leave(&ticket, now + 40, 0);
         }
     }
     (void)t;
@@ -61,7 +61,7 @@ static void run_threads(void)
 
 static void test_limit_holds_across_threads(void **state)
 {
-    goapi_shed_conf c = { 0, LIMIT, LIMIT, LIMIT, 0, { 0 }, 0 };
+    goapi_shed_conf c = { 0, LIMIT, LIMIT, LIMIT, 0, { 0 }, 0, 0, 0 };
 
     (void)state;
     goapi_shed_scope_init(&shared, &c, 0);
@@ -73,7 +73,7 @@ static void test_limit_holds_across_threads(void **state)
 
 static void test_adaptive_limit_holds_across_threads(void **state)
 {
-    goapi_shed_conf c = { 1, 2, 6, 4, 0, { 0 }, 0 };
+    goapi_shed_conf c = { 1, 2, 6, 4, 0, { 0 }, 0, 0, 0 };
     apr_uint32_t b, n = 0;
 
     (void)state;
@@ -92,7 +92,7 @@ static void test_adaptive_limit_holds_across_threads(void **state)
 
 static void test_enter_and_leave(void **state)
 {
-    goapi_shed_conf c = { 0, 2, 2, 2, 0, { 0 }, 0 };
+    goapi_shed_conf c = { 0, 2, 2, 2, 0, { 0 }, 0, 0, 0 };
     goapi_shed_scope s;
     goapi_shed_ticket t1, t2, t3;
 
@@ -113,7 +113,7 @@ static void test_enter_and_leave(void **state)
  * borrow what is idle, but live always gets its 7 places. */
 static void test_partitions_keep_their_share(void **state)
 {
-    goapi_shed_conf c = { 0, 10, 10, 10, 2, { 70, 30 }, 0 };
+    goapi_shed_conf c = { 0, 10, 10, 10, 2, { 70, 30 }, 0, 0, 0 };
     goapi_shed_scope s;
     goapi_shed_ticket batch[12], live[8], other;
     int i;
@@ -159,7 +159,7 @@ static void test_partitions_keep_their_share(void **state)
  * no more waiters than asked. */
 static void test_queue_first_in_first_out(void **state)
 {
-    goapi_shed_conf c = { 0, 1, 1, 1, 0, { 0 }, 3 };
+    goapi_shed_conf c = { 0, 1, 1, 1, 0, { 0 }, 3, 0, 0 };
     goapi_shed_scope s;
     goapi_shed_ticket running, t;
     apr_uint32_t w1, w2, w3, w4;
@@ -238,7 +238,7 @@ static void *APR_THREAD_FUNC queuer(apr_thread_t *thread, void *data)
 
 static void test_queue_across_threads(void **state)
 {
-    goapi_shed_conf c = { 0, 1, 1, 1, 0, { 0 }, 4 };
+    goapi_shed_conf c = { 0, 1, 1, 1, 0, { 0 }, 4, 0, 0 };
     apr_thread_t *t[THREADS];
     apr_status_t rv;
     int i;
@@ -291,6 +291,9 @@ static void test_buckets(void **state)
 
 #define CLIENTS 32
 #define SERVICE 50000                   /* us */
+
+static apr_time_t service = SERVICE;    /* the backend's unloaded latency now */
+static apr_uint32_t fail_permille;      /* of its answers that are 5xx */
 #define MAXLAT  4096
 
 typedef struct {
@@ -343,7 +346,7 @@ static void simulate(goapi_shed_scope *s, client *cl, apr_time_t t0, apr_time_t 
             if (rec && now >= rec->from && now < rec->to && rec->n < MAXLAT) {
                 rec->lat[rec->n++] = now - cl[next].ticket.admitted;
             }
-            goapi_shed_leave(&cl[next].ticket, now, next_random());
+            goapi_shed_leave(&cl[next].ticket, now, next_random() % 1000 < fail_permille);
             cl[next].at = now + 1000;   /* the client's own time */
         }
         else if (goapi_shed_enter(s, now, &cl[next].ticket)) {
@@ -351,7 +354,7 @@ static void simulate(goapi_shed_scope *s, client *cl, apr_time_t t0, apr_time_t 
 
             cl[next].busy = 1;
             cl[next].at = now + (n > (apr_uint32_t)capacity
-                                 ? (apr_time_t)SERVICE * n / capacity : SERVICE)
+                                 ? service * n / capacity : service)
                           + (apr_time_t)(next_random() % 2000);
         }
         else {
@@ -390,17 +393,15 @@ static record *new_record(apr_time_t from, apr_time_t to)
 
 /* Unloaded 3 s at capacity 32, overloaded 6 s at capacity 3 (32 clients:
  * ten times the latency when all are admitted), back 6 s. */
+static void start_clients(client *cl);
+
 static void run_steps(const goapi_shed_conf *c, record **unloaded, record **loaded,
                       record **back)
 {
     goapi_shed_scope s;
     client cl[CLIENTS];
-    int i;
 
-    memset(cl, 0, sizeof(cl));
-    for (i = 0; i < CLIENTS; i++) {
-        cl[i].at = (apr_time_t)i * 3000;
-    }
+    start_clients(cl);
     goapi_shed_scope_init(&s, c, 0);
     *unloaded = new_record(apr_time_from_sec(1), apr_time_from_sec(3));
     *loaded = new_record(apr_time_from_sec(6), apr_time_from_sec(9));
@@ -414,8 +415,8 @@ static void run_steps(const goapi_shed_conf *c, record **unloaded, record **load
 
 static void test_adaptive_against_fixed(void **state)
 {
-    goapi_shed_conf adaptive = { 1, 1, 64, 32, 0, { 0 }, 0 };
-    goapi_shed_conf fixed = { 0, 32, 32, 32, 0, { 0 }, 0 };
+    goapi_shed_conf adaptive = { 1, 1, 64, 32, 0, { 0 }, 0, 0, 0 };
+    goapi_shed_conf fixed = { 0, 32, 32, 32, 0, { 0 }, 0, 0, 0 };
     record *u, *l, *b;
     apr_interval_time_t base;
 
@@ -441,31 +442,211 @@ static void test_adaptive_against_fixed(void **state)
     assert_true(p99(l) > 8 * base);
 }
 
-/* Every 30 s or so the limit is held at min until 20 requests admitted
- * under it have ended; their median is the new unloaded latency. */
-static void test_unloaded_latency_measured_again(void **state)
+static void start_clients(client *cl)
 {
-    goapi_shed_conf c = { 1, 2, 64, 16, 0, { 0 }, 0 };
-    goapi_shed_scope s;
-    client cl[CLIENTS];
-    record *r;
     int i;
 
-    (void)state;
-    memset(cl, 0, sizeof(cl));
+    memset(cl, 0, sizeof(*cl) * CLIENTS);
     for (i = 0; i < CLIENTS; i++) {
         cl[i].at = (apr_time_t)i * 3000;
     }
+    service = SERVICE;
+    fail_permille = 0;
+}
+
+/* A steady load below capacity for 5 minutes: the limit is never pinned
+ * to min to measure, nothing is shed, and the unloaded latency is the
+ * backend's. */
+static void test_steady_load_sheds_nothing(void **state)
+{
+    goapi_shed_conf c = { 1, 2, 64, 40, 0, { 0 }, 0, 0, 0 };
+    goapi_shed_scope s;
+    client cl[CLIENTS];
+    record *r;
+
+    (void)state;
+    start_clients(cl);
     goapi_shed_scope_init(&s, &c, 0);
-    simulate(&s, cl, 0, apr_time_from_sec(2), 32, NULL);
-    assert_int_equal(s.saved, 0);               /* not measuring */
-    assert_true(s.unloaded >= SERVICE * 9 / 10 && s.unloaded <= SERVICE * 11 / 10);
-    r = new_record(apr_time_from_sec(2), apr_time_from_sec(40));
-    simulate(&s, cl, apr_time_from_sec(2), apr_time_from_sec(40), 32, r);
-    assert_int_equal(r->lowest, 2);             /* at min meanwhile */
-    assert_int_equal(s.saved, 0);               /* and the measurement ended */
-    assert_true(s.limit > 16);
-    assert_true(s.unloaded >= SERVICE * 9 / 10 && s.unloaded <= SERVICE * 11 / 10);
+    r = new_record(0, apr_time_from_sec(300));
+    simulate(&s, cl, 0, apr_time_from_sec(300), 64, r);
+    assert_int_equal(r->shed, 0);
+    assert_true(r->lowest >= 32);
+    assert_true(s.unloaded >= SERVICE * 9 / 10 && s.unloaded <= SERVICE * 12 / 10);
+    assert_true(s.sampled >= SERVICE * 9 / 10 && s.sampled <= SERVICE * 12 / 10);
+    assert_int_equal(s.updating, 0);
+}
+
+/* A long overload: the windows the limit turns requests away in are not
+ * taken for unloaded ones, so the unloaded latency does not creep up with
+ * the queue the limit lets through, nor the limit with it. */
+static void test_long_overload_does_not_ratchet(void **state)
+{
+    goapi_shed_conf c = { 1, 1, 64, 32, 0, { 0 }, 0, 0, 0 };
+    goapi_shed_scope s;
+    client cl[CLIENTS];
+    record *r;
+
+    (void)state;
+    start_clients(cl);
+    goapi_shed_scope_init(&s, &c, 0);
+    simulate(&s, cl, 0, apr_time_from_sec(3), 32, NULL);
+    simulate(&s, cl, apr_time_from_sec(3), apr_time_from_sec(10), 3, NULL);
+    r = new_record(apr_time_from_sec(10), apr_time_from_sec(130));
+    simulate(&s, cl, apr_time_from_sec(10), apr_time_from_sec(130), 3, r);
+    assert_true(r->highest <= 8);
+    assert_true(r->shed > 0);
+    assert_true(p99(r) <= 2 * SERVICE + SERVICE / 2);
+    assert_true(s.unloaded <= SERVICE * 13 / 10);
+}
+
+/* A backend become twice as slow for every request (not because it is
+ * given more): the limit falls to min, where the slots still count, and
+ * once the faster ones have aged out (30 s) the slower latency is the
+ * unloaded one and the limit rises again. */
+static void test_slower_backend_learnt(void **state)
+{
+    goapi_shed_conf c = { 1, 4, 64, 32, 0, { 0 }, 0, 0, 0 };
+    goapi_shed_scope s;
+    client cl[CLIENTS];
+    record *r;
+
+    (void)state;
+    start_clients(cl);
+    goapi_shed_scope_init(&s, &c, 0);
+    simulate(&s, cl, 0, apr_time_from_sec(5), 64, NULL);
+    service = 2 * SERVICE;
+    r = new_record(apr_time_from_sec(5), apr_time_from_sec(15));
+    simulate(&s, cl, apr_time_from_sec(5), apr_time_from_sec(15), 64, r);
+    assert_int_equal(r->lowest, 4);             /* it fell to min */
+    r = new_record(apr_time_from_sec(60), apr_time_from_sec(90));
+    simulate(&s, cl, apr_time_from_sec(15), apr_time_from_sec(90), 64, r);
+    assert_true(s.unloaded >= 2 * SERVICE * 9 / 10 && s.unloaded <= 2 * SERVICE * 12 / 10);
+    assert_true(r->lowest >= 32);
+    assert_int_equal(r->shed, 0);
+}
+
+/* Half the answers 5xx: the limit backs off multiplicatively, window by
+ * window, to min; when the failures stop, it grows back. */
+static void test_backoff_on_failures(void **state)
+{
+    goapi_shed_conf c = { 1, 2, 64, 40, 0, { 0 }, 0, 0, 0 };
+    goapi_shed_scope s;
+    client cl[CLIENTS];
+    record *r;
+
+    (void)state;
+    start_clients(cl);
+    goapi_shed_scope_init(&s, &c, 0);
+    simulate(&s, cl, 0, apr_time_from_sec(3), 64, NULL);
+    assert_true(s.limit >= 32);
+    fail_permille = 500;
+    simulate(&s, cl, apr_time_from_sec(3), apr_time_from_sec(8), 64, NULL);
+    assert_true(s.limit <= 4);
+    assert_int_equal(s.gradient, 900);          /* the back-off factor */
+    fail_permille = 0;
+    r = new_record(apr_time_from_sec(12), apr_time_from_sec(15));
+    simulate(&s, cl, apr_time_from_sec(8), apr_time_from_sec(15), 64, r);
+    assert_true(r->lowest >= 32);
+    assert_int_equal(r->shed, 0);
+    assert_true(s.gradient >= 1000);
+    /* a failure now and then is not a signal: under a tenth of a window */
+    fail_permille = 20;
+    r = new_record(apr_time_from_sec(15), apr_time_from_sec(25));
+    simulate(&s, cl, apr_time_from_sec(15), apr_time_from_sec(25), 64, r);
+    assert_true(r->lowest >= 24);
+}
+
+/* Slow windows under a load far below the limit (20 of 64): the limit
+ * falls from where it is, not from the 20 the window held, so that the
+ * next requests are not shed for a moment's slowness. */
+static void test_slow_window_below_the_limit(void **state)
+{
+    goapi_shed_conf c = { 1, 2, 64, 64, 0, { 0 }, 0, 0, 0 };
+    goapi_shed_scope s;
+    goapi_shed_ticket t[20];
+    apr_time_t now = 0;
+    int i, round;
+
+    (void)state;
+    goapi_shed_scope_init(&s, &c, 0);
+    for (round = 0; round < 3; round++) {
+        /* 20 at once: 50 ms, then 100 ms twice (a window ends at the
+         * tenth request of a round and at the first of the next) */
+        apr_time_t took = apr_time_from_msec(round ? 100 : 50);
+
+        now += apr_time_from_msec(200);
+        for (i = 0; i < 20; i++) {
+            assert_true(goapi_shed_enter(&s, now, &t[i]));
+        }
+        for (i = 0; i < 20; i++) {
+            goapi_shed_leave(&t[i], now + took, 0);
+        }
+        now += took;
+    }
+    assert_true(s.unloaded >= 49000 && s.unloaded <= 57000);
+    assert_true(s.sampled >= 98000 && s.sampled <= 115000);
+    assert_true(s.gradient < 1000);             /* it fell */
+    assert_true(s.limit > 32);                  /* from 64, not from 20 */
+}
+
+/* The backoff factor is the scope's. */
+static void test_backoff_factor(void **state)
+{
+    goapi_shed_conf c = { 1, 2, 64, 40, 0, { 0 }, 0, 0, 500 };
+    goapi_shed_scope s;
+    goapi_shed_ticket t;
+    int i;
+
+    (void)state;
+    goapi_shed_scope_init(&s, &c, 0);
+    for (i = 0; i < 10; i++) {
+        assert_true(goapi_shed_enter(&s, 0, &t));
+        goapi_shed_leave(&t, apr_time_from_msec(200), 1);
+    }
+    assert_int_equal(s.limit, 20);
+    assert_int_equal(s.gradient, 500);
+}
+
+/* The percentile of a window, interpolated in its bucket; a scope
+ * samples at its own (p90 as Envoy shows, p50 unless set). */
+static void test_percentile(void **state)
+{
+    apr_uint32_t count[GOAPI_SHED_BUCKETS];
+    goapi_shed_conf c50 = { 1, 2, 64, 40, 0, { 0 }, 0, 0, 0 };
+    goapi_shed_conf c90 = { 1, 2, 64, 40, 0, { 0 }, 0, 90, 0 };
+    goapi_shed_scope s;
+    goapi_shed_ticket t[10];
+    int i, run;
+
+    (void)state;
+    memset(count, 0, sizeof(count));
+    assert_int_equal(goapi_shed_percentile(count, 0, 50), 0);
+    count[goapi_shed_bucket(1000)] = 80;
+    count[goapi_shed_bucket(8000)] = 20;
+    /* 1000 lies in [896, 1024), 8000 in [7168, 8192) */
+    assert_true(goapi_shed_percentile(count, 100, 50) >= 896
+                && goapi_shed_percentile(count, 100, 50) < 1024);
+    assert_true(goapi_shed_percentile(count, 100, 90) >= 7168
+                && goapi_shed_percentile(count, 100, 90) < 8192);
+    /* interpolated: the 50th of the bucket's 80, five eighths of its
+     * width of 128 */
+    assert_int_equal(goapi_shed_percentile(count, 100, 50), 896 + 80);
+    for (run = 0; run < 2; run++) {
+        goapi_shed_scope_init(&s, run ? &c90 : &c50, 0);
+        for (i = 0; i < 10; i++) {
+            assert_true(goapi_shed_enter(&s, 0, &t[i]));
+        }
+        for (i = 0; i < 10; i++) {
+            /* 10, 20, ... 100 ms */
+            goapi_shed_leave(&t[i], apr_time_from_msec(10 * (i + 1)), 0);
+        }
+        if (run) {
+            assert_true(s.sampled >= 80000 && s.sampled <= 100000);
+        }
+        else {
+            assert_true(s.sampled >= 40000 && s.sampled <= 60000);
+        }
+    }
 }
 
 static void test_retry_after(void **state)
@@ -497,7 +678,13 @@ int main(void)
         cmocka_unit_test(test_queue_across_threads),
         cmocka_unit_test(test_buckets),
         cmocka_unit_test(test_adaptive_against_fixed),
-        cmocka_unit_test(test_unloaded_latency_measured_again),
+        cmocka_unit_test(test_steady_load_sheds_nothing),
+        cmocka_unit_test(test_long_overload_does_not_ratchet),
+        cmocka_unit_test(test_slower_backend_learnt),
+        cmocka_unit_test(test_backoff_on_failures),
+        cmocka_unit_test(test_slow_window_below_the_limit),
+        cmocka_unit_test(test_backoff_factor),
+        cmocka_unit_test(test_percentile),
         cmocka_unit_test(test_retry_after),
     };
 

@@ -28,7 +28,7 @@ static void test_limit_per_key(void **state)
     int i;
 
     (void)state;
-    goapi_shed_keys_init(&table, 2, secret);
+    goapi_shed_keys_init(&table, 2, GOAPI_SHED_KEY_SLOTS, secret);
     a = h_of("10.0.0.1");
     b = h_of("10.0.0.2");
     assert_true(a != b);
@@ -56,8 +56,8 @@ static void test_secret_decides_the_hash(void **state)
     const unsigned char secret2[GOAPI_SHED_KEY_SECRET] = "fedcba9876543210";
 
     (void)state;
-    goapi_shed_keys_init(&table, 1, secret);
-    goapi_shed_keys_init(&other, 1, secret2);
+    goapi_shed_keys_init(&table, 1, GOAPI_SHED_KEY_SLOTS, secret);
+    goapi_shed_keys_init(&other, 1, GOAPI_SHED_KEY_SLOTS, secret2);
     assert_true(goapi_shed_keys_hash(&table, "k", 1) != goapi_shed_keys_hash(&other, "k", 1));
     assert_true(goapi_shed_keys_hash(&table, "k", 1) == goapi_shed_keys_hash(&table, "k", 1));
 }
@@ -70,7 +70,7 @@ static void test_full_table_admits_uncounted(void **state)
     int i;
 
     (void)state;
-    goapi_shed_keys_init(&table, 1, secret);
+    goapi_shed_keys_init(&table, 1, GOAPI_SHED_KEY_SLOTS, secret);
     for (i = 0; i < GOAPI_SHED_KEY_PROBES; i++) {
         apr_uint64_t h = ((apr_uint64_t)(100 + i) << 32) | 7;
 
@@ -101,7 +101,7 @@ static void test_many_keys_come_and_go(void **state)
     int i, used = 0;
 
     (void)state;
-    goapi_shed_keys_init(&table, 1, secret);
+    goapi_shed_keys_init(&table, 1, GOAPI_SHED_KEY_SLOTS, secret);
     for (i = 0; i < 100000; i++) {
         volatile apr_uint64_t *s;
 
@@ -114,6 +114,48 @@ static void test_many_keys_come_and_go(void **state)
     }
     assert_int_equal(used, 0);
     assert_int_equal(apr_atomic_read32(&table.overflow), 0);
+}
+
+/* A small table (GoapiMaxInFlightPer ... slots=16) under many keys in
+ * flight at once: past 16 keys every newcomer overflows, counted, nothing
+ * written outside the 16 slots; when they leave, all is free again. */
+static void test_small_table_overflows(void **state)
+{
+    volatile apr_uint64_t *held[64];
+    char key[32];
+    int i, taken = 0, over = 0;
+
+    (void)state;
+    goapi_shed_keys_init(&table, 2, 16, secret);
+    assert_int_equal(table.nslots, 16);
+    for (i = 0; i < 64; i++) {
+        goapi_shed_key_result r;
+
+        snprintf(key, sizeof(key), "tenant-%d", i);
+        r = goapi_shed_keys_enter(&table, h_of(key), &held[i]);
+        assert_true(r == GOAPI_SHED_KEY_TAKEN || r == GOAPI_SHED_KEY_OVERFLOW);
+        taken += r == GOAPI_SHED_KEY_TAKEN;
+        over += r == GOAPI_SHED_KEY_OVERFLOW;
+        if (r == GOAPI_SHED_KEY_OVERFLOW) {
+            assert_null((void *)held[i]);
+        }
+    }
+    /* a key looks at 8 of the 16 from its own: most are taken */
+    assert_true(taken >= 12 && taken <= 16);
+    assert_int_equal(over, 64 - taken);
+    assert_int_equal(apr_atomic_read32(&table.overflow), (apr_uint32_t)over);
+    for (i = 16; i < GOAPI_SHED_KEY_SLOTS; i++) {
+        assert_true(table.slot[i] == 0);
+    }
+    for (i = 0; i < 64; i++) {
+        goapi_shed_keys_leave(held[i]);
+    }
+    for (i = 0; i < 16; i++) {
+        assert_int_equal(table.slot[i] & 0xffffffffu, 0);
+    }
+    /* out of range: the whole table */
+    goapi_shed_keys_init(&table, 2, 3, secret);
+    assert_int_equal(table.nslots, GOAPI_SHED_KEY_SLOTS);
 }
 
 #define RACERS 8
@@ -150,7 +192,7 @@ static void test_threads_never_above_the_limit(void **state)
     int i;
 
     (void)state;
-    goapi_shed_keys_init(&table, LIMIT, secret);
+    goapi_shed_keys_init(&table, LIMIT, GOAPI_SHED_KEY_SLOTS, secret);
     h = h_of("one tenant");
     for (i = 0; i < RACERS; i++) {
         assert_int_equal(pthread_create(&t[i], NULL, racer, &h), 0);
@@ -169,6 +211,7 @@ int main(void)
         cmocka_unit_test(test_secret_decides_the_hash),
         cmocka_unit_test(test_full_table_admits_uncounted),
         cmocka_unit_test(test_many_keys_come_and_go),
+        cmocka_unit_test(test_small_table_overflows),
         cmocka_unit_test(test_threads_never_above_the_limit),
     };
 
