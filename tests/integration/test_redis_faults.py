@@ -373,12 +373,17 @@ class FailoverTest(FaultCase):
         with open(master.conf, "a") as f:
             f.write("replicaof 127.0.0.1 %d\n" % replica.port)
         master.start()
-        deadline = time.monotonic() + 20
+        # a full sync after repl-diskless-sync-delay; slower on a busy host
+        deadline = time.monotonic() + 45
         while time.monotonic() < deadline:
             if b"state=online" in replica.command("INFO", "replication"):
                 break
             time.sleep(0.2)
-        self.assertIn(b"state=online", replica.command("INFO", "replication"))
+        info = replica.command("INFO", "replication")
+        self.assertIn(b"state=online", info,
+                      "%s\nthe old master:\n%s" % (info.decode(errors="replace"),
+                                                    master.command("INFO", "replication")
+                                                    .decode(errors="replace")))
         time.sleep(1.5)
         answers = load.stop()
         self.fresh_retry(store, answers, replicas)
