@@ -5,7 +5,6 @@
  */
 #include <string.h>
 
-#include <apr_atomic.h>
 #include <apr_thread_mutex.h>
 
 #include "goapi_store.h"
@@ -40,21 +39,6 @@ int goapi_store_claim_replaces(const goapi_idem_record *held, apr_time_t now,
     }
     return held->state == GOAPI_IDEM_IN_FLIGHT && held->lease_end <= now
            && (flags & GOAPI_CLAIM_RERUN_AFTER_LEASE);
-}
-
-int goapi_store_log_due(goapi_store_log_limit *l, apr_time_t now,
-                        apr_interval_time_t interval, apr_uint32_t *skipped)
-{
-    apr_uint32_t period = (apr_uint32_t)(now / interval);
-    apr_uint32_t last = apr_atomic_read32(&l->period);
-
-    /* one thread wins the new period; the others count themselves out */
-    if (last == period || apr_atomic_cas32(&l->period, period, last) != last) {
-        apr_atomic_inc32(&l->skipped);
-        return 0;
-    }
-    *skipped = apr_atomic_xchg32(&l->skipped, 0);
-    return 1;
 }
 
 int goapi_store_unsure(goapi_store *st, apr_status_t rv)

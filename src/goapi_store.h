@@ -154,17 +154,4 @@ apr_status_t goapi_store_orphans_drain(goapi_store_orphans *q, int max,
 /* How many entries are kept. */
 apr_size_t goapi_store_orphans_left(goapi_store_orphans *q);
 
-/* A store that is down fails every request: its errors are logged at
- * most once per interval.  A limiter of one process, shared by its
- * threads without a lock; zero it to start. */
-typedef struct {
-    volatile apr_uint32_t period;       /* the interval last logged in */
-    volatile apr_uint32_t skipped;      /* errors not logged since */
-} goapi_store_log_limit;
-
-/* 1 when an error at now may be logged (*skipped: how many were left out
- * before it), 0 when it is to be left out. */
-int goapi_store_log_due(goapi_store_log_limit *l, apr_time_t now,
-                        apr_interval_time_t interval, apr_uint32_t *skipped);
-
 #endif /* GOAPI_STORE_H */

@@ -130,13 +130,14 @@ typedef struct {
     int shed_dry_run;                   /* GoapiShedDryRun; -1 unset = 0 */
 } goapi_dir_conf;
 
-/* The IDs of one request, shared by its internal redirects and subrequests. */
-typedef struct {
+/* What mod_goapi keeps of one request, shared by its internal redirects
+ * and subrequests: its IDs, and each concern's state (goapi_req_of()). */
+typedef struct goapi_req {
     const char *request_id;
     const char *correlation_id;
     const char *idempotency_key;        /* decoded key, or NULL */
     int idempotency_key_refused;        /* a key was sent but is not valid */
-    void *idem;                         /* the idempotency state of the request
+    struct goapi_idem_req *idem;        /* the idempotency state of the request
                                          * (mod_goapi_idempotency.c), or NULL */
     int published;                      /* headers and env set on the main request */
     int metrics_route;                  /* 1 + the route label mod_goapi's router
@@ -149,7 +150,7 @@ typedef struct {
     int metrics_method;                 /* 1 + the method label index; 0 unset */
     int metrics_https;                  /* url_scheme is https */
     goapi_metrics_error metrics_error;  /* why it failed, if mod_goapi knows */
-} goapi_ids;
+} goapi_req;
 
 /* The module's record for a server, and for a request's directory: the one
  * way to reach them (as mod_ssl's mySrvConfig() and myDirConfig()). */
@@ -218,7 +219,7 @@ int goapi_ids_log_transaction(request_rec *r);
 void goapi_ids_insert_filter(request_rec *r);
 void goapi_ids_insert_error_filter(request_rec *r);
 void goapi_ids_register_filters(void);
-goapi_ids *goapi_ids_of(request_rec *r);
+goapi_req *goapi_req_of(request_rec *r);
 
 /* mod_goapi_checklist.c */
 void goapi_checklist_test_config(apr_pool_t *pconf, server_rec *s);

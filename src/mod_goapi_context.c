@@ -144,13 +144,13 @@ static int goapi_trace_on(const request_rec *r)
 int goapi_context_post_read_request(request_rec *r)
 {
     const goapi_server_conf *sc = goapi_sconf(r->server);
-    goapi_ids *ids;
+    goapi_req *ids;
     struct goapi_context *cx;
 
     if (r->main || r->prev) {
         return DECLINED;                /* the initial request settles it */
     }
-    ids = goapi_ids_of(r);
+    ids = goapi_req_of(r);
     cx = apr_pcalloc(r->pool, sizeof(*cx));
     ids->context = cx;
     cx->in_parent = apr_table_get(r->headers_in, GOAPI_TRACEPARENT);
@@ -180,14 +180,14 @@ int goapi_context_fixups(request_rec *r)
 {
     const goapi_server_conf *sc;
     struct goapi_context *cx;
-    goapi_ids *ids;
+    goapi_req *ids;
     apr_time_t deadline;
     int on;
 
     if (r->main) {
         return DECLINED;
     }
-    ids = goapi_ids_of(r);
+    ids = goapi_req_of(r);
     cx = ids->context;
     if (!cx) {
         return DECLINED;
@@ -236,7 +236,7 @@ int goapi_context_fixups(request_rec *r)
 
 int goapi_context_sampled(request_rec *r, const char **trace_id, const char **span_id)
 {
-    const goapi_ids *ids = ap_get_module_config(r->request_config, &goapi_module);
+    const goapi_req *ids = ap_get_module_config(r->request_config, &goapi_module);
     const struct goapi_context *cx = ids ? ids->context : NULL;
     int low;
 

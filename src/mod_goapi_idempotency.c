@@ -54,6 +54,7 @@
 #include "goapi_brigade.h"
 #include "goapi_idem.h"
 #include "goapi_json.h"
+#include "goapi_log_limit.h"
 #include "goapi_parse.h"
 #include "goapi_replay_cache.h"
 #include "goapi_store_lmdb.h"
@@ -79,7 +80,7 @@ static apr_size_t goapi_ledger_cache_size;              /* GoapiIdempotencyRepla
 static goapi_replay_cache *goapi_ledger_cache;          /* this child's, or NULL */
 
 /* Store failures logged in this process (GOAPI_STORE_LOG_INTERVAL). */
-static goapi_store_log_limit goapi_store_log;
+static goapi_log_limit goapi_store_log;
 
 /* Releases this child's orphaned claims when no request does. */
 /* not a liveness check: it waits on the store, which may stall by design */
@@ -97,7 +98,7 @@ typedef enum {
 } goapi_idem_mode;
 
 /* The idempotency state of one request (and its internal redirects). */
-typedef struct {
+typedef struct goapi_idem_req {
     goapi_idem_mode mode;
     request_rec *r;                     /* the request answering now */
     const goapi_dir_conf *dc;
@@ -198,7 +199,7 @@ static int goapi_idem_send_replay(request_rec *r, goapi_idem_req *ctx)
  * whatever handler the request was meant for. */
 int goapi_idem_handler(request_rec *r)
 {
-    goapi_ids *ids;
+    goapi_req *ids;
     goapi_idem_req *ctx;
     int rv;
 
@@ -206,7 +207,7 @@ int goapi_idem_handler(request_rec *r)
     if (r->main || !r->handler || strcmp(r->handler, GOAPI_IDEM_HANDLER) != 0) {
         return DECLINED;
     }
-    ids = goapi_ids_of(r);
+    ids = goapi_req_of(r);
     ctx = ids->idem;
     if (!ctx || ctx->r != r || ctx->mode == GOAPI_IDEM_RUN) {
         return DECLINED;
@@ -388,10 +389,10 @@ static int goapi_idem_not_applied(goapi_idem_req *ctx, request_rec *r)
     return 0;
 }
 
-/* 1 when a store error may be logged now (goapi_store_log_due()). */
+/* 1 when a store error may be logged now (goapi_log_due()). */
 static int goapi_store_log_now(apr_uint32_t *skipped)
 {
-    return goapi_store_log_due(&goapi_store_log, apr_time_now(), GOAPI_STORE_LOG_INTERVAL,
+    return goapi_log_due(&goapi_store_log, apr_time_now(), GOAPI_STORE_LOG_INTERVAL,
                                skipped);
 }
 
@@ -437,7 +438,7 @@ static const char *goapi_idem_key_text(goapi_idem_req *ctx, request_rec *r)
 {
     if (!ctx->digest[0]) {
         memcpy(ctx->digest, "sha256:", 7);
-        goapi_idem_key_digest(ctx->digest + 7, goapi_ids_of(r)->idempotency_key);
+        goapi_idem_key_digest(ctx->digest + 7, goapi_req_of(r)->idempotency_key);
     }
     return ctx->digest;
 }
@@ -763,7 +764,7 @@ void goapi_idem_insert_error_filter(request_rec *r)
     if (r->main) {
         return;
     }
-    ctx = goapi_ids_of(r)->idem;
+    ctx = goapi_req_of(r)->idem;
     if (!ctx || ctx->mode != GOAPI_IDEM_RUN || ctx->finished) {
         return;
     }
@@ -1011,7 +1012,7 @@ static void goapi_idem_claim(goapi_idem_req *ctx, request_rec *r,
 int goapi_idem_fixups(request_rec *r)
 {
     const goapi_dir_conf *dc;
-    goapi_ids *ids;
+    goapi_req *ids;
     goapi_idem_req *ctx;
     unsigned char body_sha[GOAPI_SHA256_LEN], fp[GOAPI_SHA256_LEN];
     int rv;
@@ -1019,7 +1020,7 @@ int goapi_idem_fixups(request_rec *r)
     if (r->main) {
         return DECLINED;
     }
-    ids = goapi_ids_of(r);
+    ids = goapi_req_of(r);
     if (ids->shed) {
         return DECLINED;                /* turned away: no claim, no record */
     }
@@ -1045,7 +1046,7 @@ int goapi_idem_fixups(request_rec *r)
     if (!(dc->idem_methods & (AP_METHOD_BIT << r->method_number))) {
         return DECLINED;
     }
-    ids = goapi_ids_of(r);
+    ids = goapi_req_of(r);
     ctx = apr_pcalloc(r->pool, sizeof(*ctx));
     ctx->r = r;
     ctx->dc = dc;

@@ -6,7 +6,7 @@
  * the request passed downstream.
  *
  * Where each value lives:
- *   request_config  goapi_ids, the source of truth for this module;
+ *   request_config  goapi_req, the source of truth for this module;
  *   headers_in      the validated values, so mod_proxy forwards them;
  *   err_headers_out request and correlation ID, kept on error responses
  *                   and across internal redirects;
@@ -83,10 +83,10 @@ static void goapi_log_refused_id(request_rec *r, const char *header,
 /* Read or create the IDs of a request that has none yet, and attach them to
  * it.  Nothing is logged before they are attached: logging runs the
  * generate_log_id hook, which asks for them. */
-static goapi_ids *goapi_ids_compute(request_rec *r)
+static goapi_req *goapi_ids_compute(request_rec *r)
 {
     const goapi_server_conf *sc = goapi_sconf(r->server);
-    goapi_ids *ids = apr_pcalloc(r->pool, sizeof(*ids));
+    goapi_req *ids = apr_pcalloc(r->pool, sizeof(*ids));
     const char *rid, *cid, *key;
     goapi_id_status rid_st, cid_st;
     goapi_ikey_status key_st = GOAPI_IKEY_OK;
@@ -126,9 +126,9 @@ static goapi_ids *goapi_ids_compute(request_rec *r)
 
 /* The IDs of r: its own, those of the request it was redirected from or is
  * a subrequest of, or new ones.  Never NULL. */
-goapi_ids *goapi_ids_of(request_rec *r)
+goapi_req *goapi_req_of(request_rec *r)
 {
-    goapi_ids *ids = ap_get_module_config(r->request_config, &goapi_module);
+    goapi_req *ids = ap_get_module_config(r->request_config, &goapi_module);
 
     if (ids) {
         return ids;
@@ -136,14 +136,14 @@ goapi_ids *goapi_ids_of(request_rec *r)
     if (!r->prev && !r->main) {
         return goapi_ids_compute(r);
     }
-    ids = goapi_ids_of(r->prev ? r->prev : r->main);
+    ids = goapi_req_of(r->prev ? r->prev : r->main);
     ap_set_module_config(r->request_config, &goapi_module, ids);
     return ids;
 }
 
 /* Put the request and correlation ID on the response (error responses
  * included) and, for CGI and %{VAR}e, in the environment. */
-static void goapi_ids_publish(request_rec *r, goapi_ids *ids)
+static void goapi_ids_publish(request_rec *r, goapi_req *ids)
 {
     const goapi_server_conf *sc = goapi_sconf(r->server);
     /* On its first publication a request has none of these entries yet
@@ -181,7 +181,7 @@ static void goapi_forward_one(apr_table_t *t, const char *name, const char *valu
 }
 
 /* Make the validated values the ones passed downstream. */
-static void goapi_ids_forward(request_rec *r, const goapi_ids *ids)
+static void goapi_ids_forward(request_rec *r, const goapi_req *ids)
 {
     const goapi_server_conf *sc = goapi_sconf(r->server);
 
@@ -194,7 +194,7 @@ static void goapi_ids_forward(request_rec *r, const goapi_ids *ids)
  * Also runs for each internal redirect, which inherits the IDs. */
 int goapi_ids_post_read_request(request_rec *r)
 {
-    goapi_ids *ids = goapi_ids_of(r);
+    goapi_req *ids = goapi_req_of(r);
 
     /* An internal redirect renamed our variables to REDIRECT_*: set them
      * again.  headers_in and err_headers_out are shared with r->prev. */
@@ -227,7 +227,7 @@ int goapi_ids_generate_log_id(const conn_rec *c, const request_rec *r,
     if (r == NULL) {
         return DECLINED;
     }
-    *id = goapi_ids_of((request_rec *)r)->request_id;
+    *id = goapi_req_of((request_rec *)r)->request_id;
     return OK;
 }
 
@@ -236,7 +236,7 @@ int goapi_ids_generate_log_id(const conn_rec *c, const request_rec *r,
 int goapi_ids_log_transaction(request_rec *r)
 {
     if (r->log_id == NULL) {
-        r->log_id = goapi_ids_of(r)->request_id;
+        r->log_id = goapi_req_of(r)->request_id;
     }
     return DECLINED;
 }
@@ -245,7 +245,7 @@ int goapi_ids_log_transaction(request_rec *r)
  * post_read_request; their error response is the first place to add IDs. */
 void goapi_ids_insert_error_filter(request_rec *r)
 {
-    goapi_ids *ids = goapi_ids_of(r);
+    goapi_req *ids = goapi_req_of(r);
 
     if (!ids->published) {
         goapi_ids_publish(r, ids);

@@ -244,7 +244,7 @@ void goapi_metrics_child_init(apr_pool_t *pchild, server_rec *s)
 }
 
 /* The request's method label and scheme, found once. */
-static void goapi_method_scheme(request_rec *r, goapi_ids *ids)
+static void goapi_method_scheme(request_rec *r, goapi_req *ids)
 {
     if (!ids->metrics_method) {
         ids->metrics_method = 1 + goapi_metrics_method_of(&goapi_known, r->method);
@@ -255,7 +255,7 @@ static void goapi_method_scheme(request_rec *r, goapi_ids *ids)
 static apr_status_t goapi_metrics_request_ended(void *data)
 {
     request_rec *r = data;
-    const goapi_ids *ids = ap_get_module_config(r->request_config, &goapi_module);
+    const goapi_req *ids = ap_get_module_config(r->request_config, &goapi_module);
 
     goapi_metrics_active(goapi_metrics_region, goapi_slot_of(r->connection),
                          ids->metrics_method - 1, ids->metrics_https, -1);
@@ -264,12 +264,12 @@ static apr_status_t goapi_metrics_request_ended(void *data)
 
 int goapi_metrics_post_read_request(request_rec *r)
 {
-    goapi_ids *ids;
+    goapi_req *ids;
 
     if (!goapi_metrics_region || r->prev || r->main) {
         return DECLINED;
     }
-    ids = goapi_ids_of(r);
+    ids = goapi_req_of(r);
     goapi_method_scheme(r, ids);
     goapi_metrics_active(goapi_metrics_region, goapi_slot_of(r->connection),
                          ids->metrics_method - 1, ids->metrics_https, 1);
@@ -300,7 +300,7 @@ void goapi_metrics_route(request_rec *r, int route)
     /* a subrequest (an SSI include of /readyz, say) does not name the
      * request it serves */
     if (goapi_metrics_region && !r->main && route > 0 && route < GOAPI_ROUTE__N) {
-        goapi_ids_of(r)->metrics_route = goapi_route_label[route] + 1;
+        goapi_req_of(r)->metrics_route = goapi_route_label[route] + 1;
     }
 }
 
@@ -308,7 +308,7 @@ void goapi_metrics_route(request_rec *r, int route)
  * GoapiMetricsRoute of where it ended, else "other". */
 static int goapi_route_of(request_rec *r, const request_rec *last)
 {
-    const goapi_ids *ids = ap_get_module_config(r->request_config, &goapi_module);
+    const goapi_req *ids = ap_get_module_config(r->request_config, &goapi_module);
     const goapi_dir_conf *dc;
 
     if (ids && ids->metrics_route > 0) {
@@ -342,7 +342,7 @@ static apr_uint64_t goapi_request_bytes(const request_rec *r)
 int goapi_metrics_log_transaction(request_rec *r)
 {
     const request_rec *last = r;
-    goapi_ids *ids;
+    goapi_req *ids;
     goapi_metrics_req q;
     goapi_metrics_error cause = GOAPI_ME_NONE;
 
@@ -353,7 +353,7 @@ int goapi_metrics_log_transaction(request_rec *r)
         last = last->next;
     }
     /* a request httpd refused while reading it has no IDs yet */
-    ids = goapi_ids_of(r);
+    ids = goapi_req_of(r);
     goapi_method_scheme(r, ids);
     if (ids->shed) {
         cause = GOAPI_ME_SHED;
@@ -385,7 +385,7 @@ int goapi_metrics_log_transaction(request_rec *r)
 void goapi_metrics_idem(request_rec *r, goapi_metrics_counter outcome)
 {
     if (outcome == GOAPI_MC_IDEM_STORE_ERROR) {
-        goapi_ids_of(r)->metrics_error = GOAPI_ME_STORE;
+        goapi_req_of(r)->metrics_error = GOAPI_ME_STORE;
     }
     goapi_metrics_add(r->connection, outcome, 1);
 }

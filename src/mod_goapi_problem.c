@@ -48,7 +48,7 @@ int goapi_problem_send(request_rec *r, goapi_problem_kind kind, int status,
                        int retry_after, const char *title, const char *detail)
 {
     const goapi_server_conf *sc = goapi_sconf(r->server);
-    const goapi_ids *ids = goapi_ids_of(r);
+    const goapi_req *ids = goapi_req_of(r);
     const char *type = goapi_problem_type(r->pool, kind, sc->problem_type_base);
     const char *body = goapi_problem_json(r->pool, type, status, title, detail,
                                           ids->request_id, ids->correlation_id);

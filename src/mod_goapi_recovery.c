@@ -55,7 +55,7 @@ goapi_recovery_verdict goapi_recovery_consult(request_rec *r,
 {
     const goapi_server_conf *sc = goapi_sconf(r->server);
     const goapi_dir_conf *dc = goapi_dconf(r);
-    const goapi_ids *ids = goapi_ids_of(r);
+    const goapi_req *ids = goapi_req_of(r);
     apr_array_header_t *h = apr_array_make(r->pool, 8, sizeof(goapi_idem_header));
     const char *skip[5], *sent;
     apr_time_t now = apr_time_now(), deadline = goapi_timeouts_write_deadline(r);

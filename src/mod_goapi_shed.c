@@ -28,11 +28,11 @@
 #include <sys/socket.h>
 
 #include "goapi_json.h"
+#include "goapi_log_limit.h"
 #include "goapi_parse.h"
 #include "goapi_router.h"
 #include "goapi_shed.h"
 #include "goapi_shed_keys.h"
-#include "goapi_store.h"
 #include "mod_goapi.h"
 
 APLOG_USE_MODULE(goapi);
@@ -87,8 +87,8 @@ static apr_array_header_t *goapi_shed_per_decls;
 static goapi_shed_scope *goapi_shed_scopes;
 static goapi_shed_keys *goapi_shed_tables;
 
-static goapi_store_log_limit goapi_shed_log;
-static goapi_store_log_limit goapi_shed_overflow_log;
+static goapi_log_limit goapi_shed_log;
+static goapi_log_limit goapi_shed_overflow_log;
 
 /* "auto", then min=N, max=N, start=N, percentile=N, backoff=F in any
  * order. */
@@ -732,7 +732,7 @@ static void goapi_shed_log_line(request_rec *r, const char *why, int dry_run)
 {
     apr_uint32_t skipped;
 
-    if (goapi_store_log_due(&goapi_shed_log, apr_time_now(), GOAPI_SHED_LOG_INTERVAL,
+    if (goapi_log_due(&goapi_shed_log, apr_time_now(), GOAPI_SHED_LOG_INTERVAL,
                             &skipped)) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, GOAPI_LOGNO(00073)
                       "%s: %s %s (%u more in this process since the last such line)",
@@ -749,7 +749,7 @@ static void goapi_shed_log_overflow(request_rec *r, const goapi_shed_per_decl *d
 {
     apr_uint32_t skipped;
 
-    if (goapi_store_log_due(&goapi_shed_overflow_log, apr_time_now(),
+    if (goapi_log_due(&goapi_shed_overflow_log, apr_time_now(),
                             GOAPI_SHED_LOG_INTERVAL, &skipped)) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, GOAPI_LOGNO(00190)
                       "GoapiMaxInFlightPer at %s: its table of keys is full (%d keys in "
@@ -769,7 +769,7 @@ static int goapi_shed_refuse(request_rec *r, const goapi_dir_conf *dc, int reaso
     if (dc->shed_dry_run == 1) {
         return DECLINED;
     }
-    goapi_ids_of(r)->shed = reason;
+    goapi_req_of(r)->shed = reason;
     r->handler = GOAPI_SHED_HANDLER;
     return DECLINED;
 }
@@ -877,7 +877,7 @@ int goapi_shed_handler(request_rec *r)
                                                      (apr_uint32_t)apr_time_now()
                                                      * 2654435761u),
                               "Too many requests in flight",
-                              goapi_ids_of(r)->shed == 2
+                              goapi_req_of(r)->shed == 2
                               ? "this client has as many requests in flight here as it may "
                                 "(GoapiMaxInFlightPer); nothing was done: retry after the "
                                 "time given in Retry-After"

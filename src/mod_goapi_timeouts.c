@@ -592,7 +592,7 @@ static void goapi_write_arm(request_rec *r, goapi_conn *cc, apr_interval_time_t 
     t->sock = cc->sock;
     t->s = r->server;
     t->c = cc->c;
-    t->request_id = goapi_ids_of(r)->request_id;
+    t->request_id = goapi_req_of(r)->request_id;
     t->timeout = timeout;
     /* The request pool goes when its response has been written in full. */
     apr_pool_cleanup_register(r->pool, t, goapi_write_disarm, apr_pool_cleanup_null);

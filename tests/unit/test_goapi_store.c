@@ -510,23 +510,6 @@ static void test_orphan_queue(void **state)
     assert_int_equal(goapi_store_orphans_left(q), 0);
 }
 
-static void test_log_limit(void **state)
-{
-    goapi_store_log_limit l;
-    apr_uint32_t skipped = 99;
-
-    (void)state;
-    memset(&l, 0, sizeof(l));
-    assert_true(goapi_store_log_due(&l, SEC(10), SEC(1), &skipped));
-    assert_int_equal(skipped, 0);
-    assert_false(goapi_store_log_due(&l, SEC(10) + 1, SEC(1), &skipped));
-    assert_false(goapi_store_log_due(&l, SEC(11) - 1, SEC(1), &skipped));
-    assert_true(goapi_store_log_due(&l, SEC(11), SEC(1), &skipped));
-    assert_int_equal(skipped, 2);
-    assert_true(goapi_store_log_due(&l, SEC(20), SEC(1), &skipped));
-    assert_int_equal(skipped, 0);
-}
-
 /* ---- preparing and checking a ledger before use ------------------------ */
 
 static goapi_store_owner me(void)
@@ -913,7 +896,6 @@ int main(void)
         cmocka_unit_test(test_error_words),
         cmocka_unit_test(test_one_claim_wins_across_processes),
         cmocka_unit_test(test_bad_path),
-        cmocka_unit_test(test_log_limit),
         cmocka_unit_test(test_prepare_new_ledger),
         cmocka_unit_test(test_prepare_mixed_records),
         cmocka_unit_test(test_empty_file_is_damage),
