@@ -89,6 +89,9 @@
  * or a command may take, the prefix of its keys, and the built-in check
  * of /readyz that asks it. */
 #define GOAPI_DEFAULT_IDEM_STORE_TIMEOUT (250 * 1000)
+/* The same for a statement of the PostgreSQL ledger (GoapiIdempotencyStore
+ * dbd): a commit there may wait for a synchronous standby. */
+#define GOAPI_DEFAULT_IDEM_DBD_TIMEOUT   (2 * 1000 * 1000)
 #define GOAPI_DEFAULT_IDEM_STORE_PREFIX  "goapi:idem:"
 #define GOAPI_STORE_PREFIX_MAX           64
 #define GOAPI_STORE_CHECK_NAME           "idempotency-store"

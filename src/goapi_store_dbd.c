@@ -35,8 +35,13 @@
  * Failures: a statement the server refused ("ERROR:", a read-only standby
  * among them) surely changed nothing; any other failure (the connection
  * lost, or the server ending it) leaves a write in doubt: "unsure", and the
- * connection is handed back as broken.  After a failed connect no thread
- * asks for a connection for GOAPI_DBD_RETRY: requests fail at once.
+ * connection is handed back as broken.  A statement the lender cut (no
+ * answer within its timeout: the server stopped or frozen) is not sent
+ * again in that operation.  After a failed connect or a cut the server is
+ * taken as down: for GOAPI_DBD_RETRY no operation asks for a connection
+ * (they fail at once, with the reason), then one at a time tries again
+ * while the others keep failing at once, until one gets through; so a
+ * stopped server holds one request per try, not every request.
  * Claims whose answer never came are kept as orphans and released, fenced
  * (goapi_store.h: goapi_store_orphans).
  *
@@ -55,7 +60,8 @@
 
 #include "goapi_store_dbd.h"
 
-/* After a connect that failed, none again for this long (per process). */
+/* After a connect that failed or a statement cut, none again for this
+ * long (per process). */
 #define GOAPI_DBD_RETRY         (500 * 1000)
 #define GOAPI_DBD_ERR_MAX       300
 /* Orphaned claims released before a claim, at most. */
@@ -172,8 +178,10 @@ typedef struct {
     goapi_store base;
     goapi_dbd_lender lender;
     apr_thread_mutex_t *lock;           /* what follows */
-    apr_time_t retry_at;                /* no connect before this */
-    char down_err[GOAPI_DBD_ERR_MAX];   /* why the last connect failed */
+    int down;                           /* the last try failed: see above */
+    int trying;                         /* an operation tries while down */
+    apr_time_t retry_at;                /* no try before this */
+    char down_err[GOAPI_DBD_ERR_MAX];   /* why the last try failed */
     volatile apr_uint32_t schema_ok;    /* made or found, usable */
     goapi_store_orphans *orphans;       /* claims to release (goapi_store.h) */
 } goapi_dbd_store;
@@ -194,6 +202,9 @@ typedef struct {
     int have;                           /* conn is lent to us */
     int broken;                         /* a statement on it got no answer */
     int stale;                          /* its session lost our statements */
+    int cut;                            /* the lender cut it: no answer in time */
+    int trying;                         /* it tries the server taken as down */
+    int refused;                        /* no connection could be had */
 } goapi_dbd_op;
 
 static void goapi_dbd_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -227,6 +238,32 @@ static const char *goapi_dbd_line(const char *msg, char *buf, apr_size_t size)
 static apr_status_t goapi_dbd_begin(goapi_dbd_store *st, goapi_dbd_op *op);
 static void goapi_dbd_end(goapi_dbd_op *op);
 
+/* Around each exchange with the server: the lender's clock (see
+ * goapi_dbd_lender).  A connection it cut is broken, and not tried again
+ * in this operation: a stopped server would hold the next one as long. */
+static void goapi_dbd_watch(goapi_dbd_op *op)
+{
+    if (op->st->lender.watch) {
+        op->st->lender.watch(op->st->lender.baton, &op->conn);
+    }
+}
+
+static void goapi_dbd_unwatch(goapi_dbd_op *op)
+{
+    if (op->st->lender.unwatch && op->st->lender.unwatch(op->st->lender.baton, &op->conn)) {
+        op->cut = 1;
+        op->broken = 1;
+    }
+}
+
+/* "timed out: no answer <what> within N ms" into the failure. */
+static void goapi_dbd_timed_out(goapi_dbd_op *op, const char *what, const char *label,
+                                const char *then)
+{
+    goapi_dbd_fail("timed out: no answer %s %s within %" APR_TIME_T_FMT " ms%s", what,
+                   label, apr_time_as_msec(op->st->lender.timeout), then);
+}
+
 /* Statement which on this operation's connection, prepared on its first
  * use there and kept with the connection (named after its label, so that
  * the server parses and plans it once per session); NULL and the failure
@@ -243,16 +280,28 @@ static apr_dbd_prepared_t *goapi_dbd_stmt(goapi_dbd_op *op, int which)
         && (stmt = apr_hash_get(op->conn.prepared, label, APR_HASH_KEY_STRING)) != NULL) {
         return stmt;
     }
+    goapi_dbd_watch(op);
     rc = apr_dbd_prepare(op->conn.driver, p, op->conn.handle, goapi_dbd_stmts[which].sql,
                          op->conn.prepared ? label : NULL, &stmt);
+    goapi_dbd_unwatch(op);
+    if (rc != 0 && op->cut) {
+        goapi_dbd_timed_out(op, "while preparing", label, "");
+        return NULL;
+    }
     if (rc != 0 && op->conn.prepared
         && strstr(apr_dbd_error(op->conn.driver, op->conn.handle, rc), "already exists")) {
         /* the session has it, its table does not: made again */
         stmt = NULL;
+        goapi_dbd_watch(op);
         if (apr_dbd_query(op->conn.driver, op->conn.handle, &n,
                           apr_pstrcat(op->p, "DEALLOCATE ", label, NULL)) == 0) {
             rc = apr_dbd_prepare(op->conn.driver, p, op->conn.handle,
                                  goapi_dbd_stmts[which].sql, label, &stmt);
+        }
+        goapi_dbd_unwatch(op);
+        if (op->cut) {
+            goapi_dbd_timed_out(op, "while preparing", label, "");
+            return NULL;
         }
     }
     if (rc != 0) {
@@ -280,6 +329,13 @@ static void goapi_dbd_failed(goapi_dbd_op *op, int which, int write, int rc)
     char line[GOAPI_DBD_ERR_MAX];
 
     goapi_dbd_line(msg, line, sizeof(line));
+    if (op->cut) {
+        goapi_dbd_last.unsure |= write;
+        goapi_dbd_timed_out(op, "to", goapi_dbd_stmts[which].label,
+                            write ? ": it may have been applied (a stopped server applies "
+                                    "it when it resumes)" : "");
+        return;
+    }
     if (msg && !strncmp(msg, "ERROR:", 6)) {
         /* refused by the server: its transaction was rolled back */
         if (strstr(msg, "prepared statement") && strstr(msg, "does not exist")) {
@@ -319,10 +375,7 @@ static apr_status_t goapi_dbd_reconnect(goapi_dbd_op *op)
     if (rv != APR_SUCCESS) {
         goapi_dbd_fail("%s; then, on a new connection, cannot connect: %s", first,
                        why ? why : "no connection");
-        apr_thread_mutex_lock(st->lock);
-        st->retry_at = apr_time_now() + GOAPI_DBD_RETRY;
-        apr_cpystrn(st->down_err, goapi_dbd_last.err, sizeof(st->down_err));
-        apr_thread_mutex_unlock(st->lock);
+        op->refused = 1;
         return rv;
     }
     op->have = 1;
@@ -352,15 +405,17 @@ static int goapi_dbd_run(goapi_dbd_op *op, int which, int write, int nargs,
             reconnected = 1;
         }
         if (!(stmt = goapi_dbd_stmt(op, which))) {
-            if (op->broken && !reconnected) {
+            if (op->broken && !reconnected && !op->cut) {
                 reconnect = 1;
                 continue;
             }
             return -1;
         }
         *res = NULL;
+        goapi_dbd_watch(op);
         rc = apr_dbd_pselect(op->conn.driver, op->p, op->conn.handle, res, stmt, 1, nargs,
                              args);
+        goapi_dbd_unwatch(op);
         if (rc == 0) {
             return 0;
         }
@@ -372,7 +427,7 @@ static int goapi_dbd_run(goapi_dbd_op *op, int which, int write, int nargs,
             op->stale = 0;
             continue;
         }
-        if (!op->broken || reconnected) {
+        if (!op->broken || reconnected || op->cut) {
             return -1;
         }
         reconnect = 1;
@@ -420,9 +475,15 @@ static apr_status_t goapi_dbd_schema(goapi_dbd_op *op)
                        "goapi_idempotency_counters TO %s", user, user);
         return APR_EACCES;
     }
+    goapi_dbd_watch(op);
     rc = apr_dbd_query(op->conn.driver, op->conn.handle, &n,
                        apr_pstrcat(op->p, goapi_dbd_make_schema_lock, goapi_store_dbd_schema,
                                    NULL));
+    goapi_dbd_unwatch(op);
+    if (rc != 0 && op->cut) {
+        goapi_dbd_timed_out(op, "while making", "the ledger's tables", "");
+        return APR_EGENERAL;
+    }
     if (rc != 0) {
         const char *msg = apr_dbd_error(op->conn.driver, op->conn.handle, rc);
 
@@ -453,26 +514,29 @@ static apr_status_t goapi_dbd_begin(goapi_dbd_store *st, goapi_dbd_op *op)
     goapi_dbd_last.unsure = 0;
     goapi_dbd_last.read_only = 0;
     apr_thread_mutex_lock(st->lock);
-    if (now < st->retry_at) {
-        goapi_dbd_fail("%s (the last connect, less than %d ms ago; no new one before then)",
-                       st->down_err, GOAPI_DBD_RETRY / 1000);
+    if (st->down && (now < st->retry_at || st->trying)) {
+        if (st->trying) {
+            goapi_dbd_fail("%s (another request is trying the server again)", st->down_err);
+        }
+        else {
+            goapi_dbd_fail("%s (less than %d ms ago; no new try before then)", st->down_err,
+                           GOAPI_DBD_RETRY / 1000);
+        }
         apr_thread_mutex_unlock(st->lock);
         return APR_ECONNREFUSED;
     }
+    op->trying = st->trying = st->down;
     apr_thread_mutex_unlock(st->lock);
     if ((rv = apr_pool_create_unmanaged_ex(&op->p, NULL, NULL)) != APR_SUCCESS) {
         goapi_dbd_fail("out of memory");
+        goapi_dbd_end(op);
         return rv;
     }
     rv = st->lender.acquire(st->lender.baton, &op->conn, op->p, &why);
     if (rv != APR_SUCCESS) {
         goapi_dbd_fail("cannot connect: %s", why ? why : "no connection");
-        apr_thread_mutex_lock(st->lock);
-        st->retry_at = apr_time_now() + GOAPI_DBD_RETRY;
-        apr_cpystrn(st->down_err, goapi_dbd_last.err, sizeof(st->down_err));
-        apr_thread_mutex_unlock(st->lock);
-        apr_pool_destroy(op->p);
-        op->p = NULL;
+        op->refused = 1;
+        goapi_dbd_end(op);
         return rv;
     }
     op->have = 1;
@@ -488,6 +552,23 @@ static apr_status_t goapi_dbd_begin(goapi_dbd_store *st, goapi_dbd_op *op)
 
 static void goapi_dbd_end(goapi_dbd_op *op)
 {
+    goapi_dbd_store *st = op->st;
+
+    if (op->refused || op->cut || op->trying) {
+        apr_thread_mutex_lock(st->lock);
+        if (op->refused || op->cut) {
+            st->down = 1;
+            st->retry_at = apr_time_now() + GOAPI_DBD_RETRY;
+            apr_cpystrn(st->down_err, goapi_dbd_last.err, sizeof(st->down_err));
+        }
+        else {
+            st->down = 0;               /* the server answered the try */
+        }
+        if (op->trying) {
+            st->trying = 0;
+        }
+        apr_thread_mutex_unlock(st->lock);
+    }
     if (op->have) {
         op->st->lender.release(op->st->lender.baton, &op->conn, op->broken);
         op->have = 0;

@@ -25,6 +25,7 @@ typedef struct {
                                          * prepared again for each use) */
     apr_pool_t *pool;                   /* lives as long as the connection */
     void *token;                        /* the lender's */
+    void *watch;                        /* the lender's, for watch() */
 } goapi_dbd_conn;
 
 /* Who lends the connections. */
@@ -37,6 +38,15 @@ typedef struct {
     /* The connection back.  broken: a statement on it got no answer (the
      * lender checks or drops it before lending it again). */
     void (*release)(void *baton, goapi_dbd_conn *conn, int broken);
+    /* Optional (NULL: no client-side deadline): around each exchange with
+     * the server (a prepare, a statement), watch() starts the clock and
+     * unwatch() stops it.  A server that has not answered within timeout
+     * (stopped, frozen, its host's kernel still answering TCP) gets its
+     * connection cut by the lender, so the driver's call returns with a
+     * failure; unwatch() then says 1, and the store names it a timeout. */
+    void (*watch)(void *baton, goapi_dbd_conn *conn);
+    int (*unwatch)(void *baton, goapi_dbd_conn *conn);
+    apr_interval_time_t timeout;        /* watch()'s, for the messages */
     void *baton;
 } goapi_dbd_lender;
 

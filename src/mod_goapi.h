@@ -32,7 +32,7 @@ extern module AP_MODULE_DECLARE_DATA goapi_module;
  * string; a retired number is never given again.  "make lint" checks both
  * (scripts/check-lognos.py).
  *
- * Next free: GOAPI00191
+ * Next free: GOAPI00192
  */
 #define GOAPI_LOGNO(n) "GOAPI" #n ": "
 
@@ -71,8 +71,8 @@ typedef struct {
                                          * (GoapiIdempotencyStore dbd); 0 unset */
     const char *idem_store_shown;       /* the Redis ledger as logs show it (no
                                          * user, no password) */
-    apr_interval_time_t idem_store_timeout; /* Redis: connect and each command,
-                                         * us; -1 unset */
+    apr_interval_time_t idem_store_timeout; /* Redis: connect and each command;
+                                         * dbd: each statement; us; -1 unset */
     const char *idem_store_prefix;      /* Redis: before every key; NULL unset */
     int idem_store_replicas;            /* Redis: replicas to acknowledge each
                                          * claim and completion; -1 unset */
@@ -353,8 +353,10 @@ const char *goapi_dbd_missing(void);
 /* After mod_dbd's child_init (see mod_goapi.c): its pool is made. */
 void goapi_dbd_child_init(apr_pool_t *pchild, server_rec *s);
 /* A lender of mod_dbd's connections of server s (goapi_store_dbd.h);
- * after goapi_dbd_missing() said NULL. */
-void goapi_dbd_lender_of(server_rec *s, goapi_dbd_lender *out);
+ * after goapi_dbd_missing() said NULL, from child_init: it starts the
+ * thread that cuts a statement left unanswered past
+ * GoapiIdempotencyStoreTimeout (the pgsql driver's connections). */
+void goapi_dbd_lender_of(server_rec *s, apr_pool_t *pchild, goapi_dbd_lender *out);
 
 /* mod_goapi_metrics.c: counters in shared memory (src/goapi_metrics.h).
  * Every writer is a no-op while GoapiMetrics is Off. */

@@ -1041,7 +1041,8 @@ int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         if (c->idem_damaged < 0)
             c->idem_damaged = GOAPI_DAMAGED_REFUSE;
         if (c->idem_store_timeout < 0)
-            c->idem_store_timeout = GOAPI_DEFAULT_IDEM_STORE_TIMEOUT;
+            c->idem_store_timeout = c->idem_dbd ? GOAPI_DEFAULT_IDEM_DBD_TIMEOUT
+                                                : GOAPI_DEFAULT_IDEM_STORE_TIMEOUT;
         if (!c->idem_store_prefix)
             c->idem_store_prefix = GOAPI_DEFAULT_IDEM_STORE_PREFIX;
         if (c->idem_store_replicas < 0)

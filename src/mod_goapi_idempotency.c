@@ -1498,7 +1498,7 @@ void goapi_idem_child_init(apr_pool_t *pchild, server_rec *s)
         if (goapi_ledger_dbd) {
             goapi_dbd_lender lender;
 
-            goapi_dbd_lender_of(goapi_ledger_dbd, &lender);
+            goapi_dbd_lender_of(goapi_ledger_dbd, pchild, &lender);
             rv = goapi_store_dbd_open(&goapi_ledger, &lender, p);
         }
         else {

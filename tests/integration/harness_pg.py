@@ -39,6 +39,7 @@ class PgServer:
         self.data = os.path.join(self.dir, "data")
         self.port = free_port()
         self.proc = None
+        self.frozen = False
         self.log = os.path.join(self.dir, "postgres.log")
         if IS_ROOT:
             shutil.chown(self.dir, "postgres", "postgres")
@@ -121,6 +122,38 @@ class PgServer:
         while time.monotonic() < deadline and self._group_alive():
             time.sleep(0.05)
 
+    def freeze(self):
+        """SIGSTOP to the postmaster, then to every server process of it
+        (each in a session of its own): a server that holds its connections
+        and answers nothing, while the kernel still answers TCP."""
+        os.kill(self.proc.pid, signal.SIGSTOP)
+        self.frozen = self._children()
+        for pid in self.frozen:
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self):
+        if self.frozen is not False and self.proc and self.proc.poll() is None:
+            for pid in self.frozen:
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
+            os.kill(self.proc.pid, signal.SIGCONT)
+        self.frozen = False
+
+    def _children(self):
+        """The pids whose parent is the postmaster."""
+        pids = []
+        for stat in glob.glob("/proc/[0-9]*/stat"):
+            try:
+                with open(stat) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields[1]) == self.proc.pid:
+                pids.append(int(stat.split("/")[2]))
+        return pids
+
     def _group_alive(self):
         for stat in glob.glob("/proc/[0-9]*/stat"):
             try:
@@ -143,5 +176,6 @@ class PgServer:
                 self.proc.wait(5)
 
     def cleanup(self):
+        self.thaw()
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)

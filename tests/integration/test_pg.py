@@ -276,6 +276,86 @@ class OutageTest(PgCase):
         self.assertEqual(self.backend.executions()["while-read-only"], 1)
 
 
+class FrozenTest(PgCase):
+    """A PostgreSQL stopped (SIGSTOP: its connections held open, nothing
+    answered, the kernel still answering TCP): each statement is cut after
+    GoapiIdempotencyStoreTimeout, so requests get 503 with nothing run in
+    bounded time instead of waiting for it to resume; the readiness check
+    fails; once it resumes, a claim that landed late is released and its
+    key runs exactly once."""
+
+    TIMEOUT = 0.5
+
+    def allowed(self):
+        return (r"GOAPI00045: idempotency store dbd \(mod_dbd's database\): cannot claim",
+                r"GOAPI00047", r"GOAPI00130") + DBD_DOWN
+
+    def until_settled(self, h, key, seconds):
+        """Retried while the store is down (503) or the late claim holds the
+        key (409 in progress), until it is released and the key runs."""
+        deadline = time.monotonic() + seconds
+        while True:
+            r = post(h, "/api/op", key)
+            if r.status not in (503, 409) or time.monotonic() > deadline:
+                return r
+            time.sleep(0.2)
+
+    def test_stopped_server_cut_at_the_timeout(self):
+        for mpm in ("event", "prefork"):
+            # a pool that holds what the load needs (DBDMin, DBDKeep): mod_dbd
+            # makes new connections one at a time, and to a stopped server
+            # each waits for libpq's connect_timeout
+            h = self.start(mpm=mpm, extra="GoapiIdempotencyStoreTimeout %dms\n"
+                           "DBDMin 8\nDBDKeep 8\nDBDMax 8" % (self.TIMEOUT * 1000))
+            for i in range(4):
+                self.assertEqual(post(h, "/api/op", "before-freeze-%s-%d" % (mpm, i)).status,
+                                 201)
+            deadline = time.monotonic() + 5
+            while h.request("GET", "/readyz").status != 200 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self.pg.freeze()
+            answers = {}
+
+            def one(key):
+                t0 = time.monotonic()
+                r = post(h, "/api/op", key, timeout=20)
+                answers[key] = (r.status, r.header("Retry-After"), time.monotonic() - t0)
+
+            # requests in flight when it stops: each statement cut at the timeout
+            burst = ["frozen-%s-%d" % (mpm, i) for i in range(6)]
+            run_threads([threading.Thread(target=one, args=(k,)) for k in burst], 30)
+            # then: at once while it is taken as down, one request at a time
+            # trying it (a cut, or a reconnect within connect_timeout=2)
+            later = ["frozen-later-%s-%d" % (mpm, i) for i in range(8)]
+            for k in later:
+                one(k)
+                time.sleep(0.1)
+            for k in burst + later:
+                status, retry_after, took = answers[k]
+                self.assertEqual((status, retry_after), (503, "60"), k)
+                self.assertLess(took, (self.TIMEOUT if k in burst and mpm == "event" else 2)
+                                + 1.5, (k, answers))
+            self.assertGreater(sum(1 for k in later if answers[k][2] < 0.3), 0, answers)
+            deadline = time.monotonic() + 6
+            while h.request("GET", "/readyz").status != 503 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self.assertEqual(h.request("GET", "/readyz").status, 503)
+            log = h.read(h.error_log)
+            self.assertRegex(log, r"GOAPI00045: .*timed out: no answer to goapi_claim "
+                                  r"within 500 ms: it may have been applied")
+            for k in burst + later:
+                self.assertNotIn(k, self.backend.executions())
+            self.pg.thaw()
+            # claims that landed when it resumed are released; each key runs once
+            for k in burst + later:
+                self.assertEqual(self.until_settled(h, k, 20).status, 201, k)
+                self.assertEqual(self.backend.executions()[k], 1, k)
+            deadline = time.monotonic() + 5
+            while h.request("GET", "/readyz").status != 200 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self.assertEqual(h.request("GET", "/readyz").status, 200)
+
+
 class RefusedTest(PgCase):
 
     def allowed(self):

@@ -235,6 +235,8 @@ typedef struct {
     test_conn idle[16];
     int nidle;
     int lent, broken;                   /* counted */
+    int cut_next;                       /* the next exchange watched: its server
+                                         * process ended, and said cut */
 } test_lender;
 
 static apr_status_t lend(void *baton, goapi_dbd_conn *conn, apr_pool_t *p, const char **why)
@@ -292,6 +294,31 @@ static void give_back(void *baton, goapi_dbd_conn *conn, int broken)
     }
 }
 
+/* A lender's clock, as mod_goapi_dbd.c's guard: here the exchange asked
+ * to be cut loses its server process first (so the driver's call fails
+ * without an answer, as after a cut) and is then said cut. */
+static void watch(void *baton, goapi_dbd_conn *conn)
+{
+    test_lender *l = baton;
+
+    (void)conn;
+    if (l->cut_next) {
+        assert_int_equal(admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE pid <> pg_backend_pid() AND usename = 'goapi' AND "
+                               "backend_type = 'client backend'"), 0);
+    }
+}
+
+static int unwatch(void *baton, goapi_dbd_conn *conn)
+{
+    test_lender *l = baton;
+    int cut = l->cut_next;
+
+    (void)conn;
+    l->cut_next = 0;
+    return cut;
+}
+
 static apr_status_t lender_close(void *data)
 {
     test_lender *l = data;
@@ -308,7 +335,7 @@ static goapi_store *open_store_kept(const char *user, const char *db, int keep,
                                     test_lender **out)
 {
     test_lender *l = apr_pcalloc(unit_pool, sizeof(*l));
-    goapi_dbd_lender lender;
+    goapi_dbd_lender lender = { 0 };
     goapi_store *st = NULL;
 
     apr_thread_mutex_create(&l->lock, APR_THREAD_MUTEX_DEFAULT, unit_pool);
@@ -317,6 +344,9 @@ static goapi_store *open_store_kept(const char *user, const char *db, int keep,
     apr_pool_cleanup_register(unit_pool, l, lender_close, apr_pool_cleanup_null);
     lender.acquire = lend;
     lender.release = give_back;
+    lender.watch = watch;
+    lender.unwatch = unwatch;
+    lender.timeout = 250 * 1000;
     lender.baton = l;
     assert_int_equal(goapi_store_dbd_open(&st, &lender, unit_pool), APR_SUCCESS);
     if (out) {
@@ -649,7 +679,7 @@ static void test_server_down_and_back(void **state)
     rv = st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool);
     assert_int_not_equal(rv, APR_SUCCESS);
     assert_true(apr_time_now() - t0 < 50000);
-    assert_non_null(strstr(st->ops->error(st, rv), "no new one before then"));
+    assert_non_null(strstr(st->ops->error(st, rv), "no new try before then"));
     assert_int_not_equal(st->ops->ping(st), APR_SUCCESS);
 
     start_server();
@@ -710,6 +740,56 @@ static void test_lost_connection_is_unsure_and_orphan_released(void **state)
     assert_true(left == 2);             /* both watched until their lease ends */
     assert_int_equal(st->ops->lookup(st, k2, &got, unit_pool), APR_NOTFOUND);
     assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_NOTFOUND);
+}
+
+/* A statement the lender cut (no answer within its timeout): a write in
+ * doubt, named a timeout, not sent again on a new connection; the server is
+ * then taken as down for a moment (at once, without a connection), and the
+ * next try that gets through clears it. */
+static void test_statement_cut_is_a_timeout(void **state)
+{
+    test_lender *l;
+    goapi_store *st = open_store_kept("goapi", "postgres", 1, &l);
+    unsigned char k[GOAPI_SHA256_LEN], k2[GOAPI_SHA256_LEN];
+    apr_time_t now = apr_time_now(), t0;
+    goapi_idem_record mine = in_flight(71, now, SEC(60), SEC(3600)), got;
+    goapi_idem_record other = in_flight(72, now, SEC(60), SEC(3600));
+    goapi_claim_result res;
+    apr_status_t rv;
+    int lent;
+
+    (void)state;
+    key_of(k, "pg-cut");
+    key_of(k2, "pg-cut-after");
+    /* the claim's statement prepared on the pooled connection */
+    assert_int_equal(st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool),
+                     APR_SUCCESS);
+    assert_int_equal(st->ops->release(st, k, 71), APR_SUCCESS);
+    lent = l->lent;
+    l->cut_next = 1;
+    rv = st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool);
+    assert_int_not_equal(rv, APR_SUCCESS);
+    assert_true(goapi_store_unsure(st, rv));
+    assert_string_equal(st->ops->error(st, rv),
+                        "timed out: no answer to goapi_claim within 250 ms: it may have "
+                        "been applied (a stopped server applies it when it resumes)");
+    assert_int_equal(l->lent, lent + 1);            /* no second connection */
+    /* taken as down: at once, without asking for a connection */
+    t0 = apr_time_now();
+    rv = st->ops->claim(st, k2, &other, now, 0, &res, &got, unit_pool);
+    assert_int_not_equal(rv, APR_SUCCESS);
+    assert_false(goapi_store_unsure(st, rv));
+    assert_true(apr_time_now() - t0 < 50000);
+    assert_non_null(strstr(st->ops->error(st, rv), "timed out: no answer to goapi_claim"));
+    assert_non_null(strstr(st->ops->error(st, rv), "no new try before then"));
+    assert_int_equal(l->lent, lent + 1);
+    /* a try after the pause gets through, and the store is up again */
+    apr_sleep(GOAPI_TEST_RETRY);
+    assert_int_equal(st->ops->claim(st, k2, &other, now, 0, &res, &got, unit_pool),
+                     APR_SUCCESS);
+    assert_int_equal(res, GOAPI_CLAIM_TAKEN);
+    assert_int_equal(st->ops->release(st, k2, 72), APR_SUCCESS);
+    assert_int_equal(st->ops->ping(st), APR_SUCCESS);
 }
 
 static void test_statements_kept_and_made_again_after_a_reset(void **state)
@@ -864,6 +944,7 @@ int main(void)
                                need_server),
         cmocka_unit_test_setup(test_statements_kept_and_made_again_after_a_reset,
                                need_server),
+        cmocka_unit_test_setup(test_statement_cut_is_a_timeout, need_server),
         cmocka_unit_test_setup(test_read_only_server, need_server),
         cmocka_unit_test_setup(test_missing_privilege_named, need_server),
     };
