@@ -375,6 +375,13 @@ class RefusedTest(PgCase):
     def test_missing_privilege_named(self):
         self.pg.sql("CREATE ROLE weak LOGIN PASSWORD '%s'" % PgServer.PASSWORD)
         h = self.start(params=dbd_params(self.pg, user="weak"))
+        # at startup, before any request: the readiness check's first round
+        # tries to make the schema and names the missing privilege
+        self.assertRegex(h.wait_log(r"GOAPI00020: .*GRANT CREATE ON SCHEMA public TO weak"),
+                         r"GOAPI00020: ready check idempotency-store \(GoapiIdempotencyStore\) "
+                         r"failed: the ledger's table goapi_idempotency is missing and the "
+                         r"database user weak cannot make it")
+        self.assertEqual(h.request("GET", "/readyz").status, 503)
         r = post(h, "/api/op", "weak-user")
         self.assertEqual(r.status, 503)
         self.assertRegex(h.read(h.error_log),
@@ -386,6 +393,21 @@ class RefusedTest(PgCase):
         self.assertEqual(until_not_503(h, "weak-user", 5).status, 201)
         self.assertEqual(self.pg.value("SELECT tableowner FROM pg_tables WHERE tablename = "
                                        "'goapi_idempotency'"), "weak")
+
+    def test_schema_made_at_startup(self):
+        """Made by the readiness check's first round, before any request."""
+        self.assertEqual(self.pg.value("SELECT count(*) FROM pg_tables WHERE tablename = "
+                                       "'goapi_idempotency'"), "0")
+        h = self.start()
+        deadline = time.monotonic() + 5
+        while self.pg.value("SELECT count(*) FROM pg_tables WHERE tablename = "
+                            "'goapi_idempotency'") != "1" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(self.pg.value("SELECT count(*) FROM pg_tables WHERE tablename IN "
+                                       "('goapi_idempotency', 'goapi_idempotency_counters')"),
+                         "2")
+        self.assertEqual(h.request("GET", "/readyz").status, 200)
+        self.assertEqual(self.backend.executions(), {})
 
 
 @unittest.skipUnless(PgServer.available(), "PostgreSQL 15 is not installed (postgresql)")
