@@ -337,12 +337,12 @@ static void goapi_register_hooks(apr_pool_t *p)
      * child; its sweeper is a mod_watchdog child singleton.  "apachectl -t"
      * checks it (check_config: a failure there fails the test) after the
      * defaults are resolved (goapi_config_check, APR_HOOK_MIDDLE). */
-    ap_hook_check_config(goapi_idem_check_config, NULL, NULL, APR_HOOK_LAST);
-    ap_hook_post_config(goapi_idem_post_config, NULL, goapi_before_watchdog,
+    ap_hook_check_config(goapi_ledger_check_config, NULL, NULL, APR_HOOK_LAST);
+    ap_hook_post_config(goapi_ledger_post_config, NULL, goapi_before_watchdog,
                         APR_HOOK_MIDDLE);
     /* Before mod_watchdog's: the store's cleanup on pchild then runs after
      * the one that stops the sweeping thread. */
-    ap_hook_child_init(goapi_idem_child_init, NULL, goapi_before_watchdog, APR_HOOK_MIDDLE);
+    ap_hook_child_init(goapi_ledger_child_init, NULL, goapi_before_watchdog, APR_HOOK_MIDDLE);
     ap_hook_child_init(goapi_recovery_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* After mod_dbd's, which makes the pool GoapiIdempotencyStore dbd
      * borrows from: until then its connections wait (mod_watchdog's

@@ -325,27 +325,38 @@ int goapi_mpm_stopping(void);
 apr_status_t goapi_register_shutdown_hook(apr_pool_t *p, const char *name,
                                           goapi_shutdown_fn *fn, void *baton);
 
-/* mod_goapi_idempotency.c */
-int goapi_idem_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
-                            server_rec *s);
-int goapi_idem_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
-                           server_rec *s);
-void goapi_idem_child_init(apr_pool_t *pchild, server_rec *s);
+/* mod_goapi_idempotency.c: Idempotency-Key on the request path */
 int goapi_idem_fixups(request_rec *r);
 int goapi_idem_handler(request_rec *r);
 void goapi_idem_insert_error_filter(request_rec *r);
 void goapi_idem_register_filters(void);
-/* The built-in readiness check of a ledger shared by several hosts: its
- * name, or NULL when the ledger is a file of this host; and whether it
- * answers now (in the child that runs the checks). */
-const char *goapi_idem_store_check(const goapi_server_conf *sc);
-int goapi_idem_store_ping(apr_pool_t *p, const char **why);
-/* The ledger's kind for the metrics' store label: "lmdb", "redis", "dbd",
- * or NULL when there is none. */
-const char *goapi_idem_store_kind(void);
 /* The next value of a counter kept in the ledger; APR_ENOTIMPL without one. */
 apr_status_t goapi_idem_counter_next(request_rec *r, const char *name,
                                      apr_uint64_t *value);
+
+/* mod_goapi_ledger.c: the ledger's life (checks, sweep, each child's store) */
+int goapi_ledger_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                              server_rec *s);
+int goapi_ledger_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                             server_rec *s);
+void goapi_ledger_child_init(apr_pool_t *pchild, server_rec *s);
+/* This process's store (NULL: none, or it could not be opened), its replay
+ * cache (NULL: none), and its name as logs show it (no credentials). */
+struct goapi_replay_cache;
+goapi_store *goapi_ledger_store(void);
+struct goapi_replay_cache *goapi_ledger_replay_cache(void);
+const char *goapi_ledger_shown(void);
+/* What the store said of failure rv, for a log line (never a secret), or
+ * rv's own text when it had nothing to add. */
+const char *goapi_ledger_why(apr_status_t rv, apr_pool_t *p);
+/* The built-in readiness check of a ledger shared by several hosts: its
+ * name, or NULL when the ledger is a file of this host; and whether it
+ * answers now (in the child that runs the checks). */
+const char *goapi_ledger_check_name(const goapi_server_conf *sc);
+int goapi_ledger_ping(apr_pool_t *p, const char **why);
+/* The ledger's kind for the metrics' store label: "lmdb", "redis", "dbd",
+ * or NULL when there is none. */
+const char *goapi_ledger_kind(void);
 
 /* mod_goapi_dbd.c: the connections of GoapiIdempotencyStore dbd, from mod_dbd */
 /* NULL when mod_dbd is loaded, else why the dbd store cannot be used. */

@@ -43,13 +43,9 @@
 #include "http_protocol.h"
 #include "http_connection.h"
 #include "http_request.h"
-#include "unixd.h"
 #include "util_filter.h"
 
 #include <apr_strings.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include "goapi_brigade.h"
 #include "goapi_idem.h"
@@ -57,8 +53,6 @@
 #include "goapi_log_limit.h"
 #include "goapi_parse.h"
 #include "goapi_replay_cache.h"
-#include "goapi_store_lmdb.h"
-#include "goapi_store_redis.h"
 #include "mod_goapi.h"
 
 APLOG_USE_MODULE(goapi);
@@ -66,27 +60,9 @@ APLOG_USE_MODULE(goapi);
 #define GOAPI_KEPT_BODY_FILTER  "GOAPI_KEPT_BODY"
 #define GOAPI_CAPTURE_FILTER    "GOAPI_CAPTURE"
 #define GOAPI_IDEM_HANDLER      "goapi-idempotency"
-#define GOAPI_SWEEP_WATCHDOG    "_goapi_sweep_"
-
-/* The ledger of this process (opened after fork), and where it lives. */
-static goapi_store *goapi_ledger;
-static const char *goapi_ledger_name;   /* for logs: the file, or the Redis store
-                                         * without its credentials */
-static const char *goapi_ledger_path;   /* LMDB: the file */
-static apr_size_t goapi_ledger_size;    /* LMDB: the map */
-static const goapi_server_conf *goapi_ledger_redis;    /* Redis: where, how long */
-static server_rec *goapi_ledger_dbd;    /* mod_dbd's database: whose DBDParams */
-static apr_size_t goapi_ledger_cache_size;              /* GoapiIdempotencyReplayCache */
-static goapi_replay_cache *goapi_ledger_cache;          /* this child's, or NULL */
 
 /* Store failures logged in this process (GOAPI_STORE_LOG_INTERVAL). */
 static goapi_log_limit goapi_store_log;
-
-/* Releases this child's orphaned claims when no request does. */
-/* not a liveness check: it waits on the store, which may stall by design */
-static goapi_child_thread goapi_settle_thread = {
-    NULL, 0, NULL, "idempotency store settling", NULL, 0, NULL
-};
 
 static ap_filter_rec_t *goapi_kept_body_handle;
 static ap_filter_rec_t *goapi_capture_handle;
@@ -396,16 +372,6 @@ static int goapi_store_log_now(apr_uint32_t *skipped)
                                skipped);
 }
 
-/* What the store said of its failure, for a log line (never a secret), or
- * rv's own text when it had nothing to add. */
-static const char *goapi_store_why(goapi_store *st, apr_status_t rv, apr_pool_t *p)
-{
-    const char *why = st->ops->error(st, rv);
-    char buf[120];
-
-    return apr_pstrdup(p, why ? why : apr_strerror(rv, buf, sizeof(buf)));
-}
-
 /* What an in-flight record that stays means for retries, for log lines
  * (docs/idempotency.md, "When the store fails"). */
 static const char *goapi_idem_held_then(goapi_idem_req *ctx, request_rec *r)
@@ -428,8 +394,11 @@ static const char *goapi_idem_held_then(goapi_idem_req *ctx, request_rec *r)
 /* How a record can vanish from this store. */
 static const char *goapi_idem_vanished_how(void)
 {
-    return goapi_ledger_redis ? "evicted by Redis under maxmemory, or deleted by hand"
-                              : "deleted by hand, or expired";
+    const char *kind = goapi_ledger_kind();
+
+    return kind && !strcmp(kind, "redis")
+           ? "evicted by Redis under maxmemory, or deleted by hand"
+           : "deleted by hand, or expired";
 }
 
 /* The key as logs show it, "sha256:" and a digest (goapi_idem_key_digest()),
@@ -454,10 +423,10 @@ typedef enum {
  * store is asked to release the claim once it answers again. */
 static goapi_orphan_fate goapi_idem_orphan(goapi_idem_req *ctx, apr_status_t rv)
 {
-    if (!goapi_store_unsure(goapi_ledger, rv)) {
+    if (!goapi_store_unsure(goapi_ledger_store(), rv)) {
         return GOAPI_ORPHAN_NONE;
     }
-    return goapi_store_orphan(goapi_ledger, ctx->key, &ctx->claim) == APR_SUCCESS
+    return goapi_store_orphan(goapi_ledger_store(), ctx->key, &ctx->claim) == APR_SUCCESS
            ? GOAPI_ORPHAN_KEPT : GOAPI_ORPHAN_LEFT;
 }
 
@@ -509,9 +478,9 @@ static void goapi_idem_log_release(goapi_idem_req *ctx, request_rec *r, apr_stat
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, GOAPI_LOGNO(00086)
                           "idempotency store %s: cannot release Idempotency-Key %s (status "
                           "%d, the operation was not reached): %s; %s%s (%u store errors "
-                          "not logged before this one)", goapi_ledger_name,
+                          "not logged before this one)", goapi_ledger_shown(),
                           goapi_idem_key_text(ctx, r), r->status,
-                          goapi_store_why(goapi_ledger, rv, r->pool),
+                          goapi_ledger_why(rv, r->pool),
                           goapi_idem_orphan_then(orphan, "release"),
                           orphan == GOAPI_ORPHAN_KEPT ? "" : goapi_idem_held_then(ctx, r),
                           skipped);
@@ -535,7 +504,7 @@ static void goapi_idem_finish(goapi_idem_req *ctx, request_rec *r, int complete)
     if (goapi_idem_not_applied(ctx, r)) {
         apr_time_t t0 = apr_time_now();
 
-        rv = goapi_ledger->ops->release(goapi_ledger, ctx->key, ctx->claim.claim_id);
+        rv = goapi_ledger_store()->ops->release(goapi_ledger_store(), ctx->key, ctx->claim.claim_id);
         goapi_idem_timed(r->connection, t0);
         goapi_idem_log_release(ctx, r, rv);
         return;
@@ -566,7 +535,7 @@ static void goapi_idem_finish(goapi_idem_req *ctx, request_rec *r, int complete)
         }
     }
     t0 = apr_time_now();
-    rv = goapi_ledger->ops->complete(goapi_ledger, ctx->key, &done);
+    rv = goapi_ledger_store()->ops->complete(goapi_ledger_store(), ctx->key, &done);
     goapi_idem_timed(r->connection, t0);
     if (rv == APR_ENOSPC && done.flags) {
         /* full: the outcome without the response still fits where the
@@ -575,7 +544,7 @@ static void goapi_idem_finish(goapi_idem_req *ctx, request_rec *r, int complete)
         done.headers = NULL;
         done.body = NULL;
         done.body_len = 0;
-        rv = goapi_ledger->ops->complete(goapi_ledger, ctx->key, &done);
+        rv = goapi_ledger_store()->ops->complete(goapi_ledger_store(), ctx->key, &done);
         if (rv == APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_ENOSPC, r, GOAPI_LOGNO(00039)
                           "idempotency store full: the response to Idempotency-Key %s "
@@ -604,7 +573,7 @@ static void goapi_idem_finish(goapi_idem_req *ctx, request_rec *r, int complete)
                       "idempotency store %s: the record of Idempotency-Key %s vanished "
                       "while this request held it (%s): this outcome (status %d) is not "
                       "recorded and the key is free: a retry with it runs the operation "
-                      "again", goapi_ledger_name, goapi_idem_key_text(ctx, r),
+                      "again", goapi_ledger_shown(), goapi_idem_key_text(ctx, r),
                       goapi_idem_vanished_how(), done.status);
     }
     else if (rv != APR_SUCCESS) {
@@ -614,9 +583,9 @@ static void goapi_idem_finish(goapi_idem_req *ctx, request_rec *r, int complete)
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, GOAPI_LOGNO(00041)
                           "idempotency store %s: cannot record the outcome (status %d) of "
                           "Idempotency-Key %s: %s; %s%s (%u store errors not logged "
-                          "before this one)", goapi_ledger_name, done.status,
-                          goapi_idem_key_text(ctx, r), goapi_store_why(goapi_ledger, rv, r->pool),
-                          goapi_store_unsure(goapi_ledger, rv)
+                          "before this one)", goapi_ledger_shown(), done.status,
+                          goapi_idem_key_text(ctx, r), goapi_ledger_why(rv, r->pool),
+                          goapi_store_unsure(goapi_ledger_store(), rv)
                           ? "the completion may or may not have landed: if it did, "
                             "retries get this response; if not, it stays in flight: "
                           : "the record stays in flight: ",
@@ -624,7 +593,7 @@ static void goapi_idem_finish(goapi_idem_req *ctx, request_rec *r, int complete)
         }
     }
     else {
-        goapi_replay_cache_put(goapi_ledger_cache, ctx->key, &done);
+        goapi_replay_cache_put(goapi_ledger_replay_cache(), ctx->key, &done);
     }
     if (rv == APR_SUCCESS && APLOG_R_IS_LEVEL(r, APLOG_DEBUG)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, GOAPI_LOGNO(00042)
@@ -781,7 +750,7 @@ static apr_status_t goapi_idem_request_done(void *data)
 {
     goapi_idem_req *ctx = data;
 
-    if (!ctx->finished && goapi_ledger) {
+    if (!ctx->finished && goapi_ledger_store()) {
         goapi_idem_finish(ctx, ctx->r, 0);
     }
     return APR_SUCCESS;
@@ -840,14 +809,14 @@ static int goapi_idem_recover(goapi_idem_req *ctx, request_rec *r,
         if (!goapi_idem_encoded_size(&done)) {
             why = apr_psprintf(r->pool, "%s, with a header the record cannot hold", why);
         }
-        else if ((rv = goapi_ledger->ops->complete(goapi_ledger, ctx->key, &done))
+        else if ((rv = goapi_ledger_store()->ops->complete(goapi_ledger_store(), ctx->key, &done))
                  == APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, GOAPI_LOGNO(00089)
                           "Idempotency-Key %s: outcome unknown; %s "
                           "(GoapiIdempotencyRecovery): recorded as its outcome and "
                           "replayed, now and on every retry", goapi_idem_key_text(ctx, r),
                           why);
-            goapi_replay_cache_put(goapi_ledger_cache, ctx->key, &done);
+            goapi_replay_cache_put(goapi_ledger_replay_cache(), ctx->key, &done);
             ctx->mode = GOAPI_IDEM_REPLAY;
             ctx->replay = done;
             ctx->recovered = GOAPI_MC_IDEM_RECOVERED_REPLAYED;
@@ -860,7 +829,7 @@ static int goapi_idem_recover(goapi_idem_req *ctx, request_rec *r,
         }
         else {
             why = apr_psprintf(r->pool, "%s, but the store could not record it: %s", why,
-                               goapi_store_why(goapi_ledger, rv, r->pool));
+                               goapi_ledger_why(rv, r->pool));
         }
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, GOAPI_LOGNO(00090)
@@ -938,7 +907,7 @@ static const char *goapi_idem_scope(request_rec *r)
 static void goapi_idem_claim(goapi_idem_req *ctx, request_rec *r,
                              const unsigned char fp[GOAPI_SHA256_LEN], unsigned extra)
 {
-    goapi_store *st = goapi_ledger;
+    goapi_store *st = goapi_ledger_store();
     goapi_idem_record held;
     goapi_claim_result res = GOAPI_CLAIM_HELD;
     apr_time_t now = apr_time_now(), t0;
@@ -948,7 +917,7 @@ static void goapi_idem_claim(goapi_idem_req *ctx, request_rec *r,
     apr_status_t rv;
 
     /* A retry of a key this child saw complete: no need to ask the store. */
-    if (goapi_replay_cache_get(goapi_ledger_cache, ctx->key, now, &held, r->pool)) {
+    if (goapi_replay_cache_get(goapi_ledger_replay_cache(), ctx->key, now, &held, r->pool)) {
         goapi_idem_decide(ctx, r, &held, fp, now);
         return;
     }
@@ -969,7 +938,7 @@ static void goapi_idem_claim(goapi_idem_req *ctx, request_rec *r,
     rv = st->ops->claim(st, ctx->key, &ctx->claim, now, flags, &res, &held, r->pool);
     goapi_idem_timed(r->connection, t0);
     if (rv == APR_SUCCESS && res == GOAPI_CLAIM_HELD) {
-        goapi_replay_cache_put(goapi_ledger_cache, ctx->key, &held);
+        goapi_replay_cache_put(goapi_ledger_replay_cache(), ctx->key, &held);
         goapi_idem_decide(ctx, r, &held, fp, now);
         return;
     }
@@ -993,8 +962,8 @@ static void goapi_idem_claim(goapi_idem_req *ctx, request_rec *r,
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, GOAPI_LOGNO(00045)
                           "idempotency store %s: cannot claim Idempotency-Key %s: %s; "
                           "answered 503, nothing ran; %s%s (%u store errors not logged "
-                          "before this one)", goapi_ledger_name, goapi_idem_key_text(ctx, r),
-                          goapi_store_why(st, rv, r->pool),
+                          "before this one)", goapi_ledger_shown(), goapi_idem_key_text(ctx, r),
+                          goapi_ledger_why(rv, r->pool),
                           fate == GOAPI_ORPHAN_NONE
                           ? "nothing holds the key: it is as it was, and a retry is "
                             "decided when the store answers"
@@ -1071,7 +1040,7 @@ int goapi_idem_fixups(request_rec *r)
                            apr_psprintf(r->pool, "%s requests to this resource need an "
                                         "Idempotency-Key header", r->method));
     }
-    else if (!goapi_ledger) {
+    else if (!goapi_ledger_store()) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, GOAPI_LOGNO(00046)
                       "no idempotency store in this process (see the error at its "
                       "start): refusing %s with Idempotency-Key", r->method);
@@ -1121,11 +1090,11 @@ apr_status_t goapi_idem_counter_next(request_rec *r, const char *name,
     apr_status_t rv;
     apr_time_t t0;
 
-    if (!goapi_ledger) {
+    if (!goapi_ledger_store()) {
         return APR_ENOTIMPL;
     }
     t0 = apr_time_now();
-    rv = goapi_ledger->ops->next(goapi_ledger, name, value);
+    rv = goapi_ledger_store()->ops->next(goapi_ledger_store(), name, value);
     goapi_idem_timed(r->connection, t0);
     if (rv != APR_SUCCESS) {
         apr_uint32_t skipped;
@@ -1133,405 +1102,14 @@ apr_status_t goapi_idem_counter_next(request_rec *r, const char *name,
         if (goapi_store_log_now(&skipped)) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, GOAPI_LOGNO(00047)
                           "idempotency store %s: cannot advance counter %s: %s%s (%u store "
-                          "errors not logged before this one)", goapi_ledger_name, name,
-                          goapi_store_why(goapi_ledger, rv, r->pool),
-                          goapi_store_unsure(goapi_ledger, rv)
+                          "errors not logged before this one)", goapi_ledger_shown(), name,
+                          goapi_ledger_why(rv, r->pool),
+                          goapi_store_unsure(goapi_ledger_store(), rv)
                           ? " (the INCR may have landed: a number may go unused)" : "",
                           skipped);
         }
     }
     return rv;
-}
-
-/* ---- the store's life ------------------------------------------------------ */
-
-/* Expired records go in the background, in one child at a time. */
-static apr_status_t goapi_idem_sweep(int state, void *data, apr_pool_t *pool)
-{
-    server_rec *s = data;
-    apr_size_t removed = 0;
-    apr_status_t rv;
-
-    (void)pool;
-    if (state == AP_WATCHDOG_STATE_STOPPING || !goapi_ledger) {
-        return APR_SUCCESS;
-    }
-    rv = goapi_ledger->ops->sweep(goapi_ledger, apr_time_now(), &removed);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, GOAPI_LOGNO(00048)
-                     "idempotency store %s: sweep failed", goapi_ledger_name);
-    }
-    else if (removed) {
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00049)
-                     "idempotency store: %" APR_SIZE_T_FMT " expired record(s) removed",
-                     removed);
-    }
-    return APR_SUCCESS;
-}
-
-/* Where the ledger lives, or NULL when nothing needs one. */
-static const char *goapi_idem_ledger_where(apr_pool_t *p, server_rec *s,
-                                           apr_size_t *size)
-{
-    const goapi_server_conf *sc = goapi_sconf(s);
-
-    if (!sc->idem_store && !goapi_config_idempotency_used()) {
-        return NULL;
-    }
-    *size = (apr_size_t)(sc->idem_store_size > 0 ? sc->idem_store_size
-                                                 : GOAPI_DEFAULT_IDEM_STORE_SIZE);
-    return sc->idem_store ? sc->idem_store
-                          : ap_runtime_dir_relative(p, GOAPI_DEFAULT_IDEM_STORE_FILE);
-}
-
-/* The ledger's files belong to the server's User; running as root, every
- * reading of them by LMDB happens as that user. */
-static void goapi_idem_owner(goapi_store_owner *o)
-{
-    o->uid = ap_unixd_config.user_id;
-    o->gid = ap_unixd_config.group_id;
-    o->switch_user = geteuid() == 0;
-}
-
-/* One line for a ledger that cannot be used; the server does not start. */
-static void goapi_idem_refuse(server_rec *s, int flags, const char *path,
-                              const goapi_ledger_report *rep)
-{
-    if (rep->state == GOAPI_LEDGER_DAMAGED) {
-        ap_log_error(APLOG_MARK, flags | APLOG_CRIT, 0, s, GOAPI_LOGNO(00050)
-                     "the idempotency store %s %s; nothing was read from it and the "
-                     "server does not start. To recover, move %s and %s-lock aside "
-                     "(keep them to inspect) and start again, which makes a new, empty "
-                     "ledger; or set GoapiIdempotencyDamagedStore StartFresh to do so at "
-                     "startup. Either way its records are lost: keys completed before "
-                     "may run again", path, rep->detail, path, path);
-    }
-    else if (rep->state == GOAPI_LEDGER_UNSAFE) {
-        ap_log_error(APLOG_MARK, flags | APLOG_CRIT, 0, s, GOAPI_LOGNO(00051)
-                     "the idempotency store %s is refused: %s. Root does not open a "
-                     "path that another user controls: keep the store in a directory "
-                     "owned by root or the server's user that nobody else may write "
-                     "to, and remove whatever was put there", path, rep->detail);
-    }
-    else {
-        ap_log_error(APLOG_MARK, flags | APLOG_CRIT, 0, s, GOAPI_LOGNO(00055)
-                     "the idempotency store %s %s", path, rep->detail);
-    }
-}
-
-/* "apachectl -t": the same checks as a start, changing nothing. */
-int goapi_idem_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
-                            server_rec *s)
-{
-    const goapi_server_conf *sc = goapi_sconf(s);
-    goapi_ledger_report rep;
-    goapi_store_owner owner;
-    apr_size_t size = 0;
-    const char *path, *missing;
-
-    (void)pconf;
-    (void)plog;
-    /* at every start and under -t, before anything is opened */
-    if (sc->idem_dbd && (missing = goapi_dbd_missing()) != NULL) {
-        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s, GOAPI_LOGNO(00170) "%s",
-                     missing);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    if (ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_CONFIG_TEST || sc->idem_redis
-        || sc->idem_dbd || !(path = goapi_idem_ledger_where(ptemp, s, &size))) {
-        return OK;             /* a Redis store's URL was checked as it was read */
-    }
-    goapi_idem_owner(&owner);
-    goapi_store_lmdb_prepare(path, size, &owner, 0, &rep, ptemp);
-    if (rep.state == GOAPI_LEDGER_SOUND || rep.state == GOAPI_LEDGER_ABSENT) {
-        return OK;
-    }
-    if (rep.state == GOAPI_LEDGER_DAMAGED && sc->idem_damaged == GOAPI_DAMAGED_START_FRESH) {
-        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, s, GOAPI_LOGNO(00057)
-                     "the idempotency store %s %s: at startup it will be moved aside and "
-                     "a new, empty one made (GoapiIdempotencyDamagedStore StartFresh); "
-                     "its records will be lost", path, rep.detail);
-        return OK;
-    }
-    if (rep.state == GOAPI_LEDGER_FAILED) {
-        /* e.g. -t run by a user who may not read the server's files */
-        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, s, GOAPI_LOGNO(00058)
-                     "the idempotency store %s could not be checked (%s)", path,
-                     rep.detail);
-        return OK;
-    }
-    goapi_idem_refuse(s, APLOG_STARTUP, path, &rep);
-    return HTTP_INTERNAL_SERVER_ERROR;
-}
-
-/* The parent checks or creates the ledger, hands it to the children's user
- * and reserves its space; each child opens it for itself after fork. */
-static int goapi_idem_prepare(apr_pool_t *ptemp, server_rec *s, int on_damage)
-{
-    goapi_ledger_report rep;
-    goapi_store_owner owner;
-    char tag[APR_RFC822_DATE_LEN];
-    apr_time_exp_t t;
-    apr_size_t len;
-    const char *moved;
-    apr_status_t rv;
-
-    goapi_idem_owner(&owner);
-    goapi_store_lmdb_prepare(goapi_ledger_path, goapi_ledger_size, &owner, 1, &rep, ptemp);
-    if (rep.state == GOAPI_LEDGER_DAMAGED && on_damage == GOAPI_DAMAGED_START_FRESH) {
-        apr_time_exp_gmt(&t, apr_time_now());
-        apr_strftime(tag, &len, sizeof(tag), "%Y%m%dT%H%M%SZ", &t);
-        rv = goapi_store_lmdb_move_aside(goapi_ledger_path, tag, &owner, &moved, ptemp);
-        if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, GOAPI_LOGNO(00059)
-                         "the idempotency store %s %s, and it cannot be moved aside",
-                         goapi_ledger_path, rep.detail);
-            return HTTP_INTERNAL_SERVER_ERROR;
-        }
-        ap_log_error(APLOG_MARK, APLOG_ALERT, 0, s, GOAPI_LOGNO(00060)
-                     "the idempotency store %s %s: moved to %s, and a new, empty ledger "
-                     "is made (GoapiIdempotencyDamagedStore StartFresh). ITS RECORDS "
-                     "ARE LOST: a key completed before may run again",
-                     goapi_ledger_path, rep.detail, moved);
-        goapi_store_lmdb_prepare(goapi_ledger_path, goapi_ledger_size, &owner, 1, &rep,
-                                 ptemp);
-    }
-    if (rep.state != GOAPI_LEDGER_READY) {
-        goapi_idem_refuse(s, 0, goapi_ledger_path, &rep);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00061)
-                 "idempotency store %s: %s%s; %" APR_UINT64_T_FMT " bytes reserved on "
-                 "disk", goapi_ledger_path, rep.created ? "created, " : "", rep.detail,
-                 rep.map_size);
-    return OK;
-}
-
-/* What a Redis ledger keeps across a restart and a failover, at startup. */
-static void goapi_idem_probe_durability(server_rec *s, const goapi_server_conf *sc,
-                                        const goapi_redis_facts *f)
-{
-    int n = sc->idem_store_replicas;
-
-    if (f->appendonly && !strcmp(f->appendonly, "no")) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, GOAPI_LOGNO(00131)
-                     "idempotency store %s has appendonly no: a restart of Redis loses "
-                     "every record, and every key completed before runs again; set "
-                     "appendonly yes and appendfsync always%s", sc->idem_store_shown,
-                     n ? "" : ", or keep replicas and set GoapiIdempotencyStoreReplicas");
-    }
-    else if (f->appendfsync && strcmp(f->appendfsync, "always") != 0) {
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, GOAPI_LOGNO(00135)
-                     "idempotency store %s has appendfsync %s: a crash of its host may "
-                     "lose the last second of records, and those keys run again; "
-                     "appendfsync always closes that", sc->idem_store_shown,
-                     f->appendfsync);
-    }
-    if (n && f->replicas >= 0 && f->replicas < n) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, GOAPI_LOGNO(00132)
-                     "idempotency store %s has %d replica(s) online, and "
-                     "GoapiIdempotencyStoreReplicas asks %d to acknowledge each claim: "
-                     "until enough are, requests with an Idempotency-Key get 503 and the "
-                     "idempotency-store readiness check fails", sc->idem_store_shown,
-                     f->replicas, n);
-    }
-    if (n && f->min_replicas >= 0 && f->min_replicas < n) {
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, GOAPI_LOGNO(00133)
-                     "idempotency store %s has min-replicas-to-write %d, fewer than "
-                     "GoapiIdempotencyStoreReplicas (%d): a master cut off from its "
-                     "replicas still takes writes that no replica holds (this module "
-                     "releases its own; other writers' are lost in a failover); set "
-                     "min-replicas-to-write %d", sc->idem_store_shown, f->min_replicas,
-                     n, n);
-    }
-    else if (!n && f->replicas > 0) {
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, GOAPI_LOGNO(00134)
-                     "idempotency store %s has %d replica(s) but "
-                     "GoapiIdempotencyStoreReplicas is 0: a failover may lose claims a "
-                     "replica never received, and their keys run again; set "
-                     "GoapiIdempotencyStoreReplicas 1", sc->idem_store_shown, f->replicas);
-    }
-}
-
-/* A Redis ledger at startup: reachable now, and keeping what it is given?
- * Either way the server starts: Redis may come up later, and until then
- * requests with an Idempotency-Key get 503. */
-static void goapi_idem_probe(server_rec *s, const goapi_server_conf *sc, apr_pool_t *ptemp)
-{
-    goapi_redis_facts facts;
-    const char *policy, *why;
-
-    if (goapi_store_redis_probe(sc->idem_redis, sc->idem_store_timeout, &facts, &why, ptemp)
-        != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, GOAPI_LOGNO(00064)
-                     "idempotency store %s cannot be reached now (%s): requests with an "
-                     "Idempotency-Key get 503 until it can; the server starts anyway",
-                     sc->idem_store_shown, why);
-        return;
-    }
-    goapi_idem_probe_durability(s, sc, &facts);
-    policy = facts.policy;
-    if (!policy) {
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, GOAPI_LOGNO(00079)
-                     "idempotency store %s: its maxmemory-policy cannot be read (CONFIG "
-                     "is refused); it must be noeviction, or Redis may evict records and "
-                     "an evicted key runs again", sc->idem_store_shown);
-    }
-    else if (strcmp(policy, "noeviction") != 0) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, GOAPI_LOGNO(00065)
-                     "idempotency store %s has maxmemory-policy %s: Redis may evict "
-                     "records to make room, and an evicted key runs again; set "
-                     "maxmemory-policy noeviction", sc->idem_store_shown, policy);
-    }
-    else {
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00080)
-                     "idempotency store %s: reachable, maxmemory-policy noeviction",
-                     sc->idem_store_shown);
-    }
-}
-
-/* Expired records are deleted by one child at a time (a watchdog singleton). */
-static int goapi_idem_sweeper(apr_pool_t *pconf, server_rec *s, const goapi_server_conf *sc)
-{
-    apr_status_t rv = goapi_watchdog_every(pconf, s, GOAPI_SWEEP_WATCHDOG, sc->idem_sweep,
-                                           goapi_idem_sweep);
-
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, GOAPI_LOGNO(00052)
-                     "cannot set up the sweeper of the idempotency store "
-                     "(mod_watchdog)");
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    return OK;
-}
-
-int goapi_idem_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
-                           server_rec *s)
-{
-    const goapi_server_conf *sc = goapi_sconf(s);
-    int st;
-
-    (void)plog;
-    goapi_ledger_path = goapi_ledger_name = NULL;
-    goapi_ledger_redis = NULL;
-    goapi_ledger_dbd = NULL;
-    goapi_ledger_cache_size = (apr_size_t)sc->idem_replay_cache;
-    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
-        return OK;
-    }
-    if (sc->idem_redis) {
-        /* Redis expires records itself: no file, no sweep */
-        goapi_ledger_redis = sc;
-        goapi_ledger_name = sc->idem_store_shown;
-        goapi_idem_probe(s, sc, ptemp);
-        return OK;
-    }
-    if (sc->idem_dbd) {
-        /* mod_dbd's functions, found (check_config refused a server
-         * without them) */
-        goapi_dbd_missing();
-        /* the schema is made (or found) by each process's first operation:
-         * mod_dbd lends connections only after fork */
-        goapi_ledger_dbd = s;
-        goapi_ledger_name = "dbd (mod_dbd's database)";
-        return goapi_idem_sweeper(pconf, s, sc);
-    }
-    if (!(goapi_ledger_path = goapi_idem_ledger_where(pconf, s, &goapi_ledger_size))) {
-        return OK;
-    }
-    goapi_ledger_name = goapi_ledger_path;
-    if ((st = goapi_idem_prepare(ptemp, s, sc->idem_damaged)) != OK) {
-        return st;
-    }
-    return goapi_idem_sweeper(pconf, s, sc);
-}
-
-/* This child's orphaned claims, released while no request comes. */
-static void *APR_THREAD_FUNC goapi_idem_settle(apr_thread_t *thd, void *data)
-{
-    server_rec *s = data;
-    goapi_store *st = goapi_ledger;
-
-    while (!goapi_child_thread_stopping(&goapi_settle_thread)) {
-        apr_size_t released = 0, left = 0;
-
-        st->ops->settle(st, &released, &left);
-        if (released) {
-            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, GOAPI_LOGNO(00130)
-                         "idempotency store %s: %" APR_SIZE_T_FMT " orphaned claim(s) "
-                         "released (their requests got 503, nothing ran); %" APR_SIZE_T_FMT
-                         " still watched", goapi_ledger_name, released, left);
-        }
-        apr_sleep(GOAPI_IDEM_SETTLE_INTERVAL);
-    }
-    (void)thd;         /* return, not apr_thread_exit(): see goapi_defs.h */
-    return NULL;
-}
-
-/* The end of the child: nothing may use the store any more. */
-static apr_status_t goapi_idem_close(void *data)
-{
-    goapi_ledger = NULL;
-    goapi_ledger_cache = NULL;
-    apr_pool_destroy(data);
-    return APR_SUCCESS;
-}
-
-void goapi_idem_child_init(apr_pool_t *pchild, server_rec *s)
-{
-    apr_pool_t *p;
-    apr_status_t rv;
-
-    goapi_ledger = NULL;
-    goapi_ledger_cache = NULL;
-    if (!goapi_ledger_name) {
-        return;
-    }
-    /* Not in pchild itself: the connection pools of the event MPM are
-     * children of pconf, and their request cleanups may still look at the
-     * store while pchild goes.  The store is closed by a cleanup of pchild
-     * registered before mod_watchdog's (see mod_goapi.c), so it runs after
-     * the sweeping thread has stopped. */
-    rv = apr_pool_create(&p, s->process->pconf);
-    if (rv == APR_SUCCESS) {
-        apr_pool_tag(p, "goapi_ledger");
-        if (goapi_ledger_dbd) {
-            goapi_dbd_lender lender;
-
-            goapi_dbd_lender_of(goapi_ledger_dbd, pchild, &lender);
-            rv = goapi_store_dbd_open(&goapi_ledger, &lender, p);
-        }
-        else {
-            rv = goapi_ledger_redis
-                 ? goapi_store_redis_open(&goapi_ledger, goapi_ledger_redis->idem_redis,
-                                          goapi_ledger_redis->idem_store_prefix,
-                                          goapi_ledger_redis->idem_store_timeout,
-                                          goapi_ledger_redis->idem_store_replicas, p)
-                 : goapi_store_lmdb_open(&goapi_ledger, goapi_ledger_path,
-                                         goapi_ledger_size, p);
-        }
-        if (rv == APR_SUCCESS) {
-            goapi_ledger_cache = goapi_replay_cache_create(goapi_ledger_cache_size, p);
-            apr_pool_cleanup_register(pchild, p, goapi_idem_close, apr_pool_cleanup_null);
-        }
-    }
-    if (rv == APR_SUCCESS && goapi_ledger->ops->settle) {
-        /* joined by a pre-cleanup of pchild: before the store closes */
-        goapi_settle_thread.s = s;
-        if (goapi_child_thread_start(&goapi_settle_thread, pchild, goapi_idem_settle, s)
-            != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, GOAPI_LOGNO(00136)
-                         "cannot start the settling thread of the idempotency store: "
-                         "claims orphaned by a store failure are released only before "
-                         "this process's next claim");
-        }
-    }
-    if (rv != APR_SUCCESS) {
-        goapi_ledger = NULL;
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, GOAPI_LOGNO(00053)
-                     "cannot open the idempotency store %s in this process: "
-                     "requests with an Idempotency-Key get 503", goapi_ledger_name);
-    }
 }
 
 void goapi_idem_register_filters(void)
@@ -1546,33 +1124,4 @@ void goapi_idem_register_filters(void)
     goapi_capture_handle =
         ap_register_output_filter(GOAPI_CAPTURE_FILTER, goapi_capture_filter, NULL,
                                   AP_FTYPE_CONTENT_SET - 1);
-}
-
-/* ---- readiness ------------------------------------------------------------- */
-
-const char *goapi_idem_store_check(const goapi_server_conf *sc)
-{
-    return sc->idem_redis || sc->idem_dbd ? GOAPI_STORE_CHECK_NAME : NULL;
-}
-
-const char *goapi_idem_store_kind(void)
-{
-    return !goapi_ledger_name ? NULL : goapi_ledger_dbd ? "dbd"
-           : goapi_ledger_redis ? "redis" : "lmdb";
-}
-
-int goapi_idem_store_ping(apr_pool_t *p, const char **why)
-{
-    apr_status_t rv;
-
-    if (!goapi_ledger) {
-        *why = "no idempotency store in this process (see the error at its start)";
-        return 0;
-    }
-    rv = goapi_ledger->ops->ping(goapi_ledger);
-    if (rv != APR_SUCCESS) {
-        *why = goapi_store_why(goapi_ledger, rv, p);
-        return 0;
-    }
-    return 1;
 }

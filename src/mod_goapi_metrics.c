@@ -496,7 +496,7 @@ const char *goapi_metrics_scrape(request_rec *r, const goapi_readiness *rd,
     if (goapi_scope_gauges) {
         goapi_scope_gauges(r->pool, &x);
     }
-    x.store = goapi_idem_store_kind();
+    x.store = goapi_ledger_kind();
     om = goapi_metrics_wants_openmetrics(apr_table_get(r->headers_in, "Accept"));
     *type = om ? GOAPI_METRICS_OPENMETRICS_TYPE : GOAPI_METRICS_TEXT_TYPE;
     return goapi_metrics_render(r->pool, goapi_metrics_region, &x, om, len);

@@ -57,7 +57,7 @@ static apr_status_t goapi_ready_round(int state, void *data, apr_pool_t *pool)
 {
     server_rec *s = data;
     const goapi_server_conf *sc = goapi_sconf(s);
-    const char *store = goapi_idem_store_check(sc);
+    const char *store = goapi_ledger_check_name(sc);
     int i;
 
     if (state == AP_WATCHDOG_STATE_STOPPING || goapi_mpm_stopping()) {
@@ -75,7 +75,7 @@ static apr_status_t goapi_ready_round(int state, void *data, apr_pool_t *pool)
         /* the built-in check of a ledger shared by several hosts */
         const char *why = NULL;
         apr_time_t t0 = apr_time_now();
-        int ok = goapi_idem_store_ping(pool, &why);
+        int ok = goapi_ledger_ping(pool, &why);
 
         goapi_ready_note(s, i, store, "GoapiIdempotencyStore", ok, why, t0);
     }
@@ -109,7 +109,7 @@ int goapi_readiness_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                 apr_pool_t *ptemp, server_rec *s)
 {
     const goapi_server_conf *sc = goapi_sconf(s);
-    const char **names, *store = goapi_idem_store_check(sc);
+    const char **names, *store = goapi_ledger_check_name(sc);
     apr_status_t rv;
     int i, n;
 
