@@ -412,6 +412,21 @@ class SecretsNotRepeatedTest(unittest.TestCase):
                 self.assertIn(why, logs)
                 self.assertNotIn(pw, logs)
 
+    def test_malformed_values_under_worker_and_prefork(self):
+        # the refusal is made while the configuration is read, before any
+        # MPM runs: a few of the values again, started under the other two
+        for mpm in ("worker", "prefork"):
+            for i, (line, why) in enumerate(MALFORMED_SECRETS[:4]):
+                pw = self.password(50 + i)
+                with self.subTest(mpm=mpm, line=line):
+                    h = Httpd(line.format(pw=pw), mpm=mpm)
+                    self.addCleanup(h.cleanup)
+                    rc = h.start_fails(timeout=10)
+                    logs = self.logs(h)
+                    self.assertNotEqual(rc, 0, logs)
+                    self.assertIn(why, logs)
+                    self.assertNotIn(pw, logs)
+
     def test_store_given_twice_shown_without_passwords(self):
         # "-t" reports the repeat (GOAPI00063) with both values as logs show them
         first, second = self.password(90), self.password(91)

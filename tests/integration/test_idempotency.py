@@ -351,6 +351,21 @@ class IdempotencyTest(BackendTestCase):
         self.assertEqual(self.executions("/sleep/0.5"), 1)
 
 
+
+class BrokenMidBodyWorkerTest(BackendTestCase):
+    """A backend's answer cut mid-body, under worker (and prefork below)."""
+    MPM = "worker"
+    conf_body = classmethod(IdempotencyTest.conf_body.__func__)
+    executions = IdempotencyTest.executions
+    assertProblem = IdempotencyTest.assertProblem
+    test_backend_broken_mid_body_is_not_replayed = \
+        IdempotencyTest.test_backend_broken_mid_body_is_not_replayed
+
+
+class BrokenMidBodyPreforkTest(BrokenMidBodyWorkerTest):
+    MPM = "prefork"
+
+
 class IdempotencyStoreFullTest(BackendTestCase):
     """A full store refuses new keys with 503 and drops nothing it has."""
 

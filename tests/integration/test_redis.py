@@ -50,6 +50,8 @@ def until_not_503(h, key, seconds, pause=0.2):
         time.sleep(pause)
 
 
+MPMS = ("event", "worker", "prefork")
+
 def server(store, backend, mpm="event", extra="", cache="0"):
     # the replay cache off unless a test asks for it: these tests are about
     # what the store itself answers
@@ -383,22 +385,32 @@ class RedisOutOfMemoryTest(RedisCase):
         return (r"GOAPI00045: .*OOM command not allowed",)
 
     def test_oom_fails_closed(self):
-        h = self.start()
-        self.assertEqual(post(h, "/api/op", "before-oom").status, 201)
+        for mpm in MPMS:
+            with self.subTest(mpm=mpm):
+                self.oom_fails_closed(mpm)
+
+    def oom_fails_closed(self, mpm):
+        before, during = "before-oom-" + mpm, "during-oom-" + mpm
+        h = self.start(mpm=mpm)
+        self.assertEqual(post(h, "/api/op", before).status, 201)
         self.redis.command("CONFIG", "SET", "maxmemory", "1")
-        r = post(h, "/api/op", "during-oom")
-        self.assertEqual(r.status, 503)
-        self.assertEqual(json.loads(r.body)["title"], "Idempotency store unavailable")
-        log = h.read(h.error_log)
-        self.assertRegex(log, r"GOAPI00045: .*cannot claim Idempotency-Key %s: out of memory "
-                              r"\(OOM\): EVAL(SHA)? of the claim script answered OOM command "
-                              r"not allowed.*; answered 503, nothing ran; nothing holds "
-                              r"the key" % re.escape(digest("during-oom")))
-        # a replay needs no write
-        self.assertEqual(post(h, "/api/op", "before-oom").header("Idempotent-Replayed"), "true")
-        self.redis.command("CONFIG", "SET", "maxmemory", "0")
-        self.assertEqual(post(h, "/api/op", "during-oom").status, 201)
-        self.assertEqual(self.backend.executions(), {"before-oom": 1, "during-oom": 1})
+        try:
+            r = post(h, "/api/op", during)
+            self.assertEqual(r.status, 503)
+            self.assertEqual(json.loads(r.body)["title"], "Idempotency store unavailable")
+            log = h.read(h.error_log)
+            self.assertRegex(log, r"GOAPI00045: .*cannot claim Idempotency-Key %s: out of "
+                                  r"memory \(OOM\): EVAL(SHA)? of the claim script answered "
+                                  r"OOM command not allowed.*; answered 503, nothing ran; "
+                                  r"nothing holds the key" % re.escape(digest(during)))
+            # a replay needs no write
+            self.assertEqual(post(h, "/api/op", before).header("Idempotent-Replayed"), "true")
+        finally:
+            self.redis.command("CONFIG", "SET", "maxmemory", "0")
+        self.assertEqual(post(h, "/api/op", during).status, 201)
+        self.assertEqual((self.backend.executions()[before],
+                          self.backend.executions()[during]), (1, 1))
+        h.stop()
 
 
 class CredentialsTest(RedisCase):
@@ -412,26 +424,30 @@ class CredentialsTest(RedisCase):
         self.assertEqual(post(good, "/api/op", "authed").status, 201)
         self.assertIn("redis://:***@127.0.0.1:%d/3" % self.redis.port,
                       good.read(good.error_log))
-        wrong = self.start("redis://:not-%s@127.0.0.1:%d/3" % (SECRET[:4], self.redis.port))
-        r = post(wrong, "/api/op", "wrong-pw")
-        self.assertEqual(r.status, 503)
-        log = wrong.read(wrong.error_log)
-        self.assertRegex(log, r"GOAPI00064: idempotency store redis://:\*\*\*@127\.0\.0\.1:\d+/3 "
-                              r"cannot be reached now \(authentication failed: AUTH answered "
-                              r"WRONGPASS")
-        self.assertRegex(log, r"GOAPI00045: .*: authentication failed: AUTH answered WRONGPASS")
-        self.assertNotIn("not-" + SECRET[:4], log)
+        for mpm in MPMS:
+            wrong = self.start("redis://:not-%s@127.0.0.1:%d/3" % (SECRET[:4], self.redis.port),
+                               mpm=mpm)
+            r = post(wrong, "/api/op", "wrong-pw")
+            self.assertEqual(r.status, 503)
+            log = wrong.read(wrong.error_log)
+            self.assertRegex(log, r"GOAPI00064: idempotency store redis://:\*\*\*@127\.0\.0\.1:"
+                                  r"\d+/3 cannot be reached now \(authentication failed: AUTH "
+                                  r"answered WRONGPASS")
+            self.assertRegex(log, r"GOAPI00045: .*: authentication failed: AUTH answered "
+                                  r"WRONGPASS")
+            self.assertNotIn("not-" + SECRET[:4], log)
         baddb = self.start("redis://:%s@127.0.0.1:%d/99" % (SECRET, self.redis.port))
         self.assertEqual(post(baddb, "/api/op", "bad-db").status, 503)
         self.assertIn("error answer: SELECT answered ERR DB index is out of range",
                       baddb.read(baddb.error_log))
-        nobody = self.start("redis://127.0.0.1:%d" % free_unused_port())
-        self.assertEqual(post(nobody, "/api/op", "nobody").status, 503)
-        self.assertRegex(nobody.read(nobody.error_log),
-                         r"GOAPI00045: .*cannot claim Idempotency-Key %s: connection refused: "
-                         r"nothing listens at the store's address \(connect: Connection "
-                         r"refused\).*; answered 503, nothing ran; nothing holds the key"
-                         % re.escape(digest("nobody")))
+        for mpm in MPMS:
+            nobody = self.start("redis://127.0.0.1:%d" % free_unused_port(), mpm=mpm)
+            self.assertEqual(post(nobody, "/api/op", "nobody").status, 503)
+            self.assertRegex(nobody.read(nobody.error_log),
+                             r"GOAPI00045: .*cannot claim Idempotency-Key %s: connection "
+                             r"refused: nothing listens at the store's address \(connect: "
+                             r"Connection refused\).*; answered 503, nothing ran; nothing "
+                             r"holds the key" % re.escape(digest("nobody")))
         self.assertEqual(self.backend.executions(), {"authed": 1})
 
     def test_malformed_urls_refused_by_t(self):
@@ -606,6 +622,31 @@ class StoreErrorsTest(RedisCase):
                 self.assertIsNone(r.header("Idempotent-Replayed"))
                 h.stop()
 
+    def test_stopped_redis_meets_select(self):
+        """A new connection to a stopped Redis (the kernel accepts it) meets
+        the stall at SELECT: named a timeout, never a refusal, and nothing
+        holds the key."""
+        for db, mpm in ((5, "event"), (6, "worker"), (7, "prefork")):
+            with self.subTest(mpm=mpm):
+                key = "select-stopped-" + mpm
+                os.kill(self.redis.proc.pid, signal.SIGSTOP)
+                try:
+                    h = self.start(self.store_url(db), mpm=mpm)
+                    t0 = time.monotonic()
+                    r = post(h, "/api/op", key)
+                    elapsed = time.monotonic() - t0
+                finally:
+                    os.kill(self.redis.proc.pid, signal.SIGCONT)
+                self.assert_503(r)
+                self.assertLess(elapsed, 2.0)
+                line = self.claim_line(h, key)
+                self.assertRegex(line, r"^timed out: no answer to SELECT within 250 ms")
+                self.assertNotIn("refused", line)
+                self.assertIn("answered 503, nothing ran; nothing holds the key", line)
+                self.assertEqual(until_not_503(h, key, 3, 0.1).status, 201)
+                self.assertEqual(self.backend.executions()[key], 1)
+                h.stop()
+
     def test_peer_that_closes_or_answers_garbage(self):
         for mode, cause in (("close", r"connection closed by the peer: no answer to "
                                       r"EVAL(SHA)? of the claim script \((Server closed the "
@@ -613,37 +654,47 @@ class StoreErrorsTest(RedisCase):
                             ("garbage", r"protocol error: the answer to EVAL(SHA)? of the "
                                         r"claim script is not Redis' protocol \(Protocol "
                                         r"error, got \"H\" as reply type byte\)")):
-            with self.subTest(mode=mode):
-                fake = FakeRedis(mode)
-                self.addCleanup(fake.stop)
-                h = self.start("redis://127.0.0.1:%d" % fake.port)
-                key = "fake-" + mode
-                self.assert_503(post(h, "/api/op", key))
-                line = self.claim_line(h, key)
-                self.assertRegex(line, "^" + cause)
-                # sent and never answered: in doubt, said so, and kept to release
-                self.assertIn("the claim may have landed", line)
-                self.assertIn("this process releases it (fenced: only this claim)", line)
-                h.stop()
+            fake = FakeRedis(mode)
+            self.addCleanup(fake.stop)
+            for mpm in MPMS:
+                with self.subTest(mode=mode, mpm=mpm):
+                    h = self.start("redis://127.0.0.1:%d" % fake.port, mpm=mpm)
+                    key = "fake-%s-%s" % (mode, mpm)
+                    self.assert_503(post(h, "/api/op", key))
+                    line = self.claim_line(h, key)
+                    self.assertRegex(line, "^" + cause)
+                    # sent and never answered: in doubt, said so, and kept to release
+                    self.assertIn("the claim may have landed", line)
+                    self.assertIn("this process releases it (fenced: only this claim)", line)
+                    h.stop()
         self.assertEqual(self.backend.executions(), {})
 
     def test_readonly_replica(self):
-        h = self.start()
-        self.assertEqual(post(h, "/api/op", "before-replica").status, 201)
+        for mpm in MPMS:
+            with self.subTest(mpm=mpm):
+                self.readonly_replica(mpm)
+
+    def readonly_replica(self, mpm):
+        before, on = "before-replica-" + mpm, "on-replica-" + mpm
+        h = self.start(mpm=mpm)
+        self.assertEqual(post(h, "/api/op", before).status, 201)
         in_db(self.redis, 0, "REPLICAOF", "127.0.0.1", free_port())
-        r = post(h, "/api/op", "on-replica")
-        self.assert_503(r)
-        line = self.claim_line(h, "on-replica")
-        self.assertRegex(line, r"^read-only replica \(READONLY\): EVAL(SHA)? of the claim "
-                               r"script answered READONLY You can't write against a read "
-                               r"only replica")
-        self.assertIn("nothing ran; nothing holds the key", line)
-        # a replay is a read: the replica still answers it
-        self.assertEqual(post(h, "/api/op", "before-replica").header("Idempotent-Replayed"),
-                         "true")
-        in_db(self.redis, 0, "REPLICAOF", "NO", "ONE")
-        self.assertEqual(until_not_503(h, "on-replica", 3, 0.1).status, 201)
-        self.assertEqual(self.backend.executions(), {"before-replica": 1, "on-replica": 1})
+        try:
+            r = post(h, "/api/op", on)
+            self.assert_503(r)
+            line = self.claim_line(h, on)
+            self.assertRegex(line, r"^read-only replica \(READONLY\): EVAL(SHA)? of the claim "
+                                   r"script answered READONLY You can't write against a read "
+                                   r"only replica")
+            self.assertIn("nothing ran; nothing holds the key", line)
+            # a replay is a read: the replica still answers it
+            self.assertEqual(post(h, "/api/op", before).header("Idempotent-Replayed"), "true")
+        finally:
+            in_db(self.redis, 0, "REPLICAOF", "NO", "ONE")
+        self.assertEqual(until_not_503(h, on, 3, 0.1).status, 201)
+        self.assertEqual((self.backend.executions()[before], self.backend.executions()[on]),
+                         (1, 1))
+        h.stop()
 
     def test_deleted_in_flight_record(self):
         self.backend.stop()
@@ -689,9 +740,16 @@ class StoreErrorsTest(RedisCase):
         self.backend.stop()
         self.backend = CountingBackend(delay=1.5)
         self.addCleanup(self.backend.stop)
-        h = self.start()
         in_db(self.redis, 0, "CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
-        t = threading.Thread(target=lambda: post(h, "/api/op", "evicted"))
+        for mpm in MPMS:
+            with self.subTest(mpm=mpm):
+                self.evicted_in_flight(mpm)
+                in_db(self.redis, 2, "FLUSHDB")
+
+    def evicted_in_flight(self, mpm):
+        key = "evicted-" + mpm
+        h = self.start(mpm=mpm)
+        t = threading.Thread(target=lambda: post(h, "/api/op", key))
         t.start()
         keys = []
         for _ in range(100):
@@ -722,8 +780,9 @@ class StoreErrorsTest(RedisCase):
         self.assertRegex(h.read(h.error_log), r"GOAPI00085: .* the record of Idempotency-Key "
                                               r"%s vanished while this request held it "
                                               r"\(evicted by Redis under maxmemory"
-                                              % re.escape(digest("evicted")))
-        self.assertEqual(self.backend.executions(), {"evicted": 1})
+                                              % re.escape(digest(key)))
+        self.assertEqual(self.backend.executions()[key], 1)
+        h.stop()
 
 
 class NoAuthTest(RedisCase):
@@ -733,13 +792,17 @@ class NoAuthTest(RedisCase):
         return (r"GOAPI00045",)
 
     def test_no_password_in_the_url(self):
-        h = self.start("redis://127.0.0.1:%d/2" % self.redis.port)
-        r = post(h, "/api/op", "noauth")
-        self.assertEqual((r.status, r.header("Retry-After")), (503, "60"))
-        log = h.read(h.error_log)
-        self.assertRegex(log, r"GOAPI00064: .*cannot be reached now \(authentication failed: "
-                              r"SELECT answered NOAUTH Authentication required")
-        self.assertRegex(log, r"GOAPI00045: .*cannot claim Idempotency-Key %s: authentication "
-                              r"failed: SELECT answered NOAUTH Authentication required.*"
-                              r"nothing holds the key" % re.escape(digest("noauth")))
+        for mpm in MPMS:
+            with self.subTest(mpm=mpm):
+                h = self.start("redis://127.0.0.1:%d/2" % self.redis.port, mpm=mpm)
+                r = post(h, "/api/op", "noauth")
+                self.assertEqual((r.status, r.header("Retry-After")), (503, "60"))
+                log = h.read(h.error_log)
+                self.assertRegex(log, r"GOAPI00064: .*cannot be reached now \(authentication "
+                                      r"failed: SELECT answered NOAUTH Authentication required")
+                self.assertRegex(log, r"GOAPI00045: .*cannot claim Idempotency-Key %s: "
+                                      r"authentication failed: SELECT answered NOAUTH "
+                                      r"Authentication required.*nothing holds the key"
+                                      % re.escape(digest("noauth")))
+                h.stop()
         self.assertEqual(self.backend.executions(), {})

@@ -160,6 +160,20 @@ AllowEncodedSlashes NoDecode
         self.assertEqual(r.body, b"parcel lookup accepted for p1\n")
 
 
+
+class RoutesNoPathWorkerTest(HttpdTestCase):
+    """A target without a path under worker (and prefork below): the check
+    is made before any MPM-specific work, and answered the same."""
+    MPM = "worker"
+    CONF = RoutesTest.CONF
+    raw_get = RoutesTest.raw_get
+    test_target_without_path_400 = RoutesTest.test_target_without_path_400
+
+
+class RoutesNoPathPreforkTest(RoutesNoPathWorkerTest):
+    MPM = "prefork"
+
+
 class RoutesUnderLocationTest(HttpdTestCase):
     """Only the probes are mapped (the shipped conf/goapi.conf): other paths
     stay with httpd."""
