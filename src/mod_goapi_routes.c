@@ -96,7 +96,8 @@ static int goapi_verbose(request_rec *r)
 
 /* /readyz: plain text, ?verbose, or application/health+json, without the
  * checks that ?exclude= names; the checks' names and failures only for a
- * client that may see them. */
+ * client that may see them.  For another client ?exclude= does nothing:
+ * an answer that changed with a name would tell which checks exist. */
 static int goapi_respond_readyz(request_rec *r)
 {
     goapi_readiness rd;
@@ -107,7 +108,9 @@ static int goapi_respond_readyz(request_rec *r)
     if (detail && goapi_query_has(r->args, "verbose")) {
         verbose = goapi_readiness_verbose(r->pool, &rd, r->args);
     }
-    goapi_readiness_exclude(&rd, r->args);
+    if (detail) {
+        goapi_readiness_exclude(&rd, r->args);
+    }
     ok = goapi_readiness_ok(&rd);
     if (goapi_accepts(apr_table_get(r->headers_in, "Accept"), GOAPI_HEALTH_JSON_TYPE)) {
         return goapi_respond_probe(r, ok, GOAPI_HEALTH_JSON_TYPE,
@@ -140,22 +143,28 @@ static int goapi_respond_one(request_rec *r, int ok, const char *reason)
 static int goapi_respond_livez(request_rec *r)
 {
     goapi_probe_check *c;
-    int n = goapi_liveness(r->pool, &c);
-    int ok = goapi_probe_ok(c, n, r->args);
+    int n = goapi_liveness(r->pool, &c), detail = goapi_probe_detail(r);
+    int ok = goapi_probe_ok(c, n, detail ? r->args : NULL);
 
-    if (goapi_probe_detail(r) && (!ok || goapi_query_has(r->args, "verbose"))) {
+    if (detail && (!ok || goapi_query_has(r->args, "verbose"))) {
         return goapi_respond_probe(r, ok, GOAPI_TEXT_TYPE,
                                    goapi_probe_verbose(r->pool, "livez", c, n, r->args));
     }
     return goapi_respond_probe(r, ok, GOAPI_TEXT_TYPE, ok ? "ok\n" : "livez check failed\n");
 }
 
-/* /livez/{check}: one liveness check; 404 for a name that is none. */
+/* /livez/{check}: one liveness check; 404 for a name that is none.  A
+ * client that may not see the detail may not learn the names either: it
+ * gets the whole probe's state, in the one check's words, whatever the
+ * name. */
 static int goapi_respond_livez_check(request_rec *r, const char *name)
 {
     goapi_probe_check *c;
     int n = goapi_liveness(r->pool, &c), i;
 
+    if (!goapi_probe_detail(r)) {
+        return goapi_respond_one(r, goapi_probe_ok(c, n, NULL), NULL);
+    }
     for (i = 0; i < n; i++) {
         if (strcmp(c[i].name, name) == 0) {
             return goapi_respond_one(r, c[i].ok, c[i].reason);
@@ -164,8 +173,9 @@ static int goapi_respond_livez_check(request_rec *r, const char *name)
     return goapi_respond_error(r, HTTP_NOT_FOUND, "404 page not found\n");
 }
 
-/* /readyz/{check}: one check; 404 for a name that is not configured.  Its
- * failure's text only for a client that may see the detail. */
+/* /readyz/{check}: one check; 404 for a name that is not configured.  A
+ * client that may not see the detail gets the whole probe's state, in the
+ * one check's words, whatever the name (as /livez/{check}). */
 static int goapi_respond_readyz_check(request_rec *r, const char *name)
 {
     goapi_readiness rd;
@@ -173,12 +183,12 @@ static int goapi_respond_readyz_check(request_rec *r, const char *name)
     int ok;
 
     goapi_readiness_of(r, &rd);
+    if (!goapi_probe_detail(r)) {
+        return goapi_respond_one(r, goapi_readiness_ok(&rd), NULL);
+    }
     body = goapi_readiness_one(r->pool, &rd, name, &ok);
     if (!body) {
         return goapi_respond_error(r, HTTP_NOT_FOUND, "404 page not found\n");
-    }
-    if (!ok && !goapi_probe_detail(r)) {
-        body = "failed\n";
     }
     return goapi_respond_probe(r, ok, GOAPI_TEXT_TYPE, body);
 }

@@ -62,6 +62,17 @@ class ExposureTest(HttpdTestCase):
         self.assertEqual(json.loads(r.body), {"status": "fail", "output": "not ready"})
         r = self.get("/readyz/ledger-db", headers)
         self.assertEqual((r.status, r.text), (503, "failed\n"))
+        # nothing tells which checks exist: any name gets the whole state,
+        # and ?exclude= changes nothing
+        r = self.get("/readyz/nope", headers)
+        self.assertEqual((r.status, r.text), (503, "failed\n"))
+        r = self.get("/readyz?exclude=ledger-db", headers)
+        self.assertEqual((r.status, r.text), (503, "not ready\n"))
+        for path, body in (("/livez", "ok\n"), ("/livez?verbose", "ok\n"),
+                           ("/livez/ping", "ok\n"), ("/livez/nope", "ok\n"),
+                           ("/startupz?verbose", "started\n")):
+            r = self.get(path, headers)
+            self.assertEqual((r.status, r.text), (200, body), path)
 
     def assertDetail(self, headers):
         """The answers of a client that may see the detail."""
@@ -74,6 +85,15 @@ class ExposureTest(HttpdTestCase):
         self.assertEqual(doc["checks"]["ledger-db"][0]["output"], FAILURE)
         r = self.get("/readyz/ledger-db", headers)
         self.assertEqual((r.status, r.text), (503, "failed: %s\n" % FAILURE))
+        self.assertEqual(self.get("/readyz/nope", headers).status, 404)
+        self.assertEqual(self.get("/livez/nope", headers).status, 404)
+        r = self.get("/readyz?exclude=ledger-db", headers)
+        self.assertEqual((r.status, r.text), (200, "ready\n"))
+        r = self.get("/livez?verbose", headers)
+        self.assertEqual(r.status, 200)
+        self.assertIn("[+]ping ok\n", r.text)
+        r = self.get("/startupz?verbose", headers)
+        self.assertIn("[+]startup ok\n", r.text)
 
     def test_remote_client_gets_403_on_metrics(self):
         self.allowed_errors.append(DENIED)
@@ -91,8 +111,6 @@ class ExposureTest(HttpdTestCase):
         for path, body in (("/healthz", "ok\n"), ("/startupz", "started\n")):
             r = self.get(path, REMOTE)
             self.assertEqual((r.status, r.text), (200, body), path)
-        # a name that is not configured is still 404 (no reason either way)
-        self.assertEqual(self.get("/readyz/nope", REMOTE).status, 404)
 
     def test_local_client_gets_metrics_and_detail(self):
         r = self.get("/metrics")
