@@ -123,7 +123,10 @@ lint:
 	@$(PYTHON) scripts/check-headers.py
 	@$(PYTHON) scripts/check-tests.py --self-test
 	@$(PYTHON) scripts/check-tests.py
-	@echo "lint: cppcheck clean, clang-tidy clean ($(words $(LINT_SRC)) files), log tags unique, license headers, no swallowed assertions"
+	@if grep -rn --include='*.c' 'apr_thread_exit *(' mod_goapi.c src tests bench | grep -v 'not apr_thread_exit()'; then \
+	    echo "lint: a thread ends by returning, never with apr_thread_exit() (see src/goapi_defs.h)"; \
+	    exit 1; fi
+	@echo "lint: cppcheck clean, clang-tidy clean ($(words $(LINT_SRC)) files), log tags unique, license headers, no swallowed assertions, no apr_thread_exit()"
 
 # The unit tests under memcheck; fails on any error or definitely lost block.
 # Forked children (test_goapi_store) stay under valgrind and are checked too,

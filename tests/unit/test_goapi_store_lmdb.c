@@ -333,7 +333,7 @@ static void *APR_THREAD_FUNC worker_run(apr_thread_t *t, void *data)
                                              w->p);
         w->shared_holder[r] = got.claim_id;
     }
-    apr_thread_exit(t, APR_SUCCESS);
+    (void)t;         /* return, not apr_thread_exit(): see goapi_defs.h */
     return NULL;
 }
 
@@ -454,7 +454,7 @@ static void *APR_THREAD_FUNC claimer_run(apr_thread_t *t, void *data)
     key_of(k, c->key);
     memset(&c->got, 0, sizeof(c->got));
     c->rv = c->st->ops->claim(c->st, k, &mine, NOW, 0, &c->res, &c->got, c->p);
-    apr_thread_exit(t, APR_SUCCESS);
+    (void)t;         /* return, not apr_thread_exit(): see goapi_defs.h */
     return NULL;
 }
 
@@ -536,7 +536,7 @@ static void *APR_THREAD_FUNC writer_run(apr_thread_t *t, void *data)
     else {
         w->rv = w->st->ops->claim(w->st, k, &w->rec, NOW, 0, &w->res, &got, w->p);
     }
-    apr_thread_exit(t, APR_SUCCESS);
+    (void)t;         /* return, not apr_thread_exit(): see goapi_defs.h */
     return NULL;
 }
 
@@ -658,7 +658,7 @@ static void *APR_THREAD_FUNC racer_run(apr_thread_t *t, void *data)
             r->failed = 1;
         }
     }
-    apr_thread_exit(t, APR_SUCCESS);
+    (void)t;         /* return, not apr_thread_exit(): see goapi_defs.h */
     return NULL;
 }
 
