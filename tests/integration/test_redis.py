@@ -330,6 +330,25 @@ class ReplicasTest(RedisCase):
         # what the master acknowledged, the replica holds
         self.assertEqual(len(record_keys(replica, 2)), 1)
         self.assertEqual(self.backend.executions(), {"unacked": 1})
+        # the other settings the startup reads, with the replica online
+        in_db(self.redis, 0, "CONFIG", "SET", "appendonly", "yes")
+        in_db(self.redis, 0, "CONFIG", "SET", "appendfsync", "everysec")
+        in_db(self.redis, 0, "CONFIG", "SET", "min-replicas-to-write", "0")
+        one = self.start(extra="GoapiIdempotencyStoreReplicas 1")
+        log = one.wait_log(r"AH00489|AH00094")
+        self.assertRegex(log, r"GOAPI00133: .* has min-replicas-to-write 0, fewer than "
+                              r"GoapiIdempotencyStoreReplicas \(1\)")
+        self.assertRegex(log, r"GOAPI00135: .* has appendfsync everysec: a crash of its host "
+                              r"may lose the last second of records")
+        self.assertNotRegex(log, r"GOAPI0013[124]")
+        none = self.start()
+        log = none.wait_log(r"AH00489|AH00094")
+        self.assertRegex(log, r"GOAPI00134: .* has 1 replica\(s\) but "
+                              r"GoapiIdempotencyStoreReplicas is 0: a failover may lose claims")
+        in_db(self.redis, 0, "CONFIG", "SET", "min-replicas-to-write", "1")
+        in_db(self.redis, 0, "CONFIG", "SET", "appendfsync", "always")
+        quiet = self.start(extra="GoapiIdempotencyStoreReplicas 1")
+        self.assertNotRegex(quiet.wait_log(r"AH00489|AH00094"), r"GOAPI0013[1-5]")
 
 
 class ReplayCacheTest(RedisCase):

@@ -396,6 +396,10 @@ class FailoverTest(FaultCase):
         answers, twice = self.failover(1)
         self.assertGreater(len(answers), 50)
         self.assertEqual(twice, [])
+        # the cut happened under load: claims made while the replica was cut
+        # off were not acknowledged, released, and answered 503
+        self.assertRegex(self.logs(), r"GOAPI00045: .*too few replicas: 0 of 1 replica\(s\) "
+                                      r"acknowledged the claim")
 
     def allowed(self):
         # with no replica to wait for, the failover loses claims under
