@@ -10,6 +10,7 @@ unknown, with nothing recorded and nothing run.  Under load, with every
 child killed: no key stuck, none run twice.  With the ledger on Redis, a
 key lost on one host is resolved from another."""
 
+import http.client
 import json
 import os
 import re
@@ -152,10 +153,11 @@ class RecoveryEvent(HttpdTestCase):
 
     # a child (prefork) or thread for each of the 16 keys sent at once
     MPM_LINES = ""
+    SERVER = ""
 
     @classmethod
     def conf_body(cls):
-        return cls.MPM_LINES + """
+        return cls.MPM_LINES + cls.SERVER + """
 GoapiWriteTimeout 4s
 <Location "/api/">
     ProxyPass "http://127.0.0.1:%(port)d/"
@@ -311,6 +313,40 @@ GoapiWriteTimeout 4s
                 self.assertEqual(r.status, 201, r.body)
                 self.assertEqual(self.backend.runs(key), 1)
 
+    def test_asked_at_most_once_a_second(self):
+        """The question carries the correlation ID; a retry within a second
+        of the last question gets 409 without a new one; the question is
+        no request of httpd's own (no line in the access log)."""
+        key = self.key("once-a-second")
+        t_kill = self.kill_holders(lambda k: "/api/op/drop", [key])
+        self.after_lease(t_kill)
+        self.backend.mode = "503"
+        asked = len(self.backend.questions)
+        # one connection, so one process: the interval is each process's
+        conn = http.client.HTTPConnection(self.httpd.host, self.httpd.port, timeout=15)
+        self.addCleanup(conn.close)
+
+        def unknown():
+            conn.request("POST", "/api/op/drop", body=b"{}",
+                         headers={"Idempotency-Key": key, "Content-Type": "application/json"})
+            r = conn.getresponse()
+            body = r.read()
+            self.assertEqual(r.status, 409, body)
+            self.assertEqual(json.loads(body)["type"], OUTCOME_UNKNOWN)
+            return r
+
+        r = unknown()
+        self.assertEqual(len(self.backend.questions), asked + 1)
+        q = self.backend.questions[-1]
+        self.assertEqual(q["X-Correlation-ID"], r.getheader("X-Correlation-ID"))
+        self.backend.mode = "normal"
+        unknown()
+        self.assertEqual(len(self.backend.questions), asked + 1)
+        self.assertFalse(any("/recovery" in line for line in self.httpd.access_lines()))
+        time.sleep(1.1)
+        self.assertEqual(post(self.httpd, "/api/op/drop", key).status, 201)
+        self.assertEqual(self.backend.runs(key), 1)
+
     def test_refused_connection_leaves_the_key_unknown(self):
         key = self.key("refused")
         t_kill = self.kill_holders(lambda k: "/refused/op/drop", [key])
@@ -353,7 +389,31 @@ class RecoveryPrefork(RecoveryEvent):
     MPM = "prefork"
     MPM_LINES = ("ServerLimit 24\nStartServers 20\nMinSpareServers 20\n"
                  "MaxSpareServers 24\nMaxRequestWorkers 24\n")
-    UNKNOWN_ANSWERS = ("503", "hang")
+
+
+class RecoveryProblemBase(RecoveryEvent):
+    """The "Outcome unknown" 409 under GoapiProblemTypeBase: its type is the
+    base's page, and a Link names it (RecoveryEvent's other tests are not
+    run again here)."""
+    SERVER = "GoapiProblemTypeBase https://errors.example.com/goapi/\n"
+    test_backend_outcome_replayed = None
+    test_never_seen_is_run_once = None
+    test_other_answers_leave_the_key_unknown = None
+    test_asked_at_most_once_a_second = None
+    test_refused_connection_leaves_the_key_unknown = None
+    test_killed_children_under_load_every_key_resolves_once = None
+
+    def test_outcome_unknown_links_its_page(self):
+        key = self.key("unknown-base")
+        t_kill = self.kill_holders(lambda k: "/api/op/drop", [key])
+        self.after_lease(t_kill)
+        self.backend.mode = "503"
+        r = post(self.httpd, "/api/op/drop", key, timeout=15)
+        self.assertEqual(r.status, 409, r.body)
+        page = "https://errors.example.com/goapi/idempotency-outcome-unknown"
+        self.assertEqual(json.loads(r.body)["type"], page)
+        self.assertEqual(r.header("Link"), '<%s>; rel="describedby"' % page)
+        self.assertEqual(self.backend.runs(key), 0)
 
 
 class RecoveryTwoHostsRedis(unittest.TestCase):
@@ -434,3 +494,24 @@ GoapiWriteTimeout 4s
         r = post(a, "/api/op/drop", never)
         self.assertEqual((r.status, r.header("Idempotent-Replayed")), (201, "true"), r.body)
         self.assertEqual((self.backend.runs(done), self.backend.runs(never)), (1, 1))
+
+    def test_unknown_answer_then_resolved_on_the_other_host(self):
+        a, b = self.hosts
+        key = "redis-unknown-%d" % os.getpid()
+        t_kill = self.kill_on(a, "/api/op/drop", key)
+        time.sleep(max(0.0, LEASE + 0.3 - (time.monotonic() - t_kill)))
+        # the backend cannot say: unknown on either host, nothing run
+        self.backend.mode = "503"
+        for h in (b, a):
+            r = post(h, "/api/op/drop", key, timeout=15)
+            self.assertEqual(r.status, 409, r.body)
+            self.assertEqual(json.loads(r.body)["type"], OUTCOME_UNKNOWN)
+        self.assertEqual(self.backend.runs(key), 0)
+        # it can again: run once from host b, replayed on host a
+        self.backend.mode = "normal"
+        time.sleep(1.1)
+        r = post(b, "/api/op/drop", key)
+        self.assertEqual((r.status, r.header("Idempotent-Replayed")), (201, None), r.body)
+        r = post(a, "/api/op/drop", key)
+        self.assertEqual((r.status, r.header("Idempotent-Replayed")), (201, "true"), r.body)
+        self.assertEqual(self.backend.runs(key), 1)
