@@ -9,6 +9,7 @@ sampled requests in OpenMetrics only, exact counts across children
 restart, every goapi_* counter moved by the feature it counts, and a real
 Prometheus (exemplar storage on) scraping it."""
 
+import http.client
 import json
 import os
 import random
@@ -16,6 +17,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import string
 import subprocess
 import tempfile
@@ -30,8 +32,8 @@ from prometheus_client.openmetrics.parser import \
     text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families as text_families
 
-from harness import (TEST_MODULES, TOP, BackendTestCase, EchoBackend, Httpd, HttpdTestCase,
-                     free_port, parse_raw, run_threads, wait_for_port)
+from harness import (TEST_MODULES, TOP, BackendTestCase, EchoBackend, H2Client, Httpd,
+                     HttpdTestCase, free_port, parse_raw, run_threads, wait_for_port)
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
@@ -570,6 +572,15 @@ class MetricsTest(BackendTestCase):
         for k, v in before.items():
             if k[0].endswith("_total") or k[0].endswith("_count") or k[0].endswith("_bucket"):
                 self.assertGreaterEqual(after.get(k, 0), v, k)
+        # exact: the request the old child drained is counted once, and the
+        # new generation's requests each once
+        self.assertEqual(total(after, http_route="slow") - total(before, http_route="slow"), 1)
+        for _ in range(5):
+            self.assertEqual(self.get("/healthz").status, 200)
+        healthz = total(before, http_route="/healthz")
+        final = settled(self.httpd, lambda snap: total(snap, http_route="/healthz") >= healthz + 5)
+        self.assertEqual(total(final, http_route="/healthz") - healthz, 5)
+        self.assertEqual(total(final, http_route="slow") - total(before, http_route="slow"), 1)
 
 
 class MetricsWorkerTest(MetricsTest):
@@ -884,6 +895,71 @@ class PrometheusScrapeTest(HttpdTestCase):
         self.assertNotEqual(e["labels"]["span_id"], parent)
         self.assertLess(abs(float(e["timestamp"]) - time.time()), 60)
 
+
+
+class MetricsSchemeAndProtocolTest(HttpdTestCase):
+    """url_scheme and network_protocol_version as a real connection gives
+    them: HTTPS through mod_ssl, and HTTP/2 (h2c, prior knowledge) through
+    mod_http2, on one server with a TLS port of its own."""
+
+    MODULES = ("ssl", "http2")
+
+    @classmethod
+    def before_start(cls):
+        cls.tls_port = free_port()
+        tmp = tempfile.mkdtemp(prefix="goapi-cert-")
+        try:
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                            "-subj", "/CN=localhost", "-days", "2",
+                            "-keyout", os.path.join(tmp, "key.pem"),
+                            "-out", os.path.join(tmp, "cert.pem")],
+                           check=True, capture_output=True, timeout=60)
+            cls.FILES = {}
+            for n in ("cert", "key"):
+                with open(os.path.join(tmp, "%s.pem" % n)) as f:
+                    cls.FILES["conf/%s.pem" % n] = (f.read(), 0o644)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @classmethod
+    def conf_body(cls):
+        return """
+Protocols h2c http/1.1
+Listen 127.0.0.1:%d
+<VirtualHost 127.0.0.1:%d>
+    SSLEngine on
+    SSLCertificateFile @DIR@/conf/cert.pem
+    SSLCertificateKeyFile @DIR@/conf/key.pem
+</VirtualHost>
+""" % (cls.tls_port, cls.tls_port)
+
+    def test_https_and_http2_labelled(self):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        conn = http.client.HTTPSConnection("127.0.0.1", self.tls_port, timeout=10, context=ctx)
+        self.addCleanup(conn.close)
+        for _ in range(3):
+            conn.request("GET", "/healthz")
+            r = conn.getresponse()
+            self.assertEqual((r.status, r.read()), (200, b"ok\n"))
+        h2 = H2Client(self.httpd.host, self.httpd.port)
+        self.addCleanup(h2.close)
+        for _ in range(2):
+            status, body = h2.get("/startupz")
+            self.assertEqual(body, b"started\n")
+        self.assertEqual(self.get("/healthz").status, 200)
+
+        def counted(snap):
+            return total(snap, http_route="/healthz", url_scheme="https") >= 3 \
+                and total(snap, http_route="/startupz", network_protocol_version="2") >= 2
+        snap = settled(self.httpd, counted)
+        self.assertEqual(total(snap, http_route="/healthz", url_scheme="https",
+                               network_protocol_version="1.1"), 3)
+        self.assertEqual(total(snap, http_route="/healthz", url_scheme="http"), 1)
+        self.assertEqual(total(snap, http_route="/startupz", url_scheme="http",
+                               network_protocol_version="2"), 2)
+        self.assertEqual(total(snap, http_route="/startupz", network_protocol_version="1.1"), 0)
 
 if __name__ == "__main__":
     unittest.main()
