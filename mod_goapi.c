@@ -50,23 +50,23 @@ static const command_rec goapi_cmds[] = {
                  "On: pass the ID headers on to backends and CGI; Off: remove "
                  "them from the request before the handler (default On)"),
     AP_INIT_TAKE1("GoapiReadTimeout", goapi_cmd_duration,
-                  (void *)offsetof(goapi_server_conf, limits.read), RSRC_CONF,
+                  (void *)&goapi_dur_read, RSRC_CONF,
                   "Time to read a whole request, headers and body (e.g. 5s; "
                   "0 disables; default none)"),
     AP_INIT_TAKE1("GoapiReadHeaderTimeout", goapi_cmd_duration,
-                  (void *)offsetof(goapi_server_conf, limits.read_header), RSRC_CONF,
+                  (void *)&goapi_dur_read_header, RSRC_CONF,
                   "Time to read the request line and headers (default "
                   "GoapiReadTimeout)"),
     AP_INIT_TAKE1("GoapiWriteTimeout", goapi_cmd_duration,
-                  (void *)offsetof(goapi_server_conf, limits.write), RSRC_CONF,
+                  (void *)&goapi_dur_write, RSRC_CONF,
                   "Time from the end of the request headers until the response is "
                   "completely written (e.g. 10s; 0 disables; default none)"),
     AP_INIT_TAKE1("GoapiIdleTimeout", goapi_cmd_duration,
-                  (void *)offsetof(goapi_server_conf, limits.idle), RSRC_CONF,
+                  (void *)&goapi_dur_idle, RSRC_CONF,
                   "Keep-alive idle time; sets KeepAliveTimeout (e.g. 60s; default "
                   "none: KeepAliveTimeout applies)"),
     AP_INIT_TAKE1("GoapiShutdownTimeout", goapi_cmd_duration,
-                  (void *)offsetof(goapi_server_conf, limits.shutdown), RSRC_CONF,
+                  (void *)&goapi_dur_shutdown, RSRC_CONF,
                   "Graceful stop window (default 3s); main server only"),
     AP_INIT_TAKE1("GoapiMaxHeaderBytes", goapi_cmd_max_header_bytes, NULL, RSRC_CONF,
                   "Largest request line plus headers, in bytes (1K-64M, default 1M); "
@@ -74,11 +74,11 @@ static const command_rec goapi_cmds[] = {
     AP_INIT_TAKE2("GoapiReadyCheck", goapi_cmd_ready_check, NULL, RSRC_CONF,
                   "A dependency of /readyz: a name and tcp://host:port or "
                   "http://host:port/path (2xx passes); main server only"),
-    AP_INIT_TAKE1("GoapiReadyCheckInterval", goapi_cmd_check_duration,
-                  (void *)offsetof(goapi_server_conf, check_interval), RSRC_CONF,
+    AP_INIT_TAKE1("GoapiReadyCheckInterval", goapi_cmd_duration,
+                  (void *)&goapi_dur_check_interval, RSRC_CONF,
                   "Time between rounds of readiness checks (default 5s)"),
-    AP_INIT_TAKE1("GoapiReadyCheckTimeout", goapi_cmd_check_duration,
-                  (void *)offsetof(goapi_server_conf, check_timeout), RSRC_CONF,
+    AP_INIT_TAKE1("GoapiReadyCheckTimeout", goapi_cmd_duration,
+                  (void *)&goapi_dur_check_timeout, RSRC_CONF,
                   "Time allowed to each readiness check (default 1s)"),
     AP_INIT_TAKE1("GoapiDrainFile", goapi_cmd_drain_file, NULL, RSRC_CONF,
                   "While this file exists, /readyz answers 503 draining"),
@@ -93,11 +93,11 @@ static const command_rec goapi_cmds[] = {
                  (void *)offsetof(goapi_dir_conf, idem_required),
                  RSRC_CONF | ACCESS_CONF,
                  "On: such a request without an Idempotency-Key gets 400 (default Off)"),
-    AP_INIT_TAKE1("GoapiIdempotencyTTL", goapi_cmd_idem_duration,
-                  (void *)offsetof(goapi_dir_conf, idem_ttl), RSRC_CONF | ACCESS_CONF,
+    AP_INIT_TAKE1("GoapiIdempotencyTTL", goapi_cmd_duration,
+                  (void *)&goapi_dur_idem_ttl, RSRC_CONF | ACCESS_CONF,
                   "How long a completed response is replayed (default 24h)"),
-    AP_INIT_TAKE1("GoapiIdempotencyLease", goapi_cmd_idem_duration,
-                  (void *)offsetof(goapi_dir_conf, idem_lease), RSRC_CONF | ACCESS_CONF,
+    AP_INIT_TAKE1("GoapiIdempotencyLease", goapi_cmd_duration,
+                  (void *)&goapi_dur_idem_lease, RSRC_CONF | ACCESS_CONF,
                   "How long a retry gets 409 in progress while the first request "
                   "runs; after it, 409 outcome unknown (default 60s)"),
     AP_INIT_TAKE1("GoapiIdempotencyRecovery", goapi_cmd_idem_recovery, NULL,
@@ -117,8 +117,8 @@ static const command_rec goapi_cmds[] = {
                   (void *)offsetof(goapi_dir_conf, idem_max_response),
                   RSRC_CONF | ACCESS_CONF,
                   "Largest response kept for replays (default 1M)"),
-    AP_INIT_TAKE1("GoapiIdempotencySweepInterval", goapi_cmd_check_duration,
-                  (void *)offsetof(goapi_server_conf, idem_sweep), RSRC_CONF,
+    AP_INIT_TAKE1("GoapiIdempotencySweepInterval", goapi_cmd_duration,
+                  (void *)&goapi_dur_idem_sweep, RSRC_CONF,
                   "Time between sweeps of expired records from the idempotency "
                   "store (default 60s); main server only"),
     AP_INIT_TAKE12("GoapiIdempotencyStore", goapi_cmd_idem_store, NULL, RSRC_CONF,
@@ -128,7 +128,8 @@ static const command_rec goapi_cmds[] = {
                    "unix:/path/to/redis.sock[?db=N], "
                    "redis-sentinel://host:port[,host:port...]/master[/db], "
                    "or dbd: in mod_dbd's database (DBDriver pgsql, DBDParams)"),
-    AP_INIT_TAKE1("GoapiIdempotencyStoreTimeout", goapi_cmd_idem_store_timeout, NULL,
+    AP_INIT_TAKE1("GoapiIdempotencyStoreTimeout", goapi_cmd_duration,
+                  (void *)&goapi_dur_idem_store_timeout,
                   RSRC_CONF,
                   "Redis ledger: the longest a connect or a command may take (default "
                   "250ms); main server only"),
@@ -226,7 +227,8 @@ static const command_rec goapi_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "Retry-After of a shed request, seconds, plus up to as much again "
                   "at random (default 1)"),
-    AP_INIT_TAKE1("GoapiShutdownDelay", goapi_cmd_shutdown_delay, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("GoapiShutdownDelay", goapi_cmd_duration,
+                  (void *)&goapi_dur_shutdown_delay, RSRC_CONF,
                   "On a graceful stop, keep serving this long with /readyz failing "
                   "and kept-alive connections told to close, then stop within "
                   "GoapiShutdownTimeout (e.g. 5s; default 0: none); main server only"),

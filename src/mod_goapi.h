@@ -173,21 +173,36 @@ void *goapi_config_merge_dir(apr_pool_t *p, void *basev, void *addv);
 const char *goapi_cmd_header_name(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_max_id_length(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_trust_incoming_ids(cmd_parms *cmd, void *dconf, int flag);
+/* Every directive of one duration: goapi_cmd_duration with one of these as
+ * its data (the record and field, the context, the range, the form a
+ * refusal names). */
+typedef struct {
+    apr_size_t offset;                  /* of its apr_interval_time_t field */
+    unsigned flags;                     /* GOAPI_DUR_* */
+    apr_interval_time_t max;            /* 0: the parser's own bound (24h) */
+    const char *max_text;               /* max in words */
+    const char *form;                   /* what is expected */
+} goapi_duration_cmd;
+#define GOAPI_DUR_DIR           1       /* a field of goapi_dir_conf, else of
+                                         * goapi_server_conf */
+#define GOAPI_DUR_MAIN          2       /* main server only */
+#define GOAPI_DUR_NOT_IN_VHOST  4       /* not in a <VirtualHost> */
+#define GOAPI_DUR_NOT_ZERO      8
+extern const goapi_duration_cmd goapi_dur_read, goapi_dur_read_header, goapi_dur_write,
+    goapi_dur_idle, goapi_dur_shutdown, goapi_dur_shutdown_delay, goapi_dur_check_interval,
+    goapi_dur_check_timeout, goapi_dur_idem_sweep, goapi_dur_idem_store_timeout,
+    goapi_dur_idem_ttl, goapi_dur_idem_lease;
 const char *goapi_cmd_duration(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_max_header_bytes(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_ready_check(cmd_parms *cmd, void *dconf, const char *name,
                                   const char *url);
-const char *goapi_cmd_check_duration(cmd_parms *cmd, void *dconf, const char *arg);
-const char *goapi_cmd_shutdown_delay(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_drain_file(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_idempotency(cmd_parms *cmd, void *dconf, int flag);
 const char *goapi_cmd_idem_methods(cmd_parms *cmd, void *dconf, const char *arg);
-const char *goapi_cmd_idem_duration(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_idem_size(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_idem_store(cmd_parms *cmd, void *dconf, const char *where,
                                  const char *size);
 const char *goapi_cmd_idem_damaged(cmd_parms *cmd, void *dconf, const char *arg);
-const char *goapi_cmd_idem_store_timeout(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_idem_store_prefix(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_idem_store_replicas(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_idem_replay_cache(cmd_parms *cmd, void *dconf, const char *arg);

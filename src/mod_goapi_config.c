@@ -506,29 +506,83 @@ const char *goapi_cmd_deadline_header(cmd_parms *cmd, void *dconf, const char *a
     return goapi_cmd_header_name(cmd, dconf, arg);
 }
 
-/* Goapi*Timeout: cmd->info is the offset of the apr_interval_time_t field
- * in goapi_server_conf. */
+/* ---- durations ----------------------------------------------------------
+ * Every directive that takes one duration: its record, field and range are
+ * the command's data (cmd->info, a goapi_duration_cmd), so that one
+ * callback parses, checks and stores them all. */
+
+#define GOAPI_SERVER_DURATION(field, flags, max, max_text, form) \
+    { offsetof(goapi_server_conf, field), (flags), (max), (max_text), (form) }
+#define GOAPI_DIR_DURATION(field, flags, form) \
+    { offsetof(goapi_dir_conf, field), GOAPI_DUR_DIR | (flags), 0, NULL, (form) }
+#define GOAPI_CHECK_FORM "a duration such as 500ms, 5s or 1m, from 1ms to 24h"
+
+const goapi_duration_cmd goapi_dur_read =
+    GOAPI_SERVER_DURATION(limits.read, 0, 0, NULL, GOAPI_DURATION_FORM);
+const goapi_duration_cmd goapi_dur_read_header =
+    GOAPI_SERVER_DURATION(limits.read_header, 0, 0, NULL, GOAPI_DURATION_FORM);
+const goapi_duration_cmd goapi_dur_write =
+    GOAPI_SERVER_DURATION(limits.write, 0, 0, NULL, GOAPI_DURATION_FORM);
+const goapi_duration_cmd goapi_dur_idle =
+    GOAPI_SERVER_DURATION(limits.idle, 0, 0, NULL, GOAPI_DURATION_FORM);
+/* one window for the whole server: each child keeps one clock */
+const goapi_duration_cmd goapi_dur_shutdown =
+    GOAPI_SERVER_DURATION(limits.shutdown, GOAPI_DUR_NOT_IN_VHOST, 0, NULL,
+                          GOAPI_DURATION_FORM);
+const goapi_duration_cmd goapi_dur_shutdown_delay =
+    GOAPI_SERVER_DURATION(shutdown_delay, GOAPI_DUR_MAIN, 0, NULL,
+                          "a duration such as 5s or 10s, 0 for none");
+const goapi_duration_cmd goapi_dur_check_interval =
+    GOAPI_SERVER_DURATION(check_interval, GOAPI_DUR_MAIN | GOAPI_DUR_NOT_ZERO, 0, NULL,
+                          GOAPI_CHECK_FORM);
+const goapi_duration_cmd goapi_dur_check_timeout =
+    GOAPI_SERVER_DURATION(check_timeout, GOAPI_DUR_MAIN | GOAPI_DUR_NOT_ZERO, 0, NULL,
+                          GOAPI_CHECK_FORM);
+const goapi_duration_cmd goapi_dur_idem_sweep =
+    GOAPI_SERVER_DURATION(idem_sweep, GOAPI_DUR_MAIN | GOAPI_DUR_NOT_ZERO, 0, NULL,
+                          GOAPI_CHECK_FORM);
+const goapi_duration_cmd goapi_dur_idem_store_timeout =
+    GOAPI_SERVER_DURATION(idem_store_timeout, GOAPI_DUR_MAIN | GOAPI_DUR_NOT_ZERO,
+                          60 * APR_USEC_PER_SEC, "a minute",
+                          "a duration such as 250ms or 1s, from 1ms to 1m");
+/* a ledger that forgets at once is none */
+const goapi_duration_cmd goapi_dur_idem_ttl =
+    GOAPI_DIR_DURATION(idem_ttl, GOAPI_DUR_NOT_ZERO,
+                       "a duration such as 30s, 60s, 1h or 24h, from 1ms to 24h");
+const goapi_duration_cmd goapi_dur_idem_lease =
+    GOAPI_DIR_DURATION(idem_lease, GOAPI_DUR_NOT_ZERO,
+                       "a duration such as 30s, 60s, 1h or 24h, from 1ms to 24h");
+
 const char *goapi_cmd_duration(cmd_parms *cmd, void *dconf, const char *arg)
 {
+    const goapi_duration_cmd *dur = cmd->info;
     apr_interval_time_t d;
-    const char *err = goapi_parse_duration(arg, &d);
+    const char *err = NULL;
+    char *rec;
 
-    (void)dconf;
-    /* one window for the whole server: each child keeps one clock */
-    if ((apr_size_t)cmd->info == offsetof(goapi_server_conf, limits.shutdown)) {
-        const char *where = ap_check_cmd_context(cmd, NOT_IN_VIRTUALHOST);
-
-        if (where) {
-            return apr_pstrcat(cmd->pool, where, ": the shutdown window is the whole "
-                               "server's, set it in the main server", NULL);
-        }
+    if ((dur->flags & GOAPI_DUR_MAIN) && (err = ap_check_cmd_context(cmd, GLOBAL_ONLY))) {
+        return err;
+    }
+    if ((dur->flags & GOAPI_DUR_NOT_IN_VHOST)
+        && (err = ap_check_cmd_context(cmd, NOT_IN_VIRTUALHOST))) {
+        return apr_pstrcat(cmd->pool, err, ": the shutdown window is the whole "
+                           "server's, set it in the main server", NULL);
+    }
+    err = goapi_parse_duration(arg, &d);
+    if (!err && d == 0 && (dur->flags & GOAPI_DUR_NOT_ZERO)) {
+        err = "0 is not allowed here";
+    }
+    if (!err && dur->max && d > dur->max) {
+        err = apr_pstrcat(cmd->pool, "more than ", dur->max_text, " is not allowed here",
+                          NULL);
     }
     if (err) {
-        return goapi_duration_error(cmd, arg, err, GOAPI_DURATION_FORM);
+        return goapi_duration_error(cmd, arg, err, dur->form);
     }
-    *(apr_interval_time_t *)((char *)goapi_cmd_sconf_noted(cmd, arg)
-                             + (apr_size_t)cmd->info) = d;
-    if ((apr_size_t)cmd->info == offsetof(goapi_server_conf, limits.idle)) {
+    rec = (dur->flags & GOAPI_DUR_DIR) ? (char *)dconf
+                                       : (char *)goapi_cmd_sconf_noted(cmd, arg);
+    *(apr_interval_time_t *)(rec + dur->offset) = d;
+    if (dur == &goapi_dur_idle) {
         goapi_sconf(cmd->server)->idle_own = 1;
     }
     return NULL;
@@ -598,47 +652,6 @@ const char *goapi_cmd_ready_check(cmd_parms *cmd, void *dconf, const char *name,
     return NULL;
 }
 
-/* GoapiReadyCheckInterval, GoapiReadyCheckTimeout,
- * GoapiIdempotencySweepInterval: main server, never 0. */
-/* A duration of the main server into the field at offset: 0 allowed or
- * not; form says what is expected. */
-static const char *goapi_cmd_global_duration(cmd_parms *cmd, const char *arg,
-                                             apr_size_t offset, int zero_ok,
-                                             const char *form)
-{
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    apr_interval_time_t d;
-
-    if (err) {
-        return err;
-    }
-    err = goapi_parse_duration(arg, &d);
-    if (!err && d == 0 && !zero_ok) {
-        err = "0 is not allowed here";
-    }
-    if (err) {
-        return goapi_duration_error(cmd, arg, err, form);
-    }
-    *(apr_interval_time_t *)((char *)goapi_cmd_sconf_noted(cmd, arg) + offset) = d;
-    return NULL;
-}
-
-const char *goapi_cmd_check_duration(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    (void)dconf;
-    return goapi_cmd_global_duration(cmd, arg, (apr_size_t)cmd->info, 0,
-                                     "a duration such as 500ms, 5s or 1m, from 1ms "
-                                     "to 24h");
-}
-
-/* GoapiShutdownDelay duration (main server; 0 none) */
-const char *goapi_cmd_shutdown_delay(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    (void)dconf;
-    return goapi_cmd_global_duration(cmd, arg, offsetof(goapi_server_conf, shutdown_delay),
-                                     1, "a duration such as 5s or 10s, 0 for none");
-}
-
 const char *goapi_cmd_drain_file(cmd_parms *cmd, void *dconf, const char *arg)
 {
     const char *path = ap_server_root_relative(cmd->pool, arg);
@@ -680,24 +693,6 @@ const char *goapi_cmd_idem_methods(cmd_parms *cmd, void *dconf, const char *arg)
         cmd->info = (void *)1;
     }
     dc->idem_methods |= AP_METHOD_BIT << m;
-    return NULL;
-}
-
-/* GoapiIdempotencyTTL / GoapiIdempotencyLease: cmd->info is the offset in
- * goapi_dir_conf; zero is refused (a ledger that forgets at once is none). */
-const char *goapi_cmd_idem_duration(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    apr_interval_time_t d;
-    const char *err = goapi_parse_duration(arg, &d);
-
-    if (!err && d == 0) {
-        err = "0 is not allowed here";
-    }
-    if (err) {
-        return goapi_duration_error(cmd, arg, err, "a duration such as 30s, 60s, 1h or 24h, "
-                                    "from 1ms to 24h");
-    }
-    *(apr_interval_time_t *)((char *)dconf + (apr_size_t)cmd->info) = d;
     return NULL;
 }
 
@@ -792,31 +787,6 @@ const char *goapi_cmd_idem_store(cmd_parms *cmd, void *dconf, const char *where,
     sc->idem_store_size = bytes;
     sc->idem_redis = NULL;
     sc->idem_dbd = 0;
-    return NULL;
-}
-
-/* GoapiIdempotencyStoreTimeout (main server): not 0, at most a minute. */
-const char *goapi_cmd_idem_store_timeout(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    apr_interval_time_t d;
-
-    (void)dconf;
-    if (err) {
-        return err;
-    }
-    err = goapi_parse_duration(arg, &d);
-    if (!err && d == 0) {
-        err = "0 is not allowed here";
-    }
-    if (!err && d > 60 * APR_USEC_PER_SEC) {
-        err = "more than a minute is not allowed here";
-    }
-    if (err) {
-        return goapi_duration_error(cmd, arg, err, "a duration such as 250ms or 1s, "
-                                    "from 1ms to 1m");
-    }
-    goapi_cmd_sconf_noted(cmd, arg)->idem_store_timeout = d;
     return NULL;
 }
 
