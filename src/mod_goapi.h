@@ -165,7 +165,8 @@ static APR_INLINE goapi_dir_conf *goapi_dconf(const request_rec *r)
     return ap_get_module_config(r->per_dir_config, &goapi_module);
 }
 
-/* mod_goapi_config.c */
+/* mod_goapi_config.c (the records) and mod_goapi_directives.c (the
+ * directives that only set a field) */
 void *goapi_config_create_server(apr_pool_t *p, server_rec *s);
 void *goapi_config_merge_server(apr_pool_t *p, void *basev, void *addv);
 void *goapi_config_create_dir(apr_pool_t *p, char *dir);
@@ -216,6 +217,7 @@ const char *goapi_cmd_idem_key_syntax(cmd_parms *cmd, void *dconf, const char *a
 const char *goapi_cmd_idem_recovery(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_problem_type_base(cmd_parms *cmd, void *dconf, const char *arg);
 int goapi_config_idempotency_used(void);
+void goapi_config_idempotency_on(void);
 /* "the main server", or "the virtual host <name> defined at <file>:<line>" */
 const char *goapi_server_name(apr_pool_t *p, const server_rec *s);
 void goapi_config_test_config(apr_pool_t *pconf, server_rec *s);
