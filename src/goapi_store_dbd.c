@@ -59,6 +59,7 @@
 #include <apr_thread_mutex.h>
 
 #include "goapi_store_dbd.h"
+#include "goapi_store_dbd_sql.h"
 
 /* After a connect that failed or a statement cut, none again for this
  * long (per process). */
@@ -66,113 +67,12 @@
 #define GOAPI_DBD_ERR_MAX       300
 /* Orphaned claims released before a claim, at most. */
 #define GOAPI_DBD_DRAIN_MAX     2
-/* The sweep deletes at most this many rows per statement, and at most
- * this many statements per sweep. */
-#define GOAPI_DBD_SWEEP_BATCH   500
+/* The sweep makes at most this many statements (of GOAPI_DBD_SWEEP_BATCH
+ * rows) per sweep. */
 #define GOAPI_DBD_SWEEP_ROUNDS  20
 /* A claim that finds a row it cannot see yet (committed after its
  * statement began) is sent again, at most this many times in all. */
 #define GOAPI_DBD_CLAIM_TRIES   3
-
-#define GOAPI_DBD_AT(n) "('epoch'::timestamptz + %s::int8 * interval '1 microsecond')"
-
-const char goapi_store_dbd_schema[] =
-    "CREATE TABLE IF NOT EXISTS goapi_idempotency (\n"
-    "    key bytea PRIMARY KEY,\n"
-    "    state smallint NOT NULL,\n"
-    "    claim_id bigint NOT NULL,\n"
-    "    lease_end bigint NOT NULL,\n"
-    "    expires_at timestamptz NOT NULL,\n"
-    "    record bytea NOT NULL\n"
-    ");\n"
-    "CREATE INDEX IF NOT EXISTS goapi_idempotency_expires_at\n"
-    "    ON goapi_idempotency (expires_at);\n"
-    "CREATE TABLE IF NOT EXISTS goapi_idempotency_counters (\n"
-    "    name text PRIMARY KEY,\n"
-    "    value bigint NOT NULL\n"
-    ");\n";
-
-/* The statements, by index; %s are parameters. */
-enum {
-    GOAPI_DBD_CLAIM, GOAPI_DBD_COMPLETE, GOAPI_DBD_RELEASE, GOAPI_DBD_LOOKUP,
-    GOAPI_DBD_SWEEP, GOAPI_DBD_NEXT, GOAPI_DBD_SCHEMA, GOAPI_DBD_PING, GOAPI_DBD_STMTS
-};
-
-static const struct {
-    const char *label;                  /* in the connection's table, and errors */
-    const char *sql;
-} goapi_dbd_stmts[GOAPI_DBD_STMTS] = {
-    /* key; key, claim id, lease end, expires, record; now, claim id, rerun,
-     * now; now, rerun, now.  A key held by a live record is read, and
-     * nothing written (no row lock, no commit to wait for): a replay costs
-     * one read. */
-    { "goapi_claim",
-      "WITH cur AS ("
-      " SELECT state, claim_id, lease_end, expires_at, record FROM goapi_idempotency"
-      " WHERE key = decode(%s, 'hex')),"
-      " mine AS ("
-      " INSERT INTO goapi_idempotency AS t"
-      " (key, state, claim_id, lease_end, expires_at, record)"
-      " SELECT decode(%s, 'hex'), 1, %s::int8, %s::int8, " GOAPI_DBD_AT(5) ","
-      " decode(%s, 'hex')"
-      " WHERE NOT EXISTS (SELECT 1 FROM cur WHERE NOT (cur.expires_at <= " GOAPI_DBD_AT(7)
-      " OR (cur.state = 1 AND cur.claim_id = %s::int8)"
-      " OR (%s = '1' AND cur.state = 1 AND cur.lease_end <= %s::int8)))"
-      " ON CONFLICT (key) DO UPDATE SET state = 1, claim_id = EXCLUDED.claim_id,"
-      " lease_end = EXCLUDED.lease_end, expires_at = EXCLUDED.expires_at,"
-      " record = EXCLUDED.record"
-      " WHERE t.expires_at <= " GOAPI_DBD_AT(11)
-      " OR (t.state = 1 AND t.claim_id = EXCLUDED.claim_id)"
-      " OR (%s = '1' AND t.state = 1 AND t.lease_end <= %s::int8)"
-      " RETURNING 1)"
-      " SELECT 'taken', '' FROM mine"
-      " UNION ALL"
-      " SELECT 'held', encode(record, 'hex') FROM cur WHERE NOT EXISTS (SELECT 1 FROM mine)" },
-    /* expires, record, key, claim id, key */
-    { "goapi_complete",
-      "WITH u AS ("
-      " UPDATE goapi_idempotency SET state = 2, expires_at = " GOAPI_DBD_AT(1) ","
-      " record = decode(%s, 'hex')"
-      " WHERE key = decode(%s, 'hex') AND claim_id = %s::int8 RETURNING 1)"
-      " SELECT (SELECT count(*) FROM u),"
-      " (SELECT count(*) FROM goapi_idempotency WHERE key = decode(%s, 'hex'))" },
-    /* key, claim id, key */
-    { "goapi_release",
-      "WITH d AS ("
-      " DELETE FROM goapi_idempotency"
-      " WHERE key = decode(%s, 'hex') AND claim_id = %s::int8 AND state = 1 RETURNING 1)"
-      " SELECT (SELECT count(*) FROM d),"
-      " (SELECT count(*) FROM goapi_idempotency WHERE key = decode(%s, 'hex'))" },
-    /* key */
-    { "goapi_lookup",
-      "SELECT encode(record, 'hex') FROM goapi_idempotency WHERE key = decode(%s, 'hex')" },
-    /* now, now */
-    { "goapi_sweep",
-      "WITH d AS ("
-      " DELETE FROM goapi_idempotency WHERE key IN ("
-      "  SELECT key FROM goapi_idempotency WHERE expires_at <= " GOAPI_DBD_AT(1)
-      "  ORDER BY expires_at LIMIT " APR_STRINGIFY(GOAPI_DBD_SWEEP_BATCH)
-      "  FOR UPDATE SKIP LOCKED)"
-      " AND expires_at <= " GOAPI_DBD_AT(2) " RETURNING 1)"
-      " SELECT count(*) FROM d" },
-    /* counter */
-    { "goapi_next",
-      "INSERT INTO goapi_idempotency_counters AS c (name, value) VALUES (%s, 1)"
-      " ON CONFLICT (name) DO UPDATE SET value = c.value + 1 RETURNING value" },
-    { "goapi_schema",
-      "SELECT CASE WHEN to_regclass('goapi_idempotency') IS NULL"
-      " OR to_regclass('goapi_idempotency_counters') IS NULL THEN 'absent'"
-      " WHEN has_table_privilege('goapi_idempotency', 'SELECT, INSERT, UPDATE, DELETE')"
-      " AND has_table_privilege('goapi_idempotency_counters', 'SELECT, INSERT, UPDATE')"
-      " THEN 'ok' ELSE 'denied' END, current_user" },
-    { "goapi_ping",
-      "SELECT current_setting('transaction_read_only')" },
-};
-
-/* Made, if absent, in one transaction (one simple query) under a lock
- * that makes processes racing to make it wait for each other. */
-static const char goapi_dbd_make_schema_lock[] =
-    "SELECT pg_advisory_xact_lock(7449377046352699001);\n";
 
 typedef struct {
     goapi_store base;
