@@ -78,6 +78,37 @@ def tcp_connections(port):
 _PORTS_GIVEN = set()
 
 
+def processes():
+    """(pid, parent pid, process group) of every process, from /proc (no
+    procps on a bare Debian)."""
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            yield int(stat.split("/")[2]), int(fields[1]), int(fields[2])
+        except (OSError, IndexError, ValueError):
+            continue
+
+
+def self_signed_cert():
+    """A key and a self-signed certificate for localhost, as an Httpd's
+    FILES entries (conf/key.pem, conf/cert.pem)."""
+    tmp = tempfile.mkdtemp(prefix="goapi-cert-")
+    try:
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-subj", "/CN=localhost", "-days", "2",
+                        "-keyout", os.path.join(tmp, "key.pem"),
+                        "-out", os.path.join(tmp, "cert.pem")],
+                       check=True, capture_output=True, timeout=60)
+        files = {}
+        for n in ("cert", "key"):
+            with open(os.path.join(tmp, "%s.pem" % n)) as f:
+                files["conf/%s.pem" % n] = (f.read(), 0o644)
+        return files
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def free_port(host="127.0.0.1"):
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     for _ in range(100):
@@ -299,16 +330,9 @@ class Httpd:
     def children(self):
         """The pids of the server's child processes (from /proc: no procps
         on a bare Debian)."""
-        out = []
-        for stat in glob.glob("/proc/[0-9]*/stat"):
-            try:
-                with open(stat) as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if self.proc and int(fields[1]) == self.proc.pid:
-                out.append(int(stat.split("/")[2]))
-        return sorted(out)
+        if not self.proc:
+            return []
+        return sorted(pid for pid, ppid, _ in processes() if ppid == self.proc.pid)
 
     def wait_idle(self, limit=1.0):
         """Before an immediate stop or restart: wait (at most limit seconds)

@@ -4,7 +4,6 @@
 temp dir, on a free loopback port, stopped by pid; a synchronous standby
 made with pg_basebackup."""
 
-import glob
 import os
 import shutil
 import signal
@@ -12,7 +11,7 @@ import subprocess
 import tempfile
 import time
 
-from harness_core import IS_ROOT, Httpd, free_port
+from harness_core import IS_ROOT, Httpd, free_port, processes
 
 
 class PgServer:
@@ -143,27 +142,10 @@ class PgServer:
 
     def _children(self):
         """The pids whose parent is the postmaster."""
-        pids = []
-        for stat in glob.glob("/proc/[0-9]*/stat"):
-            try:
-                with open(stat) as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if int(fields[1]) == self.proc.pid:
-                pids.append(int(stat.split("/")[2]))
-        return pids
+        return [pid for pid, ppid, _ in processes() if ppid == self.proc.pid]
 
     def _group_alive(self):
-        for stat in glob.glob("/proc/[0-9]*/stat"):
-            try:
-                with open(stat) as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if self.proc and int(fields[2]) == self.proc.pid:
-                return True
-        return False
+        return bool(self.proc) and any(pgrp == self.proc.pid for _, _, pgrp in processes())
 
     def stop(self):
         """A fast shutdown (SIGINT), by pid."""

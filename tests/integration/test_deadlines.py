@@ -9,16 +9,14 @@ import http.client
 import os
 import re
 import select
-import shutil
 import socket
 import ssl
 import subprocess
-import tempfile
 import threading
 import time
 from datetime import datetime
 
-from harness import H2Client, HttpdTestCase, parse_raw, read_to_close
+from harness import H2Client, HttpdTestCase, parse_raw, read_to_close, self_signed_cert
 
 DEADLINE = 2.0
 TOLERANCE = 0.10 * DEADLINE
@@ -313,17 +311,7 @@ GoapiMaxHeaderBytes 2K
 
     @classmethod
     def before_start(cls):
-        tmp = tempfile.mkdtemp(prefix="goapi-cert-")
-        try:
-            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                            "-subj", "/CN=localhost", "-days", "2",
-                            "-keyout", os.path.join(tmp, "key.pem"),
-                            "-out", os.path.join(tmp, "cert.pem")],
-                           check=True, capture_output=True, timeout=60)
-            cls.FILES = {"conf/%s.pem" % n: (open(os.path.join(tmp, "%s.pem" % n)).read(), 0o644)
-                         for n in ("cert", "key")}
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        cls.FILES = self_signed_cert()
 
     def tls(self):
         ctx = ssl.create_default_context()

@@ -32,8 +32,8 @@ from prometheus_client.openmetrics.parser import \
     text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families as text_families
 
-from harness import (TEST_MODULES, TOP, BackendTestCase, EchoBackend, H2Client, Httpd,
-                     HttpdTestCase, free_port, parse_raw, run_threads, wait_for_port)
+from harness import (BackendTestCase, EchoBackend, H2Client, Httpd, HttpdTestCase, TEST_MODULES,
+                     TOP, free_port, parse_raw, run_threads, self_signed_cert, wait_for_port)
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
@@ -907,19 +907,7 @@ class MetricsSchemeAndProtocolTest(HttpdTestCase):
     @classmethod
     def before_start(cls):
         cls.tls_port = free_port()
-        tmp = tempfile.mkdtemp(prefix="goapi-cert-")
-        try:
-            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                            "-subj", "/CN=localhost", "-days", "2",
-                            "-keyout", os.path.join(tmp, "key.pem"),
-                            "-out", os.path.join(tmp, "cert.pem")],
-                           check=True, capture_output=True, timeout=60)
-            cls.FILES = {}
-            for n in ("cert", "key"):
-                with open(os.path.join(tmp, "%s.pem" % n)) as f:
-                    cls.FILES["conf/%s.pem" % n] = (f.read(), 0o644)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        cls.FILES = self_signed_cert()
 
     @classmethod
     def conf_body(cls):

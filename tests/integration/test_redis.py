@@ -100,6 +100,12 @@ class RedisCase(unittest.TestCase):
     def allowed(self):
         return ()
 
+    def under_each_mpm(self, fn):
+        """fn(mpm) under event, worker and prefork, each a subtest."""
+        for mpm in MPMS:
+            with self.subTest(mpm=mpm):
+                fn(mpm)
+
     def start(self, store=None, mpm="event", extra="", cache="0"):
         h = server(store or "redis://127.0.0.1:%d/2" % self.redis.port, self.backend, mpm,
                    extra, cache)
@@ -404,9 +410,7 @@ class RedisOutOfMemoryTest(RedisCase):
         return (r"GOAPI00045: .*OOM command not allowed",)
 
     def test_oom_fails_closed(self):
-        for mpm in MPMS:
-            with self.subTest(mpm=mpm):
-                self.oom_fails_closed(mpm)
+        self.under_each_mpm(self.oom_fails_closed)
 
     def oom_fails_closed(self, mpm):
         before, during = "before-oom-" + mpm, "during-oom-" + mpm
@@ -482,6 +486,13 @@ class CredentialsTest(RedisCase):
             self.assertIn("GoapiIdempotencyStore: not a valid Redis store: ", out)
             self.assertIn(why, out)
             self.assertNotIn(SECRET, out)
+
+
+def timed_post(h, key):
+    """POST /api/op with key: the answer, and how long it took."""
+    t0 = time.monotonic()
+    r = post(h, "/api/op", key)
+    return r, time.monotonic() - t0
 
 
 def free_unused_port():
@@ -597,6 +608,14 @@ class StoreErrorsTest(RedisCase):
         self.assertIsNotNone(m, h.read(h.error_log))
         return m.group(1)
 
+    def stopped(self, fn):
+        """fn() while Redis is stopped (SIGSTOP); resumed whatever happens."""
+        os.kill(self.redis.proc.pid, signal.SIGSTOP)
+        try:
+            return fn()
+        finally:
+            os.kill(self.redis.proc.pid, signal.SIGCONT)
+
     def assert_503(self, r):
         self.assertEqual((r.status, r.header("Retry-After")), (503, "60"))
         self.assertEqual(json.loads(r.body)["title"], "Idempotency store unavailable")
@@ -608,13 +627,7 @@ class StoreErrorsTest(RedisCase):
                 h = self.start(self.store_url(), mpm=mpm)
                 key = "stopped-%s" % mpm
                 self.assertEqual(post(h, "/api/op", "warm-" + mpm).status, 201)
-                os.kill(self.redis.proc.pid, signal.SIGSTOP)
-                try:
-                    t0 = time.monotonic()
-                    r = post(h, "/api/op", key)
-                    elapsed = time.monotonic() - t0
-                finally:
-                    os.kill(self.redis.proc.pid, signal.SIGCONT)
+                r, elapsed = self.stopped(lambda: timed_post(h, key))
                 self.assert_503(r)
                 self.assertLess(elapsed, 2.0)       # two tries of 250 ms, not the 10 s Timeout
                 line = self.claim_line(h, key)
@@ -648,14 +661,11 @@ class StoreErrorsTest(RedisCase):
         for db, mpm in ((5, "event"), (6, "worker"), (7, "prefork")):
             with self.subTest(mpm=mpm):
                 key = "select-stopped-" + mpm
-                os.kill(self.redis.proc.pid, signal.SIGSTOP)
-                try:
+                def start_and_post():
                     h = self.start(self.store_url(db), mpm=mpm)
-                    t0 = time.monotonic()
-                    r = post(h, "/api/op", key)
-                    elapsed = time.monotonic() - t0
-                finally:
-                    os.kill(self.redis.proc.pid, signal.SIGCONT)
+                    return (h,) + timed_post(h, key)
+
+                h, r, elapsed = self.stopped(start_and_post)
                 self.assert_503(r)
                 self.assertLess(elapsed, 2.0)
                 line = self.claim_line(h, key)
@@ -689,9 +699,7 @@ class StoreErrorsTest(RedisCase):
         self.assertEqual(self.backend.executions(), {})
 
     def test_readonly_replica(self):
-        for mpm in MPMS:
-            with self.subTest(mpm=mpm):
-                self.readonly_replica(mpm)
+        self.under_each_mpm(self.readonly_replica)
 
     def readonly_replica(self, mpm):
         before, on = "before-replica-" + mpm, "on-replica-" + mpm
@@ -760,10 +768,7 @@ class StoreErrorsTest(RedisCase):
         self.backend = CountingBackend(delay=1.5)
         self.addCleanup(self.backend.stop)
         in_db(self.redis, 0, "CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
-        for mpm in MPMS:
-            with self.subTest(mpm=mpm):
-                self.evicted_in_flight(mpm)
-                in_db(self.redis, 2, "FLUSHDB")
+        self.under_each_mpm(self.evicted_in_flight)
 
     def evicted_in_flight(self, mpm):
         key = "evicted-" + mpm
@@ -802,6 +807,7 @@ class StoreErrorsTest(RedisCase):
                                               % re.escape(digest(key)))
         self.assertEqual(self.backend.executions()[key], 1)
         h.stop()
+        in_db(self.redis, 2, "FLUSHDB")
 
 
 class NoAuthTest(RedisCase):
