@@ -18,9 +18,8 @@ import signal
 import threading
 import time
 import unittest
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import Httpd, HttpdTestCase, RedisServer, free_port, run_threads
+from harness import Backend, Httpd, HttpdTestCase, RedisServer, free_port, run_threads
 from test_idempotency import OUTCOME_UNKNOWN, digest, post
 
 # a long fault run: "make faults" (tests/integration/run.py --suite faults)
@@ -29,113 +28,88 @@ SUITE = "faults"
 LEASE = 1.0
 
 
-class RecoveryBackend:
+class RecoveryBackend(Backend):
     """POST /op/<name> executes once per call, counted by Idempotency-Key:
     /op/slow takes 1.5 s, /op/drop... takes the first request of a key and
     hangs up after 3 s without acting on it.  GET /recovery answers about
     the key it is sent as `mode` says: "normal" (the recorded outcome, 409
     while running, 404 for a key never acted on), or a fixed answer."""
 
+    QUEUE = 128
+
     def __init__(self):
-        outer = self
         self.lock = threading.Lock()
         self.executions, self.outcomes, self.running, self.dropped = {}, {}, set(), set()
         self.questions = []
         self.mode = "normal"
+        Backend.__init__(self)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
+    def handle(self, h):
+        if h.command == "GET":
+            return self.question(h)
+        n = int(h.headers.get("Content-Length") or 0)
+        h.rfile.read(n)
+        key = h.headers.get("Idempotency-Key", "")
+        if h.path.startswith("/op/drop"):
+            with self.lock:
+                first = key not in self.dropped
+                self.dropped.add(key)
+            if first:
+                time.sleep(3)
+                h.close_connection = True
+                return
+        with self.lock:
+            self.executions[key] = self.executions.get(key, 0) + 1
+            nth = self.executions[key]
+            self.running.add(key)
+        time.sleep(1.5 if h.path.startswith("/op/slow") else 0.05)
+        body = json.dumps({"key": key, "run": nth}).encode()
+        answer = (201, body, (("Content-Type", "application/json"),
+                              ("Location", "/things/%s/%d" % (key.strip('"'), nth))))
+        with self.lock:
+            self.outcomes[key] = answer
+            self.running.discard(key)
+        self.send(h, *answer)
 
-            def log_message(self, *args):
-                pass
+    def question(self, h):
+        key = h.headers.get("Idempotency-Key", "")
+        with self.lock:
+            self.questions.append(dict(h.headers.items()))
+            mode = self.mode
+            outcome = self.outcomes.get(key)
+            running = key in self.running
+        if mode == "normal":
+            if outcome:
+                status, body, headers = outcome
+                if key.endswith('-chunked"') or key.endswith("-chunked"):
+                    return self.chunked(h, status, body, headers)
+                return self.send(h, status, body, headers)
+            return self.send(h, 409 if running else 404, b"{}")
+        if mode == "hang":
+            time.sleep(6)
+            h.close_connection = True
+            return None
+        if mode == "redirect":
+            return self.send(h, 302, b"", (("Location", "/elsewhere"),))
+        if mode == "big":
+            return self.send(h, 200, b"b" * 10000)
+        return self.send(h, int(mode), b"{}")
 
-            def send(self, status, body=b"", headers=()):
-                self.send_response(status)
-                for k, v in headers:
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(n)
-                key = self.headers.get("Idempotency-Key", "")
-                if self.path.startswith("/op/drop"):
-                    with outer.lock:
-                        first = key not in outer.dropped
-                        outer.dropped.add(key)
-                    if first:
-                        time.sleep(3)
-                        self.close_connection = True
-                        return
-                with outer.lock:
-                    outer.executions[key] = outer.executions.get(key, 0) + 1
-                    nth = outer.executions[key]
-                    outer.running.add(key)
-                time.sleep(1.5 if self.path.startswith("/op/slow") else 0.05)
-                body = json.dumps({"key": key, "run": nth}).encode()
-                answer = (201, body, (("Content-Type", "application/json"),
-                                      ("Location", "/things/%s/%d" % (key.strip('"'), nth))))
-                with outer.lock:
-                    outer.outcomes[key] = answer
-                    outer.running.discard(key)
-                self.send(*answer)
-
-            def do_GET(self):
-                key = self.headers.get("Idempotency-Key", "")
-                with outer.lock:
-                    outer.questions.append(dict(self.headers.items()))
-                    mode = outer.mode
-                    outcome = outer.outcomes.get(key)
-                    running = key in outer.running
-                if mode == "normal":
-                    if outcome:
-                        status, body, headers = outcome
-                        if key.endswith('-chunked"') or key.endswith("-chunked"):
-                            return self.chunked(status, body, headers)
-                        return self.send(status, body, headers)
-                    return self.send(409 if running else 404, b"{}")
-                if mode == "hang":
-                    time.sleep(6)
-                    self.close_connection = True
-                    return
-                if mode == "redirect":
-                    return self.send(302, b"", (("Location", "/elsewhere"),))
-                if mode == "big":
-                    return self.send(200, b"b" * 10000)
-                self.send(int(mode), b"{}")
-
-            def chunked(self, status, body, headers):
-                self.send_response(status)
-                for k, v in headers:
-                    self.send_header(k, v)
-                self.send_header("Transfer-Encoding", "chunked")
-                self.end_headers()
-                half = len(body) // 2
-                for part in (body[:half], body[half:]):
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
-                self.wfile.write(b"0\r\n\r\n")
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            request_queue_size = 128
-
-            def handle_error(self, request, client_address):
-                pass
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    @staticmethod
+    def chunked(h, status, body, headers):
+        h.send_response(status)
+        for k, v in headers:
+            h.send_header(k, v)
+        h.send_header("Transfer-Encoding", "chunked")
+        h.end_headers()
+        half = len(body) // 2
+        for part in (body[:half], body[half:]):
+            h.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+        h.wfile.write(b"0\r\n\r\n")
 
     def runs(self, key):
         with self.lock:
             return self.executions.get(key, 0)
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class RecoveryEvent(HttpdTestCase):
