@@ -72,6 +72,9 @@ ONLY_ROUNDS = os.environ.get("BENCH_ONLY") == "rounds"
 # BENCH_ONLY=perkey: GET /parcels/{id} with a per-key limit never reached
 # against no limit, alone: rounds, then instructions per request
 ONLY_PERKEY = os.environ.get("BENCH_ONLY") == "perkey"
+# BENCH_ONLY=metrics: /healthz with metrics on against GoapiMetrics Off,
+# unsampled and with a sampled trace (an exemplar written), alone
+ONLY_METRICS = os.environ.get("BENCH_ONLY") == "metrics"
 REDIS_N1 = "Redis, Replicas 1: first exec."
 PG_FIRST = "PostgreSQL: POST, first exec."
 RSS_SECONDS_MAX = 150                   # the memory run stops here in any case
@@ -524,39 +527,67 @@ def callgrind(name, body, goapi, extra_modules, path):
 PERKEY_EXTRA = "GoapiMaxInFlightPer ip 100000\n"
 
 
-def perkey_only():
-    """The per-key limit's cost alone: the same rounds as the whole run
-    (interleaved, a warm-up discarded, medians), then callgrind."""
-    goapi = Server("goapi", goapi_body(True))
-    perkey = Server("perkey", goapi_body(True, extra=PERKEY_EXTRA))
-    names = ("GET /parcels/{id}", "GET /parcels/{id}, MaxInFlightPer ip")
+def pairs_only(pairs, path, headers=()):
+    """Each (name on, body on, name off, body off) pair alone: the same
+    rounds as the whole run (interleaved, the order turning each round, a
+    warm-up discarded, medians), then callgrind of both.  The lines."""
+    servers, names = {}, []
+    for on_name, on_body, off_name, off_body in pairs:
+        for n, body in ((on_name, on_body), (off_name, off_body)):
+            servers[n] = Server("s%d" % len(servers), body)
+            names.append(n)
     results = {n: [] for n in names}
     lines = []
     try:
-        for srv in (goapi, perkey):
+        for srv in servers.values():
             srv.start()
-        pairs = list(zip(names, (goapi, perkey)))
         for rnd in range(ROUNDS + 1):
-            for name, srv in (pairs if rnd % 2 == 0 else pairs[::-1]):
-                r = wrk(srv.url("/parcels/p-1"), 1 if rnd == 0 else SECONDS)
+            for n in (names if rnd % 2 == 0 else names[::-1]):
+                r = wrk(servers[n].url(path), 1 if rnd == 0 else SECONDS, headers(n))
                 if r["non2xx"]:
-                    raise RuntimeError("%s: %d answers that were not 2xx" % (name, r["non2xx"]))
+                    raise RuntimeError("%s: %d answers that were not 2xx" % (n, r["non2xx"]))
                 if rnd:
-                    results[name].append(r)
+                    results[n].append(r)
             print("round %d of %d done" % (rnd, ROUNDS), flush=True)
     finally:
-        for srv in (goapi, perkey):
+        for srv in servers.values():
             srv.cleanup()
     med = {n: statistics.median(r["rps"] for r in results[n]) for n in names}
     for n in names:
-        lines.append("%-40s %10.0f req/s  (rounds: %s)" % (
+        lines.append("%-44s %8.0f req/s  (rounds: %s)" % (
             n, med[n], " ".join("%.0f" % r["rps"] for r in results[n])))
-    lines.append("%-40s %10.3f   budget >= 0.98" % ("MaxInFlightPer ip (never reached) / no "
-                                                    "limit, req/s", med[names[1]] / med[names[0]]))
-    c0 = callgrind("goapi", goapi_body(True), True, (), "/parcels/p-1")
-    c1 = callgrind("perkey", goapi_body(True, extra=PERKEY_EXTRA), True, (), "/parcels/p-1")
-    lines.append("instructions per request (callgrind): no limit %.0f, MaxInFlightPer ip %.0f "
-                 "(+%.0f, %.3fx)" % (c0[0], c1[0], c1[0] - c0[0], c1[0] / c0[0]))
+    for on_name, on_body, off_name, off_body in pairs:
+        lines.append("%-44s %8.3f   budget >= 0.98" % ("%s / %s, req/s" % (on_name, off_name),
+                                                       med[on_name] / med[off_name]))
+    # instructions of the first pair (the bodies the others share)
+    on_name, on_body, off_name, off_body = pairs[0]
+    c_on = callgrind("on", on_body, True, (), path)
+    c_off = callgrind("off", off_body, True, (), path)
+    lines.append("instructions per request (callgrind): %s %.0f, %s %.0f (+%.0f, %.3fx)"
+                 % (on_name, c_on[0], off_name, c_off[0], c_on[0] - c_off[0],
+                    c_on[0] / c_off[0]))
+    return lines
+
+
+def perkey_only():
+    """The per-key limit's cost alone."""
+    lines = pairs_only([("GET /parcels/{id}, MaxInFlightPer ip",
+                         goapi_body(True, extra=PERKEY_EXTRA),
+                         "GET /parcels/{id}", goapi_body(True))],
+                       "/parcels/p-1", lambda name: ())
+    print("\n".join(lines), flush=True)
+
+
+def metrics_only():
+    """What the metrics cost /healthz alone: counted or GoapiMetrics Off, for
+    an unsampled request and for a sampled trace (each request then writes
+    its bucket's exemplar)."""
+    sampled = ("traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",)
+    off = goapi_body(True, extra="GoapiMetrics Off\n")
+    lines = pairs_only([("/healthz, metrics on", goapi_body(True), "/healthz, metrics off", off),
+                        ("/healthz, sampled, metrics on", goapi_body(True),
+                         "/healthz, sampled, metrics off", off)],
+                       "/healthz", lambda name: sampled if "sampled" in name else ())
     print("\n".join(lines), flush=True)
 
 
@@ -566,6 +597,9 @@ def main():
             sys.exit("bench: %s missing (make bench installs it)" % tool)
     if ONLY_PERKEY:
         perkey_only()
+        return
+    if ONLY_METRICS:
+        metrics_only()
         return
     tmp = tempfile.mkdtemp(prefix="goapi-bench-lua-")
     lua_s = scripts(tmp)
