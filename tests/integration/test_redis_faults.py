@@ -16,6 +16,7 @@ A key that got "503, nothing ran" during a stall must run exactly once
 when retried.  Every wait is bounded in count and time."""
 
 import os
+import re
 import select
 import shutil
 import signal
@@ -241,7 +242,15 @@ class FaultCase(unittest.TestCase):
         counts = self.backend.executions()
         stalled = [k for k, st in answers.items() if 503 in st or 0 in st]
         self.assertTrue(stalled, "the fault answered no request 503")
-        self.assertIn(STALL_LINE, self.logs(), "no claim was left in doubt")
+        # a claim was left in doubt: its own line says so, unless the log
+        # limiter (one store error a second per child) kept it back; then a
+        # later claim of that child met the stall while releasing it first
+        # (the release script), or the settling thread released it after
+        logs = self.logs()
+        self.assertTrue(STALL_LINE in logs
+                        or re.search(r"GOAPI00045: .*of the release script", logs)
+                        or re.search(r"GOAPI00130: .* [1-9]\d* orphaned claim", logs),
+                        "no claim was left in doubt")
         self.assertEqual({k: counts.get(k, 0) for k in stalled if counts.get(k, 0) != 1}, {})
         self.assertEqual({k: last[k] for k in stalled if last[k] != 201}, {})
         return stalled
