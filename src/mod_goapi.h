@@ -44,8 +44,10 @@ typedef struct {
 } goapi_ready_check;
 
 /* Per server (server config and virtual host; each has its own record:
- * AP_MODULE_FLAG_ALWAYS_MERGE).  "Unset" is NULL or -1 until
- * goapi_config_check() resolves the defaults once, at startup. */
+ * AP_MODULE_FLAG_ALWAYS_MERGE).  "Unset" is NULL, -1 or (where a field's
+ * comment says so) 0 until goapi_config_check() resolves the defaults
+ * once, at startup.  Each field's scope and default are declared once, in
+ * the tables of mod_goapi_config.c. */
 typedef struct {
     const char *request_id_header;      /* field carrying the request ID */
     const char *correlation_id_header;  /* field carrying the correlation ID */
@@ -171,6 +173,14 @@ void *goapi_config_create_server(apr_pool_t *p, server_rec *s);
 void *goapi_config_merge_server(apr_pool_t *p, void *basev, void *addv);
 void *goapi_config_create_dir(apr_pool_t *p, char *dir);
 void *goapi_config_merge_dir(apr_pool_t *p, void *basev, void *addv);
+/* The refusal of a directive's value, in the one form every directive's
+ * error takes: "<directive>[ <part>]: '<value>' is not valid[: <why>]
+ * [; expected <form>]", form a printf format for its arguments; part, why
+ * and form may be NULL.  A value that may hold a password is never
+ * passed here. */
+const char *goapi_cmd_refuse(cmd_parms *cmd, const char *part, const char *value,
+                             const char *why, const char *form, ...)
+    __attribute__((format(printf, 5, 6)));
 const char *goapi_cmd_header_name(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_max_id_length(cmd_parms *cmd, void *dconf, const char *arg);
 const char *goapi_cmd_trust_incoming_ids(cmd_parms *cmd, void *dconf, int flag);

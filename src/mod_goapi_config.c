@@ -7,6 +7,7 @@
  * fill them are in mod_goapi_directives.c.
  */
 #include <stddef.h>
+#include <string.h>
 
 #include "httpd.h"
 #include "http_config.h"
@@ -19,9 +20,219 @@
 
 APLOG_USE_MODULE(goapi);
 
-/* Child value when set, else the parent's. */
-#define GOAPI_MERGE(field, unset) \
-    conf->field = (add->field != (unset)) ? add->field : base->field
+/* ---- the fields ----------------------------------------------------------
+ *
+ * Each field of the records is declared once, in the tables below: its
+ * kind (and so its unset value), its scope and its default.  The tables
+ * drive the making of a record (every field unset), the merging of a
+ * virtual host or directory with its parent, and the defaults applied
+ * once at startup (goapi_config_check()), as nginx's merge-with-default
+ * does; a request then reads plain fields.  The few compound fields (the
+ * limits, GoapiProbeDetail's networks, the readiness checks, the store
+ * timeout whose default depends on the store) follow the tables by name. */
+
+typedef enum {
+    GOAPI_FIELD_INT,                    /* int; unset -1 */
+    GOAPI_FIELD_I64,                    /* apr_int64_t, apr_interval_time_t;
+                                         * unset -1 */
+    GOAPI_FIELD_INT0,                   /* int; unset 0 */
+    GOAPI_FIELD_I64_0,                  /* apr_int64_t; unset 0 */
+    GOAPI_FIELD_PTR                     /* a string or another pointer; unset NULL */
+} goapi_field_kind;
+
+typedef enum {
+    GOAPI_SCOPE_MERGED,                 /* the record's own value when set, else
+                                         * its parent's */
+    GOAPI_SCOPE_MAIN,                   /* the main server's (its directive is
+                                         * refused in a virtual host) */
+    GOAPI_SCOPE_OWN,                    /* the record's own, never inherited */
+    GOAPI_SCOPE_WITH_PREVIOUS           /* from the record the field before it
+                                         * came from: the two go together */
+} goapi_field_scope;
+
+typedef struct {
+    apr_size_t offset;
+    goapi_field_kind kind;
+    goapi_field_scope scope;
+    int has_default;                    /* 0: an unset field stays unset */
+    apr_int64_t def;                    /* a number's default */
+    const char *sdef;                   /* a string's default */
+} goapi_field;
+
+#define GOAPI_SRV(field, kind, scope, has, def, sdef) \
+    { offsetof(goapi_server_conf, field), (kind), (scope), (has), (def), (sdef) }
+#define GOAPI_FIELDS(t) (sizeof(t) / sizeof((t)[0]))
+#define GOAPI_DIR(field, kind, scope, has, def) \
+    { offsetof(goapi_dir_conf, field), (kind), (scope), (has), (def), NULL }
+
+/* goapi_server_conf: each field's comment in mod_goapi.h says its unit */
+static const goapi_field goapi_server_fields[] = {
+    GOAPI_SRV(request_id_header, GOAPI_FIELD_PTR, GOAPI_SCOPE_MERGED, 1, 0,
+              GOAPI_DEFAULT_REQUEST_ID_HEADER),
+    GOAPI_SRV(correlation_id_header, GOAPI_FIELD_PTR, GOAPI_SCOPE_MERGED, 1, 0,
+              GOAPI_DEFAULT_CORRELATION_ID_HEADER),
+    GOAPI_SRV(idempotency_key_header, GOAPI_FIELD_PTR, GOAPI_SCOPE_MERGED, 1, 0,
+              GOAPI_DEFAULT_IDEMPOTENCY_KEY_HEADER),
+    GOAPI_SRV(idempotency_key_strict, GOAPI_FIELD_INT, GOAPI_SCOPE_MERGED, 1, 0, NULL),
+    GOAPI_SRV(problem_type_base, GOAPI_FIELD_PTR, GOAPI_SCOPE_MERGED, 0, 0, NULL),
+    GOAPI_SRV(max_id_length, GOAPI_FIELD_INT, GOAPI_SCOPE_MERGED, 1,
+              GOAPI_DEFAULT_MAX_ID_LENGTH, NULL),
+    GOAPI_SRV(trust_incoming_ids, GOAPI_FIELD_INT, GOAPI_SCOPE_MERGED, 1, 1, NULL),
+    GOAPI_SRV(idle_own, GOAPI_FIELD_INT0, GOAPI_SCOPE_OWN, 0, 0, NULL),
+    GOAPI_SRV(check_interval, GOAPI_FIELD_I64, GOAPI_SCOPE_MAIN, 1,
+              GOAPI_DEFAULT_CHECK_INTERVAL, NULL),
+    GOAPI_SRV(check_timeout, GOAPI_FIELD_I64, GOAPI_SCOPE_MAIN, 1,
+              GOAPI_DEFAULT_CHECK_TIMEOUT, NULL),
+    GOAPI_SRV(drain_file, GOAPI_FIELD_PTR, GOAPI_SCOPE_MERGED, 0, 0, NULL),
+    GOAPI_SRV(idem_store, GOAPI_FIELD_PTR, GOAPI_SCOPE_MAIN, 0, 0, NULL),
+    GOAPI_SRV(idem_store_size, GOAPI_FIELD_I64, GOAPI_SCOPE_MAIN, 0, 0, NULL),
+    GOAPI_SRV(idem_redis, GOAPI_FIELD_PTR, GOAPI_SCOPE_MAIN, 0, 0, NULL),
+    GOAPI_SRV(idem_dbd, GOAPI_FIELD_INT0, GOAPI_SCOPE_MAIN, 0, 0, NULL),
+    GOAPI_SRV(idem_store_shown, GOAPI_FIELD_PTR, GOAPI_SCOPE_MAIN, 0, 0, NULL),
+    /* its default depends on the store: goapi_config_check() */
+    GOAPI_SRV(idem_store_timeout, GOAPI_FIELD_I64, GOAPI_SCOPE_MAIN, 0, 0, NULL),
+    GOAPI_SRV(idem_store_prefix, GOAPI_FIELD_PTR, GOAPI_SCOPE_MAIN, 1, 0,
+              GOAPI_DEFAULT_IDEM_STORE_PREFIX),
+    GOAPI_SRV(idem_store_replicas, GOAPI_FIELD_INT, GOAPI_SCOPE_MAIN, 1,
+              GOAPI_DEFAULT_IDEM_STORE_REPLICAS, NULL),
+    GOAPI_SRV(idem_replay_cache, GOAPI_FIELD_I64, GOAPI_SCOPE_MAIN, 1,
+              GOAPI_DEFAULT_IDEM_REPLAY_CACHE, NULL),
+    GOAPI_SRV(idem_sweep, GOAPI_FIELD_I64, GOAPI_SCOPE_MAIN, 1,
+              GOAPI_DEFAULT_IDEM_SWEEP, NULL),
+    GOAPI_SRV(idem_damaged, GOAPI_FIELD_INT, GOAPI_SCOPE_MAIN, 1,
+              GOAPI_DAMAGED_REFUSE, NULL),
+    GOAPI_SRV(probes, GOAPI_FIELD_INT, GOAPI_SCOPE_MERGED, 1, 0, NULL),
+    GOAPI_SRV(probe_fast_path, GOAPI_FIELD_INT, GOAPI_SCOPE_MERGED, 1, 1, NULL),
+    GOAPI_SRV(metrics, GOAPI_FIELD_INT, GOAPI_SCOPE_MAIN, 1, 1, NULL),
+    GOAPI_SRV(trust_incoming_trace, GOAPI_FIELD_INT, GOAPI_SCOPE_MERGED, 1, 1, NULL),
+    GOAPI_SRV(trace_sampled, GOAPI_FIELD_INT, GOAPI_SCOPE_MERGED, 1, 1, NULL),
+    GOAPI_SRV(trace_response, GOAPI_FIELD_INT, GOAPI_SCOPE_MERGED, 1, 0, NULL),
+    GOAPI_SRV(deadline_header, GOAPI_FIELD_PTR, GOAPI_SCOPE_MERGED, 1, 0,
+              GOAPI_DEFAULT_DEADLINE_HEADER),
+    GOAPI_SRV(trust_incoming_deadline, GOAPI_FIELD_INT, GOAPI_SCOPE_MERGED, 1, 0, NULL),
+    GOAPI_SRV(graceful_signals, GOAPI_FIELD_INT, GOAPI_SCOPE_MAIN, 1, 1, NULL),
+    GOAPI_SRV(shutdown_delay, GOAPI_FIELD_I64, GOAPI_SCOPE_MAIN, 1, 0, NULL),
+};
+
+/* goapi_dir_conf */
+static const goapi_field goapi_dir_fields[] = {
+    GOAPI_DIR(forward_ids, GOAPI_FIELD_INT, GOAPI_SCOPE_MERGED, 1, 1),
+    GOAPI_DIR(idem, GOAPI_FIELD_INT, GOAPI_SCOPE_MERGED, 1, 0),
+    GOAPI_DIR(idem_required, GOAPI_FIELD_INT, GOAPI_SCOPE_MERGED, 1, 0),
+    GOAPI_DIR(idem_methods, GOAPI_FIELD_I64_0, GOAPI_SCOPE_MERGED, 1,
+              (AP_METHOD_BIT << M_POST) | (AP_METHOD_BIT << M_PATCH)),
+    GOAPI_DIR(idem_ttl, GOAPI_FIELD_I64, GOAPI_SCOPE_MERGED, 1, GOAPI_DEFAULT_IDEM_TTL),
+    GOAPI_DIR(idem_lease, GOAPI_FIELD_I64, GOAPI_SCOPE_MERGED, 1, GOAPI_DEFAULT_IDEM_LEASE),
+    GOAPI_DIR(idem_rerun, GOAPI_FIELD_INT, GOAPI_SCOPE_MERGED, 1, 0),
+    GOAPI_DIR(idem_max_body, GOAPI_FIELD_I64, GOAPI_SCOPE_MERGED, 1,
+              GOAPI_DEFAULT_IDEM_MAX_BODY),
+    GOAPI_DIR(idem_max_response, GOAPI_FIELD_I64, GOAPI_SCOPE_MERGED, 1,
+              GOAPI_DEFAULT_IDEM_MAX_RESPONSE),
+    /* "None" sets the flag and leaves the pointer NULL */
+    GOAPI_DIR(idem_recovery_set, GOAPI_FIELD_INT0, GOAPI_SCOPE_MERGED, 0, 0),
+    GOAPI_DIR(idem_recovery, GOAPI_FIELD_PTR, GOAPI_SCOPE_WITH_PREVIOUS, 0, 0),
+    GOAPI_DIR(metrics_route, GOAPI_FIELD_INT0, GOAPI_SCOPE_MERGED, 0, 0),
+    GOAPI_DIR(trace_context, GOAPI_FIELD_INT, GOAPI_SCOPE_MERGED, 1, 1),
+    /* a limit and its counter */
+    GOAPI_DIR(max_in_flight, GOAPI_FIELD_INT, GOAPI_SCOPE_MERGED, 0, 0),
+    GOAPI_DIR(shed_scope, GOAPI_FIELD_INT0, GOAPI_SCOPE_WITH_PREVIOUS, 0, 0),
+    GOAPI_DIR(shed_retry_after, GOAPI_FIELD_INT, GOAPI_SCOPE_MERGED, 1, 1),
+    GOAPI_DIR(shed_per, GOAPI_FIELD_INT, GOAPI_SCOPE_MERGED, 1, 0),
+    GOAPI_DIR(shed_status, GOAPI_FIELD_INT, GOAPI_SCOPE_MERGED, 1, 503),
+    GOAPI_DIR(shed_dry_run, GOAPI_FIELD_INT, GOAPI_SCOPE_MERGED, 1, 0),
+};
+
+static void *goapi_field_at(const void *rec, const goapi_field *f)
+{
+    return (char *)(apr_uintptr_t)rec + f->offset;
+}
+
+/* Is the field set in rec? */
+static int goapi_field_is_set(const void *rec, const goapi_field *f)
+{
+    const void *at = goapi_field_at(rec, f);
+
+    switch (f->kind) {
+    case GOAPI_FIELD_INT:   return *(const int *)at != -1;
+    case GOAPI_FIELD_I64:   return *(const apr_int64_t *)at != -1;
+    case GOAPI_FIELD_INT0:  return *(const int *)at != 0;
+    case GOAPI_FIELD_I64_0: return *(const apr_int64_t *)at != 0;
+    default:                return *(const void *const *)at != NULL;
+    }
+}
+
+static apr_size_t goapi_field_size(const goapi_field *f)
+{
+    switch (f->kind) {
+    case GOAPI_FIELD_INT:
+    case GOAPI_FIELD_INT0:  return sizeof(int);
+    case GOAPI_FIELD_I64:
+    case GOAPI_FIELD_I64_0: return sizeof(apr_int64_t);
+    default:                return sizeof(void *);
+    }
+}
+
+/* Every field of rec (zeroed) unset. */
+static void goapi_fields_unset(void *rec, const goapi_field *f, apr_size_t n)
+{
+    for (; n > 0; f++, n--) {
+        if (f->kind == GOAPI_FIELD_INT) {
+            *(int *)goapi_field_at(rec, f) = -1;
+        }
+        else if (f->kind == GOAPI_FIELD_I64) {
+            *(apr_int64_t *)goapi_field_at(rec, f) = -1;
+        }
+    }
+}
+
+/* Each field of conf from add or from base, as its scope says. */
+static void goapi_fields_merge(void *conf, const void *base, const void *add,
+                               const goapi_field *f, apr_size_t n)
+{
+    const void *from = base;
+
+    for (; n > 0; f++, n--) {
+        switch (f->scope) {
+        case GOAPI_SCOPE_MERGED:
+            from = goapi_field_is_set(add, f) ? add : base;
+            break;
+        case GOAPI_SCOPE_MAIN:
+            from = base;
+            break;
+        case GOAPI_SCOPE_OWN:
+            from = add;
+            break;
+        case GOAPI_SCOPE_WITH_PREVIOUS:
+            break;
+        }
+        memcpy(goapi_field_at(conf, f), goapi_field_at(from, f), goapi_field_size(f));
+    }
+}
+
+/* Each unset field of rec that has a default gets it. */
+static void goapi_fields_resolve(void *rec, const goapi_field *f, apr_size_t n)
+{
+    for (; n > 0; f++, n--) {
+        void *at = goapi_field_at(rec, f);
+
+        if (!f->has_default || goapi_field_is_set(rec, f)) {
+            continue;
+        }
+        switch (f->kind) {
+        case GOAPI_FIELD_INT:
+        case GOAPI_FIELD_INT0:
+            *(int *)at = (int)f->def;
+            break;
+        case GOAPI_FIELD_I64:
+        case GOAPI_FIELD_I64_0:
+            *(apr_int64_t *)at = f->def;
+            break;
+        default:
+            *(const char **)at = f->sdef;
+            break;
+        }
+    }
+}
 
 /* Some directory says GoapiIdempotency On: the ledger is needed. */
 static int goapi_idem_used;
@@ -40,30 +251,10 @@ void *goapi_config_create_server(apr_pool_t *p, server_rec *s)
 {
     goapi_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
 
-    (void)s;
-    conf->max_id_length = -1;
-    conf->idempotency_key_strict = -1;
-    conf->trust_incoming_ids = -1;
+    goapi_fields_unset(conf, goapi_server_fields, GOAPI_FIELDS(goapi_server_fields));
     goapi_limits_init(&conf->limits);
-    conf->checks = apr_array_make(p, 2, sizeof(goapi_ready_check));
-    conf->check_interval = -1;
-    conf->check_timeout = -1;
-    conf->idem_store_size = -1;
-    conf->idem_store_timeout = -1;
-    conf->idem_store_replicas = -1;
-    conf->idem_replay_cache = -1;
-    conf->idem_sweep = -1;
-    conf->idem_damaged = -1;
-    conf->probes = -1;
-    conf->probe_fast_path = -1;
     goapi_allow_init(&conf->probe_detail);
-    conf->metrics = -1;
-    conf->trust_incoming_trace = -1;
-    conf->trace_sampled = -1;
-    conf->trace_response = -1;
-    conf->trust_incoming_deadline = -1;
-    conf->graceful_signals = -1;
-    conf->shutdown_delay = -1;
+    conf->checks = apr_array_make(p, 2, sizeof(goapi_ready_check));
     if (!s->is_virtual) {
         /* the main server's record is made first in each reading of the
          * configuration */
@@ -77,42 +268,12 @@ void *goapi_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     goapi_server_conf *base = basev, *add = addv;
     goapi_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
 
-    GOAPI_MERGE(request_id_header, NULL);
-    GOAPI_MERGE(correlation_id_header, NULL);
-    GOAPI_MERGE(idempotency_key_header, NULL);
-    GOAPI_MERGE(idempotency_key_strict, -1);
-    GOAPI_MERGE(problem_type_base, NULL);
-    GOAPI_MERGE(max_id_length, -1);
-    GOAPI_MERGE(trust_incoming_ids, -1);
-    GOAPI_MERGE(probes, -1);
-    GOAPI_MERGE(probe_fast_path, -1);
+    goapi_fields_merge(conf, base, add, goapi_server_fields,
+                       GOAPI_FIELDS(goapi_server_fields));
+    goapi_limits_merge(&conf->limits, &base->limits, &add->limits);
     conf->probe_detail = add->probe_detail.mode != GOAPI_ALLOW_UNSET ? add->probe_detail
                                                                      : base->probe_detail;
-    GOAPI_MERGE(trust_incoming_trace, -1);
-    GOAPI_MERGE(trace_sampled, -1);
-    GOAPI_MERGE(trace_response, -1);
-    GOAPI_MERGE(deadline_header, NULL);
-    GOAPI_MERGE(trust_incoming_deadline, -1);
-    goapi_limits_merge(&conf->limits, &base->limits, &add->limits);
-    conf->idle_own = add->idle_own;
     conf->checks = base->checks;            /* main server only */
-    conf->check_interval = base->check_interval;
-    conf->check_timeout = base->check_timeout;
-    GOAPI_MERGE(drain_file, NULL);
-    conf->idem_store = base->idem_store;    /* main server only */
-    conf->idem_store_size = base->idem_store_size;
-    conf->idem_redis = base->idem_redis;
-    conf->idem_dbd = base->idem_dbd;
-    conf->idem_store_shown = base->idem_store_shown;
-    conf->idem_store_timeout = base->idem_store_timeout;
-    conf->idem_store_prefix = base->idem_store_prefix;
-    conf->idem_store_replicas = base->idem_store_replicas;
-    conf->idem_replay_cache = base->idem_replay_cache;
-    conf->idem_sweep = base->idem_sweep;
-    conf->idem_damaged = base->idem_damaged;
-    conf->metrics = base->metrics;          /* main server only */
-    conf->graceful_signals = base->graceful_signals;
-    conf->shutdown_delay = base->shutdown_delay;    /* main server only */
     return conf;
 }
 
@@ -121,60 +282,15 @@ void *goapi_config_create_dir(apr_pool_t *p, char *dir)
     goapi_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
 
     (void)dir;
-    conf->forward_ids = -1;
-    conf->idem = -1;
-    conf->idem_required = -1;
-    conf->idem_ttl = -1;
-    conf->idem_lease = -1;
-    conf->idem_rerun = -1;
-    conf->idem_max_body = -1;
-    conf->idem_max_response = -1;
-    conf->trace_context = -1;
-    conf->max_in_flight = -1;
-    conf->shed_retry_after = -1;
-    conf->shed_per = -1;
-    conf->shed_status = -1;
-    conf->shed_dry_run = -1;
+    goapi_fields_unset(conf, goapi_dir_fields, GOAPI_FIELDS(goapi_dir_fields));
     return conf;
 }
 
 void *goapi_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
 {
-    goapi_dir_conf *base = basev, *add = addv;
     goapi_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
 
-    GOAPI_MERGE(forward_ids, -1);
-    GOAPI_MERGE(idem, -1);
-    GOAPI_MERGE(idem_required, -1);
-    GOAPI_MERGE(idem_methods, 0);
-    GOAPI_MERGE(idem_ttl, -1);
-    GOAPI_MERGE(idem_lease, -1);
-    GOAPI_MERGE(idem_rerun, -1);
-    GOAPI_MERGE(idem_max_body, -1);
-    GOAPI_MERGE(idem_max_response, -1);
-    if (add->idem_recovery_set) {
-        conf->idem_recovery = add->idem_recovery;
-        conf->idem_recovery_set = 1;
-    }
-    else {
-        conf->idem_recovery = base->idem_recovery;
-        conf->idem_recovery_set = base->idem_recovery_set;
-    }
-    GOAPI_MERGE(metrics_route, 0);
-    GOAPI_MERGE(trace_context, -1);
-    /* a limit and its counter go together */
-    if (add->max_in_flight != -1) {
-        conf->max_in_flight = add->max_in_flight;
-        conf->shed_scope = add->shed_scope;
-    }
-    else {
-        conf->max_in_flight = base->max_in_flight;
-        conf->shed_scope = base->shed_scope;
-    }
-    GOAPI_MERGE(shed_retry_after, -1);
-    GOAPI_MERGE(shed_per, -1);
-    GOAPI_MERGE(shed_status, -1);
-    GOAPI_MERGE(shed_dry_run, -1);
+    goapi_fields_merge(conf, basev, addv, goapi_dir_fields, GOAPI_FIELDS(goapi_dir_fields));
     return conf;
 }
 
@@ -208,126 +324,36 @@ static int goapi_config_check_distinct(apr_pool_t *ptemp, server_rec *s,
     return 1;
 }
 
-/* The defaults of the directory fields whose unset value is negative; an
- * int field, or a 64-bit one (apr_int64_t, apr_interval_time_t). */
-#define GOAPI_DIR_INT(field, def) { offsetof(goapi_dir_conf, field), 0, (def) }
-#define GOAPI_DIR_I64(field, def) { offsetof(goapi_dir_conf, field), 1, (def) }
-
-static const struct {
-    apr_size_t offset;
-    int wide;
-    apr_int64_t def;
-} goapi_dir_defaults[] = {
-    GOAPI_DIR_INT(forward_ids, 1),
-    GOAPI_DIR_INT(idem, 0),
-    GOAPI_DIR_INT(idem_required, 0),
-    GOAPI_DIR_I64(idem_ttl, GOAPI_DEFAULT_IDEM_TTL),
-    GOAPI_DIR_I64(idem_lease, GOAPI_DEFAULT_IDEM_LEASE),
-    GOAPI_DIR_INT(idem_rerun, 0),
-    GOAPI_DIR_I64(idem_max_body, GOAPI_DEFAULT_IDEM_MAX_BODY),
-    GOAPI_DIR_I64(idem_max_response, GOAPI_DEFAULT_IDEM_MAX_RESPONSE),
-    GOAPI_DIR_INT(trace_context, 1),
-    GOAPI_DIR_INT(shed_retry_after, 1),
-    GOAPI_DIR_INT(shed_per, 0),
-    GOAPI_DIR_INT(shed_status, 503),
-    GOAPI_DIR_INT(shed_dry_run, 0),
-};
-
-/* A server's directory defaults (its lookup_defaults, the root every
- * request's directory record is merged from): fields left unset get their
- * defaults here, once, so that every merged record is complete and a
- * request reads plain fields (as nginx's ngx_conf_merge_*_value()). */
-static void goapi_config_resolve_dir(goapi_dir_conf *dc)
-{
-    apr_size_t i;
-
-    if (!dc) {
-        return;
-    }
-    for (i = 0; i < sizeof(goapi_dir_defaults) / sizeof(goapi_dir_defaults[0]); i++) {
-        char *field = (char *)dc + goapi_dir_defaults[i].offset;
-
-        if (goapi_dir_defaults[i].wide && *(apr_int64_t *)(void *)field < 0) {
-            *(apr_int64_t *)(void *)field = goapi_dir_defaults[i].def;
-        }
-        else if (!goapi_dir_defaults[i].wide && *(int *)(void *)field < 0) {
-            *(int *)(void *)field = (int)goapi_dir_defaults[i].def;
-        }
-    }
-    if (!dc->idem_methods) {
-        dc->idem_methods = (AP_METHOD_BIT << M_POST) | (AP_METHOD_BIT << M_PATCH);
-    }
-}
-
 int goapi_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *s)
 {
     (void)plog;
     for (; s; s = s->next) {
         goapi_server_conf *c = goapi_sconf(s);
+        goapi_dir_conf *dc;
 
-        if (!c->request_id_header)
-            c->request_id_header = GOAPI_DEFAULT_REQUEST_ID_HEADER;
-        if (!c->correlation_id_header)
-            c->correlation_id_header = GOAPI_DEFAULT_CORRELATION_ID_HEADER;
-        if (!c->idempotency_key_header)
-            c->idempotency_key_header = GOAPI_DEFAULT_IDEMPOTENCY_KEY_HEADER;
-        if (c->idempotency_key_strict < 0)
-            c->idempotency_key_strict = 0;
-        if (c->problem_type_base && !*c->problem_type_base)
-            c->problem_type_base = NULL;
-        if (c->max_id_length < 0)
-            c->max_id_length = GOAPI_DEFAULT_MAX_ID_LENGTH;
-        if (c->trust_incoming_ids < 0)
-            c->trust_incoming_ids = 1;
-        if (c->probes < 0)
-            c->probes = 0;
-        if (c->probe_fast_path < 0)
-            c->probe_fast_path = 1;
+        goapi_fields_resolve(c, goapi_server_fields, GOAPI_FIELDS(goapi_server_fields));
+        if (c->problem_type_base && !*c->problem_type_base) {
+            c->problem_type_base = NULL;        /* "": none, URNs */
+        }
         if (c->probe_detail.mode == GOAPI_ALLOW_UNSET) {
             static const char *const local[] = { GOAPI_DEFAULT_PROBE_DETAIL };
 
             goapi_allow_parse(pconf, local, 1, &c->probe_detail);
         }
-        if (c->metrics < 0)
-            c->metrics = 1;
-        if (c->trust_incoming_trace < 0)
-            c->trust_incoming_trace = 1;
-        if (c->trace_sampled < 0)
-            c->trace_sampled = 1;
-        if (c->trace_response < 0)
-            c->trace_response = 0;
-        if (!c->deadline_header)
-            c->deadline_header = GOAPI_DEFAULT_DEADLINE_HEADER;
-        if (c->trust_incoming_deadline < 0)
-            c->trust_incoming_deadline = 0;
-        if (c->graceful_signals < 0)
-            c->graceful_signals = 1;
-        if (c->shutdown_delay < 0)
-            c->shutdown_delay = 0;
-        c->limits_set = goapi_limits_resolve(&c->limits);
-        if (c->check_interval < 0)
-            c->check_interval = GOAPI_DEFAULT_CHECK_INTERVAL;
-        if (c->check_timeout < 0)
-            c->check_timeout = GOAPI_DEFAULT_CHECK_TIMEOUT;
-        if (c->idem_sweep < 0)
-            c->idem_sweep = GOAPI_DEFAULT_IDEM_SWEEP;
-        if (c->idem_damaged < 0)
-            c->idem_damaged = GOAPI_DAMAGED_REFUSE;
-        if (c->idem_store_timeout < 0)
+        if (c->idem_store_timeout < 0) {
             c->idem_store_timeout = c->idem_dbd ? GOAPI_DEFAULT_IDEM_DBD_TIMEOUT
                                                 : GOAPI_DEFAULT_IDEM_STORE_TIMEOUT;
-        if (!c->idem_store_prefix)
-            c->idem_store_prefix = GOAPI_DEFAULT_IDEM_STORE_PREFIX;
-        if (c->idem_store_replicas < 0)
-            c->idem_store_replicas = GOAPI_DEFAULT_IDEM_STORE_REPLICAS;
-        if (c->idem_replay_cache < 0)
-            c->idem_replay_cache = GOAPI_DEFAULT_IDEM_REPLAY_CACHE;
+        }
+        c->limits_set = goapi_limits_resolve(&c->limits);
         if (!goapi_config_check_distinct(ptemp, s, c)) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         /* every server has its own, even one sharing another's record */
-        goapi_config_resolve_dir(ap_get_module_config(s->lookup_defaults, &goapi_module));
+        dc = ap_get_module_config(s->lookup_defaults, &goapi_module);
+        if (dc) {
+            goapi_fields_resolve(dc, goapi_dir_fields, GOAPI_FIELDS(goapi_dir_fields));
+        }
     }
     return OK;
 }
