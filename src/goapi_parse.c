@@ -56,11 +56,11 @@ const char *goapi_parse_int_range(const char *arg, apr_int64_t min,
     const char *s = arg;
 
     if (*s == '\0') {
-        return "expected a number";
+        return "not a number";
     }
     for (; *s; s++) {
         if (*s < '0' || *s > '9') {
-            return "expected a whole number written with digits only";
+            return "not a whole number written with digits only";
         }
         /* v * 10 + digit > max, without overflow (and right for max < 9,
          * where (max - digit) / 10 rounds towards zero) */
@@ -285,7 +285,7 @@ const char *goapi_parse_size(const char *arg, apr_int64_t min, apr_int64_t max,
     for (n = 0; s[n] >= '0' && s[n] <= '9'; n++)
         ;
     if (n == 0 || n >= sizeof(digits)) {
-        return n ? "out of range" : "expected a number of bytes, optionally with K, M or G (KiB, MiB, GiB)";
+        return n ? "out of range" : "not a number of bytes (K, M or G may follow)";
     }
     memcpy(digits, s, n);
     digits[n] = '\0';
@@ -302,5 +302,5 @@ const char *goapi_parse_size(const char *arg, apr_int64_t min, apr_int64_t max,
             return NULL;
         }
     }
-    return "expected a number of bytes, optionally with K, M or G (KiB, MiB, GiB)";
+    return "not a number of bytes (K, M or G may follow)";
 }

@@ -8,6 +8,7 @@
  * a password), and the report of a directive given twice.  Values are
  * parsed by src/goapi_parse.c.
  */
+#include <stdarg.h>
 #include <stddef.h>
 
 #include "httpd.h"
@@ -133,20 +134,23 @@ static goapi_server_conf *goapi_cmd_sconf_noted(cmd_parms *cmd, const char *valu
     return goapi_sconf(cmd->server);
 }
 
-/* "GoapiX: 'value' is not valid: <why>; expected <form>" */
-static const char *goapi_duration_error(cmd_parms *cmd, const char *arg, const char *why,
-                                        const char *form)
+/* mod_goapi.h */
+const char *goapi_cmd_refuse(cmd_parms *cmd, const char *part, const char *value,
+                             const char *why, const char *form, ...)
 {
-    return apr_psprintf(cmd->pool, "%s: '%s' is not valid: %s; expected %s",
-                        cmd->cmd->name, arg, why, form);
-}
+    const char *expected = NULL;
 
-/* "GoapiX: 'value' is not valid: <what was expected>" */
-static const char *goapi_cmd_error(cmd_parms *cmd, const char *arg,
-                                   const char *expected)
-{
-    return apr_psprintf(cmd->pool, "%s: '%s' is not valid: %s",
-                        cmd->cmd->name, arg, expected);
+    if (form) {
+        va_list ap;
+
+        va_start(ap, form);
+        expected = apr_pvsprintf(cmd->temp_pool, form, ap);
+        va_end(ap);
+    }
+    return apr_pstrcat(cmd->pool, cmd->cmd->name, part ? " " : "", part ? part : "",
+                       ": '", value, "' is not valid", why ? ": " : "", why ? why : "",
+                       expected ? (why ? "; expected " : ": expected ") : "",
+                       expected ? expected : "", NULL);
 }
 
 /* "GoapiX: not a valid <what>: <why> (... not repeated here ...)": the
@@ -165,7 +169,7 @@ const char *goapi_cmd_header_name(cmd_parms *cmd, void *dconf, const char *arg)
 
     (void)dconf;
     if (err) {
-        return goapi_cmd_error(cmd, arg, err);
+        return goapi_cmd_refuse(cmd, NULL, arg, err, NULL);
     }
     *(const char **)((char *)goapi_cmd_sconf_noted(cmd, arg) + (apr_size_t)cmd->info) = arg;
     return NULL;
@@ -179,10 +183,8 @@ const char *goapi_cmd_max_id_length(cmd_parms *cmd, void *dconf, const char *arg
 
     (void)dconf;
     if (err) {
-        return goapi_cmd_error(cmd, arg, apr_psprintf(cmd->pool,
-                               "%s; expected a number of characters from %d to %d",
-                               err, GOAPI_MIN_MAX_ID_LENGTH,
-                               GOAPI_MAX_MAX_ID_LENGTH));
+        return goapi_cmd_refuse(cmd, NULL, arg, err, "a number of characters from %d to %d",
+                                GOAPI_MIN_MAX_ID_LENGTH, GOAPI_MAX_MAX_ID_LENGTH);
     }
     goapi_cmd_sconf_noted(cmd, arg)->max_id_length = (int)v;
     return NULL;
@@ -220,7 +222,7 @@ const char *goapi_cmd_probe_detail(cmd_parms *cmd, void *dconf, const char *args
     err = goapi_allow_parse(cmd->pool, (const char *const *)(void *)words->elts,
                             words->nelts, &allow);
     if (err) {
-        return goapi_cmd_error(cmd, args, err);
+        return goapi_cmd_refuse(cmd, NULL, args, err, NULL);
     }
     goapi_cmd_sconf_noted(cmd, allow.shown)->probe_detail = allow;
     return NULL;
@@ -288,8 +290,8 @@ const char *goapi_cmd_idem_key_syntax(cmd_parms *cmd, void *dconf, const char *a
         strict = 0;
     }
     else {
-        return goapi_cmd_error(cmd, arg, "expected Strict (the key as a Structured Field "
-                               "string only: \"...\") or Lenient (also a bare key)");
+        return goapi_cmd_refuse(cmd, NULL, arg, NULL, "Strict (the key as a Structured Field "
+                                "string only: \"...\") or Lenient (also a bare key)");
     }
     goapi_cmd_sconf_noted(cmd, strict ? "Strict" : "Lenient")->idempotency_key_strict =
         strict;
@@ -309,21 +311,22 @@ const char *goapi_cmd_problem_type_base(cmd_parms *cmd, void *dconf, const char 
         return NULL;
     }
     if (ap_cstr_casecmpn(arg, "https://", 8) != 0 && ap_cstr_casecmpn(arg, "http://", 7) != 0) {
-        return goapi_cmd_error(cmd, arg, "expected an absolute http:// or https:// URL "
-                               "that the name of each problem follows, e.g. "
-                               "https://errors.example.com/goapi/, or None");
+        return goapi_cmd_refuse(cmd, NULL, arg, NULL, "an absolute http:// or https:// URL "
+                                "that the name of each problem follows, e.g. "
+                                "https://errors.example.com/goapi/, or None");
     }
     for (q = arg; *q; q++) {
         if (*q <= 0x20 || *q >= 0x7f || strchr("<>\"\\{}|^`", *q)) {
-            return goapi_cmd_error(cmd, arg, apr_psprintf(cmd->pool, "a URL holds no "
-                                   "'%c' (write it percent-encoded)", *q > 0x20 && *q < 0x7f
-                                   ? *q : '?'));
+            return goapi_cmd_refuse(cmd, NULL, arg,
+                                    apr_psprintf(cmd->temp_pool, "a URL holds no '%c' (write "
+                                                 "it percent-encoded)",
+                                                 *q > 0x20 && *q < 0x7f ? *q : '?'), NULL);
         }
     }
     if (!strchr(strchr(arg, ':') + 3, '/')) {
-        return goapi_cmd_error(cmd, arg, "expected a path after the host, such as "
-                               "https://errors.example.com/goapi/ (the problem's name "
-                               "follows it)");
+        return goapi_cmd_refuse(cmd, NULL, arg, NULL, "a path after the host, such as "
+                                "https://errors.example.com/goapi/ (the problem's name "
+                                "follows it)");
     }
     goapi_cmd_sconf_noted(cmd, arg)->problem_type_base = arg;
     return NULL;
@@ -336,8 +339,7 @@ const char *goapi_cmd_shed_retry_after(cmd_parms *cmd, void *dconf, const char *
     const char *err = goapi_parse_int_range(arg, 1, 3600, &v);
 
     if (err) {
-        return goapi_cmd_error(cmd, arg, apr_psprintf(cmd->pool, "%s; expected whole "
-                                                      "seconds from 1 to 3600", err));
+        return goapi_cmd_refuse(cmd, NULL, arg, err, "whole seconds from 1 to 3600");
     }
     ((goapi_dir_conf *)dconf)->shed_retry_after = (int)v;
     return NULL;
@@ -425,7 +427,7 @@ const char *goapi_cmd_duration(cmd_parms *cmd, void *dconf, const char *arg)
                           NULL);
     }
     if (err) {
-        return goapi_duration_error(cmd, arg, err, dur->form);
+        return goapi_cmd_refuse(cmd, NULL, arg, err, "%s", dur->form);
     }
     rec = (dur->flags & GOAPI_DUR_DIR) ? (char *)dconf
                                        : (char *)goapi_cmd_sconf_noted(cmd, arg);
@@ -444,9 +446,7 @@ const char *goapi_cmd_max_header_bytes(cmd_parms *cmd, void *dconf, const char *
 
     (void)dconf;
     if (err) {
-        return goapi_cmd_error(cmd, arg, apr_psprintf(cmd->pool,
-                               "%s; expected a size from 1K to 64M, such as 8K or 1M",
-                               err));
+        return goapi_cmd_refuse(cmd, NULL, arg, err, "a size from 1K to 64M, such as 8K or 1M");
     }
     goapi_cmd_sconf_noted(cmd, arg)->limits.max_header_bytes = v;
     return NULL;
@@ -473,8 +473,8 @@ const char *goapi_cmd_ready_check(cmd_parms *cmd, void *dconf, const char *name,
                                                  : "", NULL));
     }
     if (!strcmp(name, GOAPI_STORE_CHECK_NAME)) {
-        return goapi_cmd_error(cmd, name, "this name is the built-in check of a shared "
-                               "idempotency store; choose another");
+        return goapi_cmd_refuse(cmd, NULL, name, "this name is the built-in check of a "
+                                "shared idempotency store; choose another", NULL);
     }
     for (i = 0; i < sc->checks->nelts; i++) {
         if (strcmp(APR_ARRAY_IDX(sc->checks, i, goapi_ready_check).name, name) == 0) {
@@ -506,7 +506,7 @@ const char *goapi_cmd_drain_file(cmd_parms *cmd, void *dconf, const char *arg)
 
     (void)dconf;
     if (!path || !*arg) {
-        return goapi_cmd_error(cmd, arg, "expected a file path");
+        return goapi_cmd_refuse(cmd, NULL, arg, NULL, "a file path");
     }
     goapi_cmd_sconf_noted(cmd, arg)->drain_file = path;
     return NULL;
@@ -531,9 +531,9 @@ const char *goapi_cmd_idem_methods(cmd_parms *cmd, void *dconf, const char *arg)
     int m = ap_method_number_of(arg);
 
     if (m == M_INVALID || m == M_GET || m == M_OPTIONS || m == M_TRACE) {
-        return goapi_cmd_error(cmd, arg, "expected HTTP methods that change state, "
-                               "such as POST PUT PATCH DELETE (GET, HEAD, OPTIONS "
-                               "and TRACE are safe and never replayed)");
+        return goapi_cmd_refuse(cmd, NULL, arg, NULL, "HTTP methods that change state, "
+                                "such as POST PUT PATCH DELETE (GET, HEAD, OPTIONS "
+                                "and TRACE are safe and never replayed)");
     }
     if (cmd->info == NULL) {
         /* the first method of this directive line replaces the default */
@@ -551,8 +551,7 @@ const char *goapi_cmd_idem_size(cmd_parms *cmd, void *dconf, const char *arg)
     const char *err = goapi_parse_size(arg, 0, GOAPI_MAX_IDEM_BYTES, &v);
 
     if (err) {
-        return goapi_cmd_error(cmd, arg, apr_psprintf(cmd->pool, "%s; expected a size "
-                               "such as 64K or 1M, from 0 to 64M", err));
+        return goapi_cmd_refuse(cmd, NULL, arg, err, "a size such as 64K or 1M, from 0 to 64M");
     }
     *(apr_int64_t *)((char *)dconf + (apr_size_t)cmd->info) = v;
     return NULL;
@@ -649,8 +648,8 @@ const char *goapi_cmd_idem_replay_cache(cmd_parms *cmd, void *dconf, const char 
         return err;
     }
     if ((err = goapi_parse_size(arg, 0, GOAPI_MAX_IDEM_REPLAY_CACHE, &v))) {
-        return goapi_cmd_error(cmd, arg, apr_psprintf(cmd->pool, "%s; expected a size "
-                               "such as 1M or 16M, from 0 (off) to 1G", err));
+        return goapi_cmd_refuse(cmd, NULL, arg, err, "a size such as 1M or 16M, from 0 (off) "
+                                "to 1G");
     }
     goapi_cmd_sconf_noted(cmd, arg)->idem_replay_cache = v;
     return NULL;
@@ -672,9 +671,9 @@ const char *goapi_cmd_idem_store_prefix(cmd_parms *cmd, void *dconf, const char 
         }
     }
     if (*c || c == arg || c - arg > GOAPI_STORE_PREFIX_MAX) {
-        return goapi_cmd_error(cmd, arg, "expected 1 to " GOAPI_STR(GOAPI_STORE_PREFIX_MAX)
-                               " printable ASCII characters without spaces or braces, "
-                               "such as goapi:idem: or orders:");
+        return goapi_cmd_refuse(cmd, NULL, arg, NULL, "1 to " GOAPI_STR(GOAPI_STORE_PREFIX_MAX)
+                                " printable ASCII characters without spaces or braces, "
+                                "such as goapi:idem: or orders:");
     }
     goapi_cmd_sconf_noted(cmd, arg)->idem_store_prefix = arg;
     return NULL;
@@ -691,9 +690,8 @@ const char *goapi_cmd_idem_store_replicas(cmd_parms *cmd, void *dconf, const cha
         return err;
     }
     if ((err = goapi_parse_int_range(arg, 0, GOAPI_MAX_IDEM_STORE_REPLICAS, &v))) {
-        return goapi_cmd_error(cmd, arg, apr_psprintf(cmd->pool, "%s; expected a number "
-                               "of replicas from 0 (none) to %d", err,
-                               GOAPI_MAX_IDEM_STORE_REPLICAS));
+        return goapi_cmd_refuse(cmd, NULL, arg, err, "a number of replicas from 0 (none) to %d",
+                                GOAPI_MAX_IDEM_STORE_REPLICAS);
     }
     goapi_cmd_sconf_noted(cmd, arg)->idem_store_replicas = (int)v;
     return NULL;
@@ -715,9 +713,9 @@ const char *goapi_cmd_idem_damaged(cmd_parms *cmd, void *dconf, const char *arg)
         goapi_cmd_sconf_noted(cmd, "StartFresh")->idem_damaged = GOAPI_DAMAGED_START_FRESH;
     }
     else {
-        return goapi_cmd_error(cmd, arg, "expected Refuse (the server does not start "
-                               "on a damaged ledger) or StartFresh (it is moved aside "
-                               "and a new, empty one is made)");
+        return goapi_cmd_refuse(cmd, NULL, arg, NULL, "Refuse (the server does not start "
+                                "on a damaged ledger) or StartFresh (it is moved aside "
+                                "and a new, empty one is made)");
     }
     return NULL;
 }

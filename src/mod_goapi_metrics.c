@@ -69,7 +69,7 @@ const char *goapi_cmd_metrics_route(cmd_parms *cmd, void *dconf, const char *arg
     int i;
 
     if (why) {
-        return apr_psprintf(cmd->pool, "GoapiMetricsRoute %s: %s", arg, why);
+        return goapi_cmd_refuse(cmd, NULL, arg, why, NULL);
     }
     if (!goapi_route_names) {
         return "GoapiMetricsRoute: the module's pre_config did not run";
@@ -101,7 +101,7 @@ const char *goapi_cmd_metrics_known_methods(cmd_parms *cmd, void *dconf, const c
         return err;
     }
     if (why) {
-        return apr_psprintf(cmd->pool, "GoapiMetricsKnownMethods %s: %s", arg, why);
+        return goapi_cmd_refuse(cmd, NULL, arg, why, NULL);
     }
     if (!goapi_known_names) {
         goapi_known_names = apr_array_make(cmd->pool, GOAPI_METRICS_METHOD_OTHER,

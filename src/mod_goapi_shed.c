@@ -110,9 +110,9 @@ static const char *goapi_shed_parse_auto(cmd_parms *cmd, const char *args,
             double f = strtod(eq + 1, &end);
 
             if (!eq[1] || !end || *end || !(f >= 0.5 && f <= 0.99)) {
-                return apr_psprintf(cmd->pool, "GoapiMaxInFlight auto: '%s' is not valid; "
-                                    "expected the share of the limit kept when the "
-                                    "backend fails, from 0.5 to 0.99 (backoff=0.9)", word);
+                return goapi_cmd_refuse(cmd, "auto", word, NULL, "the share of the limit "
+                                        "kept when the backend fails, from 0.5 to 0.99 "
+                                        "(backoff=0.9)");
             }
             d->conf.backoff = (apr_uint32_t)(f * 1000 + 0.5);
             continue;
@@ -133,15 +133,14 @@ static const char *goapi_shed_parse_auto(cmd_parms *cmd, const char *args,
             d->start_given = 1;
         }
         if (!field) {
-            return apr_psprintf(cmd->pool, "GoapiMaxInFlight auto: '%s' is not one of "
-                                "min=N, max=N, start=N, percentile=N, backoff=F", word);
+            return goapi_cmd_refuse(cmd, "auto", word, NULL, "one of min=N, max=N, start=N, "
+                                    "percentile=N, backoff=F");
         }
         err = goapi_parse_int_range(eq + 1, 1, v_max, &v);
         if (err) {
-            return apr_psprintf(cmd->pool, "GoapiMaxInFlight auto: '%s' is not valid: %s; "
-                                "expected %s from 1 to %d", word, err,
-                                v_max == 99 ? "the percentile of the latency sampled"
-                                            : "a number of requests", (int)v_max);
+            return goapi_cmd_refuse(cmd, "auto", word, err, "%s from 1 to %d",
+                                    v_max == 99 ? "the percentile of the latency sampled"
+                                                : "a number of requests", (int)v_max);
         }
         *field = (apr_uint32_t)v;
     }
@@ -197,11 +196,11 @@ const char *goapi_cmd_max_in_flight(cmd_parms *cmd, void *dconf, const char *arg
 
         err = goapi_parse_int_range(first, 0, GOAPI_SHED_MAX, &v);
         if (err || *args) {
-            return apr_psprintf(cmd->pool, "GoapiMaxInFlight: '%s%s%s' is not valid: %s; "
-                                "expected a number of requests from 1 to %d, 0 for no "
-                                "limit, or auto [min=N] [max=N] [start=N] [percentile=N] "
-                                "[backoff=F]", first, *args ? " " : "", args,
-                                err ? err : "one value only", GOAPI_SHED_MAX);
+            return goapi_cmd_refuse(cmd, NULL, apr_pstrcat(cmd->temp_pool, first,
+                                                           *args ? " " : "", args, NULL),
+                                    err ? err : "one value only", "a number of requests "
+                                    "from 1 to %d, 0 for no limit, or auto [min=N] [max=N] "
+                                    "[start=N] [percentile=N] [backoff=F]", GOAPI_SHED_MAX);
         }
         dc->max_in_flight = 1;
         dc->shed_scope = 0;
@@ -252,15 +251,13 @@ const char *goapi_cmd_max_in_flight_per(cmd_parms *cmd, void *dconf, const char 
         d.header = key + 7;
     }
     else {
-        return apr_psprintf(cmd->pool, "GoapiMaxInFlightPer: '%s' is not valid: expected "
-                            "ip (the client address, as mod_remoteip leaves it), user or "
-                            "header:<Name>", key);
+        return goapi_cmd_refuse(cmd, NULL, key, NULL, "ip (the client address, as "
+                                "mod_remoteip leaves it), user or header:<Name>");
     }
     err = goapi_parse_int_range(n, 0, GOAPI_SHED_MAX, &v);
     if (err) {
-        return apr_psprintf(cmd->pool, "GoapiMaxInFlightPer: '%s' is not valid: %s; "
-                            "expected a number of requests per key from 1 to %d, or 0 for "
-                            "no limit", n, err, GOAPI_SHED_MAX);
+        return goapi_cmd_refuse(cmd, NULL, n, err, "a number of requests per key from 1 "
+                                "to %d, or 0 for no limit", GOAPI_SHED_MAX);
     }
     d.slots = GOAPI_SHED_KEY_SLOTS;
     if (slots) {
@@ -269,10 +266,9 @@ const char *goapi_cmd_max_in_flight_per(cmd_parms *cmd, void *dconf, const char 
         if (strncasecmp(slots, "slots=", 6) != 0
             || (err = goapi_parse_int_range(slots + 6, GOAPI_SHED_KEY_SLOTS_MIN,
                                             GOAPI_SHED_KEY_SLOTS, &ns)) != NULL) {
-            return apr_psprintf(cmd->pool, "GoapiMaxInFlightPer: '%s' is not valid%s%s; "
-                                "expected slots=N, the keys in flight its table holds, "
-                                "from %d to %d", slots, err ? ": " : "", err ? err : "",
-                                GOAPI_SHED_KEY_SLOTS_MIN, GOAPI_SHED_KEY_SLOTS);
+            return goapi_cmd_refuse(cmd, NULL, slots, err, "slots=N, the keys in flight its "
+                                    "table holds, from %d to %d", GOAPI_SHED_KEY_SLOTS_MIN,
+                                    GOAPI_SHED_KEY_SLOTS);
         }
         d.slots = (apr_uint32_t)ns;
     }
@@ -340,13 +336,11 @@ const char *goapi_cmd_max_in_flight_partition(cmd_parms *cmd, void *dconf, const
     }
     num = apr_pstrdup(cmd->temp_pool, share);
     if (!*num || num[strlen(num) - 1] != '%') {
-        return apr_psprintf(cmd->pool, "GoapiMaxInFlightPartition %s: '%s' is not valid: "
-                            "expected a share of the limit such as 30%%", name, share);
+        return goapi_cmd_refuse(cmd, name, share, NULL, "a share of the limit such as 30%%");
     }
     num[strlen(num) - 1] = '\0';
     if ((err = goapi_parse_int_range(num, 1, 99, &v)) != NULL) {
-        return apr_psprintf(cmd->pool, "GoapiMaxInFlightPartition %s: '%s' is not valid: "
-                            "%s; expected a share from 1%% to 99%%", name, share, err);
+        return goapi_cmd_refuse(cmd, name, share, err, "a share from 1%% to 99%%");
     }
     for (i = 0; i < d->nparts; i++) {
         used += d->conf.share[i];
@@ -374,9 +368,8 @@ const char *goapi_cmd_max_in_flight_partition(cmd_parms *cmd, void *dconf, const
         }
     }
     if (!part->env && !part->header) {
-        return apr_psprintf(cmd->pool, "GoapiMaxInFlightPartition %s: '%s' is not valid: "
-                            "expected header:<Name>=<value> or env=<variable> (set by "
-                            "SetEnvIf)", name, match);
+        return goapi_cmd_refuse(cmd, name, match, NULL, "header:<Name>=<value> or "
+                                "env=<variable> (set by SetEnvIf)");
     }
     d->conf.share[d->nparts++] = (apr_uint32_t)v;
     return NULL;
@@ -400,17 +393,16 @@ const char *goapi_cmd_shed_queue(cmd_parms *cmd, void *dconf, const char *n,
                "no queue";
     }
     if ((err = goapi_parse_int_range(n, 1, GOAPI_SHED_QUEUE_MAX, &v)) != NULL) {
-        return apr_psprintf(cmd->pool, "GoapiShedQueue: '%s' is not valid: %s; expected "
-                            "how many requests may wait, from 1 to %d", n, err,
-                            GOAPI_SHED_QUEUE_MAX);
+        return goapi_cmd_refuse(cmd, NULL, n, err, "how many requests may wait, from 1 to %d",
+                                GOAPI_SHED_QUEUE_MAX);
     }
     err = goapi_parse_duration(timeout, &t);
     if (!err && (t <= 0 || t > apr_time_from_sec(60))) {
         err = "not between 1ms and 1m";
     }
     if (err) {
-        return apr_psprintf(cmd->pool, "GoapiShedQueue: '%s' is not valid: %s; expected how "
-                            "long a request may wait, such as 500ms or 2s", timeout, err);
+        return goapi_cmd_refuse(cmd, NULL, timeout, err, "how long a request may wait, such "
+                                "as 500ms or 2s");
     }
     d->conf.queue = (apr_uint32_t)v;
     d->queue_timeout = t;
@@ -421,8 +413,8 @@ const char *goapi_cmd_shed_queue(cmd_parms *cmd, void *dconf, const char *n,
 const char *goapi_cmd_shed_status(cmd_parms *cmd, void *dconf, const char *arg)
 {
     if (strcmp(arg, "503") != 0 && strcmp(arg, "429") != 0) {
-        return apr_psprintf(cmd->pool, "GoapiShedStatus: '%s' is not valid: expected 503 "
-                            "(the server is busy) or 429 (this client sends too many)", arg);
+        return goapi_cmd_refuse(cmd, NULL, arg, NULL, "503 (the server is busy) or 429 (this "
+                                "client sends too many)");
     }
     ((goapi_dir_conf *)dconf)->shed_status = arg[0] == '4' ? 429 : 503;
     return NULL;

@@ -68,6 +68,34 @@ class BadValuesTest(ConfigValuesCase):
                                re.escape("GoapiMaxIDLength: '%s' is not valid" % value),
                                why, "from 36 to 1024")
 
+    def test_one_form_for_every_refusal(self):
+        # each refusal names the directive, the value, why, and once what
+        # was expected; the examples of docs/directives.md are these texts
+        for body, text in (
+                ('GoapiMaxIDLength abc',
+                 "GoapiMaxIDLength: 'abc' is not valid: not a whole number written with "
+                 "digits only; expected a number of characters from 36 to 1024"),
+                ('GoapiWriteTimeout 10x',
+                 "GoapiWriteTimeout: '10x' is not valid: missing or unknown unit; expected "
+                 "a duration such as 5 (seconds), 250ms, 5s, 1m30s or 1h, from 1ms to 24h, "
+                 "or 0 to disable"),
+                ('GoapiIdempotencyMaxBody 12Q',
+                 "GoapiIdempotencyMaxBody: '12Q' is not valid: not a number of bytes (K, M "
+                 "or G may follow); expected a size such as 64K or 1M, from 0 to 64M"),
+                ('<Location "/a/">\nGoapiMaxInFlight auto size=4\n</Location>',
+                 "GoapiMaxInFlight auto: 'size=4' is not valid: expected one of min=N, "
+                 "max=N, start=N, percentile=N, backoff=F"),
+                ('<Location "/a/">\nGoapiMaxInFlight 10\n'
+                 'GoapiMaxInFlightPartition web 30 env=X\n</Location>',
+                 "GoapiMaxInFlightPartition web: '30' is not valid: expected a share of the "
+                 "limit such as 30%"),
+                ('<Location "/a/">\nGoapiShedStatus 500\n</Location>',
+                 "GoapiShedStatus: '500' is not valid: expected 503 (the server is busy) or "
+                 "429 (this client sends too many)")):
+            out = self.assertRefused(body, re.escape(text))
+            line = next(l for l in out.splitlines() if text in l)
+            self.assertEqual(line.count("expected"), 1, line)
+
     def test_header_names(self):
         for value in ("X Request", "X-Request-ID:", "Host", "content-length", "x" * 65):
             self.assertRefused('GoapiRequestIDHeader "%s"' % value,

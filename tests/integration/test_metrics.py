@@ -645,16 +645,17 @@ class MetricsConfigTest(unittest.TestCase):
     def test_bad_values_refused(self):
         for body, want in (
                 ("<Location /a>\nGoapiMetricsRoute \"a b\"\n</Location>",
-                 "GoapiMetricsRoute a b: a route name is printable ASCII"),
+                 "GoapiMetricsRoute: 'a b' is not valid: a route name is printable ASCII"),
                 ("<Location /a>\nGoapiMetricsRoute %s\n</Location>" % ("x" * 64),
                  "a route name has 1 to 63 characters"),
                 ("<VirtualHost 127.0.0.1:@PORT@>\nGoapiMetrics Off\n</VirtualHost>",
                  "GoapiMetrics cannot occur within <VirtualHost> section"),
                 ("GoapiMetrics maybe", "GoapiMetrics must be On or Off"),
                 ("GoapiMetricsKnownMethods GET \"BR EW\"",
-                 "GoapiMetricsKnownMethods BR EW: a method is an HTTP token"),
+                 "GoapiMetricsKnownMethods: 'BR EW' is not valid: a method is an HTTP token"),
                 ("GoapiMetricsKnownMethods GET _OTHER",
-                 "GoapiMetricsKnownMethods _OTHER: _OTHER stands for every method"),
+                 "GoapiMetricsKnownMethods: '_OTHER' is not valid: _OTHER stands for every "
+                 "method"),
                 ("GoapiMetricsKnownMethods " + " ".join("M%d" % i for i in range(16)),
                  "GoapiMetricsKnownMethods M15: at most 15 methods"),
                 ("<VirtualHost 127.0.0.1:@PORT@>\nGoapiMetricsKnownMethods GET\n"

@@ -191,17 +191,18 @@ class ShedConfigTest(unittest.TestCase):
     def test_auto_arguments(self):
         cases = [
             ("auto min=0", "GoapiMaxInFlight auto: 'min=0' is not valid: "),
-            ("auto size=4", "GoapiMaxInFlight auto: 'size=4' is not one of min=N, max=N, "
-                            "start=N"),
+            ("auto size=4", "GoapiMaxInFlight auto: 'size=4' is not valid: expected one of "
+                            "min=N, max=N, start=N"),
             ("auto min=8 max=4", "GoapiMaxInFlight auto: min=8 is above max=4"),
             ("auto min=4 max=8 start=9", "GoapiMaxInFlight auto: start=9 is not between "
                                          "min=4 and max"),
             ("auto percentile=0", "GoapiMaxInFlight auto: 'percentile=0' is not valid: "),
             ("auto percentile=100", "GoapiMaxInFlight auto: 'percentile=100' is not valid: "),
-            ("auto backoff=0.3", "GoapiMaxInFlight auto: 'backoff=0.3' is not valid; "
+            ("auto backoff=0.3", "GoapiMaxInFlight auto: 'backoff=0.3' is not valid: "
                                  "expected the share of the limit kept"),
-            ("auto backoff=1", "GoapiMaxInFlight auto: 'backoff=1' is not valid; "),
-            ("auto backoff=0.9x", "GoapiMaxInFlight auto: 'backoff=0.9x' is not valid; "),
+            ("auto backoff=1", "GoapiMaxInFlight auto: 'backoff=1' is not valid: expected"),
+            ("auto backoff=0.9x", "GoapiMaxInFlight auto: 'backoff=0.9x' is not valid: "
+                                  "expected"),
         ]
         for args, message in cases:
             h = Httpd('<Location "/a/">\n GoapiMaxInFlight %s\n</Location>\n' % args)
