@@ -3,7 +3,9 @@
 /*
  * mod_goapi_dbd.c — the connections of GoapiIdempotencyStore dbd, lent by
  * mod_dbd (DBDriver, DBDParams, its pool per process: DBDMin, DBDKeep,
- * DBDMax, DBDExptime) to the ledger of src/goapi_store_dbd.c.
+ * DBDMax, DBDExptime) to the ledger of src/goapi_store_dbd.c, each
+ * exchange on them watched by the statement guard (libpq's socket, the
+ * guard's thread).
  *
  * mod_dbd is reached through its optional functions, so that mod_goapi
  * loads without it; a configuration that names the dbd store without it
@@ -20,15 +22,14 @@
  * without a timeout of its own (libpq polls its socket with none).  A
  * server that is stopped or frozen while its host's kernel still answers
  * TCP would hold the request, and the connection, until it resumes.  So
- * each exchange of the ledger is watched: one thread per process cuts
- * (shutdown(2), both ways) the socket of one left unanswered past
+ * each exchange of the ledger is watched by the statement guard of
+ * src/goapi_stmt_guard.c, whose thread (one per process, started here in
+ * child_init) cuts the socket of one left unanswered past
  * GoapiIdempotencyStoreTimeout.  libpq then reports the connection lost,
  * the statement fails at once, and the ledger names it a timeout (a write
  * in doubt, released once the server answers again, as after any lost
- * answer).  The socket is libpq's (PQsocket, from the libpq the driver
- * loaded); another driver's statements are not watched.  The socket is
- * known by its inode as well as its number, so that a number libpq closed
- * and the process reused is never cut.
+ * answer).  This file finds the socket: libpq's (PQsocket, from the libpq
+ * the driver loaded); another driver's statements are not watched.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -37,13 +38,10 @@
 #include "mod_dbd.h"
 
 #include <apr_atomic.h>
-#include <apr_thread_cond.h>
-#include <apr_thread_mutex.h>
 
 #include <dlfcn.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 
+#include "goapi_stmt_guard.h"
 #include "mod_goapi.h"
 
 APLOG_USE_MODULE(goapi);
@@ -51,10 +49,6 @@ APLOG_USE_MODULE(goapi);
 /* How long a connection may wait for mod_dbd's pool at a child's start. */
 #define GOAPI_DBD_START_WAIT    (1000 * 1000)
 #define GOAPI_DBD_START_STEP    (10 * 1000)
-
-/* The guard's longest sleep with nothing to watch (it answers a stop
- * within this). */
-#define GOAPI_DBD_GUARD_IDLE    (100 * 1000)
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *goapi_dbd_open_fn;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *goapi_dbd_close_fn;
@@ -116,29 +110,13 @@ static void goapi_dbd_give_back(void *baton, goapi_dbd_conn *conn, int broken)
 
 /* ---- the deadline of each exchange ---------------------------------------- */
 
-/* One exchange watched: in the guard's list, ordered by deadline (every
- * exchange has the same timeout), from watch() to unwatch(). */
-typedef struct goapi_dbd_watch {
-    struct goapi_dbd_watch *next, *prev;
-    int fd;
-    dev_t dev;
-    ino_t ino;
-    apr_time_t deadline;
-    int armed;                          /* in the list */
-    int cut;                            /* the guard cut its socket */
-} goapi_dbd_watch;
-
 typedef int (*goapi_pq_socket_fn)(const void *conn);
 
-static struct {
-    apr_thread_mutex_t *lock;           /* the list and the flags below */
-    apr_thread_cond_t *wake;
-    goapi_dbd_watch *head, *tail;
-    int idle;                           /* the guard sleeps with nothing due */
-    apr_interval_time_t timeout;
-    goapi_pq_socket_fn pq_socket;       /* libpq's PQsocket, once found */
-    volatile apr_uint32_t looked;       /* 1: looked for it */
-} goapi_dbd_guard;
+/* The guard of this process (NULL: not running, nothing watched), and
+ * libpq's PQsocket once looked for. */
+static goapi_stmt_guard *goapi_dbd_guard;
+static goapi_pq_socket_fn goapi_dbd_pq_socket;
+static volatile apr_uint32_t goapi_dbd_pq_looked;
 
 static goapi_child_thread goapi_dbd_guard_thread = {
     NULL, 0, NULL, "idempotency store deadlines", NULL, 0, NULL
@@ -147,117 +125,47 @@ static goapi_child_thread goapi_dbd_guard_thread = {
 /* The socket of a pgsql connection, or -1 (another driver, no libpq). */
 static int goapi_dbd_socket(const goapi_dbd_conn *conn)
 {
-    if (!apr_atomic_read32(&goapi_dbd_guard.looked)) {
+    if (!apr_atomic_read32(&goapi_dbd_pq_looked)) {
         void *lib = dlopen("libpq.so.5", RTLD_LAZY | RTLD_NOLOAD);
         void *fn = dlsym(lib ? lib : RTLD_DEFAULT, "PQsocket");
 
-        goapi_dbd_guard.pq_socket = (goapi_pq_socket_fn)fn;
+        goapi_dbd_pq_socket = (goapi_pq_socket_fn)fn;
         if (lib) {
             dlclose(lib);               /* still loaded: the driver needs it */
         }
-        apr_atomic_set32(&goapi_dbd_guard.looked, 1);
+        apr_atomic_set32(&goapi_dbd_pq_looked, 1);
     }
-    if (!goapi_dbd_guard.pq_socket || strcmp(apr_dbd_name(conn->driver), "pgsql") != 0) {
+    if (!goapi_dbd_pq_socket || strcmp(apr_dbd_name(conn->driver), "pgsql") != 0) {
         return -1;
     }
-    return goapi_dbd_guard.pq_socket(apr_dbd_native_handle(conn->driver, conn->handle));
+    return goapi_dbd_pq_socket(apr_dbd_native_handle(conn->driver, conn->handle));
 }
 
 static void goapi_dbd_watch_start(void *baton, goapi_dbd_conn *conn)
 {
-    goapi_dbd_watch *w = conn->watch;
-    struct stat sb;
     int fd;
 
     (void)baton;
-    if (!w || !goapi_dbd_guard.lock || (fd = goapi_dbd_socket(conn)) < 0
-        || fstat(fd, &sb) != 0) {
-        return;
+    if (conn->watch && goapi_dbd_guard && (fd = goapi_dbd_socket(conn)) >= 0) {
+        goapi_stmt_guard_watch(goapi_dbd_guard, conn->watch, fd);
     }
-    w->fd = fd;
-    w->dev = sb.st_dev;
-    w->ino = sb.st_ino;
-    w->cut = 0;
-    w->deadline = apr_time_now() + goapi_dbd_guard.timeout;
-    apr_thread_mutex_lock(goapi_dbd_guard.lock);
-    w->next = NULL;
-    w->prev = goapi_dbd_guard.tail;
-    if (goapi_dbd_guard.tail) {
-        goapi_dbd_guard.tail->next = w;
-    }
-    else {
-        goapi_dbd_guard.head = w;
-    }
-    goapi_dbd_guard.tail = w;
-    w->armed = 1;
-    if (goapi_dbd_guard.idle) {
-        goapi_dbd_guard.idle = 0;
-        apr_thread_cond_signal(goapi_dbd_guard.wake);
-    }
-    apr_thread_mutex_unlock(goapi_dbd_guard.lock);
 }
 
 static int goapi_dbd_watch_stop(void *baton, goapi_dbd_conn *conn)
 {
-    goapi_dbd_watch *w = conn->watch;
-    int cut;
-
     (void)baton;
-    if (!w || !w->armed) {
-        return 0;
-    }
-    apr_thread_mutex_lock(goapi_dbd_guard.lock);
-    if (w->prev) {
-        w->prev->next = w->next;
-    }
-    else {
-        goapi_dbd_guard.head = w->next;
-    }
-    if (w->next) {
-        w->next->prev = w->prev;
-    }
-    else {
-        goapi_dbd_guard.tail = w->prev;
-    }
-    w->armed = 0;
-    cut = w->cut;
-    apr_thread_mutex_unlock(goapi_dbd_guard.lock);
-    return cut;
+    return conn->watch && goapi_dbd_guard
+           ? goapi_stmt_guard_unwatch(goapi_dbd_guard, conn->watch) : 0;
 }
 
-/* Cut what is due, then sleep until the next deadline (or a while). */
+static int goapi_dbd_guard_stopping(void *baton)
+{
+    return goapi_child_thread_stopping(baton);
+}
+
 static void *APR_THREAD_FUNC goapi_dbd_guard_run(apr_thread_t *thd, void *data)
 {
-    (void)data;
-    apr_thread_mutex_lock(goapi_dbd_guard.lock);
-    while (!goapi_child_thread_stopping(&goapi_dbd_guard_thread)) {
-        apr_time_t now = apr_time_now();
-        apr_interval_time_t wait = GOAPI_DBD_GUARD_IDLE;
-        goapi_dbd_watch *w;
-        int due = 0;
-
-        for (w = goapi_dbd_guard.head; w; w = w->next) {
-            struct stat sb;
-
-            if (w->cut) {
-                continue;
-            }
-            if (w->deadline > now) {
-                wait = w->deadline - now < wait ? w->deadline - now : wait;
-                due = 1;
-                break;
-            }
-            /* still libpq's socket: the same inode under the number */
-            if (fstat(w->fd, &sb) == 0 && sb.st_dev == w->dev && sb.st_ino == w->ino) {
-                shutdown(w->fd, SHUT_RDWR);
-            }
-            w->cut = 1;
-        }
-        goapi_dbd_guard.idle = !due;
-        apr_thread_cond_timedwait(goapi_dbd_guard.wake, goapi_dbd_guard.lock, wait);
-    }
-    goapi_dbd_guard.idle = 0;
-    apr_thread_mutex_unlock(goapi_dbd_guard.lock);
+    goapi_stmt_guard_run(data, goapi_dbd_guard_stopping, &goapi_dbd_guard_thread);
     (void)thd;         /* return, not apr_thread_exit(): see goapi_defs.h */
     return NULL;
 }
@@ -267,7 +175,7 @@ static apr_status_t goapi_dbd_lend_watched(void *baton, goapi_dbd_conn *conn, ap
 {
     apr_status_t rv = goapi_dbd_lend(baton, conn, p, why);
 
-    conn->watch = rv == APR_SUCCESS ? apr_pcalloc(p, sizeof(goapi_dbd_watch)) : NULL;
+    conn->watch = rv == APR_SUCCESS ? apr_pcalloc(p, sizeof(goapi_stmt_watch)) : NULL;
     return rv;
 }
 
@@ -275,6 +183,7 @@ void goapi_dbd_lender_of(server_rec *s, apr_pool_t *pchild, goapi_dbd_lender *ou
 {
     apr_interval_time_t timeout = goapi_sconf(s)->idem_store_timeout;
     apr_pool_t *p = s->process->pconf;  /* outlives every request's cleanup */
+    goapi_stmt_guard *guard = NULL;
 
     out->acquire = goapi_dbd_lend_watched;
     out->release = goapi_dbd_give_back;
@@ -282,20 +191,16 @@ void goapi_dbd_lender_of(server_rec *s, apr_pool_t *pchild, goapi_dbd_lender *ou
     out->unwatch = goapi_dbd_watch_stop;
     out->timeout = timeout;
     out->baton = s;
-    goapi_dbd_guard.timeout = timeout;
-    if (apr_thread_mutex_create(&goapi_dbd_guard.lock, APR_THREAD_MUTEX_DEFAULT, p)
-            != APR_SUCCESS
-        || apr_thread_cond_create(&goapi_dbd_guard.wake, p) != APR_SUCCESS) {
-        goapi_dbd_guard.lock = NULL;
-    }
+    goapi_dbd_guard = NULL;
     goapi_dbd_guard_thread.s = s;
     goapi_dbd_guard_thread.stall = 0;
-    if (!goapi_dbd_guard.lock
+    if (goapi_stmt_guard_create(&guard, timeout, p) != APR_SUCCESS
         || goapi_child_thread_start(&goapi_dbd_guard_thread, pchild, goapi_dbd_guard_run,
-                                    NULL) != APR_SUCCESS) {
-        goapi_dbd_guard.lock = NULL;
+                                    guard) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, GOAPI_LOGNO(00191)
                      "cannot start the thread that bounds the idempotency store's "
                      "statements: a stopped PostgreSQL holds requests until it resumes");
+        return;
     }
+    goapi_dbd_guard = guard;
 }
