@@ -22,6 +22,13 @@
  * claim with GOAPI_CLAIM_RERUN_AFTER_LEASE, which an operator asked for by
  * name, takes over a key whose lease has ended.
  *
+ * A completed record never changes until its end (the replay cache of each
+ * child relies on it): complete turns our in-flight record into the
+ * completed one, and succeeds again, changing nothing, when the key already
+ * holds exactly the record it brings (the same completion sent again after
+ * its answer was lost); any other completion, by our own claim_id too, is
+ * APR_NOTFOUND.  Release frees only our in-flight record.
+ *
  * Status codes: APR_SUCCESS; APR_NOTFOUND (no such record, or not ours:
  * complete and release say APR_ENOENT instead when no record at all holds
  * the key, i.e. ours vanished: evicted, deleted by hand, or expired);

@@ -16,7 +16,8 @@
  *             same holds, RETURNING; when nothing was written the same
  *             statement returns the row that holds the key (a replay
  *             writes nothing, and waits for no commit);
- *   complete  UPDATE ... WHERE the row still holds our claim id (fencing);
+ *   complete  UPDATE ... WHERE the row still holds our claim id in flight
+ *             (fencing), or already is this very completion (sent again);
  *   release   DELETE ... WHERE the row is still our claim, in flight;
  *   sweep     DELETE of expired rows in bounded batches;
  *   next      an UPSERT ... RETURNING on goapi_idempotency_counters, whose

@@ -57,12 +57,16 @@ const goapi_dbd_stmt_text goapi_dbd_stmts[GOAPI_DBD_STMTS] = {
       " SELECT 'taken', '' FROM mine"
       " UNION ALL"
       " SELECT 'held', encode(record, 'hex') FROM cur WHERE NOT EXISTS (SELECT 1 FROM mine)" },
-    /* expires, record, key, claim id, key */
+    /* expires, record, key, claim id, key.  The row changes only while it
+     * is our claim in flight; a row that already is this completion (sent
+     * again) is written again as it is, and counts as done. */
     { "goapi_complete",
-      "WITH u AS ("
-      " UPDATE goapi_idempotency SET state = 2, expires_at = " GOAPI_DBD_AT(1) ","
-      " record = decode(%s, 'hex')"
-      " WHERE key = decode(%s, 'hex') AND claim_id = %s::int8 RETURNING 1)"
+      "WITH n AS (SELECT " GOAPI_DBD_AT(1) " AS expires_at, decode(%s, 'hex') AS record),"
+      " u AS ("
+      " UPDATE goapi_idempotency AS t SET state = 2, expires_at = n.expires_at,"
+      " record = n.record FROM n"
+      " WHERE t.key = decode(%s, 'hex') AND t.claim_id = %s::int8"
+      " AND (t.state = 1 OR t.record = n.record) RETURNING 1)"
       " SELECT (SELECT count(*) FROM u),"
       " (SELECT count(*) FROM goapi_idempotency WHERE key = decode(%s, 'hex'))" },
     /* key, claim id, key */

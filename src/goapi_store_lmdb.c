@@ -261,11 +261,36 @@ static int goapi_lmdb_ours(goapi_lmdb *db, MDB_txn *txn, MDB_val *k, apr_uint64_
     return rc;
 }
 
-/* Complete or release our in-flight record. */
+/* Is the record under k exactly rec, byte for byte?  1 or 0 (a failure
+ * of txn, or no memory, is 0: the caller then says "not ours"). */
+static int goapi_lmdb_same(goapi_lmdb *db, MDB_txn *txn, MDB_val *k,
+                           const goapi_idem_record *rec)
+{
+    apr_size_t n = goapi_idem_encoded_size(rec);
+    unsigned char *buf;
+    MDB_val v;
+    int same;
+
+    if (!n || mdb_get(txn, db->records, k, &v) != MDB_SUCCESS || v.mv_size != n
+        || !(buf = malloc(n))) {
+        return 0;
+    }
+    goapi_idem_encode(rec, buf);
+    same = memcmp(buf, v.mv_data, n) == 0;
+    free(buf);
+    return same;
+}
+
+/* Complete or release our in-flight record.  A completion that finds its
+ * own completed record there (sent again) succeeds without writing. */
 static int goapi_lmdb_apply_settle(goapi_lmdb *db, MDB_txn *txn, goapi_lmdb_op *op)
 {
     int rc = goapi_lmdb_ours(db, txn, &op->k, op->claim_id);
 
+    if (rc == MDB_KEYEXIST && op->kind == GOAPI_LMDB_OP_COMPLETE
+        && goapi_lmdb_same(db, txn, &op->k, op->rec)) {
+        return MDB_SUCCESS;
+    }
     if (rc == MDB_NOTFOUND || rc == MDB_KEYEXIST) {
         op->rv = rc == MDB_NOTFOUND ? APR_ENOENT : APR_NOTFOUND;
         return MDB_SUCCESS;
