@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0
  * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
- * The LMDB idempotency ledger: claim, complete, release, lookup, leases and
- * TTLs, sweeping, counters that survive a reopen, a full store, and one
- * claim winning among processes racing for a key.
+ * The LMDB idempotency ledger beyond the contract every store keeps (that
+ * is test_goapi_store_contract.c): a full store, the words of its errors,
+ * one claim winning among processes racing for a key, a path it cannot
+ * open, and its file prepared and checked before use (damage, links,
+ * ownership); and the queue of orphaned claims the stores on a server
+ * share (goapi_store.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -80,229 +83,6 @@ static goapi_idem_record completed(const goapi_idem_record *claim, apr_time_t tt
     r.body = body;
     r.body_len = strlen(body);
     return r;
-}
-
-static void test_claim_complete_replay(void **state)
-{
-    goapi_store *st = open_store(store_path(), 1 << 20);
-    unsigned char k[GOAPI_SHA256_LEN];
-    goapi_idem_record mine = in_flight(1, SEC(1000), SEC(60), 0xaa), got, done;
-    goapi_claim_result res = GOAPI_CLAIM_HELD;
-
-    (void)state;
-    key_of(k, "key-1");
-    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_NOTFOUND);
-    assert_int_equal(st->ops->claim(st, k, &mine, SEC(1000), 0, &res, &got, unit_pool),
-                     APR_SUCCESS);
-    assert_int_equal(res, GOAPI_CLAIM_TAKEN);
-
-    /* a second claim while in flight: held, and the record says by whom */
-    {
-        goapi_idem_record other = in_flight(2, SEC(1001), SEC(60), 0xaa);
-
-        assert_int_equal(st->ops->claim(st, k, &other, SEC(1001), 0, &res, &got, unit_pool),
-                         APR_SUCCESS);
-        assert_int_equal(res, GOAPI_CLAIM_HELD);
-        assert_int_equal(got.state, GOAPI_IDEM_IN_FLIGHT);
-        assert_true(got.claim_id == 1);
-        assert_true(got.lease_end == SEC(1060));
-        assert_true(got.expires == SEC(4600));
-    }
-
-    done = completed(&mine, SEC(86400), "dispatch 7 created for p1\n");
-    assert_int_equal(st->ops->complete(st, k, &done), APR_SUCCESS);
-    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
-    assert_int_equal(got.state, GOAPI_IDEM_COMPLETED);
-    assert_int_equal(got.status, 201);
-    assert_int_equal(got.headers->nelts, 2);
-    assert_string_equal(APR_ARRAY_IDX(got.headers, 0, goapi_idem_header).value,
-                        "/parcels/p1/dispatches/7");
-    assert_int_equal(got.body_len, strlen("dispatch 7 created for p1\n"));
-    assert_memory_equal(got.body, "dispatch 7 created for p1\n", got.body_len);
-    assert_memory_equal(got.fingerprint, mine.fingerprint, GOAPI_SHA256_LEN);
-
-    /* completing again with the same record is harmless; releasing it is
-     * no longer ours */
-    assert_int_equal(st->ops->complete(st, k, &done), APR_SUCCESS);
-    assert_int_equal(st->ops->release(st, k, 1), APR_NOTFOUND);
-    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
-}
-
-static void test_release_lets_the_key_run_again(void **state)
-{
-    goapi_store *st = open_store(store_path(), 1 << 20);
-    unsigned char k[GOAPI_SHA256_LEN];
-    goapi_idem_record mine = in_flight(10, SEC(5), SEC(60), 1), got;
-    goapi_claim_result res;
-
-    (void)state;
-    key_of(k, "key-release");
-    assert_int_equal(st->ops->claim(st, k, &mine, SEC(5), 0, &res, &got, unit_pool), APR_SUCCESS);
-    assert_int_equal(res, GOAPI_CLAIM_TAKEN);
-    assert_int_equal(st->ops->release(st, k, 11), APR_NOTFOUND);     /* not ours */
-    assert_int_equal(st->ops->release(st, k, 10), APR_SUCCESS);
-    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_NOTFOUND);
-    /* no record at all any more: gone, not "another request's" */
-    assert_int_equal(st->ops->release(st, k, 10), APR_ENOENT);
-    {
-        goapi_idem_record done = completed(&mine, SEC(3600), "late\n");
-
-        assert_int_equal(st->ops->complete(st, k, &done), APR_ENOENT);
-    }
-    assert_int_equal(goapi_store_unsure(st, APR_ENOENT), 0);
-    mine.claim_id = 12;
-    assert_int_equal(st->ops->claim(st, k, &mine, SEC(6), 0, &res, &got, unit_pool), APR_SUCCESS);
-    assert_int_equal(res, GOAPI_CLAIM_TAKEN);
-}
-
-/* At most once: a holder that died leaves its key held past the lease, its
- * outcome unknown, until the record's end. */
-static void test_lease_end_leaves_the_outcome_unknown(void **state)
-{
-    goapi_store *st = open_store(store_path(), 1 << 20);
-    unsigned char k[GOAPI_SHA256_LEN];
-    goapi_idem_record first = in_flight(20, SEC(100), SEC(60), 1), second, got, done;
-    goapi_claim_result res;
-
-    (void)state;
-    key_of(k, "key-lease");
-    assert_int_equal(st->ops->claim(st, k, &first, SEC(100), 0, &res, &got, unit_pool),
-                     APR_SUCCESS);
-    /* within the lease, after it, and to the last microsecond of its life */
-    second = in_flight(21, SEC(159), SEC(60), 1);
-    assert_int_equal(st->ops->claim(st, k, &second, SEC(159), 0, &res, &got, unit_pool),
-                     APR_SUCCESS);
-    assert_int_equal(res, GOAPI_CLAIM_HELD);
-    second = in_flight(21, SEC(160), SEC(60), 1);
-    assert_int_equal(st->ops->claim(st, k, &second, SEC(160), 0, &res, &got, unit_pool),
-                     APR_SUCCESS);
-    assert_int_equal(res, GOAPI_CLAIM_HELD);
-    assert_true(got.claim_id == 20);
-    assert_true(got.lease_end <= SEC(160));
-    second = in_flight(21, SEC(3699), SEC(60), 1);
-    assert_int_equal(st->ops->claim(st, k, &second, SEC(3700) - 1, 0, &res, &got,
-                                    unit_pool), APR_SUCCESS);
-    assert_int_equal(res, GOAPI_CLAIM_HELD);
-    /* nor does a sweep before its end free it */
-    {
-        apr_size_t removed = 99;
-
-        assert_int_equal(st->ops->sweep(st, SEC(3700) - 1, &removed), APR_SUCCESS);
-        assert_int_equal(removed, 0);
-    }
-    /* a holder that was only slow still records its outcome */
-    done = completed(&first, SEC(7200), "late but known\n");
-    assert_int_equal(st->ops->complete(st, k, &done), APR_SUCCESS);
-    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
-    assert_int_equal(got.state, GOAPI_IDEM_COMPLETED);
-
-    /* an unknown record that reaches its end frees the key */
-    key_of(k, "key-lease-end");
-    first = in_flight(30, SEC(100), SEC(60), 1);
-    assert_int_equal(st->ops->claim(st, k, &first, SEC(100), 0, &res, &got, unit_pool),
-                     APR_SUCCESS);
-    second = in_flight(31, SEC(3700), SEC(60), 1);
-    assert_int_equal(st->ops->claim(st, k, &second, SEC(3700), 0, &res, &got, unit_pool),
-                     APR_SUCCESS);
-    assert_int_equal(res, GOAPI_CLAIM_TAKEN);
-}
-
-/* GoapiIdempotencyRerunAfterLease: the operator asked for a second run. */
-static void test_rerun_after_lease_takes_over(void **state)
-{
-    goapi_store *st = open_store(store_path(), 1 << 20);
-    unsigned char k[GOAPI_SHA256_LEN];
-    goapi_idem_record first = in_flight(40, SEC(100), SEC(60), 1), second, got, done;
-    goapi_claim_result res;
-
-    (void)state;
-    key_of(k, "key-rerun");
-    assert_int_equal(st->ops->claim(st, k, &first, SEC(100), 0, &res, &got, unit_pool),
-                     APR_SUCCESS);
-    second = in_flight(41, SEC(159), SEC(60), 1);
-    assert_int_equal(st->ops->claim(st, k, &second, SEC(159), GOAPI_CLAIM_RERUN_AFTER_LEASE,
-                                    &res, &got, unit_pool), APR_SUCCESS);
-    assert_int_equal(res, GOAPI_CLAIM_HELD);
-    second = in_flight(41, SEC(160), SEC(60), 1);
-    assert_int_equal(st->ops->claim(st, k, &second, SEC(160), GOAPI_CLAIM_RERUN_AFTER_LEASE,
-                                    &res, &got, unit_pool), APR_SUCCESS);
-    assert_int_equal(res, GOAPI_CLAIM_TAKEN);
-    /* the first request comes back late: its completion is refused */
-    done = completed(&first, SEC(3600), "late\n");
-    assert_int_equal(st->ops->complete(st, k, &done), APR_NOTFOUND);
-    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
-    assert_true(got.claim_id == 41);
-    assert_int_equal(got.state, GOAPI_IDEM_IN_FLIGHT);
-    /* a completed record is never taken over, whatever the flag */
-    done = completed(&second, SEC(3600), "done\n");
-    assert_int_equal(st->ops->complete(st, k, &done), APR_SUCCESS);
-    first = in_flight(42, SEC(1000), SEC(60), 1);
-    assert_int_equal(st->ops->claim(st, k, &first, SEC(1000), GOAPI_CLAIM_RERUN_AFTER_LEASE,
-                                    &res, &got, unit_pool), APR_SUCCESS);
-    assert_int_equal(res, GOAPI_CLAIM_HELD);
-    assert_int_equal(got.state, GOAPI_IDEM_COMPLETED);
-}
-
-static void test_ttl_and_sweep(void **state)
-{
-    goapi_store *st = open_store(store_path(), 4 << 20);
-    unsigned char k[GOAPI_SHA256_LEN];
-    goapi_idem_record rec, got;
-    goapi_claim_result res;
-    apr_size_t removed = 0;
-    int i;
-
-    (void)state;
-    /* 1200 keys (more than one sweep batch): even ones expire at 2000 s,
-     * odd ones live until 9000 s */
-    for (i = 0; i < 1200; i++) {
-        char name[32];
-
-        snprintf(name, sizeof(name), "sweep-%d", i);
-        key_of(k, name);
-        rec = in_flight((apr_uint64_t)i + 100, SEC(1000), SEC(60), 2);
-        assert_int_equal(st->ops->claim(st, k, &rec, SEC(1000), 0, &res, &got, unit_pool),
-                         APR_SUCCESS);
-        rec = completed(&rec, i % 2 ? SEC(8000) : SEC(1000), "x");
-        assert_int_equal(st->ops->complete(st, k, &rec), APR_SUCCESS);
-    }
-    assert_int_equal(st->ops->sweep(st, SEC(1999), &removed), APR_SUCCESS);
-    assert_int_equal(removed, 0);
-    assert_int_equal(st->ops->sweep(st, SEC(2000), &removed), APR_SUCCESS);
-    assert_int_equal(removed, 600);
-    key_of(k, "sweep-2");
-    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_NOTFOUND);
-    key_of(k, "sweep-3");
-    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
-
-    /* an expired record not yet swept is replaced by a new claim */
-    key_of(k, "sweep-5");
-    rec = in_flight(5000, SEC(9000), SEC(60), 3);
-    assert_int_equal(st->ops->claim(st, k, &rec, SEC(9000), 0, &res, &got, unit_pool), APR_SUCCESS);
-    assert_int_equal(res, GOAPI_CLAIM_TAKEN);
-}
-
-static void test_counter_survives_reopen(void **state)
-{
-    const char *path = store_path();
-    apr_pool_t *p;
-    goapi_store *st;
-    apr_uint64_t n = 0;
-
-    (void)state;
-    assert_int_equal(apr_pool_create(&p, unit_pool), APR_SUCCESS);
-    assert_int_equal(goapi_store_lmdb_open(&st, path, 1 << 20, p), APR_SUCCESS);
-    assert_int_equal(st->ops->next(st, "dispatch", &n), APR_SUCCESS);
-    assert_true(n == 1);
-    assert_int_equal(st->ops->next(st, "dispatch", &n), APR_SUCCESS);
-    assert_true(n == 2);
-    assert_int_equal(st->ops->next(st, "other", &n), APR_SUCCESS);
-    assert_true(n == 1);
-    apr_pool_destroy(p);                /* closes the store */
-
-    st = open_store(path, 1 << 20);
-    assert_int_equal(st->ops->next(st, "dispatch", &n), APR_SUCCESS);
-    assert_true(n == 3);
 }
 
 static void test_full_store_keeps_what_it_has(void **state)
@@ -886,13 +666,7 @@ static int group_teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_claim_complete_replay),
         cmocka_unit_test(test_orphan_queue),
-        cmocka_unit_test(test_release_lets_the_key_run_again),
-        cmocka_unit_test(test_lease_end_leaves_the_outcome_unknown),
-        cmocka_unit_test(test_rerun_after_lease_takes_over),
-        cmocka_unit_test(test_ttl_and_sweep),
-        cmocka_unit_test(test_counter_survives_reopen),
         cmocka_unit_test(test_full_store_keeps_what_it_has),
         cmocka_unit_test(test_error_words),
         cmocka_unit_test(test_one_claim_wins_across_processes),

@@ -2,46 +2,38 @@
  * Copyright 2026 the mod_goapi authors; see LICENSE. */
 /*
  * The Redis ledger against a real redis-server (Debian's), started here on
- * a free loopback port in a temp dir and stopped by its pid: claims,
- * replays, the unknown outcome after a lease, a takeover only when asked
- * and fencing of the late holder, releases of our own claim only, TTLs
- * kept by Redis, the counter, round trips per request, scripts the server
+ * a free loopback port in a temp dir and stopped by its pid
+ * (unit_services.h), beyond the contract every store keeps (that is
+ * test_goapi_store_contract.c): a record under its key with Redis' TTL,
+ * which Redis expires itself, round trips per request, scripts the server
  * lost (NOSCRIPT), a connection the server closed, the server down and
- * back, a wrong password (never in an error), threads racing for one
- * key, and each failure named by its cause: refused, timed out with the
- * claim in doubt (SIGSTOP), a record deleted under its claim, OOM,
- * READONLY, NOAUTH; an orphaned claim released once the server answers
- * again (fenced, and again when a late copy lands); claims and completions
- * acknowledged by a replica (WAIT), a claim released when the replica does
- * not acknowledge it, the replicas counted by ping and probe.  Skipped
- * when redis-server is not installed.
+ * back, a wrong password (never in an error), and each failure named by
+ * its cause: refused, timed out with the claim in doubt (SIGSTOP), a
+ * record deleted under its claim, OOM, READONLY, NOAUTH; an orphaned claim
+ * released once the server answers again (fenced, and again when a late
+ * copy lands); claims and completions acknowledged by a replica (WAIT), a
+ * claim released when the replica does not acknowledge it, the replicas
+ * counted by ping and probe.  Skipped when redis-server is not installed.
  */
-#include <arpa/inet.h>
 #include <dlfcn.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <apr_atomic.h>
 #include <apr_strings.h>
-#include <apr_thread_proc.h>
 #include <hiredis/hiredis.h>
 
-#include "unit.h"
+#include "unit_services.h"
 #include "goapi_store_redis.h"
 
 #define SEC(n) ((apr_time_t)(n) * APR_USEC_PER_SEC)
-#define REDIS_SERVER "/usr/bin/redis-server"
 
-static char dir[64];
-static int port;
-static pid_t server = -1;
+static unit_redis redis = { "", 0, -1 };
+static int usable;                      /* redis-server is here, and started */
 
 /* Round trips: the store sends every command, one round trip each, with
  * redisCommandArgv(), which is interposed here to count them (the store's
@@ -59,91 +51,17 @@ void *redisCommandArgv(redisContext *c, int argc, const char **argv, const size_
     return real(c, argc, argv, argvlen);
 }
 
-static int free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), p;
-
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0
-        || getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-        return -1;
-    }
-    p = ntohs(a.sin_port);
-    close(fd);
-    return p;
-}
-
 /* A raw command on a connection of our own, in the stores' database 3
  * (the test's view of Redis). */
 static redisReply *admin(const char *fmt, ...)
 {
-    struct timeval tv = { 2, 0 };
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
-    redisReply *r = NULL;
+    redisReply *r;
     va_list ap;
 
-    if (c && !c->err && (r = redisCommand(c, "SELECT 3")) != NULL) {
-        freeReplyObject(r);
-        va_start(ap, fmt);
-        r = redisvCommand(c, fmt, ap);
-        va_end(ap);
-    }
-    if (c) {
-        redisFree(c);
-    }
+    va_start(ap, fmt);
+    r = unit_redis_vcommand(redis.port, 3, fmt, ap);
+    va_end(ap);
     return r;
-}
-
-static int server_answers(void)
-{
-    redisReply *r = admin("PING");
-    int ok = r && r->type == REDIS_REPLY_STATUS;
-
-    if (r) {
-        freeReplyObject(r);
-    }
-    return ok;
-}
-
-static void start_server(const char *password)
-{
-    char portbuf[16];
-    int i;
-
-    snprintf(portbuf, sizeof(portbuf), "%d", port);
-    server = fork();
-    assert_true(server >= 0);
-    if (server == 0) {
-        const char *argv[] = { REDIS_SERVER, "--port", portbuf, "--bind", "127.0.0.1",
-                               "--dir", dir, "--save", "", "--appendonly", "no",
-                               "--logfile", "redis.log",
-                               password ? "--requirepass" : NULL, password, NULL };
-
-        execv(REDIS_SERVER, (char *const *)argv);
-        _exit(127);
-    }
-    for (i = 0; i < 200 && (password || !server_answers()); i++) {
-        if (password) {
-            usleep(300000);     /* PING needs AUTH: give it time to listen */
-            break;
-        }
-        usleep(20000);
-    }
-}
-
-static void stop_server(void)
-{
-    int status;
-
-    if (server > 0) {
-        kill(server, SIGTERM);
-        waitpid(server, &status, 0);
-        server = -1;
-    }
 }
 
 /* A store whose writes count once `replicas` replicas acknowledged them. */
@@ -151,7 +69,7 @@ static goapi_store *open_store_waiting(apr_interval_time_t timeout, int replicas
 {
     goapi_redis_target t;
     goapi_store *st = NULL;
-    const char *url = apr_psprintf(unit_pool, "redis://127.0.0.1:%d/3", port);
+    const char *url = apr_psprintf(unit_pool, "redis://127.0.0.1:%d/3", redis.port);
 
     assert_null(goapi_redis_url_parse(unit_pool, url, &t));
     assert_int_equal(goapi_store_redis_open(&st, &t, "goapi-test:", timeout, replicas,
@@ -200,47 +118,36 @@ static goapi_idem_record completed(const goapi_idem_record *claim, apr_time_t li
     return r;
 }
 
-static void test_claim_complete_replay(void **state)
+/* Redis keeps a record under the prefix, the hashed key in braces, with
+ * its TTL; a replay costs one round trip. */
+static void test_record_kept_with_its_ttl_and_replayed_in_one_round_trip(void **state)
 {
     goapi_store *st = open_store(SEC(1));
     unsigned char k[GOAPI_SHA256_LEN];
     apr_time_t now = apr_time_now();
     goapi_idem_record mine = in_flight(11, now, SEC(60), SEC(3600)), other, got, done;
     goapi_claim_result res = GOAPI_CLAIM_HELD;
+    char hex[2 * GOAPI_SHA256_LEN + 1];
     apr_uint32_t before;
     redisReply *r;
+    int i;
 
     (void)state;
     key_of(k, "redis-1");
-    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_NOTFOUND);
     assert_int_equal(st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool), APR_SUCCESS);
     assert_int_equal(res, GOAPI_CLAIM_TAKEN);
-
-    /* Redis keeps it under the prefix, the hashed key in braces, with a TTL */
-    {
-        char hex[2 * GOAPI_SHA256_LEN + 1];
-        int i;
-
-        for (i = 0; i < GOAPI_SHA256_LEN; i++) {
-            snprintf(hex + 2 * i, 3, "%02x", k[i]);
-        }
-        r = admin("PTTL goapi-test:{%s}", hex);
-        assert_non_null(r);
-        assert_int_equal(r->type, REDIS_REPLY_INTEGER);
-        assert_true(r->integer > SEC(3000) / 1000 && r->integer <= SEC(3600) / 1000);
-        freeReplyObject(r);
+    for (i = 0; i < GOAPI_SHA256_LEN; i++) {
+        snprintf(hex + 2 * i, 3, "%02x", k[i]);
     }
-
-    other = in_flight(12, now, SEC(60), SEC(3600));
-    assert_int_equal(st->ops->claim(st, k, &other, now, 0, &res, &got, unit_pool), APR_SUCCESS);
-    assert_int_equal(res, GOAPI_CLAIM_HELD);
-    assert_true(got.claim_id == 11);
-    assert_int_equal(got.state, GOAPI_IDEM_IN_FLIGHT);
+    r = admin("PTTL goapi-test:{%s}", hex);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+    assert_true(r->integer > SEC(3000) / 1000 && r->integer <= SEC(3600) / 1000);
+    freeReplyObject(r);
 
     done = completed(&mine, SEC(3600), "dispatch 1 created\n");
     assert_int_equal(st->ops->complete(st, k, &done), APR_SUCCESS);
-
-    /* a replay: one round trip */
+    other = in_flight(12, now, SEC(60), SEC(3600));
     before = apr_atomic_read32(&round_trips);
     assert_int_equal(st->ops->claim(st, k, &other, now, 0, &res, &got, unit_pool), APR_SUCCESS);
     assert_int_equal(apr_atomic_read32(&round_trips) - before, 1);
@@ -248,12 +155,6 @@ static void test_claim_complete_replay(void **state)
     assert_int_equal(got.state, GOAPI_IDEM_COMPLETED);
     assert_int_equal(got.status, 201);
     assert_memory_equal(got.body, "dispatch 1 created\n", got.body_len);
-
-    /* completing again is harmless; another claim's completion is refused */
-    assert_int_equal(st->ops->complete(st, k, &done), APR_SUCCESS);
-    done.claim_id = 12;
-    assert_int_equal(st->ops->complete(st, k, &done), APR_NOTFOUND);
-    assert_int_equal(st->ops->release(st, k, 11), APR_NOTFOUND);
 }
 
 static void test_round_trips_of_a_new_request(void **state)
@@ -284,41 +185,6 @@ static void test_round_trips_of_a_new_request(void **state)
     }
 }
 
-static void test_lease_end_is_unknown_not_a_rerun(void **state)
-{
-    goapi_store *st = open_store(SEC(1));
-    unsigned char k[GOAPI_SHA256_LEN];
-    apr_time_t now = apr_time_now();
-    goapi_idem_record first = in_flight(21, now - SEC(120), SEC(60), SEC(3600));
-    goapi_idem_record second = in_flight(22, now, SEC(60), SEC(3600)), got, done;
-    goapi_claim_result res;
-
-    (void)state;
-    key_of(k, "redis-lease");
-    assert_int_equal(st->ops->claim(st, k, &first, now - SEC(120), 0, &res, &got, unit_pool),
-                     APR_SUCCESS);
-    /* its lease ended a minute ago: held, outcome unknown */
-    assert_int_equal(st->ops->claim(st, k, &second, now, 0, &res, &got, unit_pool),
-                     APR_SUCCESS);
-    assert_int_equal(res, GOAPI_CLAIM_HELD);
-    assert_true(got.claim_id == 21);
-    assert_true(got.lease_end < now);
-
-    /* asked for: taken over, and the late first request is fenced off */
-    assert_int_equal(st->ops->claim(st, k, &second, now, GOAPI_CLAIM_RERUN_AFTER_LEASE, &res,
-                                    &got, unit_pool), APR_SUCCESS);
-    assert_int_equal(res, GOAPI_CLAIM_TAKEN);
-    done = completed(&first, SEC(3600), "late\n");
-    assert_int_equal(st->ops->complete(st, k, &done), APR_NOTFOUND);
-    assert_int_equal(st->ops->release(st, k, 21), APR_NOTFOUND);
-    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
-    assert_true(got.claim_id == 22);
-    assert_int_equal(got.state, GOAPI_IDEM_IN_FLIGHT);
-    /* its own release works */
-    assert_int_equal(st->ops->release(st, k, 22), APR_SUCCESS);
-    assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_NOTFOUND);
-}
-
 static void test_ttl_by_redis(void **state)
 {
     goapi_store *st = open_store(SEC(1));
@@ -335,17 +201,6 @@ static void test_ttl_by_redis(void **state)
     assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
     usleep(450000);
     assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_NOTFOUND);
-}
-
-static void test_counter(void **state)
-{
-    goapi_store *st = open_store(SEC(1));
-    apr_uint64_t a = 0, b = 0;
-
-    (void)state;
-    assert_int_equal(st->ops->next(st, "dispatch", &a), APR_SUCCESS);
-    assert_int_equal(st->ops->next(st, "dispatch", &b), APR_SUCCESS);
-    assert_true(b == a + 1);
 }
 
 static void test_lost_scripts_and_closed_connection(void **state)
@@ -388,7 +243,7 @@ static void test_server_down_and_back(void **state)
 
     (void)state;
     assert_int_equal(st->ops->ping(st), APR_SUCCESS);
-    stop_server();
+    unit_redis_stop(&redis);
     key_of(k, "redis-down");
     t0 = apr_time_now();
     rv = st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool);
@@ -401,7 +256,7 @@ static void test_server_down_and_back(void **state)
     assert_int_not_equal(st->ops->ping(st), APR_SUCCESS);
     assert_true(apr_time_now() - t0 < 50000);
 
-    start_server(NULL);
+    assert_int_equal(unit_redis_start(&redis, NULL), 0);
     for (i = 0, rv = APR_EGENERAL; i < 40 && rv != APR_SUCCESS; i++) {
         usleep(100000);
         rv = st->ops->ping(st);
@@ -415,14 +270,14 @@ static void test_wrong_password(void **state)
 {
     goapi_redis_target t;
     goapi_store *st = NULL;
-    const char *url = apr_psprintf(unit_pool, "redis://:not-the-one@127.0.0.1:%d", port);
+    const char *url = apr_psprintf(unit_pool, "redis://:not-the-one@127.0.0.1:%d", redis.port);
     goapi_redis_facts facts;
     const char *why;
     apr_status_t rv;
 
     (void)state;
-    stop_server();
-    start_server("the-right-one");
+    unit_redis_stop(&redis);
+    assert_int_equal(unit_redis_start(&redis, "the-right-one"), 0);
     assert_null(goapi_redis_url_parse(unit_pool, url, &t));
     assert_int_equal(goapi_store_redis_open(&st, &t, "x:", SEC(1), 0, unit_pool), APR_SUCCESS);
     rv = st->ops->ping(st);
@@ -436,7 +291,7 @@ static void test_wrong_password(void **state)
     assert_non_null(strstr(why, "AUTH"));
     assert_null(strstr(why, "not-the-one"));
 
-    url = apr_psprintf(unit_pool, "redis://:the-right-one@127.0.0.1:%d/1", port);
+    url = apr_psprintf(unit_pool, "redis://:the-right-one@127.0.0.1:%d/1", redis.port);
     assert_null(goapi_redis_url_parse(unit_pool, url, &t));
     assert_int_equal(goapi_store_redis_probe(&t, SEC(1), &facts, &why, unit_pool),
                      APR_SUCCESS);
@@ -445,8 +300,8 @@ static void test_wrong_password(void **state)
     assert_string_equal(facts.appendonly, "no");
     assert_int_equal(facts.min_replicas, 0);
     assert_int_equal(facts.replicas, 0);
-    stop_server();
-    start_server(NULL);
+    unit_redis_stop(&redis);
+    assert_int_equal(unit_redis_start(&redis, NULL), 0);
 }
 
 /* A store on a port where nothing listens: the connect is refused, named
@@ -455,7 +310,7 @@ static void test_refused(void **state)
 {
     goapi_redis_target t;
     goapi_store *st = NULL;
-    const char *url = apr_psprintf(unit_pool, "redis://127.0.0.1:%d", free_port());
+    const char *url = apr_psprintf(unit_pool, "redis://127.0.0.1:%d", unit_free_port());
     unsigned char k[GOAPI_SHA256_LEN];
     apr_time_t now = apr_time_now();
     goapi_idem_record mine = in_flight(61, now, SEC(60), SEC(3600)), got;
@@ -493,10 +348,10 @@ static void test_timeout_leaves_the_claim_in_doubt(void **state)
     (void)state;
     assert_int_equal(st->ops->ping(st), APR_SUCCESS);
     key_of(k, "redis-stopped");
-    assert_int_equal(kill(server, SIGSTOP), 0);
+    assert_int_equal(kill(redis.pid, SIGSTOP), 0);
     t0 = apr_time_now();
     rv = st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool);
-    assert_int_equal(kill(server, SIGCONT), 0);
+    assert_int_equal(kill(redis.pid, SIGCONT), 0);
     assert_int_not_equal(rv, APR_SUCCESS);
     assert_true(apr_time_now() - t0 < SEC(2));
     assert_non_null(strstr(st->ops->error(st, rv), "timed out: no answer to "));
@@ -572,7 +427,7 @@ static void test_oom_and_readonly(void **state)
     assert_int_equal(goapi_store_unsure(st, rv), 0);
 
     /* a master that cannot be reached: a read-only replica, data kept */
-    freeReplyObject(admin("REPLICAOF 127.0.0.1 %d", free_port()));
+    freeReplyObject(admin("REPLICAOF 127.0.0.1 %d", unit_free_port()));
     rv = st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool);
     assert_int_not_equal(rv, APR_SUCCESS);
     assert_non_null(strstr(st->ops->error(st, rv), "read-only replica (READONLY): "));
@@ -593,71 +448,20 @@ static void test_noauth(void **state)
 {
     goapi_redis_target t;
     goapi_store *st = NULL;
-    const char *url = apr_psprintf(unit_pool, "redis://127.0.0.1:%d", port);
+    const char *url = apr_psprintf(unit_pool, "redis://127.0.0.1:%d", redis.port);
     apr_status_t rv;
 
     (void)state;
-    stop_server();
-    start_server("the-right-one");
+    unit_redis_stop(&redis);
+    assert_int_equal(unit_redis_start(&redis, "the-right-one"), 0);
     assert_null(goapi_redis_url_parse(unit_pool, url, &t));
     assert_int_equal(goapi_store_redis_open(&st, &t, "x:", SEC(1), 0, unit_pool), APR_SUCCESS);
     rv = st->ops->ping(st);
-    stop_server();
-    start_server(NULL);
+    unit_redis_stop(&redis);
+    assert_int_equal(unit_redis_start(&redis, NULL), 0);
     assert_int_not_equal(rv, APR_SUCCESS);
     assert_non_null(strstr(st->ops->error(st, rv), "authentication failed: PING answered "
                                                    "NOAUTH"));
-}
-
-typedef struct {
-    goapi_store *st;
-    int taken;
-    apr_uint64_t id;
-} racer;
-
-static void *APR_THREAD_FUNC race(apr_thread_t *thd, void *data)
-{
-    racer *me = data;
-    unsigned char k[GOAPI_SHA256_LEN];
-    apr_time_t now = apr_time_now();
-    goapi_idem_record mine = in_flight(me->id, now, SEC(60), SEC(3600)), got;
-    goapi_claim_result res = GOAPI_CLAIM_HELD;
-    apr_pool_t *p;
-
-    (void)thd;
-    apr_pool_create(&p, NULL);
-    key_of(k, "redis-contended");
-    if (me->st->ops->claim(me->st, k, &mine, now, 0, &res, &got, p) == APR_SUCCESS) {
-        me->taken = res == GOAPI_CLAIM_TAKEN ? 1 : 0;
-    }
-    else {
-        me->taken = -1;
-    }
-    apr_pool_destroy(p);
-    return NULL;
-}
-
-static void test_threads_race_for_one_key(void **state)
-{
-    goapi_store *st = open_store(SEC(1));
-    apr_thread_t *t[16];
-    racer r[16];
-    apr_status_t trv;
-    int i, taken = 0;
-
-    (void)state;
-    for (i = 0; i < 16; i++) {
-        r[i].st = st;
-        r[i].taken = -2;
-        r[i].id = 1000 + (apr_uint64_t)i;
-        assert_int_equal(apr_thread_create(&t[i], NULL, race, &r[i], unit_pool), APR_SUCCESS);
-    }
-    for (i = 0; i < 16; i++) {
-        apr_thread_join(&trv, t[i]);
-        assert_true(r[i].taken >= 0);
-        taken += r[i].taken;
-    }
-    assert_int_equal(taken, 1);
 }
 
 /* A claim whose answer never came (SIGSTOP), kept as an orphan: released
@@ -681,9 +485,9 @@ static void test_orphaned_claim_released(void **state)
     key_of(k2, "orphan-2");
     key_of(k3, "orphan-3");
     assert_int_equal(st->ops->ping(st), APR_SUCCESS);
-    assert_int_equal(kill(server, SIGSTOP), 0);
+    assert_int_equal(kill(redis.pid, SIGSTOP), 0);
     rv = st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool);
-    assert_int_equal(kill(server, SIGCONT), 0);
+    assert_int_equal(kill(redis.pid, SIGCONT), 0);
     assert_int_not_equal(rv, APR_SUCCESS);
     assert_int_equal(goapi_store_unsure(st, rv), 1);
     assert_int_equal(goapi_store_orphan(st, k, &mine), APR_SUCCESS);
@@ -778,39 +582,22 @@ static void test_orphans_bounded(void **state)
 static pid_t replica = -1;
 static char rdir[64];
 
+/* A replica of the test's server on rport, in rdir. */
 static void start_replica(int rport)
 {
-    char portbuf[16], master[16];
-    pid_t pid;
+    char master[16];
+    const char *more[] = { "--replicaof", "127.0.0.1", master, NULL };
 
-    snprintf(portbuf, sizeof(portbuf), "%d", rport);
-    snprintf(master, sizeof(master), "%d", port);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        const char *argv[] = { REDIS_SERVER, "--port", portbuf, "--bind", "127.0.0.1",
-                               "--dir", rdir, "--save", "", "--appendonly", "no",
-                               "--logfile", "replica.log", "--replicaof", "127.0.0.1",
-                               master, NULL };
-
-        execv(REDIS_SERVER, (char *const *)argv);
-        _exit(127);
-    }
-    replica = pid;
+    snprintf(master, sizeof(master), "%d", redis.port);
+    replica = unit_redis_spawn(rdir, rport, more);
+    assert_true(replica > 0);
 }
 
 /* The replica goes even when its test fails. */
 static int stop_replica(void **state)
 {
-    int status;
-
     (void)state;
-    if (replica > 0) {
-        kill(replica, SIGCONT);
-        kill(replica, SIGTERM);
-        waitpid(replica, &status, 0);
-        replica = -1;
-    }
+    unit_stop_pid(&replica, SIGTERM);
     if (rdir[0] && unit_remove_dir(rdir) != 0) {
         return -1;
     }
@@ -839,7 +626,7 @@ static int replicas_online(void)
  * a stopped replica acknowledges nothing. */
 static void test_replicas_acknowledge(void **state)
 {
-    int rport = free_port(), i;
+    int rport = unit_free_port(), i;
     goapi_store *one, *two;
     unsigned char k[GOAPI_SHA256_LEN];
     apr_time_t now = apr_time_now();
@@ -905,20 +692,16 @@ static int group_setup(void **state)
     if (unit_setup(state) != 0) {
         return -1;
     }
-    if (access(REDIS_SERVER, X_OK) != 0) {
+    if (!unit_redis_installed("test_goapi_store_redis")) {
         return 0;
     }
-    if (unit_make_dir(dir, sizeof(dir), "goapi-redis") != 0 || (port = free_port()) < 0) {
-        return -1;
-    }
-    start_server(NULL);
-    return server_answers() ? 0 : -1;
+    usable = unit_redis_up(&redis, "goapi-redis") == 0;
+    return usable ? 0 : -1;
 }
 
 static int group_teardown(void **state)
 {
-    stop_server();
-    if (dir[0] && unit_remove_dir(dir) != 0) {
+    if (unit_redis_down(&redis) != 0) {
         return -1;
     }
     return unit_teardown(state);
@@ -927,7 +710,7 @@ static int group_teardown(void **state)
 static int need_server(void **state)
 {
     (void)state;
-    if (access(REDIS_SERVER, X_OK) != 0) {
+    if (!usable) {
         skip();
     }
     return 0;
@@ -936,15 +719,13 @@ static int need_server(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_claim_complete_replay, need_server),
+        cmocka_unit_test_setup(test_record_kept_with_its_ttl_and_replayed_in_one_round_trip,
+                               need_server),
         cmocka_unit_test_setup(test_round_trips_of_a_new_request, need_server),
-        cmocka_unit_test_setup(test_lease_end_is_unknown_not_a_rerun, need_server),
         cmocka_unit_test_setup(test_ttl_by_redis, need_server),
-        cmocka_unit_test_setup(test_counter, need_server),
         cmocka_unit_test_setup(test_lost_scripts_and_closed_connection, need_server),
         cmocka_unit_test_setup(test_server_down_and_back, need_server),
         cmocka_unit_test_setup(test_wrong_password, need_server),
-        cmocka_unit_test_setup(test_threads_race_for_one_key, need_server),
         cmocka_unit_test_setup(test_refused, need_server),
         cmocka_unit_test_setup(test_timeout_leaves_the_claim_in_doubt, need_server),
         cmocka_unit_test_setup(test_vanished_record, need_server),
