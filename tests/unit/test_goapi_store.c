@@ -20,7 +20,7 @@
 #include <apr_strings.h>
 #include <lmdb.h>
 
-#include "unit.h"
+#include "unit_services.h"
 #include "goapi_idem.h"
 #include "goapi_store_lmdb.h"
 
@@ -43,48 +43,6 @@ static goapi_store *open_store(const char *path, apr_size_t size)
     return st;
 }
 
-static void key_of(unsigned char k[GOAPI_SHA256_LEN], const char *key)
-{
-    goapi_idem_ledger_key(k, "localhost:80", key);
-}
-
-static goapi_idem_record in_flight(apr_uint64_t claim_id, apr_time_t now, apr_time_t lease,
-                                   unsigned char fp_byte)
-{
-    goapi_idem_record r;
-
-    memset(&r, 0, sizeof(r));
-    r.state = GOAPI_IDEM_IN_FLIGHT;
-    r.claim_id = claim_id;
-    r.created = now;
-    r.lease_end = now + lease;
-    r.expires = now + SEC(3600);
-    memset(r.fingerprint, fp_byte, sizeof(r.fingerprint));
-    return r;
-}
-
-static goapi_idem_record completed(const goapi_idem_record *claim, apr_time_t ttl,
-                                   const char *body)
-{
-    goapi_idem_record r = *claim;
-    goapi_idem_header *h;
-
-    r.state = GOAPI_IDEM_COMPLETED;
-    r.flags = GOAPI_IDEM_F_REPLAYABLE;
-    r.expires = claim->created + ttl;
-    r.status = 201;
-    r.headers = apr_array_make(unit_pool, 2, sizeof(goapi_idem_header));
-    h = apr_array_push(r.headers);
-    h->name = "Location";
-    h->value = "/parcels/p1/dispatches/7";
-    h = apr_array_push(r.headers);
-    h->name = "Content-Type";
-    h->value = "text/plain; charset=utf-8";
-    r.body = body;
-    r.body_len = strlen(body);
-    return r;
-}
-
 static void test_full_store_keeps_what_it_has(void **state)
 {
     goapi_store *st = open_store(store_path(), 1024 * 1024);   /* the smallest GoapiIdempotencyStore */
@@ -101,19 +59,19 @@ static void test_full_store_keeps_what_it_has(void **state)
     memset(body, 'b', 2999);
     body[2999] = '\0';
     /* a claim taken before the store fills up */
-    key_of(k, "full-early");
-    early = in_flight(99999, SEC(10), SEC(60), 4);
+    unit_key_of(k, "full-early");
+    early = unit_in_flight(99999, SEC(10), SEC(60), SEC(3600));
     assert_int_equal(st->ops->claim(st, k, &early, SEC(10), 0, &res, &got, unit_pool),
                      APR_SUCCESS);
     for (i = 0; i < 2000 && rv == APR_SUCCESS; i++) {
         char name[32];
 
         snprintf(name, sizeof(name), "full-%d", i);
-        key_of(k, name);
-        rec = in_flight((apr_uint64_t)i + 1, SEC(10), SEC(60), 4);
+        unit_key_of(k, name);
+        rec = unit_in_flight((apr_uint64_t)i + 1, SEC(10), SEC(60), SEC(3600));
         rv = st->ops->claim(st, k, &rec, SEC(10), 0, &res, &got, unit_pool);
         if (rv == APR_SUCCESS) {
-            rec = completed(&rec, SEC(3600), body);
+            rec = unit_completed(&rec, SEC(3600), body, unit_pool);
             rv = st->ops->complete(st, k, &rec);
             if (rv == APR_SUCCESS) {
                 stored++;
@@ -124,8 +82,8 @@ static void test_full_store_keeps_what_it_has(void **state)
     assert_true(stored > 10);
     assert_non_null(st->ops->error(st, rv));
     /* new claims are refused short of the end: the early one completes */
-    key_of(k, "full-early");
-    early = completed(&early, SEC(3600), body);
+    unit_key_of(k, "full-early");
+    early = unit_completed(&early, SEC(3600), body, unit_pool);
     assert_int_equal(st->ops->complete(st, k, &early), APR_SUCCESS);
     assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
     assert_int_equal(got.body_len, 2999);
@@ -134,7 +92,7 @@ static void test_full_store_keeps_what_it_has(void **state)
         char name[32];
 
         snprintf(name, sizeof(name), "full-%d", i);
-        key_of(k, name);
+        unit_key_of(k, name);
         assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
         assert_int_equal(got.state, GOAPI_IDEM_COMPLETED);
         assert_int_equal(got.body_len, 2999);
@@ -182,8 +140,8 @@ static void test_one_claim_wins_across_processes(void **state)
             if (goapi_store_lmdb_open(&st, path, 1 << 20, p) != APR_SUCCESS) {
                 _exit(2);
             }
-            key_of(k, "contended");
-            rec = in_flight((apr_uint64_t)getpid(), apr_time_now(), SEC(60), 5);
+            unit_key_of(k, "contended");
+            rec = unit_in_flight((apr_uint64_t)getpid(), apr_time_now(), SEC(60), SEC(3600));
             if (st->ops->claim(st, k, &rec, apr_time_now(), 0, &res, &got, p) != APR_SUCCESS) {
                 _exit(3);
             }
@@ -328,11 +286,11 @@ static void fill(const char *path, int n)
         char name[32];
 
         snprintf(name, sizeof(name), "filled-%d", i);
-        key_of(k, name);
-        rec = in_flight((apr_uint64_t)i + 1, SEC(10), SEC(60), 7);
+        unit_key_of(k, name);
+        rec = unit_in_flight((apr_uint64_t)i + 1, SEC(10), SEC(60), SEC(3600));
         assert_int_equal(st->ops->claim(st, k, &rec, SEC(10), 0, &res, &got, p),
                          APR_SUCCESS);
-        rec = completed(&rec, SEC(3600), "filled\n");
+        rec = unit_completed(&rec, SEC(3600), "filled\n", unit_pool);
         assert_int_equal(st->ops->complete(st, k, &rec), APR_SUCCESS);
     }
     apr_pool_destroy(p);
@@ -440,14 +398,14 @@ static void test_prepare_mixed_records(void **state)
         char name[32];
 
         snprintf(name, sizeof(name), "mixed-%d", i);
-        key_of(k, name);
-        rec = in_flight((apr_uint64_t)i + 1, SEC(10), SEC(60), 7);
+        unit_key_of(k, name);
+        rec = unit_in_flight((apr_uint64_t)i + 1, SEC(10), SEC(60), SEC(3600));
         assert_int_equal(st->ops->claim(st, k, &rec, SEC(10), 0, &res, &got, p),
                          APR_SUCCESS);
         if (i % 3) {
             memset(body, 'a' + i % 26, sizeof(body));
             body[(i * 37) % (sizeof(body) - 1)] = '\0';
-            rec = completed(&rec, SEC(3600), body);
+            rec = unit_completed(&rec, SEC(3600), body, unit_pool);
             assert_int_equal(st->ops->complete(st, k, &rec), APR_SUCCESS);
         }
     }
@@ -649,18 +607,12 @@ static void test_prepare_as_root_for_the_server_user(void **state)
 
 static int group_setup(void **state)
 {
-    if (unit_setup(state) != 0) {
-        return -1;
-    }
-    return unit_make_dir(store_dir, sizeof(store_dir), "goapi-store");
+    return unit_setup_dir(state, store_dir, sizeof(store_dir), "goapi-store");
 }
 
 static int group_teardown(void **state)
 {
-    if (unit_remove_dir(store_dir) != 0) {
-        return -1;
-    }
-    return unit_teardown(state);
+    return unit_teardown_dir(state, store_dir);
 }
 
 int main(void)

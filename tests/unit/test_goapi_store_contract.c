@@ -154,50 +154,6 @@ static goapi_store *open_store(void **state)
 
 /* ---- records ------------------------------------------------------------- */
 
-static void key_of(unsigned char k[GOAPI_SHA256_LEN], const char *key)
-{
-    goapi_idem_ledger_key(k, "localhost:80", key);
-}
-
-static goapi_idem_record in_flight(apr_uint64_t claim_id, apr_time_t now, apr_time_t lease,
-                                   apr_time_t life)
-{
-    goapi_idem_record r;
-
-    memset(&r, 0, sizeof(r));
-    r.state = GOAPI_IDEM_IN_FLIGHT;
-    r.claim_id = claim_id;
-    r.created = now;
-    r.lease_end = now + lease;
-    r.expires = now + life;
-    memset(r.fingerprint, 0xa0 + (int)(claim_id % 16), sizeof(r.fingerprint));
-    return r;
-}
-
-/* The claim completed with a 201, two headers and body, kept for life
- * from the claim's creation. */
-static goapi_idem_record completed(const goapi_idem_record *claim, apr_time_t life,
-                                   const char *body)
-{
-    goapi_idem_record r = *claim;
-    goapi_idem_header *h;
-
-    r.state = GOAPI_IDEM_COMPLETED;
-    r.flags = GOAPI_IDEM_F_REPLAYABLE;
-    r.expires = claim->created + life;
-    r.status = 201;
-    r.headers = apr_array_make(unit_pool, 2, sizeof(goapi_idem_header));
-    h = apr_array_push(r.headers);
-    h->name = "Location";
-    h->value = "/parcels/p1/dispatches/7";
-    h = apr_array_push(r.headers);
-    h->name = "Content-Type";
-    h->value = "text/plain; charset=utf-8";
-    r.body = body;
-    r.body_len = strlen(body);
-    return r;
-}
-
 /* got is exactly the in-flight claim want. */
 static void assert_claim(const goapi_idem_record *got, const goapi_idem_record *want)
 {
@@ -249,10 +205,10 @@ static void test_claim_complete_replay(void **state)
     goapi_store *st = open_store(state);
     unsigned char k[GOAPI_SHA256_LEN];
     apr_time_t t0 = apr_time_now();
-    goapi_idem_record mine = in_flight(1, t0, SEC(60), SEC(3600)), got, done;
-    goapi_idem_record other = in_flight(2, t0 + SEC(1), SEC(60), SEC(3600));
+    goapi_idem_record mine = unit_in_flight(1, t0, SEC(60), SEC(3600)), got, done;
+    goapi_idem_record other = unit_in_flight(2, t0 + SEC(1), SEC(60), SEC(3600));
 
-    key_of(k, "replay");
+    unit_key_of(k, "replay");
     assert_int_equal(claim(st, k, &mine, t0, 0, &got), GOAPI_CLAIM_TAKEN);
     assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
     assert_claim(&got, &mine);
@@ -261,7 +217,7 @@ static void test_claim_complete_replay(void **state)
     assert_int_equal(claim(st, k, &other, t0 + SEC(1), 0, &got), GOAPI_CLAIM_HELD);
     assert_claim(&got, &mine);
 
-    done = completed(&mine, SEC(86400), "dispatch 7 created for p1\n");
+    done = unit_completed(&mine, SEC(86400), "dispatch 7 created for p1\n", unit_pool);
     assert_int_equal(st->ops->complete(st, k, &done), APR_SUCCESS);
     assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
     assert_completed(&got, &done);
@@ -280,10 +236,10 @@ static void test_lookup_of_a_missing_key(void **state)
     goapi_store *st = open_store(state);
     unsigned char k[GOAPI_SHA256_LEN], other[GOAPI_SHA256_LEN];
     apr_time_t t0 = apr_time_now();
-    goapi_idem_record mine = in_flight(3, t0, SEC(60), SEC(3600)), got;
+    goapi_idem_record mine = unit_in_flight(3, t0, SEC(60), SEC(3600)), got;
 
-    key_of(k, "missing");
-    key_of(other, "present");
+    unit_key_of(k, "missing");
+    unit_key_of(other, "present");
     assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_NOTFOUND);
     /* another key's record is not this one's */
     assert_int_equal(claim(st, other, &mine, t0, 0, &got), GOAPI_CLAIM_TAKEN);
@@ -297,16 +253,16 @@ static void test_release_lets_the_key_run_again(void **state)
     goapi_store *st = open_store(state);
     unsigned char k[GOAPI_SHA256_LEN];
     apr_time_t t0 = apr_time_now();
-    goapi_idem_record mine = in_flight(10, t0, SEC(60), SEC(3600)), got, done;
-    goapi_idem_record again = in_flight(12, t0 + SEC(1), SEC(60), SEC(3600));
+    goapi_idem_record mine = unit_in_flight(10, t0, SEC(60), SEC(3600)), got, done;
+    goapi_idem_record again = unit_in_flight(12, t0 + SEC(1), SEC(60), SEC(3600));
 
-    key_of(k, "release");
+    unit_key_of(k, "release");
     assert_int_equal(claim(st, k, &mine, t0, 0, &got), GOAPI_CLAIM_TAKEN);
     assert_int_equal(st->ops->release(st, k, 10), APR_SUCCESS);
     assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_NOTFOUND);
     /* no record at all any more: gone, not "another request's"; sure */
     assert_int_equal(st->ops->release(st, k, 10), APR_ENOENT);
-    done = completed(&mine, SEC(3600), "late\n");
+    done = unit_completed(&mine, SEC(3600), "late\n", unit_pool);
     assert_int_equal(st->ops->complete(st, k, &done), APR_ENOENT);
     assert_int_equal(goapi_store_unsure(st, APR_ENOENT), 0);
     assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_NOTFOUND);
@@ -323,18 +279,18 @@ static void test_someone_elses_claim_is_left_alone(void **state)
     goapi_store *st = open_store(state);
     unsigned char k[GOAPI_SHA256_LEN];
     apr_time_t t0 = apr_time_now();
-    goapi_idem_record mine = in_flight(20, t0, SEC(60), SEC(3600)), got, done, theirs;
+    goapi_idem_record mine = unit_in_flight(20, t0, SEC(60), SEC(3600)), got, done, theirs;
 
-    key_of(k, "someone-else");
+    unit_key_of(k, "someone-else");
     assert_int_equal(claim(st, k, &mine, t0, 0, &got), GOAPI_CLAIM_TAKEN);
-    theirs = completed(&mine, SEC(3600), "not yours\n");
+    theirs = unit_completed(&mine, SEC(3600), "not yours\n", unit_pool);
     theirs.claim_id = 21;
     assert_int_equal(st->ops->complete(st, k, &theirs), APR_NOTFOUND);
     assert_int_equal(st->ops->release(st, k, 21), APR_NOTFOUND);
     assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
     assert_claim(&got, &mine);
 
-    done = completed(&mine, SEC(3600), "mine\n");
+    done = unit_completed(&mine, SEC(3600), "mine\n", unit_pool);
     assert_int_equal(st->ops->complete(st, k, &done), APR_SUCCESS);
     assert_int_equal(st->ops->complete(st, k, &theirs), APR_NOTFOUND);
     assert_int_equal(st->ops->release(st, k, 21), APR_NOTFOUND);
@@ -348,10 +304,10 @@ static void test_no_record_is_enoent(void **state)
 {
     goapi_store *st = open_store(state);
     unsigned char k[GOAPI_SHA256_LEN];
-    goapi_idem_record mine = in_flight(30, apr_time_now(), SEC(60), SEC(3600)), got, done;
+    goapi_idem_record mine = unit_in_flight(30, apr_time_now(), SEC(60), SEC(3600)), got, done;
 
-    key_of(k, "never-claimed");
-    done = completed(&mine, SEC(3600), "from nowhere\n");
+    unit_key_of(k, "never-claimed");
+    done = unit_completed(&mine, SEC(3600), "from nowhere\n", unit_pool);
     assert_int_equal(st->ops->complete(st, k, &done), APR_ENOENT);
     assert_int_equal(st->ops->release(st, k, 30), APR_ENOENT);
     assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_NOTFOUND);
@@ -365,17 +321,17 @@ static void test_completing_twice(void **state)
     goapi_store *st = open_store(state);
     unsigned char k[GOAPI_SHA256_LEN];
     apr_time_t t0 = apr_time_now();
-    goapi_idem_record mine = in_flight(40, t0, SEC(60), SEC(3600)), got, done, other;
+    goapi_idem_record mine = unit_in_flight(40, t0, SEC(60), SEC(3600)), got, done, other;
 
-    key_of(k, "twice");
+    unit_key_of(k, "twice");
     assert_int_equal(claim(st, k, &mine, t0, 0, &got), GOAPI_CLAIM_TAKEN);
-    done = completed(&mine, SEC(3600), "first outcome\n");
+    done = unit_completed(&mine, SEC(3600), "first outcome\n", unit_pool);
     assert_int_equal(st->ops->complete(st, k, &done), APR_SUCCESS);
     assert_int_equal(st->ops->complete(st, k, &done), APR_SUCCESS);
     assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
     assert_completed(&got, &done);
 
-    other = completed(&mine, SEC(3600), "second outcome\n");
+    other = unit_completed(&mine, SEC(3600), "second outcome\n", unit_pool);
     assert_int_equal(st->ops->complete(st, k, &other), APR_NOTFOUND);
     other = done;
     other.status = 500;
@@ -391,20 +347,20 @@ static void test_lease_end_leaves_the_outcome_unknown(void **state)
     goapi_store *st = open_store(state);
     unsigned char k[GOAPI_SHA256_LEN];
     apr_time_t t0 = apr_time_now();
-    goapi_idem_record first = in_flight(50, t0, SEC(60), SEC(3600)), second, got, done;
+    goapi_idem_record first = unit_in_flight(50, t0, SEC(60), SEC(3600)), second, got, done;
     apr_size_t removed = 99;
 
-    key_of(k, "lease");
+    unit_key_of(k, "lease");
     assert_int_equal(claim(st, k, &first, t0, 0, &got), GOAPI_CLAIM_TAKEN);
     /* within the lease, at its end, after it, and to the last microsecond
      * of the record's life */
-    second = in_flight(51, t0 + SEC(59), SEC(60), SEC(3600));
+    second = unit_in_flight(51, t0 + SEC(59), SEC(60), SEC(3600));
     assert_int_equal(claim(st, k, &second, t0 + SEC(59), 0, &got), GOAPI_CLAIM_HELD);
     assert_claim(&got, &first);
-    second = in_flight(51, t0 + SEC(60), SEC(60), SEC(3600));
+    second = unit_in_flight(51, t0 + SEC(60), SEC(60), SEC(3600));
     assert_int_equal(claim(st, k, &second, t0 + SEC(60), 0, &got), GOAPI_CLAIM_HELD);
     assert_claim(&got, &first);
-    second = in_flight(51, t0 + SEC(3600) - 1, SEC(60), SEC(3600));
+    second = unit_in_flight(51, t0 + SEC(3600) - 1, SEC(60), SEC(3600));
     assert_int_equal(claim(st, k, &second, t0 + SEC(3600) - 1, 0, &got), GOAPI_CLAIM_HELD);
     assert_claim(&got, &first);
     /* nor does a sweep before its end free it */
@@ -413,16 +369,16 @@ static void test_lease_end_leaves_the_outcome_unknown(void **state)
     assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
     assert_claim(&got, &first);
     /* a holder that was only slow still records its outcome */
-    done = completed(&first, SEC(7200), "late but known\n");
+    done = unit_completed(&first, SEC(7200), "late but known\n", unit_pool);
     assert_int_equal(st->ops->complete(st, k, &done), APR_SUCCESS);
     assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
     assert_completed(&got, &done);
 
     /* an unknown record that reaches its end frees the key */
-    key_of(k, "lease-end");
-    first = in_flight(52, t0, SEC(60), SEC(3600));
+    unit_key_of(k, "lease-end");
+    first = unit_in_flight(52, t0, SEC(60), SEC(3600));
     assert_int_equal(claim(st, k, &first, t0, 0, &got), GOAPI_CLAIM_TAKEN);
-    second = in_flight(53, t0 + SEC(3600), SEC(60), SEC(3600));
+    second = unit_in_flight(53, t0 + SEC(3600), SEC(60), SEC(3600));
     assert_int_equal(claim(st, k, &second, t0 + SEC(3600), 0, &got), GOAPI_CLAIM_TAKEN);
     assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
     assert_claim(&got, &second);
@@ -435,30 +391,30 @@ static void test_rerun_after_lease_takes_over(void **state)
     goapi_store *st = open_store(state);
     unsigned char k[GOAPI_SHA256_LEN];
     apr_time_t t0 = apr_time_now();
-    goapi_idem_record first = in_flight(60, t0, SEC(60), SEC(3600)), second, third, got, done;
+    goapi_idem_record first = unit_in_flight(60, t0, SEC(60), SEC(3600)), second, third, got, done;
 
-    key_of(k, "rerun");
+    unit_key_of(k, "rerun");
     assert_int_equal(claim(st, k, &first, t0, 0, &got), GOAPI_CLAIM_TAKEN);
-    second = in_flight(61, t0 + SEC(60) - 1, SEC(60), SEC(3600));
+    second = unit_in_flight(61, t0 + SEC(60) - 1, SEC(60), SEC(3600));
     assert_int_equal(claim(st, k, &second, t0 + SEC(60) - 1, GOAPI_CLAIM_RERUN_AFTER_LEASE,
                            &got), GOAPI_CLAIM_HELD);
     assert_claim(&got, &first);
-    second = in_flight(61, t0 + SEC(60), SEC(60), SEC(3600));
+    second = unit_in_flight(61, t0 + SEC(60), SEC(60), SEC(3600));
     assert_int_equal(claim(st, k, &second, t0 + SEC(60), GOAPI_CLAIM_RERUN_AFTER_LEASE, &got),
                      GOAPI_CLAIM_TAKEN);
     assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
     assert_claim(&got, &second);
     /* the first request comes back late: its completion and its release
      * are refused, and the new claim stays */
-    done = completed(&first, SEC(3600), "late\n");
+    done = unit_completed(&first, SEC(3600), "late\n", unit_pool);
     assert_int_equal(st->ops->complete(st, k, &done), APR_NOTFOUND);
     assert_int_equal(st->ops->release(st, k, 60), APR_NOTFOUND);
     assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
     assert_claim(&got, &second);
     /* a completed record is never taken over, whatever the flag */
-    done = completed(&second, SEC(3600), "done\n");
+    done = unit_completed(&second, SEC(3600), "done\n", unit_pool);
     assert_int_equal(st->ops->complete(st, k, &done), APR_SUCCESS);
-    third = in_flight(62, t0 + SEC(1000), SEC(60), SEC(3600));
+    third = unit_in_flight(62, t0 + SEC(1000), SEC(60), SEC(3600));
     assert_int_equal(claim(st, k, &third, t0 + SEC(1000), GOAPI_CLAIM_RERUN_AFTER_LEASE, &got),
                      GOAPI_CLAIM_HELD);
     assert_completed(&got, &done);
@@ -471,13 +427,13 @@ static void test_expired_record_replaced(void **state)
     goapi_store *st = open_store(state);
     unsigned char k[GOAPI_SHA256_LEN], k2[GOAPI_SHA256_LEN];
     apr_time_t t0 = apr_time_now();
-    goapi_idem_record old = in_flight(70, t0 - SEC(10), SEC(1), SEC(2)), got, done;
-    goapi_idem_record mine = in_flight(71, t0, SEC(60), SEC(3600));
+    goapi_idem_record old = unit_in_flight(70, t0 - SEC(10), SEC(1), SEC(2)), got, done;
+    goapi_idem_record mine = unit_in_flight(71, t0, SEC(60), SEC(3600));
 
-    key_of(k, "expired-completed");
-    key_of(k2, "expired-in-flight");
+    unit_key_of(k, "expired-completed");
+    unit_key_of(k2, "expired-in-flight");
     assert_int_equal(claim(st, k, &old, t0 - SEC(10), 0, &got), GOAPI_CLAIM_TAKEN);
-    done = completed(&old, SEC(2), "old\n");
+    done = unit_completed(&old, SEC(2), "old\n", unit_pool);
     assert_int_equal(st->ops->complete(st, k, &done), APR_SUCCESS);
     assert_int_equal(claim(st, k, &mine, t0, 0, &got), GOAPI_CLAIM_TAKEN);
     assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
@@ -509,10 +465,10 @@ static void test_sweep_removes_expired_records(void **state)
         char name[32];
 
         snprintf(name, sizeof(name), "sweep-%d", i);
-        key_of(k, name);
-        rec = in_flight((apr_uint64_t)i + 100, t0, SEC(60), SEC(3600));
+        unit_key_of(k, name);
+        rec = unit_in_flight((apr_uint64_t)i + 100, t0, SEC(60), SEC(3600));
         assert_int_equal(claim(st, k, &rec, t0, 0, &got), GOAPI_CLAIM_TAKEN);
-        rec = completed(&rec, i % 2 ? SEC(3600) : SEC(1), "x");
+        rec = unit_completed(&rec, i % 2 ? SEC(3600) : SEC(1), "x", unit_pool);
         assert_int_equal(st->ops->complete(st, k, &rec), APR_SUCCESS);
     }
     assert_int_equal(st->ops->sweep(st, t0 + SEC(1) - 1, &removed), APR_SUCCESS);
@@ -527,7 +483,7 @@ static void test_sweep_removes_expired_records(void **state)
         char name[32];
 
         snprintf(name, sizeof(name), "sweep-%d", i);
-        key_of(k, name);
+        unit_key_of(k, name);
         assert_int_equal(st->ops->lookup(st, k, &got, unit_pool),
                          i % 2 ? APR_SUCCESS : APR_NOTFOUND);
     }
@@ -581,12 +537,12 @@ static void *APR_THREAD_FUNC race(apr_thread_t *t, void *data)
         unsigned char k[GOAPI_SHA256_LEN];
         char name[32];
         apr_time_t now = apr_time_now();
-        goapi_idem_record mine = in_flight(1000 + (apr_uint64_t)(me->id * RACE_KEYS + i), now,
-                                           SEC(60), SEC(3600)), got;
+        apr_uint64_t id = 1000 + (apr_uint64_t)(me->id * RACE_KEYS + i);
+        goapi_idem_record mine = unit_in_flight(id, now, SEC(60), SEC(3600)), got;
         goapi_claim_result res = GOAPI_CLAIM_HELD;
 
         snprintf(name, sizeof(name), "race-%d", i);
-        key_of(k, name);
+        unit_key_of(k, name);
         if (me->st->ops->claim(me->st, k, &mine, now, 0, &res, &got, p) != APR_SUCCESS) {
             apr_atomic_inc32(&me->failed[i]);
         }
@@ -644,43 +600,24 @@ static void test_threads_race_for_the_same_keys(void **state)
 
 static int group_setup(void **state)
 {
-    if (unit_setup(state) != 0) {
-        return -1;
-    }
-    if (unit_make_dir(lmdb_dir, sizeof(lmdb_dir), "goapi-contract") != 0) {
+    if (unit_setup_dir(state, lmdb_dir, sizeof(lmdb_dir), "goapi-contract") != 0
+        || unit_redis_group(&redis, "test_goapi_store_contract (redis)",
+                            "goapi-contract-redis") != 0
+        || unit_pg_group(&pg, "test_goapi_store_contract (pg)", "goapi-contract-pg",
+                         unit_pool) != 0) {
         return -1;
     }
     kinds[0].usable = 1;
-    redis.pid = -1;
-    if (unit_redis_installed("test_goapi_store_contract (redis)")) {
-        if (unit_redis_up(&redis, "goapi-contract-redis") != 0) {
-            return -1;
-        }
-        kinds[1].usable = 1;
-    }
-    if (unit_pg_installed(&pg, "test_goapi_store_contract (pg)", unit_pool)) {
-        if (unit_pg_up(&pg, "goapi-contract-pg") != 0) {
-            return -1;
-        }
-        kinds[2].usable = 1;
-    }
+    kinds[1].usable = redis.usable;
+    kinds[2].usable = pg.usable;
     return 0;
 }
 
 static int group_teardown(void **state)
 {
-    int rc = 0;
+    int rc = unit_redis_down(&redis) | unit_pg_down(&pg);
 
-    if (kinds[1].usable && unit_redis_down(&redis) != 0) {
-        rc = -1;
-    }
-    if (kinds[2].usable && unit_pg_down(&pg) != 0) {
-        rc = -1;
-    }
-    if (lmdb_dir[0] && unit_remove_dir(lmdb_dir) != 0) {
-        rc = -1;
-    }
-    return unit_teardown(state) != 0 ? -1 : rc;
+    return unit_teardown_dir(state, lmdb_dir) | rc;
 }
 
 /* A contract test, once per store, named after it. */

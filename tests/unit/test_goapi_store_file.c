@@ -370,10 +370,7 @@ static void test_contained_as_the_owner(void **state)
 
 static int group_setup(void **state)
 {
-    if (unit_setup(state) != 0) {
-        return -1;
-    }
-    if (unit_make_dir(top, sizeof(top), "goapi-file") != 0) {
+    if (unit_setup_dir(state, top, sizeof(top), "goapi-file") != 0) {
         return -1;
     }
     return chmod(top, 0755) == 0 ? 0 : -1;
@@ -381,10 +378,7 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-    if (unit_remove_dir(top) != 0) {
-        return -1;
-    }
-    return unit_teardown(state);
+    return unit_teardown_dir(state, top);
 }
 
 int main(void)

@@ -733,18 +733,12 @@ static void test_two_processes_with_threads(void **state)
 
 static int group_setup(void **state)
 {
-    if (unit_setup(state) != 0) {
-        return -1;
-    }
-    return unit_make_dir(store_dir, sizeof(store_dir), "goapi-store-lmdb");
+    return unit_setup_dir(state, store_dir, sizeof(store_dir), "goapi-store-lmdb");
 }
 
 static int group_teardown(void **state)
 {
-    if (unit_remove_dir(store_dir) != 0) {
-        return -1;
-    }
-    return unit_teardown(state);
+    return unit_teardown_dir(state, store_dir);
 }
 
 int main(void)

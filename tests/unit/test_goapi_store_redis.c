@@ -32,8 +32,7 @@
 
 #define SEC(n) ((apr_time_t)(n) * APR_USEC_PER_SEC)
 
-static unit_redis redis = { "", 0, -1 };
-static int usable;                      /* redis-server is here, and started */
+static unit_redis redis;
 
 /* Round trips: the store sends every command, one round trip each, with
  * redisCommandArgv(), which is interposed here to count them (the store's
@@ -83,41 +82,6 @@ static goapi_store *open_store(apr_interval_time_t timeout)
     return open_store_waiting(timeout, 0);
 }
 
-static void key_of(unsigned char k[GOAPI_SHA256_LEN], const char *key)
-{
-    goapi_idem_ledger_key(k, "localhost:80", key);
-}
-
-static goapi_idem_record in_flight(apr_uint64_t claim_id, apr_time_t now, apr_time_t lease,
-                                   apr_time_t life)
-{
-    goapi_idem_record r;
-
-    memset(&r, 0, sizeof(r));
-    r.state = GOAPI_IDEM_IN_FLIGHT;
-    r.claim_id = claim_id;
-    r.created = now;
-    r.lease_end = now + lease;
-    r.expires = now + life;
-    memset(r.fingerprint, 0x5c, sizeof(r.fingerprint));
-    return r;
-}
-
-static goapi_idem_record completed(const goapi_idem_record *claim, apr_time_t life,
-                                   const char *body)
-{
-    goapi_idem_record r = *claim;
-
-    r.state = GOAPI_IDEM_COMPLETED;
-    r.flags = GOAPI_IDEM_F_REPLAYABLE;
-    r.status = 201;
-    r.expires = apr_time_now() + life;
-    r.headers = NULL;
-    r.body = body;
-    r.body_len = strlen(body);
-    return r;
-}
-
 /* Redis keeps a record under the prefix, the hashed key in braces, with
  * its TTL; a replay costs one round trip. */
 static void test_record_kept_with_its_ttl_and_replayed_in_one_round_trip(void **state)
@@ -125,7 +89,7 @@ static void test_record_kept_with_its_ttl_and_replayed_in_one_round_trip(void **
     goapi_store *st = open_store(SEC(1));
     unsigned char k[GOAPI_SHA256_LEN];
     apr_time_t now = apr_time_now();
-    goapi_idem_record mine = in_flight(11, now, SEC(60), SEC(3600)), other, got, done;
+    goapi_idem_record mine = unit_in_flight(11, now, SEC(60), SEC(3600)), other, got, done;
     goapi_claim_result res = GOAPI_CLAIM_HELD;
     char hex[2 * GOAPI_SHA256_LEN + 1];
     apr_uint32_t before;
@@ -133,7 +97,7 @@ static void test_record_kept_with_its_ttl_and_replayed_in_one_round_trip(void **
     int i;
 
     (void)state;
-    key_of(k, "redis-1");
+    unit_key_of(k, "redis-1");
     assert_int_equal(st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool), APR_SUCCESS);
     assert_int_equal(res, GOAPI_CLAIM_TAKEN);
     for (i = 0; i < GOAPI_SHA256_LEN; i++) {
@@ -145,9 +109,9 @@ static void test_record_kept_with_its_ttl_and_replayed_in_one_round_trip(void **
     assert_true(r->integer > SEC(3000) / 1000 && r->integer <= SEC(3600) / 1000);
     freeReplyObject(r);
 
-    done = completed(&mine, SEC(3600), "dispatch 1 created\n");
+    done = unit_completed(&mine, SEC(3600), "dispatch 1 created\n", unit_pool);
     assert_int_equal(st->ops->complete(st, k, &done), APR_SUCCESS);
-    other = in_flight(12, now, SEC(60), SEC(3600));
+    other = unit_in_flight(12, now, SEC(60), SEC(3600));
     before = apr_atomic_read32(&round_trips);
     assert_int_equal(st->ops->claim(st, k, &other, now, 0, &res, &got, unit_pool), APR_SUCCESS);
     assert_int_equal(apr_atomic_read32(&round_trips) - before, 1);
@@ -172,12 +136,12 @@ static void test_round_trips_of_a_new_request(void **state)
         char name[32];
 
         snprintf(name, sizeof(name), "rt-%d", i);
-        key_of(k, name);
-        mine = in_flight(100 + (apr_uint64_t)i, now, SEC(60), SEC(3600));
+        unit_key_of(k, name);
+        mine = unit_in_flight(100 + (apr_uint64_t)i, now, SEC(60), SEC(3600));
         before = apr_atomic_read32(&round_trips);
         assert_int_equal(st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool),
                          APR_SUCCESS);
-        done = completed(&mine, SEC(3600), "ok\n");
+        done = unit_completed(&mine, SEC(3600), "ok\n", unit_pool);
         assert_int_equal(st->ops->complete(st, k, &done), APR_SUCCESS);
         if (i == 2) {
             assert_int_equal(apr_atomic_read32(&round_trips) - before, 2);
@@ -190,13 +154,13 @@ static void test_ttl_by_redis(void **state)
     goapi_store *st = open_store(SEC(1));
     unsigned char k[GOAPI_SHA256_LEN];
     apr_time_t now = apr_time_now();
-    goapi_idem_record mine = in_flight(31, now, 100000, 300000), got, done;
+    goapi_idem_record mine = unit_in_flight(31, now, 100000, 300000), got, done;
     goapi_claim_result res;
 
     (void)state;
-    key_of(k, "redis-ttl");
+    unit_key_of(k, "redis-ttl");
     assert_int_equal(st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool), APR_SUCCESS);
-    done = completed(&mine, 300000, "short\n");
+    done = unit_completed(&mine, 300000, "short\n", unit_pool);
     assert_int_equal(st->ops->complete(st, k, &done), APR_SUCCESS);
     assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_SUCCESS);
     usleep(450000);
@@ -208,23 +172,23 @@ static void test_lost_scripts_and_closed_connection(void **state)
     goapi_store *st = open_store(SEC(1));
     unsigned char k[GOAPI_SHA256_LEN];
     apr_time_t now = apr_time_now();
-    goapi_idem_record mine = in_flight(41, now, SEC(60), SEC(3600)), got;
+    goapi_idem_record mine = unit_in_flight(41, now, SEC(60), SEC(3600)), got;
     goapi_claim_result res;
     redisReply *r;
 
     (void)state;
-    key_of(k, "redis-noscript-0");
+    unit_key_of(k, "redis-noscript-0");
     assert_int_equal(st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool), APR_SUCCESS);
     /* the server forgets its scripts: EVAL again */
     freeReplyObject(admin("SCRIPT FLUSH"));
-    key_of(k, "redis-noscript-1");
+    unit_key_of(k, "redis-noscript-1");
     mine.claim_id = 42;
     assert_int_equal(st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool), APR_SUCCESS);
     assert_int_equal(res, GOAPI_CLAIM_TAKEN);
     /* the server closes every client: the next command still goes through */
     r = admin("CLIENT KILL TYPE normal");
     freeReplyObject(r);
-    key_of(k, "redis-noscript-2");
+    unit_key_of(k, "redis-noscript-2");
     mine.claim_id = 43;
     assert_int_equal(st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool), APR_SUCCESS);
     assert_int_equal(res, GOAPI_CLAIM_TAKEN);
@@ -236,7 +200,7 @@ static void test_server_down_and_back(void **state)
     goapi_store *st = open_store(250000);
     unsigned char k[GOAPI_SHA256_LEN];
     apr_time_t now = apr_time_now(), t0;
-    goapi_idem_record mine = in_flight(51, now, SEC(60), SEC(3600)), got;
+    goapi_idem_record mine = unit_in_flight(51, now, SEC(60), SEC(3600)), got;
     goapi_claim_result res;
     apr_status_t rv;
     int i;
@@ -244,7 +208,7 @@ static void test_server_down_and_back(void **state)
     (void)state;
     assert_int_equal(st->ops->ping(st), APR_SUCCESS);
     unit_redis_stop(&redis);
-    key_of(k, "redis-down");
+    unit_key_of(k, "redis-down");
     t0 = apr_time_now();
     rv = st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool);
     assert_int_not_equal(rv, APR_SUCCESS);
@@ -313,14 +277,14 @@ static void test_refused(void **state)
     const char *url = apr_psprintf(unit_pool, "redis://127.0.0.1:%d", unit_free_port());
     unsigned char k[GOAPI_SHA256_LEN];
     apr_time_t now = apr_time_now();
-    goapi_idem_record mine = in_flight(61, now, SEC(60), SEC(3600)), got;
+    goapi_idem_record mine = unit_in_flight(61, now, SEC(60), SEC(3600)), got;
     goapi_claim_result res;
     apr_status_t rv;
 
     (void)state;
     assert_null(goapi_redis_url_parse(unit_pool, url, &t));
     assert_int_equal(goapi_store_redis_open(&st, &t, "x:", SEC(1), 0, unit_pool), APR_SUCCESS);
-    key_of(k, "redis-refused");
+    unit_key_of(k, "redis-refused");
     rv = st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool);
     assert_int_not_equal(rv, APR_SUCCESS);
     assert_non_null(strstr(st->ops->error(st, rv), "connection refused: nothing listens"));
@@ -340,14 +304,14 @@ static void test_timeout_leaves_the_claim_in_doubt(void **state)
     goapi_store *st = open_store(200000);
     unsigned char k[GOAPI_SHA256_LEN];
     apr_time_t now = apr_time_now(), t0;
-    goapi_idem_record mine = in_flight(71, now, SEC(60), SEC(3600)), got;
+    goapi_idem_record mine = unit_in_flight(71, now, SEC(60), SEC(3600)), got;
     goapi_claim_result res;
     apr_status_t rv;
     int i;
 
     (void)state;
     assert_int_equal(st->ops->ping(st), APR_SUCCESS);
-    key_of(k, "redis-stopped");
+    unit_key_of(k, "redis-stopped");
     assert_int_equal(kill(redis.pid, SIGSTOP), 0);
     t0 = apr_time_now();
     rv = st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool);
@@ -376,14 +340,14 @@ static void test_vanished_record(void **state)
     goapi_store *st = open_store(SEC(1));
     unsigned char k[GOAPI_SHA256_LEN];
     apr_time_t now = apr_time_now();
-    goapi_idem_record mine = in_flight(81, now, SEC(60), SEC(3600)), got, done;
+    goapi_idem_record mine = unit_in_flight(81, now, SEC(60), SEC(3600)), got, done;
     goapi_claim_result res;
     char hex[2 * GOAPI_SHA256_LEN + 1];
     redisReply *r;
     int i;
 
     (void)state;
-    key_of(k, "redis-vanished");
+    unit_key_of(k, "redis-vanished");
     assert_int_equal(st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool), APR_SUCCESS);
     for (i = 0; i < GOAPI_SHA256_LEN; i++) {
         snprintf(hex + 2 * i, 3, "%02x", k[i]);
@@ -392,7 +356,7 @@ static void test_vanished_record(void **state)
     assert_non_null(r);
     assert_int_equal(r->integer, 1);
     freeReplyObject(r);
-    done = completed(&mine, SEC(3600), "late\n");
+    done = unit_completed(&mine, SEC(3600), "late\n", unit_pool);
     assert_int_equal(st->ops->complete(st, k, &done), APR_ENOENT);
     assert_int_equal(st->ops->release(st, k, 81), APR_ENOENT);
     assert_int_equal(st->ops->lookup(st, k, &got, unit_pool), APR_NOTFOUND);
@@ -405,17 +369,17 @@ static void test_oom_and_readonly(void **state)
     goapi_store *st = open_store(SEC(1));
     unsigned char k[GOAPI_SHA256_LEN], old[GOAPI_SHA256_LEN];
     apr_time_t now = apr_time_now();
-    goapi_idem_record mine = in_flight(91, now, SEC(60), SEC(3600)), got, done;
+    goapi_idem_record mine = unit_in_flight(91, now, SEC(60), SEC(3600)), got, done;
     goapi_claim_result res;
     apr_status_t rv;
 
     (void)state;
-    key_of(old, "redis-before-refusals");
+    unit_key_of(old, "redis-before-refusals");
     assert_int_equal(st->ops->claim(st, old, &mine, now, 0, &res, &got, unit_pool),
                      APR_SUCCESS);
-    done = completed(&mine, SEC(3600), "kept\n");
+    done = unit_completed(&mine, SEC(3600), "kept\n", unit_pool);
     assert_int_equal(st->ops->complete(st, old, &done), APR_SUCCESS);
-    key_of(k, "redis-refusals");
+    unit_key_of(k, "redis-refusals");
     mine.claim_id = 92;
 
     freeReplyObject(admin("CONFIG SET maxmemory 1"));
@@ -472,18 +436,18 @@ static void test_orphaned_claim_released(void **state)
     goapi_store *st = open_store(200000);
     unsigned char k[GOAPI_SHA256_LEN], k2[GOAPI_SHA256_LEN], k3[GOAPI_SHA256_LEN];
     apr_time_t now = apr_time_now();
-    goapi_idem_record mine = in_flight(81, now, SEC(60), SEC(3600)), got;
-    goapi_idem_record other = in_flight(82, now, SEC(60), SEC(3600));
-    goapi_idem_record third = in_flight(83, now, SEC(60), SEC(3600)), stray;
+    goapi_idem_record mine = unit_in_flight(81, now, SEC(60), SEC(3600)), got;
+    goapi_idem_record other = unit_in_flight(82, now, SEC(60), SEC(3600));
+    goapi_idem_record third = unit_in_flight(83, now, SEC(60), SEC(3600)), stray;
     goapi_claim_result res;
     apr_size_t released, left;
     apr_status_t rv;
     int i;
 
     (void)state;
-    key_of(k, "orphan-1");
-    key_of(k2, "orphan-2");
-    key_of(k3, "orphan-3");
+    unit_key_of(k, "orphan-1");
+    unit_key_of(k2, "orphan-2");
+    unit_key_of(k3, "orphan-3");
     assert_int_equal(st->ops->ping(st), APR_SUCCESS);
     assert_int_equal(kill(redis.pid, SIGSTOP), 0);
     rv = st->ops->claim(st, k, &mine, now, 0, &res, &got, unit_pool);
@@ -510,7 +474,7 @@ static void test_orphaned_claim_released(void **state)
 
     /* fenced: an orphan whose key another claim holds is left alone, by
      * the claims and by settle() */
-    stray = in_flight(99, now, SEC(60), SEC(3600));
+    stray = unit_in_flight(99, now, SEC(60), SEC(3600));
     assert_int_equal(goapi_store_orphan(st, k2, &stray), APR_SUCCESS);
     assert_int_equal(st->ops->settle(st, &released, &left), APR_SUCCESS);
     assert_int_equal(released, 0);
@@ -534,13 +498,13 @@ static void test_orphan_landing_late(void **state)
     goapi_store *st = open_store(SEC(1));
     unsigned char k[GOAPI_SHA256_LEN];
     apr_time_t now = apr_time_now();
-    goapi_idem_record mine = in_flight(91, now, SEC(60), SEC(3600)), got;
+    goapi_idem_record mine = unit_in_flight(91, now, SEC(60), SEC(3600)), got;
     goapi_claim_result res;
     apr_size_t released = 0, left = 0, total = 0;
     int i;
 
     (void)state;
-    key_of(k, "orphan-late");
+    unit_key_of(k, "orphan-late");
     assert_int_equal(goapi_store_orphan(st, k, &mine), APR_SUCCESS);
     assert_int_equal(st->ops->settle(st, &released, &left), APR_SUCCESS);
     assert_int_equal(released, 0);              /* nothing landed yet */
@@ -562,12 +526,12 @@ static void test_orphans_bounded(void **state)
 {
     goapi_store *st = open_store(SEC(1));
     unsigned char k[GOAPI_SHA256_LEN];
-    goapi_idem_record claim = in_flight(0, apr_time_now(), SEC(60), SEC(3600));
+    goapi_idem_record claim = unit_in_flight(0, apr_time_now(), SEC(60), SEC(3600));
     apr_uint64_t id;
     apr_status_t rv = APR_SUCCESS;
 
     (void)state;
-    key_of(k, "orphan-many");
+    unit_key_of(k, "orphan-many");
     for (id = 1; id <= 10000 && rv == APR_SUCCESS; id++) {
         claim.claim_id = 5000 + id;
         rv = goapi_store_orphan(st, k, &claim);
@@ -630,8 +594,8 @@ static void test_replicas_acknowledge(void **state)
     goapi_store *one, *two;
     unsigned char k[GOAPI_SHA256_LEN];
     apr_time_t now = apr_time_now();
-    goapi_idem_record mine = in_flight(101, now, SEC(60), SEC(3600)), got, done;
-    goapi_idem_record again = in_flight(102, now, SEC(60), SEC(3600));
+    goapi_idem_record mine = unit_in_flight(101, now, SEC(60), SEC(3600)), got, done;
+    goapi_idem_record again = unit_in_flight(102, now, SEC(60), SEC(3600));
     goapi_claim_result res;
     apr_status_t rv;
 
@@ -653,7 +617,7 @@ static void test_replicas_acknowledge(void **state)
     assert_non_null(strstr(two->ops->error(two, rv), "too few replicas: 1 replica(s) "
                                                      "online, 2 needed"));
 
-    key_of(k, "replicated");
+    unit_key_of(k, "replicated");
     rv = two->ops->claim(two, k, &mine, now, 0, &res, &got, unit_pool);
     assert_int_not_equal(rv, APR_SUCCESS);
     /* one, or none when the replica has not caught up yet */
@@ -667,7 +631,7 @@ static void test_replicas_acknowledge(void **state)
     assert_int_equal(one->ops->claim(one, k, &mine, now, 0, &res, &got, unit_pool),
                      APR_SUCCESS);
     assert_int_equal(res, GOAPI_CLAIM_TAKEN);
-    done = completed(&mine, SEC(3600), "acknowledged\n");
+    done = unit_completed(&mine, SEC(3600), "acknowledged\n", unit_pool);
     rv = two->ops->complete(two, k, &done);
     assert_int_not_equal(rv, APR_SUCCESS);
     assert_int_equal(goapi_store_unsure(two, rv), 1);
@@ -678,7 +642,7 @@ static void test_replicas_acknowledge(void **state)
     assert_int_equal(got.state, GOAPI_IDEM_COMPLETED);
 
     /* a stopped replica acknowledges nothing: the claim is released */
-    key_of(k, "replica-stopped");
+    unit_key_of(k, "replica-stopped");
     assert_int_equal(kill(replica, SIGSTOP), 0);
     rv = one->ops->claim(one, k, &again, now, 0, &res, &got, unit_pool);
     assert_int_equal(kill(replica, SIGCONT), 0);
@@ -692,28 +656,18 @@ static int group_setup(void **state)
     if (unit_setup(state) != 0) {
         return -1;
     }
-    if (!unit_redis_installed("test_goapi_store_redis")) {
-        return 0;
-    }
-    usable = unit_redis_up(&redis, "goapi-redis") == 0;
-    return usable ? 0 : -1;
+    return unit_redis_group(&redis, "test_goapi_store_redis", "goapi-redis");
 }
 
 static int group_teardown(void **state)
 {
-    if (unit_redis_down(&redis) != 0) {
-        return -1;
-    }
-    return unit_teardown(state);
+    return unit_redis_down(&redis) == 0 ? unit_teardown(state) : -1;
 }
 
 static int need_server(void **state)
 {
     (void)state;
-    if (!usable) {
-        skip();
-    }
-    return 0;
+    return unit_need(redis.usable);
 }
 
 int main(void)

@@ -56,6 +56,26 @@ static inline int unit_remove_dir(const char *dir)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* A group's setup (unit_setup()) with a fresh directory dir made by
+ * unit_make_dir(): 0, or -1. */
+static inline int unit_setup_dir(void **state, char *dir, size_t size, const char *prefix)
+{
+    if (unit_setup(state) != 0) {
+        return -1;
+    }
+    return unit_make_dir(dir, size, prefix);
+}
+
+/* A group's teardown (unit_teardown()) that removes dir, made by
+ * unit_setup_dir(), first: 0, or -1. */
+static inline int unit_teardown_dir(void **state, const char *dir)
+{
+    if (dir[0] && unit_remove_dir(dir) != 0) {
+        return -1;
+    }
+    return unit_teardown(state);
+}
+
 #define UNIT_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif /* GOAPI_UNIT_H */

@@ -6,9 +6,9 @@
  * pid: a redis-server (Debian's), and a PostgreSQL cluster (Debian's,
  * initialised here, run as the postgres user when the test runs as root)
  * with a small pool of apr_dbd connections lent to the store as mod_dbd
- * lends them.  A server that is not installed is said so on stderr, and
- * its tests are skipped.  Every function answers with a status the test
- * asserts on; none asserts itself.
+ * lends them; and the records the tests claim and complete.  A server that
+ * is not installed is said so on stderr, and its tests are skipped.  Every
+ * function answers with a status the test asserts on; none asserts itself.
  */
 #ifndef GOAPI_UNIT_SERVICES_H
 #define GOAPI_UNIT_SERVICES_H
@@ -77,12 +77,72 @@ static inline void unit_stop_pid(pid_t *pid, int sig)
     }
 }
 
+/* A test's setup: skips the test unless usable (its server is here). */
+static inline int unit_need(int usable)
+{
+    if (!usable) {
+        skip();
+    }
+    return 0;
+}
+
+/* ---- records ------------------------------------------------------------- */
+
+/* The ledger key of an Idempotency-Key sent to localhost:80. */
+static inline void unit_key_of(unsigned char k[GOAPI_SHA256_LEN], const char *key)
+{
+    goapi_idem_ledger_key(k, "localhost:80", key);
+}
+
+/* An in-flight claim made at now, with its lease and its life from then;
+ * every byte of its fingerprint 0xa0 + claim_id % 16. */
+static inline goapi_idem_record unit_in_flight(apr_uint64_t claim_id, apr_time_t now,
+                                               apr_time_t lease, apr_time_t life)
+{
+    goapi_idem_record r;
+
+    memset(&r, 0, sizeof(r));
+    r.state = GOAPI_IDEM_IN_FLIGHT;
+    r.claim_id = claim_id;
+    r.created = now;
+    r.lease_end = now + lease;
+    r.expires = now + life;
+    memset(r.fingerprint, 0xa0 + (int)(claim_id % 16), sizeof(r.fingerprint));
+    return r;
+}
+
+/* The claim completed: a replayable 201 with two headers (Location,
+ * Content-Type, made in p) and body, kept for life from the claim's
+ * creation. */
+static inline goapi_idem_record unit_completed(const goapi_idem_record *claim, apr_time_t life,
+                                               const char *body, apr_pool_t *p)
+{
+    goapi_idem_record r = *claim;
+    goapi_idem_header *h;
+
+    r.state = GOAPI_IDEM_COMPLETED;
+    r.flags = GOAPI_IDEM_F_REPLAYABLE;
+    r.expires = claim->created + life;
+    r.status = 201;
+    r.headers = apr_array_make(p, 2, sizeof(goapi_idem_header));
+    h = apr_array_push(r.headers);
+    h->name = "Location";
+    h->value = "/parcels/p1/dispatches/7";
+    h = apr_array_push(r.headers);
+    h->name = "Content-Type";
+    h->value = "text/plain; charset=utf-8";
+    r.body = body;
+    r.body_len = strlen(body);
+    return r;
+}
+
 /* ---- Redis ----------------------------------------------------------------- */
 
 typedef struct {
     char dir[64];               /* its working dir (its log: redis.log) */
     int port;
     pid_t pid;                  /* -1 when not running */
+    int usable;                 /* installed and started (unit_redis_group()) */
 } unit_redis;
 
 /* Is redis-server installed?  1, or 0 after saying on stderr that test is
@@ -216,6 +276,19 @@ static inline int unit_redis_down(unit_redis *r)
     return 0;
 }
 
+/* For a group's setup, after unit_setup(): r's server started (r->usable)
+ * when it is installed, else said to skip test: 0, or -1 when installed
+ * but it does not start. */
+static inline int unit_redis_group(unit_redis *r, const char *test, const char *prefix)
+{
+    r->pid = -1;
+    if (!unit_redis_installed(test)) {
+        return 0;
+    }
+    r->usable = unit_redis_up(r, prefix) == 0;
+    return r->usable ? 0 : -1;
+}
+
 /* ---- PostgreSQL -------------------------------------------------------------- */
 
 typedef struct {
@@ -226,6 +299,7 @@ typedef struct {
     gid_t gid;
     const apr_dbd_driver_t *driver;
     apr_pool_t *pool;           /* where its strings live */
+    int usable;                 /* installed and started (unit_pg_group()) */
 } unit_pg;
 
 /* Are postgres and apr_dbd's pgsql driver installed?  1 (pg->driver set),
@@ -391,6 +465,19 @@ static inline int unit_pg_down(unit_pg *pg)
     }
     pg->dir[0] = '\0';
     return 0;
+}
+
+/* For a group's setup, after unit_setup(): pg's cluster made and started
+ * (pg->usable), its strings in p, when it is installed, else said to skip
+ * test: 0, or -1 when installed but it does not start. */
+static inline int unit_pg_group(unit_pg *pg, const char *test, const char *prefix,
+                                apr_pool_t *p)
+{
+    if (!unit_pg_installed(pg, test, p)) {
+        return 0;
+    }
+    pg->usable = unit_pg_up(pg, prefix) == 0;
+    return pg->usable ? 0 : -1;
 }
 
 /* ---- the lender: a small pool of connections, as mod_dbd keeps ---------- */
