@@ -415,7 +415,7 @@ static int group_setup(void **state)
     if (unit_setup(state) != 0) {
         return -1;
     }
-    return unit_pg_group(&pg, "test_goapi_store_dbd", "goapi-pg", unit_pool);
+    return unit_pg_group(&pg, "goapi-pg");
 }
 
 static int group_teardown(void **state)
@@ -423,30 +423,31 @@ static int group_teardown(void **state)
     return unit_pg_down(&pg) == 0 ? unit_teardown(state) : -1;
 }
 
-static int need_server(void **state)
-{
-    (void)state;
-    return unit_need(pg.usable);
-}
-
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_schema_made_on_first_use, need_server),
-        cmocka_unit_test_setup(test_claim_sent_again_and_the_state_column, need_server),
-        cmocka_unit_test_setup(test_sweep_in_batches, need_server),
-        cmocka_unit_test_setup(test_counter_unique_across_stores, need_server),
-        cmocka_unit_test_setup(test_sql_in_keys_and_bodies_is_data, need_server),
-        cmocka_unit_test_setup(test_shipped_schema_is_the_one_made, need_server),
-        cmocka_unit_test_setup(test_server_down_and_back, need_server),
-        cmocka_unit_test_setup(test_lost_connection_is_unsure_and_orphan_released,
-                               need_server),
-        cmocka_unit_test_setup(test_statements_kept_and_made_again_after_a_reset,
-                               need_server),
-        cmocka_unit_test_setup(test_statement_cut_is_a_timeout, need_server),
-        cmocka_unit_test_setup(test_read_only_server, need_server),
-        cmocka_unit_test_setup(test_missing_privilege_named, need_server),
+    struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_schema_made_on_first_use),
+        cmocka_unit_test(test_claim_sent_again_and_the_state_column),
+        cmocka_unit_test(test_sweep_in_batches),
+        cmocka_unit_test(test_counter_unique_across_stores),
+        cmocka_unit_test(test_sql_in_keys_and_bodies_is_data),
+        cmocka_unit_test(test_shipped_schema_is_the_one_made),
+        cmocka_unit_test(test_server_down_and_back),
+        cmocka_unit_test(test_lost_connection_is_unsure_and_orphan_released),
+        cmocka_unit_test(test_statements_kept_and_made_again_after_a_reset),
+        cmocka_unit_test(test_statement_cut_is_a_timeout),
+        cmocka_unit_test(test_read_only_server),
+        cmocka_unit_test(test_missing_privilege_named),
     };
+    apr_pool_t *p;
+    int rc;
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    /* the driver is looked for before the tests, and kept until they end */
+    if (apr_initialize() != APR_SUCCESS || apr_pool_create(&p, NULL) != APR_SUCCESS) {
+        return 1;
+    }
+    unit_skip_unless(tests, UNIT_ELEMS(tests), unit_pg_installed(&pg, "test_goapi_store_dbd", p));
+    rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
+    apr_terminate();
+    return rc;
 }

@@ -656,7 +656,7 @@ static int group_setup(void **state)
     if (unit_setup(state) != 0) {
         return -1;
     }
-    return unit_redis_group(&redis, "test_goapi_store_redis", "goapi-redis");
+    return unit_redis_group(&redis, "goapi-redis");
 }
 
 static int group_teardown(void **state)
@@ -664,32 +664,27 @@ static int group_teardown(void **state)
     return unit_redis_down(&redis) == 0 ? unit_teardown(state) : -1;
 }
 
-static int need_server(void **state)
-{
-    (void)state;
-    return unit_need(redis.usable);
-}
-
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_record_kept_with_its_ttl_and_replayed_in_one_round_trip,
-                               need_server),
-        cmocka_unit_test_setup(test_round_trips_of_a_new_request, need_server),
-        cmocka_unit_test_setup(test_ttl_by_redis, need_server),
-        cmocka_unit_test_setup(test_lost_scripts_and_closed_connection, need_server),
-        cmocka_unit_test_setup(test_server_down_and_back, need_server),
-        cmocka_unit_test_setup(test_wrong_password, need_server),
-        cmocka_unit_test_setup(test_refused, need_server),
-        cmocka_unit_test_setup(test_timeout_leaves_the_claim_in_doubt, need_server),
-        cmocka_unit_test_setup(test_vanished_record, need_server),
-        cmocka_unit_test_setup(test_oom_and_readonly, need_server),
-        cmocka_unit_test_setup(test_noauth, need_server),
-        cmocka_unit_test_setup(test_orphaned_claim_released, need_server),
-        cmocka_unit_test_setup(test_orphan_landing_late, need_server),
-        cmocka_unit_test_setup(test_orphans_bounded, need_server),
-        cmocka_unit_test_setup_teardown(test_replicas_acknowledge, need_server, stop_replica),
+    struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_record_kept_with_its_ttl_and_replayed_in_one_round_trip),
+        cmocka_unit_test(test_round_trips_of_a_new_request),
+        cmocka_unit_test(test_ttl_by_redis),
+        cmocka_unit_test(test_lost_scripts_and_closed_connection),
+        cmocka_unit_test(test_server_down_and_back),
+        cmocka_unit_test(test_wrong_password),
+        cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_timeout_leaves_the_claim_in_doubt),
+        cmocka_unit_test(test_vanished_record),
+        cmocka_unit_test(test_oom_and_readonly),
+        cmocka_unit_test(test_noauth),
+        cmocka_unit_test(test_orphaned_claim_released),
+        cmocka_unit_test(test_orphan_landing_late),
+        cmocka_unit_test(test_orphans_bounded),
+        cmocka_unit_test_teardown(test_replicas_acknowledge, stop_replica),
     };
 
+    unit_skip_unless(tests, UNIT_ELEMS(tests),
+                     unit_redis_installed(&redis, "test_goapi_store_redis"));
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

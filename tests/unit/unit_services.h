@@ -77,13 +77,24 @@ static inline void unit_stop_pid(pid_t *pid, int sig)
     }
 }
 
-/* A test's setup: skips the test unless usable (its server is here). */
-static inline int unit_need(int usable)
+/* A test whose server is not installed: skipped. */
+static inline void unit_skipped(void **state)
 {
-    if (!usable) {
-        skip();
+    (void)state;
+    skip();
+}
+
+/* Unless installed, every one of the n tests is skipped (run as
+ * unit_skipped(), without its setup and teardown). */
+static inline void unit_skip_unless(struct CMUnitTest *tests, size_t n, int installed)
+{
+    size_t i;
+
+    for (i = 0; !installed && i < n; i++) {
+        tests[i].test_func = unit_skipped;
+        tests[i].setup_func = NULL;
+        tests[i].teardown_func = NULL;
     }
-    return 0;
 }
 
 /* ---- records ------------------------------------------------------------- */
@@ -142,19 +153,20 @@ typedef struct {
     char dir[64];               /* its working dir (its log: redis.log) */
     int port;
     pid_t pid;                  /* -1 when not running */
-    int usable;                 /* installed and started (unit_redis_group()) */
+    int installed;              /* unit_redis_installed() */
 } unit_redis;
 
-/* Is redis-server installed?  1, or 0 after saying on stderr that test is
- * skipped. */
-static inline int unit_redis_installed(const char *test)
+/* Is redis-server installed?  1, or 0 after saying on stderr that test's
+ * Redis tests are skipped; r->installed too. */
+static inline int unit_redis_installed(unit_redis *r, const char *test)
 {
-    if (access(UNIT_REDIS_SERVER, X_OK) == 0) {
-        return 1;
+    r->pid = -1;
+    r->installed = access(UNIT_REDIS_SERVER, X_OK) == 0;
+    if (!r->installed) {
+        fprintf(stderr, "%s: no redis-server (%s): its tests are skipped\n", test,
+                UNIT_REDIS_SERVER);
     }
-    fprintf(stderr, "%s: no redis-server (%s): its tests are skipped\n", test,
-            UNIT_REDIS_SERVER);
-    return 0;
+    return r->installed;
 }
 
 /* A command (formatted as redisCommand() does) on a connection of its own
@@ -276,17 +288,11 @@ static inline int unit_redis_down(unit_redis *r)
     return 0;
 }
 
-/* For a group's setup, after unit_setup(): r's server started (r->usable)
- * when it is installed, else said to skip test: 0, or -1 when installed
- * but it does not start. */
-static inline int unit_redis_group(unit_redis *r, const char *test, const char *prefix)
+/* For a group's setup, after unit_setup() and unit_redis_installed(): r's
+ * server started when it is installed: 0, or -1 when it does not start. */
+static inline int unit_redis_group(unit_redis *r, const char *prefix)
 {
-    r->pid = -1;
-    if (!unit_redis_installed(test)) {
-        return 0;
-    }
-    r->usable = unit_redis_up(r, prefix) == 0;
-    return r->usable ? 0 : -1;
+    return r->installed ? unit_redis_up(r, prefix) : 0;
 }
 
 /* ---- PostgreSQL -------------------------------------------------------------- */
@@ -299,23 +305,24 @@ typedef struct {
     gid_t gid;
     const apr_dbd_driver_t *driver;
     apr_pool_t *pool;           /* where its strings live */
-    int usable;                 /* installed and started (unit_pg_group()) */
+    int installed;              /* unit_pg_installed() */
 } unit_pg;
 
-/* Are postgres and apr_dbd's pgsql driver installed?  1 (pg->driver set),
- * or 0 after saying on stderr that test is skipped. */
+/* Are postgres and apr_dbd's pgsql driver (loaded into p, which lasts
+ * as long as pg) installed?  1 (pg->driver set), or 0 after saying on
+ * stderr that test's PostgreSQL tests are skipped; pg->installed too. */
 static inline int unit_pg_installed(unit_pg *pg, const char *test, apr_pool_t *p)
 {
     pg->pid = -1;
     pg->dir[0] = '\0';
     pg->pool = p;
-    if (access(UNIT_PG_POSTGRES, X_OK) == 0 && apr_dbd_init(p) == APR_SUCCESS
-        && apr_dbd_get_driver(p, "pgsql", &pg->driver) == APR_SUCCESS) {
-        return 1;
+    pg->installed = access(UNIT_PG_POSTGRES, X_OK) == 0 && apr_dbd_init(p) == APR_SUCCESS
+                    && apr_dbd_get_driver(p, "pgsql", &pg->driver) == APR_SUCCESS;
+    if (!pg->installed) {
+        fprintf(stderr, "%s: no PostgreSQL (%s) or no apr_dbd pgsql driver "
+                "(libaprutil1-dbd-pgsql): its tests are skipped\n", test, UNIT_PG_BIN);
     }
-    fprintf(stderr, "%s: no PostgreSQL (%s) or no apr_dbd pgsql driver "
-            "(libaprutil1-dbd-pgsql): its tests are skipped\n", test, UNIT_PG_BIN);
-    return 0;
+    return pg->installed;
 }
 
 /* In a child: become the postgres user when root (postgres refuses root). */
@@ -467,17 +474,11 @@ static inline int unit_pg_down(unit_pg *pg)
     return 0;
 }
 
-/* For a group's setup, after unit_setup(): pg's cluster made and started
- * (pg->usable), its strings in p, when it is installed, else said to skip
- * test: 0, or -1 when installed but it does not start. */
-static inline int unit_pg_group(unit_pg *pg, const char *test, const char *prefix,
-                                apr_pool_t *p)
+/* For a group's setup, after unit_pg_installed(): pg's cluster made and
+ * started when it is installed: 0, or -1 when it does not start. */
+static inline int unit_pg_group(unit_pg *pg, const char *prefix)
 {
-    if (!unit_pg_installed(pg, test, p)) {
-        return 0;
-    }
-    pg->usable = unit_pg_up(pg, prefix) == 0;
-    return pg->usable ? 0 : -1;
+    return pg->installed ? unit_pg_up(pg, prefix) : 0;
 }
 
 /* ---- the lender: a small pool of connections, as mod_dbd keeps ---------- */
