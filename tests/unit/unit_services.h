@@ -37,8 +37,8 @@
 
 #define UNIT_REDIS_SERVER "/usr/bin/redis-server"
 #define UNIT_PG_BIN "/usr/lib/postgresql/15/bin"
-#define UNIT_PG_POSTGRES UNIT_PG_BIN "/postgres"
-#define UNIT_PG_INITDB UNIT_PG_BIN "/initdb"
+#define UNIT_PG_POSTGRES "/usr/lib/postgresql/15/bin/postgres"
+#define UNIT_PG_INITDB "/usr/lib/postgresql/15/bin/initdb"
 
 /* A loopback port nothing listens on now: the port, or -1. */
 static inline int unit_free_port(void)
