@@ -138,18 +138,22 @@ class Process:
         """Its child processes (none of its own)."""
         return []
 
-    def cpu_ticks(self):
+    def cpu_split(self):
         """User and system CPU time of the server's processes, in clock
         ticks: the time they ran, whatever else the machine did."""
-        total = 0
+        user = system = 0
         for pid in [self.proc.pid] + self.children():
             try:
                 with open("/proc/%d/stat" % pid) as f:
                     fields = f.read().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])      # utime, stime
+                user += int(fields[11])
+                system += int(fields[12])
             except (OSError, IndexError, ValueError):
                 pass
-        return total
+        return user, system
+
+    def cpu_ticks(self):
+        return sum(self.cpu_split())
 
     def url(self, path):
         return "http://127.0.0.1:%d%s" % (self.port, path)
@@ -543,7 +547,12 @@ def pairs_only(pairs, path, headers=()):
             srv.start()
         for rnd in range(ROUNDS + 1):
             for n in (names if rnd % 2 == 0 else names[::-1]):
+                before = servers[n].cpu_split()
                 r = wrk(servers[n].url(path), 1 if rnd == 0 else SECONDS, headers(n))
+                after = servers[n].cpu_split()
+                r["user_us"], r["cpu_us"] = [
+                    t * 1e6 / CLK_TCK / max(1, r["total"])
+                    for t in (after[0] - before[0], sum(after) - sum(before))]
                 if r["non2xx"]:
                     raise RuntimeError("%s: %d answers that were not 2xx" % (n, r["non2xx"]))
                 if rnd:
@@ -556,6 +565,15 @@ def pairs_only(pairs, path, headers=()):
     for n in names:
         lines.append("%-44s %8.0f req/s  (rounds: %s)" % (
             n, med[n], " ".join("%.0f" % r["rps"] for r in results[n])))
+    for n in names:
+        lines.append("%-44s %8.1f us CPU a request, %.1f of them user" % (
+            n, statistics.median(r["cpu_us"] for r in results[n]),
+            statistics.median(r["user_us"] for r in results[n])))
+    for on_name, on_body, off_name, off_body in pairs:
+        lines.append("%-44s %8.3f   (CPU a request, off / on; below 1: on costs more)" % (
+            "%s / %s, CPU" % (off_name, on_name),
+            statistics.median(r["cpu_us"] for r in results[off_name])
+            / statistics.median(r["cpu_us"] for r in results[on_name])))
     for on_name, on_body, off_name, off_body in pairs:
         # each round's two servers ran one after the other: their ratio
         # leaves out what drifts between rounds
