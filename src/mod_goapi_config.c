@@ -16,52 +16,21 @@
 
 #include <apr_strings.h>
 
+#include "goapi_fields.h"
 #include "mod_goapi.h"
 
 APLOG_USE_MODULE(goapi);
 
 /* ---- the fields ----------------------------------------------------------
  *
- * Each field of the records is declared once, in the tables below: its
- * kind (and so its unset value), its scope and its default.  The tables
- * drive the making of a record (every field unset), the merging of a
- * virtual host or directory with its parent, and the defaults applied
- * once at startup (goapi_config_check()), as nginx's merge-with-default
- * does; a request then reads plain fields.  The few compound fields (the
- * limits, GoapiProbeDetail's networks, the readiness checks, the store
- * timeout whose default depends on the store) follow the tables by name. */
-
-typedef enum {
-    GOAPI_FIELD_INT,                    /* int; unset -1 */
-    GOAPI_FIELD_I64,                    /* apr_int64_t, apr_interval_time_t;
-                                         * unset -1 */
-    GOAPI_FIELD_INT0,                   /* int; unset 0 */
-    GOAPI_FIELD_I64_0,                  /* apr_int64_t; unset 0 */
-    GOAPI_FIELD_PTR                     /* a string or another pointer; unset NULL */
-} goapi_field_kind;
-
-typedef enum {
-    GOAPI_SCOPE_MERGED,                 /* the record's own value when set, else
-                                         * its parent's */
-    GOAPI_SCOPE_MAIN,                   /* the main server's (its directive is
-                                         * refused in a virtual host) */
-    GOAPI_SCOPE_OWN,                    /* the record's own, never inherited */
-    GOAPI_SCOPE_WITH_PREVIOUS           /* from the record the field before it
-                                         * came from: the two go together */
-} goapi_field_scope;
-
-typedef struct {
-    apr_size_t offset;
-    goapi_field_kind kind;
-    goapi_field_scope scope;
-    int has_default;                    /* 0: an unset field stays unset */
-    apr_int64_t def;                    /* a number's default */
-    const char *sdef;                   /* a string's default */
-} goapi_field;
+ * Each field of the records is declared once, in the tables below
+ * (goapi_fields.h): its kind (and so its unset value), its scope and its
+ * default.  The few compound fields (the limits, GoapiProbeDetail's
+ * networks, the readiness checks, the store timeout whose default depends
+ * on the store) follow the tables by name. */
 
 #define GOAPI_SRV(field, kind, scope, has, def, sdef) \
     { offsetof(goapi_server_conf, field), (kind), (scope), (has), (def), (sdef) }
-#define GOAPI_FIELDS(t) (sizeof(t) / sizeof((t)[0]))
 #define GOAPI_DIR(field, kind, scope, has, def) \
     { offsetof(goapi_dir_conf, field), (kind), (scope), (has), (def), NULL }
 
@@ -141,98 +110,6 @@ static const goapi_field goapi_dir_fields[] = {
     GOAPI_DIR(shed_status, GOAPI_FIELD_INT, GOAPI_SCOPE_MERGED, 1, 503),
     GOAPI_DIR(shed_dry_run, GOAPI_FIELD_INT, GOAPI_SCOPE_MERGED, 1, 0),
 };
-
-static void *goapi_field_at(const void *rec, const goapi_field *f)
-{
-    return (char *)(apr_uintptr_t)rec + f->offset;
-}
-
-/* Is the field set in rec? */
-static int goapi_field_is_set(const void *rec, const goapi_field *f)
-{
-    const void *at = goapi_field_at(rec, f);
-
-    switch (f->kind) {
-    case GOAPI_FIELD_INT:   return *(const int *)at != -1;
-    case GOAPI_FIELD_I64:   return *(const apr_int64_t *)at != -1;
-    case GOAPI_FIELD_INT0:  return *(const int *)at != 0;
-    case GOAPI_FIELD_I64_0: return *(const apr_int64_t *)at != 0;
-    default:                return *(const void *const *)at != NULL;
-    }
-}
-
-static apr_size_t goapi_field_size(const goapi_field *f)
-{
-    switch (f->kind) {
-    case GOAPI_FIELD_INT:
-    case GOAPI_FIELD_INT0:  return sizeof(int);
-    case GOAPI_FIELD_I64:
-    case GOAPI_FIELD_I64_0: return sizeof(apr_int64_t);
-    default:                return sizeof(void *);
-    }
-}
-
-/* Every field of rec (zeroed) unset. */
-static void goapi_fields_unset(void *rec, const goapi_field *f, apr_size_t n)
-{
-    for (; n > 0; f++, n--) {
-        if (f->kind == GOAPI_FIELD_INT) {
-            *(int *)goapi_field_at(rec, f) = -1;
-        }
-        else if (f->kind == GOAPI_FIELD_I64) {
-            *(apr_int64_t *)goapi_field_at(rec, f) = -1;
-        }
-    }
-}
-
-/* Each field of conf from add or from base, as its scope says. */
-static void goapi_fields_merge(void *conf, const void *base, const void *add,
-                               const goapi_field *f, apr_size_t n)
-{
-    const void *from = base;
-
-    for (; n > 0; f++, n--) {
-        switch (f->scope) {
-        case GOAPI_SCOPE_MERGED:
-            from = goapi_field_is_set(add, f) ? add : base;
-            break;
-        case GOAPI_SCOPE_MAIN:
-            from = base;
-            break;
-        case GOAPI_SCOPE_OWN:
-            from = add;
-            break;
-        case GOAPI_SCOPE_WITH_PREVIOUS:
-            break;
-        }
-        memcpy(goapi_field_at(conf, f), goapi_field_at(from, f), goapi_field_size(f));
-    }
-}
-
-/* Each unset field of rec that has a default gets it. */
-static void goapi_fields_resolve(void *rec, const goapi_field *f, apr_size_t n)
-{
-    for (; n > 0; f++, n--) {
-        void *at = goapi_field_at(rec, f);
-
-        if (!f->has_default || goapi_field_is_set(rec, f)) {
-            continue;
-        }
-        switch (f->kind) {
-        case GOAPI_FIELD_INT:
-        case GOAPI_FIELD_INT0:
-            *(int *)at = (int)f->def;
-            break;
-        case GOAPI_FIELD_I64:
-        case GOAPI_FIELD_I64_0:
-            *(apr_int64_t *)at = f->def;
-            break;
-        default:
-            *(const char **)at = f->sdef;
-            break;
-        }
-    }
-}
 
 /* Some directory says GoapiIdempotency On: the ledger is needed. */
 static int goapi_idem_used;
