@@ -19,7 +19,37 @@
 #include "goapi_metrics.h"
 #include "goapi_metrics_int.h"
 
-#define GOAPI_METRICS_MAGIC 0x676d7432u     /* "gmt2" */
+/* Changed with the region's layout: a module loaded again by a restart
+ * takes over the region only when it lays it out alike. */
+#define GOAPI_METRICS_MAGIC 0x676d7433u     /* "gmt3" */
+
+/* The request path's atomic operations.  Where the compiler has atomic
+ * builtins (GCC, clang) they are inline, each one locked instruction on
+ * x86, and no stronger than needed: a counter is read alone, so its add
+ * is relaxed; an exemplar's sequence orders its fields (acquire on
+ * taking it, release on giving it back).  Elsewhere APR's functions,
+ * which are full barriers, do the same. */
+#if defined(__GNUC__) && defined(__GCC_HAVE_SYNC_COMPARE_AND_SWAP_8)
+#define goapi_add64(p, n) ((void)__atomic_fetch_add((p), (apr_uint64_t)(n), __ATOMIC_RELAXED))
+#define goapi_add32(p, n) ((void)__atomic_fetch_add((p), (apr_uint32_t)(n), __ATOMIC_RELAXED))
+#define goapi_seq_load(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define goapi_seq_store(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+static int goapi_seq_take(volatile apr_uint32_t *p, apr_uint32_t seq)
+{
+    return __atomic_compare_exchange_n(p, &seq, seq + 1, 0, __ATOMIC_ACQUIRE,
+                                       __ATOMIC_RELAXED);
+}
+#else
+#define goapi_add64(p, n) ((void)apr_atomic_add64((p), (n)))
+#define goapi_add32(p, n) ((void)apr_atomic_add32((p), (n)))
+/* a compare-and-swap that changes nothing: a full barrier, then the value */
+#define goapi_seq_load(p) apr_atomic_cas32((p), 0, 0)
+#define goapi_seq_store(p, v) ((void)apr_atomic_xchg32((p), (v)))
+static int goapi_seq_take(volatile apr_uint32_t *p, apr_uint32_t seq)
+{
+    return apr_atomic_cas32(p, seq + 1, seq) == seq;
+}
+#endif
 
 static const apr_uint64_t goapi_dur_bounds[GOAPI_METRICS_DUR_BUCKETS] = {
     5000, 10000, 25000, 50000, 75000, 100000, 250000, 500000, 750000,
@@ -35,6 +65,12 @@ apr_size_t goapi_metrics_size(int nslots)
         nslots = 1;
     }
     return sizeof(goapi_metrics) + (apr_size_t)(nslots - 1) * sizeof(goapi_metrics_slot);
+}
+
+int goapi_metrics_same_layout(const goapi_metrics *m, apr_size_t bytes)
+{
+    return bytes >= sizeof(goapi_metrics) && m->magic == GOAPI_METRICS_MAGIC
+           && m->nslots >= 1 && bytes >= goapi_metrics_size((int)m->nslots);
 }
 
 void goapi_metrics_init(goapi_metrics *m, int nslots, apr_time_t now)
@@ -180,14 +216,18 @@ goapi_metrics_error goapi_metrics_error_of(goapi_metrics_error cause, int status
 
 static goapi_metrics_slot *goapi_slot(goapi_metrics *m, int slot)
 {
-    return &m->slot[(apr_uint32_t)(slot < 0 ? 0 : slot) % m->nslots];
+    apr_uint32_t i = (apr_uint32_t)(slot < 0 ? 0 : slot);
+    apr_uint32_t n = m->nslots ? m->nslots : 1;     /* goapi_metrics_init's */
+
+    /* a slot in range, as the glue passes, needs no division */
+    return &m->slot[i < n ? i : i % n];
 }
 
 void goapi_metrics_count(goapi_metrics *m, int slot, goapi_metrics_counter c,
                          apr_uint64_t n)
 {
     if ((unsigned)c < GOAPI_MC__N) {
-        apr_atomic_add64(&goapi_slot(m, slot)->counter[c], n);
+        goapi_add64(&goapi_slot(m, slot)->counter[c], n);
     }
 }
 
@@ -197,23 +237,36 @@ static int goapi_method_index(int method)
                                                           : method;
 }
 
+/* Mark bit in the methods and schemes seen, once for the life of the
+ * region: a failed compare-and-swap means another of the 32 bits was set,
+ * so 33 tries always suffice.  Out of the request path's line. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void goapi_active_seen(goapi_metrics *m, apr_uint32_t bit)
+{
+    int tries;
+
+    for (tries = 0; tries < 33 && !(m->active_seen & bit); tries++) {
+        apr_uint32_t seen = m->active_seen;
+
+        apr_atomic_cas32(&m->active_seen, seen | bit, seen);
+    }
+}
+
 void goapi_metrics_active(goapi_metrics *m, int slot, int method, int https, int delta)
 {
     apr_uint32_t bit;
-    int tries;
 
     method = goapi_method_index(method);
     https = https ? 1 : 0;
     bit = 1u << (method * 2 + https);
-    /* once per method and scheme for the life of the region; a failed
-     * compare-and-swap means another bit of the 32 was set, so 33 tries
-     * always suffice */
-    for (tries = 0; tries < 33 && !(apr_atomic_read32(&m->active_seen) & bit); tries++) {
-        apr_uint32_t seen = apr_atomic_read32(&m->active_seen);
-
-        apr_atomic_cas32(&m->active_seen, seen | bit, seen);
+    goapi_add32(&goapi_slot(m, slot)->active[method][https], (apr_uint32_t)delta);
+    /* a request leaving was seen coming; the first of its kind may be
+     * missed by a scrape made between these two lines */
+    if (delta > 0 && !(m->active_seen & bit)) {
+        goapi_active_seen(m, bit);
     }
-    apr_atomic_add32(&goapi_slot(m, slot)->active[method][https], (apr_uint32_t)delta);
 }
 
 /* The entry of key in an index of cap entries, taken if new; -1 when the
@@ -256,16 +309,16 @@ static int goapi_bucket(const apr_uint64_t *bounds, int n, apr_uint64_t v)
 static void goapi_exemplar_put(goapi_metrics_exemplar *e, const goapi_metrics_req *q,
                                apr_uint64_t us)
 {
-    apr_uint32_t seq = apr_atomic_read32(&e->seq);
+    apr_uint32_t seq = goapi_seq_load(&e->seq);
 
-    if ((seq & 1) || apr_atomic_cas32(&e->seq, seq + 1, seq) != seq) {
+    if ((seq & 1) || !goapi_seq_take(&e->seq, seq)) {
         return;
     }
     e->us = us;
     e->at = q->now;
     memcpy(e->id, q->trace_id, GOAPI_METRICS_TRACE_ID);
     memcpy(e->id + GOAPI_METRICS_TRACE_ID, q->span_id, GOAPI_METRICS_SPAN_ID);
-    apr_atomic_inc32(&e->seq);          /* a full barrier: the fields first */
+    goapi_seq_store(&e->seq, seq + 2);  /* even again, after the fields */
 }
 
 /* goapi_metrics_int.h */
@@ -275,7 +328,8 @@ int goapi_metrics_exemplar_read(const goapi_metrics_exemplar *e, goapi_metrics_e
     int tries;
 
     for (tries = 0; tries < 4; tries++) {
-        apr_uint32_t seq = apr_atomic_read32(seqp);
+        /* the fields are read after it */
+        apr_uint32_t seq = goapi_seq_load(seqp);
 
         if (seq == 0) {
             return 0;
@@ -314,19 +368,27 @@ void goapi_metrics_request(goapi_metrics *m, int slot, const goapi_metrics_req *
                           | (r << 14) | ((q->https ? 1u : 0u) << 20) | (proto << 21)
                           | (err << 24));
     if (i < 0) {
-        apr_atomic_add64(&s->counter[GOAPI_MC_SERIES_OVERFLOW], 1);
+        goapi_add64(&s->counter[GOAPI_MC_SERIES_OVERFLOW], 1);
         return;
     }
     h = &s->hist[i];
     b = goapi_bucket(goapi_dur_bounds, GOAPI_METRICS_DUR_BUCKETS, us);
-    apr_atomic_add64(&h->dur[b], 1);
-    apr_atomic_add64(&h->dur_sum_us, us);
-    apr_atomic_add64(&h->req[goapi_bucket(goapi_size_bounds, GOAPI_METRICS_SIZE_BUCKETS,
-                                          q->request_bytes)], 1);
-    apr_atomic_add64(&h->req_sum, q->request_bytes);
-    apr_atomic_add64(&h->resp[goapi_bucket(goapi_size_bounds, GOAPI_METRICS_SIZE_BUCKETS,
-                                           q->response_bytes)], 1);
-    apr_atomic_add64(&h->resp_sum, q->response_bytes);
+    /* each add is a locked instruction: a sum that stays as it is (a
+     * request without a body) is not written */
+    goapi_add64(&h->dur[b], 1);
+    if (us) {
+        goapi_add64(&h->dur_sum_us, us);
+    }
+    goapi_add64(&h->req[goapi_bucket(goapi_size_bounds, GOAPI_METRICS_SIZE_BUCKETS,
+                                     q->request_bytes)], 1);
+    if (q->request_bytes) {
+        goapi_add64(&h->req_sum, q->request_bytes);
+    }
+    goapi_add64(&h->resp[goapi_bucket(goapi_size_bounds, GOAPI_METRICS_SIZE_BUCKETS,
+                                      q->response_bytes)], 1);
+    if (q->response_bytes) {
+        goapi_add64(&h->resp_sum, q->response_bytes);
+    }
     if (q->trace_id && q->span_id) {
         goapi_exemplar_put(&s->ex[i][b], q, us);
     }

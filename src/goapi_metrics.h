@@ -114,14 +114,15 @@ typedef struct {
     char id[GOAPI_METRICS_TRACE_ID + GOAPI_METRICS_SPAN_ID];
 } goapi_metrics_exemplar;
 
-/* The three request histograms of one label set. */
+/* The three request histograms of one label set: the sums first, in the
+ * cache line of the lowest duration buckets, where most requests fall. */
 typedef struct {
-    apr_uint64_t dur[GOAPI_METRICS_DUR_BUCKETS + 1];
     apr_uint64_t dur_sum_us;
-    apr_uint64_t req[GOAPI_METRICS_SIZE_BUCKETS + 1];
     apr_uint64_t req_sum;
-    apr_uint64_t resp[GOAPI_METRICS_SIZE_BUCKETS + 1];
     apr_uint64_t resp_sum;
+    apr_uint64_t dur[GOAPI_METRICS_DUR_BUCKETS + 1];
+    apr_uint64_t req[GOAPI_METRICS_SIZE_BUCKETS + 1];
+    apr_uint64_t resp[GOAPI_METRICS_SIZE_BUCKETS + 1];
 } goapi_metrics_hist;
 
 typedef struct {
@@ -157,6 +158,10 @@ typedef struct {
 
 /* Bytes of a region with nslots slots (at least 1). */
 apr_size_t goapi_metrics_size(int nslots);
+
+/* 1 when a region of bytes bytes, laid out by goapi_metrics_init() of
+ * some build of this file, is laid out as this build lays it out. */
+int goapi_metrics_same_layout(const goapi_metrics *m, apr_size_t bytes);
 
 /* Lay out a zeroed region of goapi_metrics_size(nslots) bytes. */
 void goapi_metrics_init(goapi_metrics *m, int nslots, apr_time_t now);

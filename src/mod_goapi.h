@@ -32,7 +32,7 @@ extern module AP_MODULE_DECLARE_DATA goapi_module;
  * string; a retired number is never given again.  "make lint" checks both
  * (scripts/check-lognos.py).
  *
- * Next free: GOAPI00192
+ * Next free: GOAPI00193
  */
 #define GOAPI_LOGNO(n) "GOAPI" #n ": "
 
@@ -151,6 +151,7 @@ typedef struct goapi_req {
                                          * other fixup acts on it */
     int metrics_method;                 /* 1 + the method label index; 0 unset */
     int metrics_https;                  /* url_scheme is https */
+    int metrics_slot;                   /* the region's slot of its connection */
     goapi_metrics_error metrics_error;  /* why it failed, if mod_goapi knows */
 } goapi_req;
 

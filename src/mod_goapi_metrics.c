@@ -47,6 +47,10 @@ static int *goapi_route_name_label;
  * the methods known, with their label indexes. */
 static apr_array_header_t *goapi_known_names;
 static goapi_metrics_known goapi_known;
+/* The same by httpd's number of a method it knows, without comparing
+ * names: GET's is M_GET's, and HEAD, which shares M_GET, has its own. */
+static int goapi_known_number[M_INVALID];
+static int goapi_known_head;
 
 /* Children's scoreboard slots from a connection's id: ids are
  * child * ThreadLimit + thread under every MPM. */
@@ -130,11 +134,15 @@ static void goapi_metrics_known_methods(goapi_metrics *m, server_rec *s)
     int i;
 
     goapi_known.n = 0;
+    goapi_known_head = GOAPI_METRICS_METHOD_OTHER;
+    for (i = 0; i < M_INVALID; i++) {
+        goapi_known_number[i] = GOAPI_METRICS_METHOD_OTHER;
+    }
     for (i = 0; i < n; i++) {
         const char *name = goapi_known_names
                            ? APR_ARRAY_IDX(goapi_known_names, i, const char *)
                            : defaults[i];
-        int index = goapi_metrics_method(m, name);
+        int index = goapi_metrics_method(m, name), number;
 
         if (index < 0) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, GOAPI_LOGNO(00160)
@@ -145,6 +153,13 @@ static void goapi_metrics_known_methods(goapi_metrics *m, server_rec *s)
         }
         goapi_known.name[goapi_known.n] = name;
         goapi_known.index[goapi_known.n++] = index;
+        number = ap_method_number_of(name);
+        if (number == M_GET && strcmp(name, "HEAD") == 0) {
+            goapi_known_head = index;
+        }
+        else if (number >= 0 && number < M_INVALID) {
+            goapi_known_number[number] = index;
+        }
     }
 }
 
@@ -160,7 +175,8 @@ int goapi_metrics_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
 }
 
 /* The region, made on the first real configuration and kept for the life
- * of the process tree. */
+ * of the process tree (or until a restart loads a module that lays it
+ * out otherwise). */
 static goapi_metrics *goapi_metrics_shared(server_rec *s)
 {
     apr_pool_t *pp = s->process->pool;
@@ -169,8 +185,15 @@ static goapi_metrics *goapi_metrics_shared(server_rec *s)
     int limit = 0, nslots;
 
     apr_pool_userdata_get((void **)&shm, GOAPI_METRICS_SHM_KEY, pp);
-    if (shm) {
+    if (shm && goapi_metrics_same_layout(apr_shm_baseaddr_get(shm), apr_shm_size_get(shm))) {
         return apr_shm_baseaddr_get(shm);
+    }
+    if (shm) {
+        /* a module of another layout made it: counting starts again in a
+         * new region, the old one is freed as httpd stops */
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, GOAPI_LOGNO(00192)
+                     "the metrics region was laid out by another version of "
+                     "mod_goapi: the counts start again from zero");
     }
     if (ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &limit) != APR_SUCCESS || limit < 1) {
         limit = 1;
@@ -243,12 +266,29 @@ void goapi_metrics_child_init(apr_pool_t *pchild, server_rec *s)
     goapi_child_slot = (int)getpid();
 }
 
-/* The request's method label and scheme, found once. */
+/* The label index of a request's method.  httpd numbers the methods it
+ * knows as it reads the request line (M_GET for HEAD too, which alone of
+ * the two begins with an H); a method it does not know is found by name. */
+static int goapi_method_label(const request_rec *r)
+{
+    int number = r->method_number;
+
+    if (number == M_GET && r->method && r->method[0] == 'H') {
+        return goapi_known_head;
+    }
+    if (number >= 0 && number < M_INVALID) {
+        return goapi_known_number[number];
+    }
+    return goapi_metrics_method_of(&goapi_known, r->method);
+}
+
+/* The request's method label, scheme and slot, found once. */
 static void goapi_method_scheme(request_rec *r, goapi_req *ids)
 {
     if (!ids->metrics_method) {
-        ids->metrics_method = 1 + goapi_metrics_method_of(&goapi_known, r->method);
+        ids->metrics_method = 1 + goapi_method_label(r);
         ids->metrics_https = strcmp(ap_http_scheme(r), "https") == 0;
+        ids->metrics_slot = goapi_slot_of(r->connection);
     }
 }
 
@@ -257,7 +297,7 @@ static apr_status_t goapi_metrics_request_ended(void *data)
     request_rec *r = data;
     const goapi_req *ids = ap_get_module_config(r->request_config, &goapi_module);
 
-    goapi_metrics_active(goapi_metrics_region, goapi_slot_of(r->connection),
+    goapi_metrics_active(goapi_metrics_region, ids->metrics_slot,
                          ids->metrics_method - 1, ids->metrics_https, -1);
     return APR_SUCCESS;
 }
@@ -271,7 +311,7 @@ int goapi_metrics_post_read_request(request_rec *r)
     }
     ids = goapi_req_of(r);
     goapi_method_scheme(r, ids);
-    goapi_metrics_active(goapi_metrics_region, goapi_slot_of(r->connection),
+    goapi_metrics_active(goapi_metrics_region, ids->metrics_slot,
                          ids->metrics_method - 1, ids->metrics_https, 1);
     apr_pool_cleanup_register(r->pool, r, goapi_metrics_request_ended,
                               apr_pool_cleanup_null);
@@ -378,7 +418,7 @@ int goapi_metrics_log_transaction(request_rec *r)
     if (!goapi_context_sampled(r, &q.trace_id, &q.span_id)) {
         q.trace_id = q.span_id = NULL;
     }
-    goapi_metrics_request(goapi_metrics_region, goapi_slot_of(r->connection), &q);
+    goapi_metrics_request(goapi_metrics_region, ids->metrics_slot, &q);
     return DECLINED;
 }
 

@@ -278,6 +278,8 @@ class MetricsTest(BackendTestCase):
         before = snapshot(self.httpd)
         self.assertEqual(self.httpd.request("BREW", "/healthz").status, 405)
         self.assertEqual(self.httpd.request("get", "/healthz").status, 405)
+        # httpd numbers HEAD as it numbers GET: its own label all the same
+        self.assertEqual(self.httpd.request("HEAD", "/healthz").status, 200)
         self.assertEqual(self.get("/app/x").status, 404)          # goapi, not a route
         self.assertEqual(self.get("/static/none").status, 404)    # core's handler
         self.assertEqual(self.get("/").status, 200)
@@ -288,6 +290,7 @@ class MetricsTest(BackendTestCase):
                   dict(req("app", "GET", 404), **common),
                   dict(req("static", "GET", 404), **common),
                   dict(req("/", "GET", 200), **common),
+                  dict(req("/healthz", "HEAD", 200), **common),
                   dict(req("/healthz", "GET", 200), url_scheme="http",
                        network_protocol_version="1.0"))
         after = settled(self.httpd, lambda snap: all(

@@ -98,6 +98,41 @@ static const char *series(const char *name, const char *error, const char *metho
 #define REQ "http_server_request_body_size_bytes"
 #define RESP "http_server_response_body_size_bytes"
 
+/* A region is taken over after a restart only when laid out alike. */
+static void test_same_layout(void **state)
+{
+    goapi_metrics *m = new_region(3);
+    apr_size_t bytes = goapi_metrics_size(3);
+
+    (void)state;
+    assert_true(goapi_metrics_same_layout(m, bytes));
+    assert_false(goapi_metrics_same_layout(m, bytes - 1));      /* too small */
+    assert_false(goapi_metrics_same_layout(m, sizeof(goapi_metrics) - 1));
+    m->magic ^= 1;                                              /* another layout */
+    assert_false(goapi_metrics_same_layout(m, bytes));
+    m->magic ^= 1;
+    m->nslots = 0;
+    assert_false(goapi_metrics_same_layout(m, bytes));
+}
+
+/* A request without a body, or taking no time, adds nothing to a sum but
+ * is counted all the same. */
+static void test_zero_sums(void **state)
+{
+    goapi_metrics *m = new_region(1);
+    const char *t;
+
+    (void)state;
+    request(m, 0, 0, "GET", 204, 0, 0);
+    request(m, 0, 0, "GET", 204, 0, 0);
+    t = render(m, 0);
+    assert_string_equal(value_of(t, series(DUR "_count", "", "GET", 204, "other", "")), "2");
+    assert_string_equal(value_of(t, series(DUR "_sum", "", "GET", 204, "other", "")), "0.000000");
+    assert_string_equal(value_of(t, series(REQ "_count", "", "GET", 204, "other", "")), "2");
+    assert_string_equal(value_of(t, series(REQ "_sum", "", "GET", 204, "other", "")), "0");
+    assert_string_equal(value_of(t, series(RESP "_sum", "", "GET", 204, "other", "")), "0");
+}
+
 static void test_sums_across_slots(void **state)
 {
     goapi_metrics *m = new_region(3);
@@ -766,6 +801,8 @@ static void test_accept(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_same_layout),
+        cmocka_unit_test(test_zero_sums),
         cmocka_unit_test(test_sums_across_slots),
         cmocka_unit_test(test_openmetrics),
         cmocka_unit_test(test_series_overflow),
