@@ -586,6 +586,50 @@ class MetricsTest(BackendTestCase):
         self.assertEqual(total(final, http_route="slow") - total(before, http_route="slow"), 1)
 
 
+class LayoutChangeTest(unittest.TestCase):
+    """A restart that loads a mod_goapi laying out the metrics region
+    otherwise (the test module marks the region as another version's)
+    starts the counts again in a region of its own: none misread."""
+
+    def setUp(self):
+        hooktest = os.path.join(TEST_MODULES, "mod_goapi_hooktest.so")
+        self.httpd = Httpd('Define HOOKTEST_METRICS_LAYOUT\n'
+                           'LoadModule goapi_hooktest_module %s\n'
+                           '<Location "/">\n SetHandler goapi\n</Location>\n' % hooktest)
+        self.httpd.start()
+
+    def tearDown(self):
+        self.httpd.stop()
+        self.httpd.cleanup()
+
+    def test_counts_start_again(self):
+        for _ in range(3):
+            self.assertEqual(self.httpd.request("GET", "/healthz").status, 200)
+        before = settled(self.httpd, lambda snap: total(snap, http_route="/healthz") >= 3)
+        self.assertEqual(total(before, http_route="/healthz"), 3)
+        self.assertNotIn("GOAPI00192", self.httpd.read(self.httpd.error_log))
+        self.httpd.send_signal(signal.SIGUSR1)
+        self.assertRegex(self.httpd.wait_log(r"GOAPI00192.*counts start again"),
+                         r"\[goapi:notice\].*GOAPI00192")
+        # the new generation answers, and counts in the new region alone
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                before = snapshot(self.httpd)
+            except (OSError, AssertionError):
+                time.sleep(0.1)
+                continue
+            if total(before, http_route="/healthz") == 0:
+                break
+            time.sleep(0.1)
+        self.assertEqual(total(before, http_route="/healthz"), 0)
+        for _ in range(2):
+            self.assertEqual(self.httpd.request("GET", "/healthz").status, 200)
+        after = settled(self.httpd, lambda snap: total(snap, http_route="/healthz") >= 2)
+        self.assertEqual(total(after, http_route="/healthz"), 2)
+        self.assertEqual(self.httpd.bad_lines(), [])
+
+
 class MetricsWorkerTest(MetricsTest):
     MPM = "worker"
     RANDOM_PATHS = 2000

@@ -5,7 +5,9 @@
  * two shutdown hooks, each logging what it was told; and, with "Define
  * HOOKTEST_HEARTBEAT", a thread per child with a liveness check of its own
  * ("hooktest-worker", stall 1 s) that stops beating, as a stuck thread
- * would, while the file "hooktest-stall" exists in DefaultRuntimeDir.
+ * would, while the file "hooktest-stall" exists in DefaultRuntimeDir; and,
+ * with "Define HOOKTEST_METRICS_LAYOUT", a metrics region that reads, from
+ * the next restart on, as laid out by another version of mod_goapi.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -14,6 +16,7 @@
 
 #include <apr_atomic.h>
 #include <apr_file_info.h>
+#include <apr_shm.h>
 #include <apr_thread_proc.h>
 
 #include "mod_goapi_public.h"
@@ -46,6 +49,16 @@ static int hooktest_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     reg(pconf, "hooktest-first", hooktest_hook, "first");
     reg(pconf, "hooktest-second", hooktest_hook, "second");
+    if (ap_exists_config_define("HOOKTEST_METRICS_LAYOUT")) {
+        apr_shm_t *shm = NULL;
+
+        /* the region mod_goapi made or took over, which begins with the
+         * number of its layout: another number, as another version's */
+        apr_pool_userdata_get((void **)&shm, "goapi_metrics_shm", s->process->pool);
+        if (shm) {
+            *(apr_uint32_t *)apr_shm_baseaddr_get(shm) ^= 0x80000000u;
+        }
+    }
     return OK;
 }
 
