@@ -70,11 +70,13 @@ SCRAPES = 200
 # BENCH_ONLY=rounds: the rounds alone (no idle, memory or callgrind runs)
 ONLY_ROUNDS = os.environ.get("BENCH_ONLY") == "rounds"
 # BENCH_ONLY=perkey: GET /parcels/{id} with a per-key limit never reached
-# against no limit, alone: rounds, then instructions per request
+# against no limit, alone (pairs_only): rounds, then instructions per request
 ONLY_PERKEY = os.environ.get("BENCH_ONLY") == "perkey"
 # BENCH_ONLY=metrics: /healthz with metrics on against GoapiMetrics Off,
-# unsampled and with a sampled trace (an exemplar written), alone
+# as shipped (an exemplar written) and counted only, alone
 ONLY_METRICS = os.environ.get("BENCH_ONLY") == "metrics"
+# BENCH_ONLY=budgets: every pair with a budget of a few percent, alone
+ONLY_BUDGETS = os.environ.get("BENCH_ONLY") == "budgets"
 REDIS_N1 = "Redis, Replicas 1: first exec."
 PG_FIRST = "PostgreSQL: POST, first exec."
 RSS_SECONDS_MAX = 150                   # the memory run stops here in any case
@@ -560,77 +562,78 @@ def callgrind(name, body, goapi, extra_modules, path):
 PERKEY_EXTRA = "GoapiMaxInFlightPer ip 100000\n"
 
 
-def pairs_only(pairs, path, headers=()):
-    """Each (name on, body on, name off, body off) pair alone, in rounds,
-    then callgrind of both.  In each round a pair's two servers start
-    afresh, share the servers' CPUs and are loaded at the same time, each
-    by its own wrk, after a second's warm-up: whatever slows the machine
-    in a round (another guest, a cache, a frequency) slows both alike,
-    and what one server's start happens to favour (where its memory lies)
-    is a round's noise, not a bias its pair keeps.  The CPU time a request
-    took on each side, and their ratio round by round, are then what the
-    pair costs.  The lines."""
-    servers, names = {}, []
-    for on_name, on_body, off_name, off_body in pairs:
-        for n, body in ((on_name, on_body), (off_name, off_body)):
-            servers[n] = Server("s%d" % len(servers), body)
-            names.append(n)
-    results = {n: [] for n in names}
+def pairs_only(pairs):
+    """Each pair (name on, body on, name off, body off, path, budget; a
+    budget of None: two servers alike) alone, in rounds, then callgrind of
+    the first.  In each round a pair's two servers start afresh, share the
+    servers' CPUs and are loaded at the same time, each by its own wrk,
+    after a second's warm-up: whatever slows the machine in a round
+    (another guest, a cache, a frequency) slows both alike, and what one
+    server's start happens to favour (where its memory lies) is a round's
+    noise, not a bias its pair keeps.  The CPU time a request took on each
+    side, and their ratio round by round, are then what the pair costs.
+    The lines."""
+    servers = [(Server("p%don" % k, on_body), Server("p%doff" % k, off_body))
+               for k, (_, on_body, _, off_body, _, _) in enumerate(pairs)]
+    results = [([], []) for _ in pairs]
     lines = []
     try:
         for rnd in range(ROUNDS):
-            for on_name, on_body, off_name, off_body in pairs:
-                pair = (on_name, off_name) if rnd % 2 == 0 else (off_name, on_name)
-                for n in pair:
-                    servers[n].start()
+            for k, pair in enumerate(pairs):
+                path = pair[4]
+                # the side started and loaded first turns each round
+                sides = (0, 1) if rnd % 2 == 0 else (1, 0)
+                for side in sides:
+                    servers[k][side].start()
                 try:
-                    runs = [(servers[n].url(path), headers(n)) for n in pair]
+                    runs = [(servers[k][side].url(path), ()) for side in sides]
                     wrk_together(runs, 1)
-                    before = [servers[n].cpu_split() for n in pair]
+                    before = [servers[k][side].cpu_split() for side in sides]
                     got = wrk_together(runs, SECONDS)
-                    after = [servers[n].cpu_split() for n in pair]
+                    after = [servers[k][side].cpu_split() for side in sides]
                 finally:
-                    for n in pair:
-                        servers[n].stop()
-                for n, r, b, a in zip(pair, got, before, after):
+                    for side in sides:
+                        servers[k][side].stop()
+                for side, r, b, a in zip(sides, got, before, after):
                     r["user_us"], r["cpu_us"] = [
                         t * 1e6 / CLK_TCK / max(1, r["total"])
                         for t in (a[0] - b[0], sum(a) - sum(b))]
                     if r["non2xx"]:
-                        raise RuntimeError("%s: %d answers that were not 2xx" % (n, r["non2xx"]))
-                    results[n].append(r)
+                        raise RuntimeError("%s: %d answers that were not 2xx"
+                                           % (pair[2 * side], r["non2xx"]))
+                    results[k][side].append(r)
             print("round %d of %d done" % (rnd + 1, ROUNDS), flush=True)
     finally:
-        for srv in servers.values():
-            srv.cleanup()
-    med = {n: statistics.median(r["rps"] for r in results[n]) for n in names}
-    for n in names:
-        lines.append("%-44s %8.0f req/s  (rounds: %s)" % (
-            n, med[n], " ".join("%.0f" % r["rps"] for r in results[n])))
-    for n in names:
-        lines.append("%-44s %8.1f us CPU a request, %.1f of them user" % (
-            n, statistics.median(r["cpu_us"] for r in results[n]),
-            statistics.median(r["user_us"] for r in results[n])))
+        for pair_servers in servers:
+            for srv in pair_servers:
+                srv.cleanup()
+
     def spread(values):
         values = sorted(values)
         return "median %.3f, middle 80%% %.3f-%.3f" % (
             statistics.median(values), values[len(values) // 10],
             values[-1 - len(values) // 10])
 
-    for on_name, on_body, off_name, off_body in pairs:
+    for k, pair in enumerate(pairs):
+        for side in (0, 1):
+            rs = results[k][side]
+            lines.append("%-44s %8.0f req/s, %5.1f us CPU a request (%.1f user)  (rounds: %s)"
+                         % (pair[2 * side], statistics.median(r["rps"] for r in rs),
+                            statistics.median(r["cpu_us"] for r in rs),
+                            statistics.median(r["user_us"] for r in rs),
+                            " ".join("%.0f" % r["rps"] for r in rs)))
+    for k, (on_name, _, off_name, _, _, budget) in enumerate(pairs):
+        on, off = results[k]
         # a round's two servers ran at the same time: their ratio leaves
         # out what changes between rounds
-        lines.append("%-44s %s   (CPU a request, off / on, round by round; below 1: "
-                     "on costs more)" % ("%s / %s, CPU" % (off_name, on_name), spread(
-                         b["cpu_us"] / a["cpu_us"]
-                         for a, b in zip(results[on_name], results[off_name]))))
-    for on_name, on_body, off_name, off_body in pairs:
-        lines.append("%-44s %s   (req/s, round by round; %s)" % (
-            "%s / %s, req/s" % (on_name, off_name),
-            spread(a["rps"] / b["rps"] for a, b in zip(results[on_name], results[off_name])),
-            "two servers alike" if on_body == off_body else "budget >= 0.98"))
-    # instructions of the first pair (the bodies the others share)
-    on_name, on_body, off_name, off_body = pairs[0]
+        lines.append("%s / %s:" % (on_name, off_name))
+        lines.append("    req/s %s   (%s)" % (
+            spread(a["rps"] / b["rps"] for a, b in zip(on, off)),
+            "two servers alike" if budget is None else "budget " + budget))
+        lines.append("    CPU a request, off / on: %s" % spread(
+            b["cpu_us"] / a["cpu_us"] for a, b in zip(on, off)))
+    # instructions of the first pair
+    on_name, on_body, off_name, off_body, path, _ = pairs[0]
     c_on = callgrind("on", on_body, True, (), path)
     c_off = callgrind("off", off_body, True, (), path)
     lines.append("instructions per request (callgrind): %s %.0f, %s %.0f (+%.0f, %.3fx)"
@@ -639,34 +642,51 @@ def pairs_only(pairs, path, headers=()):
     return lines
 
 
+HZ_OFF = goapi_body(True, extra="GoapiMetrics Off\n")
+UNSAMPLED = "GoapiTraceSampled Off\n"
+# What the metrics cost /healthz: as shipped, where each request begins a
+# sampled trace and so writes its bucket's exemplar, and with
+# GoapiTraceSampled Off, where it is only counted.
+METRICS_PAIRS = [
+    ("/healthz, metrics on", goapi_body(True), "/healthz, metrics off", HZ_OFF,
+     "/healthz", ">= 0.98"),
+    ("/healthz, unsampled, metrics on", goapi_body(True, extra=UNSAMPLED),
+     "/healthz, unsampled, metrics off", goapi_body(True, extra=UNSAMPLED + "GoapiMetrics Off\n"),
+     "/healthz", ">= 0.98")]
+# Two servers alike: what a ratio reads when nothing differs, in the same
+# run (the noise the others are read against).
+ALIKE_PAIR = ("/healthz, metrics off (A)", HZ_OFF, "/healthz, metrics off (B)", HZ_OFF,
+              "/healthz", None)
+PERKEY_PAIR = ("GET /parcels/{id}, MaxInFlightPer ip", goapi_body(True, extra=PERKEY_EXTRA),
+               "GET /parcels/{id}, no limit", goapi_body(True), "/parcels/p-1", ">= 0.98")
+# Every budget of a few percent: a feature on against off.
+BUDGET_PAIRS = METRICS_PAIRS + [
+    ("/healthz, deadlines", goapi_body(True), "/healthz, no deadlines", goapi_body(False),
+     "/healthz", ">= 0.97"),
+    ("/healthz, trace context", goapi_body(True),
+     "/healthz, trace context off", goapi_body(True, extra="GoapiTraceContext Off\n"),
+     "/healthz", ">= 0.98"),
+    ("GET /parcels/{id}, MaxInFlight 60", goapi_body(True, extra="GoapiMaxInFlight 60\n"),
+     "GET /parcels/{id}, no limit", goapi_body(True), "/parcels/p-1", ">= 0.98"),
+    ("GET /parcels/{id}, MaxInFlight auto", goapi_body(True, extra="GoapiMaxInFlight auto "
+                                                                    "min=60 max=60\n"),
+     "GET /parcels/{id}, no limit", goapi_body(True), "/parcels/p-1", ">= 0.98"),
+    PERKEY_PAIR]
+
+
 def perkey_only():
     """The per-key limit's cost alone."""
-    lines = pairs_only([("GET /parcels/{id}, MaxInFlightPer ip",
-                         goapi_body(True, extra=PERKEY_EXTRA),
-                         "GET /parcels/{id}", goapi_body(True))],
-                       "/parcels/p-1", lambda name: ())
-    print("\n".join(lines), flush=True)
-
-
-def metrics_pairs():
-    """What the metrics cost /healthz, each pair of servers loaded at the
-    same time (pairs_only): as shipped, where each request begins a
-    sampled trace and so writes its bucket's exemplar, and with
-    GoapiTraceSampled Off, where it is only counted.  The last pair is two
-    servers alike: what a ratio reads when nothing differs, in the same
-    run (the noise the others are read against).  The lines."""
-    off = goapi_body(True, extra="GoapiMetrics Off\n")
-    unsampled = "GoapiTraceSampled Off\n"
-    return pairs_only([("/healthz, metrics on", goapi_body(True), "/healthz, metrics off", off),
-                       ("/healthz, unsampled, metrics on", goapi_body(True, extra=unsampled),
-                        "/healthz, unsampled, metrics off",
-                        goapi_body(True, extra=unsampled + "GoapiMetrics Off\n")),
-                       ("/healthz, metrics off (A)", off, "/healthz, metrics off (B)", off)],
-                      "/healthz", lambda name: ())
+    print("\n".join(pairs_only([PERKEY_PAIR, ALIKE_PAIR])), flush=True)
 
 
 def metrics_only():
-    print("\n".join(metrics_pairs()), flush=True)
+    """The metrics' cost alone."""
+    print("\n".join(pairs_only(METRICS_PAIRS + [ALIKE_PAIR])), flush=True)
+
+
+def budgets_only():
+    """Every budget of a few percent, paired."""
+    print("\n".join(pairs_only(BUDGET_PAIRS + [ALIKE_PAIR])), flush=True)
 
 
 def main():
@@ -678,6 +698,9 @@ def main():
         return
     if ONLY_METRICS:
         metrics_only()
+        return
+    if ONLY_BUDGETS:
+        budgets_only()
         return
     tmp = tempfile.mkdtemp(prefix="goapi-bench-lua-")
     lua_s = scripts(tmp)
@@ -836,26 +859,26 @@ def main():
             ("GET /parcels/{id} / baseline, req/s",
              med("GET /parcels/{id}", "rps") / base_rps, ""),
             ("static file / baseline, req/s", med("static 3-byte file", "rps") / base_rps, ""),
+            # the budgets of a few percent are read from the paired run
+            # below, whose servers are loaded at the same time
             ("deadlines on / off, req/s", med(hz, "rps") / med("/healthz, no deadlines", "rps"),
-             ">= 0.97"),
-            # the budget is read from the paired run below, whose servers
-            # are loaded at the same time
+             ""),
             ("metrics on / GoapiMetrics Off, req/s",
              med(hz, "rps") / med("/healthz, metrics off", "rps"), ""),
             ("metrics on / Off, sampled trace (exemplar), req/s",
              med("/healthz, sampled trace", "rps")
              / med("/healthz, sampled trace, metrics off", "rps"), ""),
             ("trace context on / off, req/s",
-             med(hz, "rps") / med("/healthz, trace context off", "rps"), ">= 0.98"),
+             med(hz, "rps") / med("/healthz, trace context off", "rps"), ""),
             ("GoapiMaxInFlight 60 / no limit, GET /parcels, req/s",
              med("GET /parcels/{id}, MaxInFlight 60", "rps") / med("GET /parcels/{id}", "rps"),
-             ">= 0.98"),
+             ""),
             ("MaxInFlight auto (held at 60) / no limit, req/s",
              med("GET /parcels/{id}, MaxInFlight auto", "rps") / med("GET /parcels/{id}", "rps"),
-             ">= 0.98"),
+             ""),
             ("MaxInFlightPer ip (never reached) / no limit, req/s",
              med("GET /parcels/{id}, MaxInFlightPer ip", "rps") / med("GET /parcels/{id}", "rps"),
-             ">= 0.98"),
+             ""),
             ("/healthz (IDs generated) / baseline, CPU/req",
              med(hz, "cpu_us") / med("baseline: trivial handler", "cpu_us"), "<= 1.03"),
             ("idempotent replay / GET /healthz, req/s",
@@ -973,13 +996,13 @@ def main():
         pg.cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
 
-    # the metrics' budget (>= 0.98): pairs loaded at the same time
+    # the budgets of a few percent: pairs loaded at the same time
     lines.append("")
-    lines.append("metrics on against GoapiMetrics Off, each pair's servers started afresh "
-                 "and loaded at the same time, %d rounds of %d s (budget >= 0.98):"
-                 % (ROUNDS, SECONDS))
-    lines += ["  " + line for line in metrics_pairs()]
-    print("\n".join(lines[-20:]), flush=True)
+    lines.append("a feature on against off, each pair's servers started afresh and loaded "
+                 "at the same time, %d rounds of %d s:" % (ROUNDS, SECONDS))
+    paired = pairs_only(BUDGET_PAIRS + [ALIKE_PAIR])
+    lines += ["  " + line for line in paired]
+    print("\n".join(lines[-len(paired) - 1:]), flush=True)
 
     # instructions: stable where wall-clock time is not
     cb = callgrind("base", BASE_BODY, False, (benchok,), "/ok")
