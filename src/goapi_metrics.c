@@ -15,6 +15,7 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
+#include "goapi_atomic.h"
 #include "goapi_defs.h"
 #include "goapi_metrics.h"
 #include "goapi_metrics_int.h"
@@ -22,34 +23,6 @@
 /* Changed with the region's layout: a module loaded again by a restart
  * takes over the region only when it lays it out alike. */
 #define GOAPI_METRICS_MAGIC 0x676d7433u     /* "gmt3" */
-
-/* The request path's atomic operations.  Where the compiler has atomic
- * builtins (GCC, clang) they are inline, each one locked instruction on
- * x86, and no stronger than needed: a counter is read alone, so its add
- * is relaxed; an exemplar's sequence orders its fields (acquire on
- * taking it, release on giving it back).  Elsewhere APR's functions,
- * which are full barriers, do the same. */
-#if defined(__GNUC__) && defined(__GCC_HAVE_SYNC_COMPARE_AND_SWAP_8)
-#define goapi_add64(p, n) ((void)__atomic_fetch_add((p), (apr_uint64_t)(n), __ATOMIC_RELAXED))
-#define goapi_add32(p, n) ((void)__atomic_fetch_add((p), (apr_uint32_t)(n), __ATOMIC_RELAXED))
-#define goapi_seq_load(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
-#define goapi_seq_store(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
-static int goapi_seq_take(volatile apr_uint32_t *p, apr_uint32_t seq)
-{
-    return __atomic_compare_exchange_n(p, &seq, seq + 1, 0, __ATOMIC_ACQUIRE,
-                                       __ATOMIC_RELAXED);
-}
-#else
-#define goapi_add64(p, n) ((void)apr_atomic_add64((p), (n)))
-#define goapi_add32(p, n) ((void)apr_atomic_add32((p), (n)))
-/* a compare-and-swap that changes nothing: a full barrier, then the value */
-#define goapi_seq_load(p) apr_atomic_cas32((p), 0, 0)
-#define goapi_seq_store(p, v) ((void)apr_atomic_xchg32((p), (v)))
-static int goapi_seq_take(volatile apr_uint32_t *p, apr_uint32_t seq)
-{
-    return apr_atomic_cas32(p, seq + 1, seq) == seq;
-}
-#endif
 
 static const apr_uint64_t goapi_dur_bounds[GOAPI_METRICS_DUR_BUCKETS] = {
     5000, 10000, 25000, 50000, 75000, 100000, 250000, 500000, 750000,

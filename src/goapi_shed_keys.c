@@ -7,6 +7,7 @@
 
 #include <apr_atomic.h>
 
+#include "goapi_atomic.h"
 #include "goapi_siphash.h"
 #include "goapi_shed_keys.h"
 
@@ -40,9 +41,16 @@ static apr_uint32_t goapi_shed_key_tag(apr_uint64_t h)
     return tag ? tag : 1;
 }
 
-static volatile apr_uint64_t *goapi_shed_key_slot(goapi_shed_keys *t, apr_uint64_t h, int i)
+/* The index of a key's first slot; the next probes follow it, wrapping
+ * (one division for all of them). */
+static apr_uint32_t goapi_shed_key_first(const goapi_shed_keys *t, apr_uint64_t h)
 {
-    return &t->slot[((apr_uint32_t)h + (apr_uint32_t)i) % t->nslots];
+    return (apr_uint32_t)h % t->nslots;
+}
+
+static apr_uint32_t goapi_shed_key_next(const goapi_shed_keys *t, apr_uint32_t at)
+{
+    return at + 1 < t->nslots ? at + 1 : 0;
 }
 
 goapi_shed_key_result goapi_shed_keys_enter(goapi_shed_keys *t, apr_uint64_t h,
@@ -55,10 +63,12 @@ goapi_shed_key_result goapi_shed_keys_enter(goapi_shed_keys *t, apr_uint64_t h,
         volatile apr_uint64_t *free_slot = NULL;
         apr_uint64_t free_was = 0;
 
+        apr_uint32_t at = goapi_shed_key_first(t, h);
+
         /* the key's own slot first, wherever it is among its probes */
-        for (i = 0; i < GOAPI_SHED_KEY_PROBES; i++) {
-            volatile apr_uint64_t *s = goapi_shed_key_slot(t, h, i);
-            apr_uint64_t v = apr_atomic_read64(s);
+        for (i = 0; i < GOAPI_SHED_KEY_PROBES; i++, at = goapi_shed_key_next(t, at)) {
+            volatile apr_uint64_t *s = &t->slot[at];
+            apr_uint64_t v = goapi_read64(s);
 
             if (GOAPI_COUNT(v) == 0) {
                 if (!free_slot) {
@@ -73,7 +83,7 @@ goapi_shed_key_result goapi_shed_keys_enter(goapi_shed_keys *t, apr_uint64_t h,
             if (GOAPI_COUNT(v) >= limit) {
                 return GOAPI_SHED_KEY_FULL;
             }
-            if (apr_atomic_cas64(s, v + 1, v) == v) {
+            if (goapi_cas64(s, v + 1, v) == v) {
                 *slot = s;
                 return GOAPI_SHED_KEY_TAKEN;
             }
@@ -90,7 +100,7 @@ goapi_shed_key_result goapi_shed_keys_enter(goapi_shed_keys *t, apr_uint64_t h,
         if (limit == 0) {
             return GOAPI_SHED_KEY_FULL;
         }
-        if (apr_atomic_cas64(free_slot, ((apr_uint64_t)tag << 32) | 1, free_was) == free_was) {
+        if (goapi_cas64(free_slot, ((apr_uint64_t)tag << 32) | 1, free_was) == free_was) {
             *slot = free_slot;
             return GOAPI_SHED_KEY_TAKEN;
         }
@@ -101,17 +111,17 @@ goapi_shed_key_result goapi_shed_keys_enter(goapi_shed_keys *t, apr_uint64_t h,
 void goapi_shed_keys_leave(volatile apr_uint64_t *slot)
 {
     if (slot) {
-        apr_atomic_add64(slot, (apr_uint64_t)-1);
+        goapi_add64(slot, (apr_uint64_t)-1);
     }
 }
 
 apr_uint32_t goapi_shed_keys_count(goapi_shed_keys *t, apr_uint64_t h)
 {
-    apr_uint32_t tag = goapi_shed_key_tag(h), n = 0;
+    apr_uint32_t tag = goapi_shed_key_tag(h), n = 0, at = goapi_shed_key_first(t, h);
     int i;
 
-    for (i = 0; i < GOAPI_SHED_KEY_PROBES; i++) {
-        apr_uint64_t v = apr_atomic_read64(goapi_shed_key_slot(t, h, i));
+    for (i = 0; i < GOAPI_SHED_KEY_PROBES; i++, at = goapi_shed_key_next(t, at)) {
+        apr_uint64_t v = goapi_read64(&t->slot[at]);
 
         if (GOAPI_TAG(v) == tag) {
             n += GOAPI_COUNT(v);

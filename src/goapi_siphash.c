@@ -11,8 +11,12 @@ static apr_uint64_t goapi_rotl(apr_uint64_t x, int b)
     return (x << b) | (x >> (64 - b));
 }
 
-/* One SipRound on the state v[0..3]. */
-static void goapi_sipround(apr_uint64_t *v)
+/* One SipRound on the state v[0..3]: inline, so that the state stays in
+ * registers. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static APR_INLINE void goapi_sipround(apr_uint64_t *v)
 {
     v[0] += v[1];
     v[1] = goapi_rotl(v[1], 13);
