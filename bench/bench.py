@@ -661,7 +661,9 @@ PERKEY_PAIR = ("GET /parcels/{id}, MaxInFlightPer ip", goapi_body(True, extra=PE
                "GET /parcels/{id}, no limit", goapi_body(True), "/parcels/p-1", ">= 0.98")
 # Every budget of a few percent: a feature on against off.
 BUDGET_PAIRS = METRICS_PAIRS + [
-    ("/healthz, deadlines", goapi_body(True), "/healthz, no deadlines", goapi_body(False),
+    # the shipped file's deadlines set to 0 after it: nothing else differs
+    ("/healthz, deadlines", goapi_body(True), "/healthz, deadlines 0",
+     goapi_body(True, extra="GoapiReadTimeout 0\nGoapiWriteTimeout 0\nGoapiIdleTimeout 0\n"),
      "/healthz", ">= 0.97"),
     ("/healthz, trace context", goapi_body(True),
      "/healthz, trace context off", goapi_body(True, extra="GoapiTraceContext Off\n"),
