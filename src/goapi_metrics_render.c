@@ -15,6 +15,7 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
+#include "goapi_atomic.h"
 #include "goapi_defs.h"
 #include "goapi_metrics.h"
 #include "goapi_metrics_int.h"
@@ -61,7 +62,7 @@ static apr_uint64_t goapi_sum(const goapi_metrics *m, apr_size_t off)
     apr_uint32_t i;
 
     for (i = 0; i < m->nslots; i++) {
-        total += apr_atomic_read64((volatile apr_uint64_t *)((char *)&m->slot[i] + off));
+        total += goapi_read64((volatile apr_uint64_t *)((char *)&m->slot[i] + off));
     }
     return total;
 }
@@ -243,7 +244,7 @@ static const char *goapi_exemplar(goapi_out *o, const goapi_metrics *m, int i, i
     int found = 0;
 
     for (s = 0; s < m->nslots; s++) {
-        if (apr_atomic_read64((volatile apr_uint64_t *)&m->slot[s].hist[i].dur[b])
+        if (goapi_read64((volatile apr_uint64_t *)&m->slot[s].hist[i].dur[b])
             && goapi_metrics_exemplar_read(&m->slot[s].ex[i][b], &e) && (!found || e.at > best.at)
             && goapi_is_hex(e.id, sizeof(e.id))) {
             best = e;
