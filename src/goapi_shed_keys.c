@@ -62,7 +62,6 @@ goapi_shed_key_result goapi_shed_keys_enter(goapi_shed_keys *t, apr_uint64_t h,
     for (;;) {
         volatile apr_uint64_t *free_slot = NULL;
         apr_uint64_t free_was = 0;
-
         apr_uint32_t at = goapi_shed_key_first(t, h);
 
         /* the key's own slot first, wherever it is among its probes */
